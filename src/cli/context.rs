@@ -1,0 +1,96 @@
+//! What every command needs from the outside world, gathered in one place so that the helper loop
+//! can run over in-memory buffers in tests.
+
+use super::CommandError;
+use crate::paths;
+use crate::policy::{self, Decision, Policy, SourceKind, Target};
+use crate::protocol::{Limits, Request, read_request};
+use crate::source::{Source, Store, env::Env, file::FileStore, keychain::Keychain};
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+
+pub struct Context<'io> {
+    pub stdin: Box<dyn BufRead + 'io>,
+    pub stdout: Box<dyn Write + 'io>,
+    pub stderr: Box<dyn Write + 'io>,
+    /// `None` when neither `$GOCRED_CONFIG` nor a home directory says where the policy is.
+    pub config_path: Option<PathBuf>,
+    pub env: Box<dyn Fn(&str) -> Option<String> + 'io>,
+    pub now: u64,
+}
+
+impl Context<'static> {
+    pub fn from_process() -> Self {
+        Context {
+            stdin: Box::new(std::io::stdin().lock()),
+            stdout: Box::new(std::io::stdout().lock()),
+            stderr: Box::new(std::io::stderr()),
+            config_path: paths::config_file(),
+            env: Box::new(|name| std::env::var(name).ok()),
+            now: crate::source::now(),
+        }
+    }
+}
+
+impl Context<'_> {
+    pub fn config_path(&self) -> Result<&PathBuf, CommandError> {
+        self.config_path.as_ref().ok_or_else(|| {
+            CommandError::user("cannot tell where the config lives: set GOCRED_CONFIG or HOME")
+        })
+    }
+
+    pub fn load_policy(&self) -> Result<Policy, CommandError> {
+        Ok(policy::load(self.config_path()?)?)
+    }
+
+    /// Reads git's request and checks it names a protocol and a host.
+    pub fn read_request(&mut self) -> Result<Request, CommandError> {
+        let request = read_request(&mut self.stdin, Limits::default())?;
+        request.require_target()?;
+        Ok(request)
+    }
+
+    pub fn file_store(&self, policy: &Policy) -> Result<FileStore, CommandError> {
+        let path = policy.file_path.clone().or_else(paths::default_file_store).ok_or_else(|| {
+            CommandError::user("cannot tell where the file store lives: set [file] path in the config, or HOME")
+        })?;
+        Ok(FileStore::new(path))
+    }
+
+    /// The store named by `kind` (keychain or file). Creating one touches neither D-Bus nor disk.
+    pub fn store(&self, policy: &Policy, kind: SourceKind) -> Result<Box<dyn Store>, CommandError> {
+        Ok(match kind {
+            SourceKind::Keychain => Box::new(Keychain::new(policy.keychain_backend)),
+            SourceKind::File => Box::new(self.file_store(policy)?),
+            SourceKind::Env => return Err(CommandError::user("BUG: env is not a store")),
+        })
+    }
+
+    pub fn source<'s>(
+        &'s self,
+        policy: &Policy,
+        kind: SourceKind,
+    ) -> Result<Box<dyn Source + 's>, CommandError> {
+        Ok(match kind {
+            SourceKind::Env => Box::new(Env::new(|name: &str| (self.env)(name))),
+            store => {
+                let s: Box<dyn Source> = match store {
+                    SourceKind::Keychain => Box::new(Keychain::new(policy.keychain_backend)),
+                    _ => Box::new(self.file_store(policy)?),
+                };
+                s
+            }
+        })
+    }
+}
+
+/// The policy decision for a request; `NotManaged` also for requests no rule could ever match.
+pub fn decide<'p>(policy: &'p Policy, request: &Request) -> Decision<'p> {
+    let (protocol, host) = request
+        .require_target()
+        .expect("BUG: read_request checks protocol and host");
+    match Target::new(protocol, host, request.path.as_deref()) {
+        Some(target) => policy.decide(target),
+        None => Decision::NotManaged,
+    }
+}

@@ -1,0 +1,92 @@
+//! The command line: one clap definition, one dispatch `match`, one file per subcommand.
+
+mod config;
+mod context;
+mod erase;
+mod error;
+mod get;
+mod status;
+mod store;
+
+pub use context::Context;
+pub use error::{CommandError, Kind};
+
+use clap::{Parser, Subcommand};
+use std::io::Write;
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "gocred",
+    version,
+    about = "Git credential helper and per-host credential policy for Go modules on self-hosted GitLab and GitHub Enterprise",
+    long_about = None,
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Git credential helper: answer a request on stdin (git-credential(1))
+    Get,
+    /// Git credential helper: keep the credential on stdin, where the matching rule says
+    Store,
+    /// Git credential helper: forget the credential on stdin
+    Erase,
+    /// Show every rule, its sources and what is stored (never a secret)
+    Status,
+    /// Inspect the policy file
+    #[command(subcommand)]
+    Config(config::ConfigCommand),
+}
+
+/// The git helper actions; git may add others, which a helper must ignore (gitcredentials(7)).
+const HELPER_ACTIONS: &[&str] = &["get", "store", "erase"];
+
+pub fn main() -> ExitCode {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let invoked_as_helper = args
+        .first()
+        .and_then(|a| {
+            std::path::Path::new(a)
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+        })
+        .is_some_and(|name| name == "git-credential-gocred");
+    if invoked_as_helper
+        && args
+            .get(1)
+            .and_then(|a| a.to_str())
+            .is_none_or(|a| !HELPER_ACTIONS.contains(&a))
+    {
+        return ExitCode::SUCCESS; // an action this helper does not know: silently ignored
+    }
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    let mut ctx = Context::from_process();
+    match run(cli.command, &mut ctx) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let _ = std::io::stdout().flush();
+            eprintln!("gocred: {}", e.message);
+            e.exit_code()
+        }
+    }
+}
+
+pub fn run(command: Command, ctx: &mut Context) -> Result<(), CommandError> {
+    match command {
+        Command::Get => get::cmd_get(ctx),
+        Command::Store => store::cmd_store(ctx),
+        Command::Erase => erase::cmd_erase(ctx),
+        Command::Status => status::cmd_status(ctx),
+        Command::Config(c) => config::cmd_config(ctx, c),
+    }
+}

@@ -1,0 +1,56 @@
+//! `gocred store`: keep what git just used successfully, in the store the matching rule names.
+//! Ignored (exit 0) when no rule matches, the rule has no `store`, the credential is ephemeral or
+//! incomplete, or it is the `env` token itself (which must never be written anywhere).
+
+use super::CommandError;
+use super::context::{Context, decide};
+use crate::policy::{Decision, SourceKind};
+use crate::source::{Credential, Query};
+
+pub fn cmd_store(ctx: &mut Context) -> Result<(), CommandError> {
+    let request = ctx.read_request()?;
+    let policy = ctx.load_policy()?;
+    let Decision::Managed { rule, scope, .. } = decide(&policy, &request) else {
+        return Ok(());
+    };
+    let Some(kind) = rule.store else {
+        return Ok(());
+    };
+    let (Some(username), Some(password)) = (&request.username, &request.password) else {
+        return Ok(());
+    };
+    if request.ephemeral == Some(true) || password.is_empty() {
+        return Ok(());
+    }
+    if rule.sources.contains(&SourceKind::Env)
+        && rule
+            .token_env
+            .as_deref()
+            .and_then(|v| (ctx.env)(v))
+            .is_some_and(|t| t == password.expose())
+    {
+        return Ok(());
+    }
+    if request.password_expiry_utc.is_some_and(|t| t <= ctx.now) {
+        return Ok(());
+    }
+    let cred = Credential {
+        username: username.clone(),
+        password: password.clone(),
+        password_expiry_utc: request.password_expiry_utc,
+        oauth_refresh_token: request.oauth_refresh_token.clone(),
+    };
+    let store = ctx.store(&policy, kind)?;
+    // git stores after every successful request: don't rewrite what is already there.
+    let query = Query {
+        scope: &scope,
+        rule,
+        username: Some(username),
+        now: ctx.now,
+    };
+    if store.get(&query)?.is_some_and(|existing| existing == cred) {
+        return Ok(());
+    }
+    store.store(&scope, cred)?;
+    Ok(())
+}

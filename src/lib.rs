@@ -1,0 +1,13 @@
+//! gocred: a Git credential helper and per-host credential policy for Go and Git users on
+//! self-hosted GitLab and GitHub Enterprise.
+//!
+//! Data flows one way: stdin → [`protocol`] → [`policy`] → [`source`] → stdout.
+
+pub mod cli;
+pub mod fs;
+pub mod paths;
+pub mod policy;
+pub mod protocol;
+pub mod secret;
+pub mod source;
+pub mod time;

@@ -1,0 +1,410 @@
+//! Reading the policy file. Every problem is reported with file, line and column, all of them at
+//! once: a typo in one rule should not hide a wrong URL in the next.
+
+use super::{KeychainBackend, Policy, Rule, SourceKind, UrlPattern};
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read the gocred config {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}", first_line(path, diagnostics))]
+    Invalid {
+        path: PathBuf,
+        diagnostics: Vec<Diagnostic>,
+    },
+}
+
+fn first_line(path: &Path, diagnostics: &[Diagnostic]) -> String {
+    let d = &diagnostics[0];
+    let more = match diagnostics.len() - 1 {
+        0 => String::new(),
+        n => format!(" (and {n} more problem{})", if n == 1 { "" } else { "s" }),
+    };
+    format!(
+        "{}:{}:{}: {}{more}; run `gocred config check` to see every problem",
+        path.display(),
+        d.line,
+        d.column,
+        d.message
+    )
+}
+
+impl ConfigError {
+    /// Every problem, one `file:line:col: message` per line.
+    pub fn report(&self) -> String {
+        match self {
+            ConfigError::Io { .. } => self.to_string(),
+            ConfigError::Invalid { path, diagnostics } => diagnostics
+                .iter()
+                .map(|d| format!("{}:{}:{}: {}", path.display(), d.line, d.column, d.message))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        }
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: {}", self.line, self.column, self.message)
+    }
+}
+
+/// Reads the policy at `path`. A missing file is an empty policy (everything denied), not an error.
+pub fn load(path: &Path) -> Result<Policy, ConfigError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => load_str(path, &text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Policy {
+            path: path.to_owned(),
+            exists: false,
+            ..Policy::default()
+        }),
+        Err(source) => Err(ConfigError::Io {
+            path: path.to_owned(),
+            source,
+        }),
+    }
+}
+
+pub fn load_str(path: &Path, text: &str) -> Result<Policy, ConfigError> {
+    let mut ck = Checker {
+        text,
+        diagnostics: Vec::new(),
+    };
+    let (root, errors) = DeTable::parse_recoverable(text);
+    let mut policy = Policy {
+        path: path.to_owned(),
+        exists: true,
+        ..Policy::default()
+    };
+    if errors.is_empty() {
+        ck.policy(root.get_ref(), &mut policy);
+    } else {
+        for e in errors {
+            ck.error(
+                e.span().unwrap_or(0..0),
+                e.message().trim().replace('\n', " "),
+            );
+        }
+    }
+    if ck.diagnostics.is_empty() {
+        Ok(policy)
+    } else {
+        Err(ConfigError::Invalid {
+            path: path.to_owned(),
+            diagnostics: ck.diagnostics,
+        })
+    }
+}
+
+struct Checker<'t> {
+    text: &'t str,
+    diagnostics: Vec<Diagnostic>,
+}
+
+type Value<'i> = Spanned<DeValue<'i>>;
+
+const RULE_KEYS: &[&str] = &[
+    "url",
+    "sources",
+    "username",
+    "token_env",
+    "store",
+    "allow_http",
+];
+
+impl Checker<'_> {
+    fn position(&self, offset: usize) -> (usize, usize) {
+        let before = &self.text[..offset.min(self.text.len())];
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        (line, column)
+    }
+
+    fn error(&mut self, span: Range<usize>, message: impl Into<String>) {
+        let (line, column) = self.position(span.start);
+        self.diagnostics.push(Diagnostic {
+            line,
+            column,
+            message: message.into(),
+        });
+    }
+
+    fn unknown_keys(&mut self, table: &DeTable<'_>, known: &[&str], section: &str) {
+        for key in table.keys() {
+            if !known.contains(&key.get_ref().as_ref()) {
+                let hint = match known {
+                    [] => String::new(),
+                    _ => format!(" (expected one of: {})", known.join(", ")),
+                };
+                self.error(
+                    key.span(),
+                    format!("unknown key `{}` in {section}{hint}", key.get_ref()),
+                );
+            }
+        }
+    }
+
+    fn string<'v>(&mut self, v: &'v Value<'_>, what: &str) -> Option<&'v str> {
+        let s = v.get_ref().as_str();
+        if s.is_none() {
+            self.error(
+                v.span(),
+                format!("`{what}` must be a string, not {}", v.get_ref().type_str()),
+            );
+        }
+        s
+    }
+
+    fn table<'v, 'i>(&mut self, v: &'v Value<'i>, what: &str) -> Option<&'v DeTable<'i>> {
+        let t = v.get_ref().as_table();
+        if t.is_none() {
+            self.error(
+                v.span(),
+                format!("`{what}` must be a table, not {}", v.get_ref().type_str()),
+            );
+        }
+        t
+    }
+
+    fn policy(&mut self, root: &DeTable<'_>, policy: &mut Policy) {
+        self.unknown_keys(root, &["rule", "keychain", "file"], "the top level");
+        if let Some(v) = root.get("keychain") {
+            if let Some(t) = self.table(v, "keychain") {
+                self.unknown_keys(t, &["backend"], "[keychain]");
+                if let Some(b) = t.get("backend") {
+                    if let Some(name) = self.string(b, "backend") {
+                        match KeychainBackend::parse(name) {
+                            Some(backend) => policy.keychain_backend = backend,
+                            None => self.error(
+                                b.span(),
+                                format!(
+                                    "unknown keychain backend `{name}` (expected one of: {})",
+                                    KeychainBackend::NAMES.join(", ")
+                                ),
+                            ),
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(v) = root.get("file") {
+            if let Some(t) = self.table(v, "file") {
+                self.unknown_keys(t, &["path"], "[file]");
+                if let Some(p) = t.get("path") {
+                    if let Some(s) = self.string(p, "path") {
+                        match expand_home(s) {
+                            Some(path) => policy.file_path = Some(path),
+                            None => {
+                                self.error(p.span(), "`path` must be absolute or start with ~/")
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(v) = root.get("rule") {
+            match v.get_ref().as_array() {
+                Some(rules) => {
+                    for r in rules.iter() {
+                        if let Some(t) = self.table(r, "rule") {
+                            let line = self.position(r.span().start).0;
+                            if let Some(rule) = self.rule(t, r.span(), line) {
+                                policy.rules.push(rule);
+                            }
+                        }
+                    }
+                }
+                None => self.error(
+                    v.span(),
+                    "`rule` must be an array of tables: write each rule as [[rule]]",
+                ),
+            }
+        }
+        self.duplicates(policy);
+    }
+
+    fn rule(&mut self, t: &DeTable<'_>, span: Range<usize>, line: usize) -> Option<Rule> {
+        let before = self.diagnostics.len();
+        self.unknown_keys(t, RULE_KEYS, "[[rule]]");
+        let url = match t.get("url") {
+            None => {
+                self.error(span.clone(), "this [[rule]] has no `url`");
+                None
+            }
+            Some(v) => self
+                .string(v, "url")
+                .and_then(|s| match UrlPattern::parse(s) {
+                    Ok(p) => Some((s.to_owned(), p, v.span())),
+                    Err(reason) => {
+                        self.error(v.span(), format!("bad url \"{s}\": {reason}"));
+                        None
+                    }
+                }),
+        };
+        let mut sources = Vec::new();
+        let mut sources_span = span.clone();
+        match t.get("sources") {
+            None => self.error(
+                span.clone(),
+                "this [[rule]] has no `sources` (e.g. sources = [\"keychain\"])",
+            ),
+            Some(v) => {
+                sources_span = v.span();
+                match v.get_ref().as_array() {
+                    None => self.error(v.span(), "`sources` must be an array of strings"),
+                    Some(list) if list.is_empty() => {
+                        self.error(v.span(), "`sources` is empty: name at least one source")
+                    }
+                    Some(list) => {
+                        for item in list.iter() {
+                            let Some(name) = self.string(item, "sources") else {
+                                continue;
+                            };
+                            let kind = match name {
+                                "keychain" => SourceKind::Keychain,
+                                "file" => SourceKind::File,
+                                "env" => SourceKind::Env,
+                                "oauth" => {
+                                    self.error(item.span(), "the `oauth` source is not available in this version of gocred");
+                                    continue;
+                                }
+                                other => {
+                                    self.error(item.span(), format!("unknown source `{other}` (expected keychain, file or env)"));
+                                    continue;
+                                }
+                            };
+                            if sources.contains(&kind) {
+                                self.error(item.span(), format!("source `{name}` is listed twice"));
+                            } else {
+                                sources.push(kind);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let username = t.get("username").and_then(|v| {
+            let s = self.string(v, "username")?;
+            if s.is_empty() || s.contains(':') || s.chars().any(char::is_control) {
+                self.error(
+                    v.span(),
+                    "`username` must be non-empty, without ':' or control characters",
+                );
+                return None;
+            }
+            Some(s.to_owned())
+        });
+        let token_env = t.get("token_env").and_then(|v| {
+            let s = self.string(v, "token_env")?;
+            let valid = s.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+                && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !valid {
+                self.error(
+                    v.span(),
+                    format!("`token_env` \"{s}\" is not an environment variable name"),
+                );
+                return None;
+            }
+            Some(s.to_owned())
+        });
+        let store = t.get("store").and_then(|v| {
+            let name = self.string(v, "store")?;
+            let kind = match name {
+                "keychain" => SourceKind::Keychain,
+                "file" => SourceKind::File,
+                "env" => {
+                    self.error(v.span(), "`store = \"env\"` is impossible: the env source is read-only");
+                    return None;
+                }
+                other => {
+                    self.error(v.span(), format!("unknown store `{other}` (expected keychain or file)"));
+                    return None;
+                }
+            };
+            if !sources.is_empty() && !sources.contains(&kind) {
+                self.error(v.span(), format!("`store = \"{name}\"` but `{name}` is not in `sources`: what git stores could never be read back"));
+            }
+            Some(kind)
+        });
+        let allow_http = match t.get("allow_http") {
+            None => false,
+            Some(v) => v.get_ref().as_bool().unwrap_or_else(|| {
+                self.error(v.span(), "`allow_http` must be true or false");
+                false
+            }),
+        };
+        if sources.contains(&SourceKind::Env) {
+            if token_env.is_none() && t.get("token_env").is_none() {
+                self.error(
+                    sources_span.clone(),
+                    "source `env` needs `token_env` (the variable holding the token)",
+                );
+            }
+            if username.is_none() && t.get("username").is_none() {
+                self.error(sources_span.clone(), "source `env` needs `username` (e.g. \"gitlab-ci-token\", \"x-access-token\" or \"oauth2\")");
+            }
+        } else if let (Some(_), Some(v)) = (&token_env, t.get("token_env")) {
+            self.error(v.span(), "`token_env` is set but `env` is not in `sources`");
+        }
+        if let Some((_, pattern, url_span)) = &url {
+            if pattern.scheme == "http" && !allow_http {
+                self.error(url_span.clone(), "http:// sends credentials in clear text: set `allow_http = true` on this rule if you really mean it");
+            }
+        }
+        let (url, pattern, _) = url?;
+        (self.diagnostics.len() == before).then_some(Rule {
+            url,
+            pattern,
+            sources,
+            username,
+            token_env,
+            store,
+            allow_http,
+            line,
+        })
+    }
+
+    fn duplicates(&mut self, policy: &Policy) {
+        let mut seen: std::collections::HashMap<&UrlPattern, usize> =
+            std::collections::HashMap::new();
+        let mut dups = Vec::new();
+        for rule in &policy.rules {
+            if let Some(first) = seen.insert(&rule.pattern, rule.line) {
+                dups.push((rule.line, first, rule.url.clone()));
+                seen.insert(&rule.pattern, first);
+            }
+        }
+        for (line, first, url) in dups {
+            self.diagnostics.push(Diagnostic {
+                line,
+                column: 1,
+                message: format!("rule for \"{url}\" matches exactly what the rule on line {first} matches; merge them"),
+            });
+        }
+    }
+}
+
+fn expand_home(path: &str) -> Option<PathBuf> {
+    if let Some(rest) = path.strip_prefix("~/") {
+        return std::env::var_os("HOME")
+            .filter(|h| !h.is_empty())
+            .map(|h| PathBuf::from(h).join(rest));
+    }
+    let p = PathBuf::from(path);
+    p.is_absolute().then_some(p)
+}

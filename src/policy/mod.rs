@@ -1,0 +1,158 @@
+//! Per-host policy: which source serves which URL, and the one place that decides whether a
+//! request is managed at all.
+//!
+//! Default is deny. Among matching rules the most specific wins (see [`pattern::Specificity`]).
+//! The [`Decision::Managed`] scope key is the *only* key stores use, so a credential stored for one
+//! (scheme, host, port[, path]) can never be read back for another.
+
+mod load;
+pub mod pattern;
+pub mod target;
+
+pub use load::{ConfigError, Diagnostic, load, load_str};
+pub use pattern::{HostPattern, UrlPattern};
+pub use target::Target;
+
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceKind {
+    Keychain,
+    File,
+    Env,
+}
+
+impl SourceKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            SourceKind::Keychain => "keychain",
+            SourceKind::File => "file",
+            SourceKind::Env => "env",
+        }
+    }
+
+    pub fn is_store(self) -> bool {
+        !matches!(self, SourceKind::Env)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KeychainBackend {
+    /// Secret Service if a session bus and an unlocked collection answer quickly, else keyutils.
+    #[default]
+    Auto,
+    SecretService,
+    Keyutils,
+    MacOs,
+    Windows,
+}
+
+impl KeychainBackend {
+    pub const NAMES: &'static [&'static str] =
+        &["auto", "secret-service", "keyutils", "macos", "windows"];
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Some(match name {
+            "auto" => KeychainBackend::Auto,
+            "secret-service" => KeychainBackend::SecretService,
+            "keyutils" => KeychainBackend::Keyutils,
+            "macos" => KeychainBackend::MacOs,
+            "windows" => KeychainBackend::Windows,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        Self::NAMES[self as usize]
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Rule {
+    /// The `url` exactly as written, for messages.
+    pub url: String,
+    pub pattern: UrlPattern,
+    pub sources: Vec<SourceKind>,
+    pub username: Option<String>,
+    pub token_env: Option<String>,
+    pub store: Option<SourceKind>,
+    pub allow_http: bool,
+    /// 1-based line of the `[[rule]]` header, for messages.
+    pub line: usize,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct Policy {
+    /// The file this policy was read from (it may not exist: then there are no rules).
+    pub path: PathBuf,
+    pub exists: bool,
+    pub rules: Vec<Rule>,
+    pub keychain_backend: KeychainBackend,
+    /// `[file] path`: where the file store lives, if not the default.
+    pub file_path: Option<PathBuf>,
+}
+
+/// The key every store files a credential under: `scheme://host[:port]`, plus `/path` when the
+/// rule is path-scoped. Derived only from the normalized request, never from a stored value.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ScopeKey(pub String);
+
+impl ScopeKey {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for ScopeKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[derive(Debug)]
+pub enum Decision<'p> {
+    NotManaged,
+    Managed {
+        rule: &'p Rule,
+        scope: ScopeKey,
+        target: Target,
+    },
+}
+
+impl Policy {
+    /// The most specific rule for `target`, or `NotManaged`.
+    pub fn decide(&self, target: Target) -> Decision<'_> {
+        let mut best: Option<(pattern::Specificity, &Rule)> = None;
+        for rule in &self.rules {
+            // Defence in depth: the loader already refuses http rules without allow_http.
+            if rule.pattern.scheme == "http" && !rule.allow_http {
+                continue;
+            }
+            if let Some(spec) = rule.pattern.matches(&target) {
+                // Ties keep the first rule: `config check` reports duplicate urls.
+                if best.is_none_or(|(b, _)| spec > b) {
+                    best = Some((spec, rule));
+                }
+            }
+        }
+        match best {
+            None => Decision::NotManaged,
+            Some((_, rule)) => {
+                let mut key = target.origin();
+                if rule.pattern.path.is_some() {
+                    // matches() guaranteed a clean path for a path-scoped rule.
+                    key.push('/');
+                    key.push_str(target.path.as_deref().unwrap_or_default());
+                }
+                Decision::Managed {
+                    rule,
+                    scope: ScopeKey(key),
+                    target,
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
