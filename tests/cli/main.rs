@@ -1,0 +1,4 @@
+//! The one integration-test binary. Every test runs gocred (and git) as real processes in a
+//! cleared environment with a temporary HOME; see `common::TestEnv`.
+
+mod common;
