@@ -2,3 +2,5 @@
 //! cleared environment with a temporary HOME; see `common::TestEnv`.
 
 mod common;
+
+mod test_env;
