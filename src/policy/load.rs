@@ -101,6 +101,7 @@ pub fn load_str(path: &Path, text: &str) -> Result<Policy, ConfigError> {
             );
         }
     }
+    ck.diagnostics.sort_by_key(|d| (d.line, d.column));
     if ck.diagnostics.is_empty() {
         Ok(policy)
     } else {

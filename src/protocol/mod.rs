@@ -23,3 +23,6 @@ pub(crate) fn parse_bool(value: &str) -> Option<bool> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -24,8 +24,8 @@ impl Default for Limits {
 }
 
 /// Every attribute of git-credential(1). A new attribute must be added here, to [`decode`]'s match,
-/// and to `Request::redacted`'s destructuring, which forces a decision on whether it is secret.
-#[derive(Debug, Default, Clone, PartialEq)]
+/// and to the `Debug` impl's destructuring, which forces a decision on whether it is secret.
+#[derive(Default, Clone, PartialEq)]
 pub struct Request {
     pub protocol: Option<String>,
     /// May carry `:port`.
@@ -68,10 +68,12 @@ impl Request {
             (Some(p), Some(h)) => Ok((p, h)),
         }
     }
+}
 
-    /// A copy with every secret replaced by `REDACTED`-printing placeholders, for diagnostics.
-    /// Destructures the whole struct so that a new field cannot be forgotten.
-    pub fn redacted(&self) -> Request {
+/// Never shows a secret: `url` may carry a password and `state[]` is opaque, so both are hidden.
+/// Destructures the whole struct so that a new field forces a decision.
+impl std::fmt::Debug for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let Request {
             protocol,
             host,
@@ -80,35 +82,34 @@ impl Request {
             password,
             password_expiry_utc,
             oauth_refresh_token,
-            url: _, // may carry a password
+            url,
             wwwauth,
             capability,
             authtype,
             credential,
             ephemeral,
-            state: _, // opaque, may be anything a helper chose to keep
+            state,
             continue_,
             quit,
         } = self;
-        let hide = |s: &Option<Secret>| s.as_ref().map(|_| Secret::from(""));
-        Request {
-            protocol: protocol.clone(),
-            host: host.clone(),
-            path: path.clone(),
-            username: username.clone(),
-            password: hide(password),
-            password_expiry_utc: *password_expiry_utc,
-            oauth_refresh_token: hide(oauth_refresh_token),
-            url: None,
-            wwwauth: wwwauth.clone(),
-            capability: capability.clone(),
-            authtype: authtype.clone(),
-            credential: hide(credential),
-            ephemeral: *ephemeral,
-            state: Vec::new(),
-            continue_: *continue_,
-            quit: *quit,
-        }
+        f.debug_struct("Request")
+            .field("protocol", protocol)
+            .field("host", host)
+            .field("path", path)
+            .field("username", username)
+            .field("password", password)
+            .field("password_expiry_utc", password_expiry_utc)
+            .field("oauth_refresh_token", oauth_refresh_token)
+            .field("url", &url.as_ref().map(|_| "REDACTED"))
+            .field("wwwauth", wwwauth)
+            .field("capability", capability)
+            .field("authtype", authtype)
+            .field("credential", credential)
+            .field("ephemeral", ephemeral)
+            .field("state", &format_args!("[{} value(s)]", state.len()))
+            .field("continue", continue_)
+            .field("quit", quit)
+            .finish()
     }
 }
 
