@@ -90,3 +90,6 @@ pub fn run(command: Command, ctx: &mut Context) -> Result<(), CommandError> {
         Command::Config(c) => config::cmd_config(ctx, c),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -126,3 +126,71 @@ impl Store for FileStore {
         format!("file {}", self.path.display())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn cred(user: &str, pass: &str) -> Credential {
+        Credential {
+            username: user.into(),
+            password: Secret::from(pass),
+            password_expiry_utc: None,
+            oauth_refresh_token: None,
+        }
+    }
+
+    #[test]
+    fn refuses_to_read_a_file_others_can_read_and_says_how_to_fix_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileStore::new(dir.path().join("credentials"));
+        store
+            .store(
+                &ScopeKey("https://a.example".into()),
+                cred("u", "SENTINEL-pw"),
+            )
+            .unwrap();
+        std::fs::set_permissions(store.path(), std::fs::Permissions::from_mode(0o644)).unwrap();
+        let e = store.read_all().unwrap_err().to_string();
+        assert!(
+            e.contains("mode 0644") && e.contains("chmod 600") && e.contains("credentials"),
+            "{e}"
+        );
+        assert!(!e.contains("SENTINEL"));
+        // Nothing is lost: a store attempt fails too, and the content is intact.
+        assert!(
+            store
+                .store(&ScopeKey("https://b.example".into()), cred("v", "x"))
+                .is_err()
+        );
+        std::fs::set_permissions(store.path(), std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(store.read_all().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_corrupt_file_is_named_not_shown() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("credentials");
+        std::fs::write(&path, "scope=https://a\nusername=u\nSENTINEL-no-equals\n").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let e = FileStore::new(path).read_all().unwrap_err().to_string();
+        assert!(
+            e.contains("entry 1 is malformed") && !e.contains("SENTINEL"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn erase_of_nothing_creates_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileStore::new(dir.path().join("credentials"));
+        assert_eq!(
+            store
+                .erase(&ScopeKey("https://a.example".into()), None, None)
+                .unwrap(),
+            0
+        );
+        assert!(!store.path().exists());
+    }
+}
