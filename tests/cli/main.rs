@@ -3,4 +3,5 @@
 
 mod common;
 
+mod git_helper;
 mod test_env;

@@ -15,6 +15,8 @@
 //! ```
 #![allow(dead_code)]
 
+pub mod git_server;
+
 use std::ffi::{OsStr, OsString};
 use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
