@@ -4,4 +4,5 @@
 mod common;
 
 mod git_helper;
+mod git_http;
 mod test_env;
