@@ -9,13 +9,16 @@ use crate::source::{Source, Store, env::Env, file::FileStore, keychain::Keychain
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
 
+/// Reads an environment variable; a function so tests need not touch the process environment.
+pub type EnvLookup<'io> = Box<dyn Fn(&str) -> Option<String> + 'io>;
+
 pub struct Context<'io> {
     pub stdin: Box<dyn BufRead + 'io>,
     pub stdout: Box<dyn Write + 'io>,
     pub stderr: Box<dyn Write + 'io>,
     /// `None` when neither `$GOCRED_CONFIG` nor a home directory says where the policy is.
     pub config_path: Option<PathBuf>,
-    pub env: Box<dyn Fn(&str) -> Option<String> + 'io>,
+    pub env: EnvLookup<'io>,
     pub now: u64,
 }
 

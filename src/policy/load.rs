@@ -184,37 +184,35 @@ impl Checker<'_> {
 
     fn policy(&mut self, root: &DeTable<'_>, policy: &mut Policy) {
         self.unknown_keys(root, &["rule", "keychain", "file"], "the top level");
-        if let Some(v) = root.get("keychain") {
-            if let Some(t) = self.table(v, "keychain") {
-                self.unknown_keys(t, &["backend"], "[keychain]");
-                if let Some(b) = t.get("backend") {
-                    if let Some(name) = self.string(b, "backend") {
-                        match KeychainBackend::parse(name) {
-                            Some(backend) => policy.keychain_backend = backend,
-                            None => self.error(
-                                b.span(),
-                                format!(
-                                    "unknown keychain backend `{name}` (expected one of: {})",
-                                    KeychainBackend::NAMES.join(", ")
-                                ),
-                            ),
-                        }
-                    }
+        if let Some(v) = root.get("keychain")
+            && let Some(t) = self.table(v, "keychain")
+        {
+            self.unknown_keys(t, &["backend"], "[keychain]");
+            if let Some(b) = t.get("backend")
+                && let Some(name) = self.string(b, "backend")
+            {
+                match KeychainBackend::parse(name) {
+                    Some(backend) => policy.keychain_backend = backend,
+                    None => self.error(
+                        b.span(),
+                        format!(
+                            "unknown keychain backend `{name}` (expected one of: {})",
+                            KeychainBackend::NAMES.join(", ")
+                        ),
+                    ),
                 }
             }
         }
-        if let Some(v) = root.get("file") {
-            if let Some(t) = self.table(v, "file") {
-                self.unknown_keys(t, &["path"], "[file]");
-                if let Some(p) = t.get("path") {
-                    if let Some(s) = self.string(p, "path") {
-                        match expand_home(s) {
-                            Some(path) => policy.file_path = Some(path),
-                            None => {
-                                self.error(p.span(), "`path` must be absolute or start with ~/")
-                            }
-                        }
-                    }
+        if let Some(v) = root.get("file")
+            && let Some(t) = self.table(v, "file")
+        {
+            self.unknown_keys(t, &["path"], "[file]");
+            if let Some(p) = t.get("path")
+                && let Some(s) = self.string(p, "path")
+            {
+                match expand_home(s) {
+                    Some(path) => policy.file_path = Some(path),
+                    None => self.error(p.span(), "`path` must be absolute or start with ~/"),
                 }
             }
         }
@@ -362,10 +360,14 @@ impl Checker<'_> {
         } else if let (Some(_), Some(v)) = (&token_env, t.get("token_env")) {
             self.error(v.span(), "`token_env` is set but `env` is not in `sources`");
         }
-        if let Some((_, pattern, url_span)) = &url {
-            if pattern.scheme == "http" && !allow_http {
-                self.error(url_span.clone(), "http:// sends credentials in clear text: set `allow_http = true` on this rule if you really mean it");
-            }
+        if let Some((_, pattern, url_span)) = &url
+            && pattern.scheme == "http"
+            && !allow_http
+        {
+            self.error(
+                url_span.clone(),
+                "http:// sends credentials in clear text: set `allow_http = true` on this rule if you really mean it",
+            );
         }
         let (url, pattern, _) = url?;
         (self.diagnostics.len() == before).then_some(Rule {

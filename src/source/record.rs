@@ -101,6 +101,17 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<Record>, RecordError> {
     Ok(records)
 }
 
+impl Record {
+    pub fn info(&self) -> super::StoredInfo {
+        super::StoredInfo {
+            scope: self.scope.clone(),
+            username: self.cred.username.clone(),
+            password_expiry_utc: self.cred.password_expiry_utc,
+            has_refresh_token: self.cred.oauth_refresh_token.is_some(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,16 +152,5 @@ mod tests {
         assert_eq!(err.to_string(), "entry 2 is malformed: no password");
         assert!(decode(b"scope=x\nusername\n").is_err());
         assert!(decode(b"").unwrap().is_empty());
-    }
-}
-
-impl Record {
-    pub fn info(&self) -> super::StoredInfo {
-        super::StoredInfo {
-            scope: self.scope.clone(),
-            username: self.cred.username.clone(),
-            password_expiry_utc: self.cred.password_expiry_utc,
-            has_refresh_token: self.cred.oauth_refresh_token.is_some(),
-        }
     }
 }
