@@ -3,6 +3,7 @@
 
 mod common;
 
+mod bad_input;
 mod git_helper;
 mod git_http;
 mod test_env;
