@@ -99,7 +99,7 @@ fn reject_erases_what_approve_stored() {
 
     let out = env
         .git(&["credential", "fill"])
-        .stdin(format!("url=https://alice@a.mirror.example\n\n"))
+        .stdin("url=https://alice@a.mirror.example\n\n")
         .run();
     assert_nothing_filled(&out);
 }

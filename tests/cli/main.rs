@@ -4,6 +4,7 @@
 mod common;
 
 mod bad_input;
+mod commands;
 mod git_helper;
 mod git_http;
 mod test_env;
