@@ -322,3 +322,24 @@ fn requests_no_rule_can_match_get_no_answer_and_no_complaint() {
         );
     }
 }
+
+#[test]
+fn an_env_token_holding_a_line_break_is_refused_not_injected() {
+    let env = TestEnv::new();
+    env.policy(
+        "[[rule]]\nurl = \"https://ci.corp.example\"\nsources = [\"env\"]\n\
+         username = \"gitlab-ci-token\"\ntoken_env = \"CI_JOB_TOKEN\"\n",
+    );
+    // (A NUL cannot be put in an environment variable at all.)
+    for token in ["tok\nusername=evil", "tok\r"] {
+        let out = env
+            .gocred(&["get"])
+            .env("CI_JOB_TOKEN", token)
+            .stdin("protocol=https\nhost=ci.corp.example\n")
+            .run();
+        assert_refused(
+            &out,
+            "the variable CI_JOB_TOKEN holds a line break or NUL byte",
+        );
+    }
+}

@@ -7,4 +7,5 @@ mod bad_input;
 mod commands;
 mod git_helper;
 mod git_http;
+mod golden;
 mod test_env;
