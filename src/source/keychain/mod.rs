@@ -1,0 +1,398 @@
+//! The OS keychain, through keyring-core and the platform's store crate (see [`backend`]).
+//!
+//! Layout: one entry per scope key, service `gocred`, user name = the scope key
+//! (`https://gitlab.corp.example`, `https://h:8443/group/repo.git`). Its secret is
+//! [`record::encode`] of every credential stored under that scope (several users per host), so
+//! the keychain and the file store share one encoding and the [`select`] / [`upsert`] /
+//! [`erase_matches`] rules. A second entry, user name `gocred:index`, lists the scope keys that
+//! have an entry (one per line), so `gocred status` can enumerate them on every backend.
+//!
+//! Nothing is opened before the first get/store/erase/list. A store or erase reads, changes and
+//! writes an entry and the index under an exclusive lock file in the runtime directory, so two
+//! gocred processes never lose each other's update; a get takes no lock.
+//!
+//! keyring-core errors are matched, never formatted: `BadEncoding` and `BadDataFormat` carry the
+//! secret's bytes.
+
+mod backend;
+#[cfg(target_os = "linux")]
+mod probe;
+#[cfg(test)]
+mod tests;
+
+use super::{
+    Credential, Query, Record, Source, SourceError, Store, StoredInfo, erase_matches, record,
+    select, upsert,
+};
+use crate::policy::{KeychainBackend, ScopeKey};
+use crate::secret::{Secret, SecretBytes};
+use backend::{Kind, Opened};
+use keyring_core::{Entry, Error as KeyringError};
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+/// The keychain service every gocred entry is filed under.
+const SERVICE: &str = "gocred";
+/// The user name of the index entry (scope keys always contain `://`, so never clash with it).
+const INDEX_USER: &str = "gocred:index";
+/// The lock file's name in [`crate::paths::runtime_dir`].
+const LOCK_FILE: &str = "keychain.lock";
+
+pub struct Keychain {
+    backend: KeychainBackend,
+    /// The store, once the first call opened it; `Err` holds the Unavailable message.
+    opened: OnceLock<Result<Opened, String>>,
+    /// Where the store/erase lock lives, when not in the runtime directory (tests).
+    lock_path: Option<PathBuf>,
+}
+
+impl Keychain {
+    /// Connects to nothing yet: the backend is chosen on first use.
+    pub fn new(backend: KeychainBackend) -> Self {
+        Keychain {
+            backend,
+            opened: OnceLock::new(),
+            lock_path: None,
+        }
+    }
+
+    fn opened(&self) -> Result<&Opened, SourceError> {
+        self.opened
+            .get_or_init(|| backend::open(self.backend))
+            .as_ref()
+            .map_err(|message| SourceError::Unavailable(message.clone()))
+    }
+
+    /// `keychain (keyutils)`, or `keychain (auto: keyutils)`: who says what follows.
+    fn who(&self, opened: &Opened) -> String {
+        match self.backend {
+            KeychainBackend::Auto => format!("keychain (auto: {})", opened.kind.name()),
+            _ => format!("keychain ({})", opened.kind.name()),
+        }
+    }
+
+    fn lock(&self, opened: &Opened) -> Result<std::fs::File, SourceError> {
+        let path = match &self.lock_path {
+            Some(p) => p.clone(),
+            None => crate::paths::runtime_dir()
+                .ok_or_else(|| {
+                    SourceError::Fatal(format!(
+                        "{}: cannot tell where to put the lock file: set XDG_RUNTIME_DIR or HOME",
+                        self.who(opened)
+                    ))
+                })?
+                .join(LOCK_FILE),
+        };
+        crate::fs::lock_exclusive(&path).map_err(|e| {
+            SourceError::Fatal(format!(
+                "{}: cannot lock {}: {e}",
+                self.who(opened),
+                path.display()
+            ))
+        })
+    }
+
+    fn entry(&self, opened: &Opened, user: &str) -> Result<Entry, SourceError> {
+        let label = if user == INDEX_USER {
+            "gocred: index of stored scopes".to_owned()
+        } else {
+            format!("gocred: {user}")
+        };
+        opened
+            .entry(user, &label)
+            .map_err(|e| self.error(opened, user, e))
+    }
+
+    /// The secret of `entry` (user name `user`), `None` when there is no such entry.
+    fn read(
+        &self,
+        opened: &Opened,
+        entry: &Entry,
+        user: &str,
+    ) -> Result<Option<SecretBytes>, SourceError> {
+        match entry.get_secret() {
+            Ok(bytes) => Ok(Some(SecretBytes(bytes))),
+            Err(KeyringError::NoEntry) => Ok(None),
+            Err(e) => Err(self.error(opened, user, e)),
+        }
+    }
+
+    fn write(
+        &self,
+        opened: &Opened,
+        entry: &Entry,
+        user: &str,
+        bytes: &[u8],
+    ) -> Result<(), SourceError> {
+        entry
+            .set_secret(bytes)
+            .map_err(|e| self.error(opened, user, e))
+    }
+
+    /// Deletes `entry`; one that is already gone is fine.
+    fn delete(&self, opened: &Opened, entry: &Entry, user: &str) -> Result<(), SourceError> {
+        match entry.delete_credential() {
+            Ok(()) | Err(KeyringError::NoEntry) => Ok(()),
+            Err(e) => Err(self.error(opened, user, e)),
+        }
+    }
+
+    /// Every record filed under `scope` (none when there is no entry).
+    fn records(
+        &self,
+        opened: &Opened,
+        entry: &Entry,
+        scope: &ScopeKey,
+    ) -> Result<Vec<Record>, SourceError> {
+        let Some(bytes) = self.read(opened, entry, scope.as_str())? else {
+            return Ok(Vec::new());
+        };
+        let records = record::decode(&bytes.0)
+            .map_err(|e| self.corrupt(opened, scope.as_str(), &e.to_string()))?;
+        if records.iter().any(|r| r.scope != *scope) {
+            return Err(self.corrupt(
+                opened,
+                scope.as_str(),
+                "it holds a credential filed under another scope",
+            ));
+        }
+        Ok(records)
+    }
+
+    fn index(&self, opened: &Opened, entry: &Entry) -> Result<Vec<String>, SourceError> {
+        let Some(bytes) = self.read(opened, entry, INDEX_USER)? else {
+            return Ok(Vec::new());
+        };
+        let text = std::str::from_utf8(&bytes.0)
+            .map_err(|_| self.corrupt(opened, INDEX_USER, "it is not UTF-8"))?;
+        Ok(text
+            .split('\n')
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned)
+            .collect())
+    }
+
+    /// Adds or removes `scope` in the index; the caller holds the lock.
+    fn update_index(
+        &self,
+        opened: &Opened,
+        scope: &ScopeKey,
+        present: bool,
+    ) -> Result<(), SourceError> {
+        let entry = self.entry(opened, INDEX_USER)?;
+        let mut scopes = self.index(opened, &entry)?;
+        let listed = scopes.iter().any(|s| s == scope.as_str());
+        if listed == present {
+            return Ok(());
+        }
+        if present {
+            scopes.push(scope.as_str().to_owned());
+        } else {
+            scopes.retain(|s| s != scope.as_str());
+        }
+        if scopes.is_empty() {
+            // keyutils cannot hold an empty key.
+            self.delete(opened, &entry, INDEX_USER)
+        } else {
+            let mut text = scopes.join("\n");
+            text.push('\n');
+            self.write(opened, &entry, INDEX_USER, text.as_bytes())
+        }
+    }
+
+    fn corrupt(&self, opened: &Opened, user: &str, why: &str) -> SourceError {
+        SourceError::Fatal(format!(
+            "{}: the entry for {user} is corrupt ({why}); remove it with {} and store the credential again",
+            self.who(opened),
+            opened.kind.removal(user)
+        ))
+    }
+
+    /// A keyring-core error about the entry with user name `user`, in words that hold no secret.
+    fn error(&self, opened: &Opened, user: &str, error: KeyringError) -> SourceError {
+        let who = self.who(opened);
+        let kind = opened.kind;
+        match error {
+            KeyringError::NoStorageAccess(_) => {
+                let what = match (kind, &opened.passed_over) {
+                    (Kind::SecretService, _) => {
+                        "the Secret Service refused access (the login keyring is locked, or there is none)"
+                            .to_owned()
+                    }
+                    (Kind::Keyutils, Some(why)) => format!(
+                        "no usable Secret Service ({why}), and kernel keyutils refused access \
+                         (this process has no session keyring)"
+                    ),
+                    (Kind::Keyutils, None) => {
+                        "kernel keyutils refused access (this process has no session keyring)"
+                            .to_owned()
+                    }
+                    _ => "the keychain refused access".to_owned(),
+                };
+                SourceError::Unavailable(format!("{who}: {what}; {}", kind.access_fix()))
+            }
+            KeyringError::PlatformFailure(_) => SourceError::Unavailable(format!(
+                "{who}: reading or writing the entry for {user} failed ({}); {}",
+                platform_detail(kind, &error),
+                kind.access_fix()
+            )),
+            KeyringError::BadEncoding(_) => self.corrupt(opened, user, "it is not UTF-8"),
+            KeyringError::BadDataFormat(_, _) => {
+                self.corrupt(opened, user, "the store cannot decode it")
+            }
+            KeyringError::Ambiguous(items) => SourceError::Fatal(format!(
+                "{who}: {} items match the entry for {user}; remove them with {} and store the credential again",
+                items.len(),
+                kind.removal(user)
+            )),
+            KeyringError::TooLong(attribute, limit) => SourceError::Fatal(format!(
+                "{who}: the entry for {user} is too long for this keychain ({attribute} is limited to {limit}); \
+                 erase credentials you no longer use, or use the file store for this host"
+            )),
+            KeyringError::Invalid(attribute, reason) => SourceError::Fatal(format!(
+                "{who}: the keychain refused the entry for {user} ({attribute}: {reason})"
+            )),
+            KeyringError::BadStoreFormat(_) => SourceError::Fatal(format!(
+                "{who}: the keychain itself is damaged; repair it with the platform's keychain tool, or use the file store"
+            )),
+            KeyringError::NoEntry
+            | KeyringError::NoDefaultStore
+            | KeyringError::NotSupportedByStore(_) => SourceError::Fatal(format!(
+                "{who}: BUG: unexpected answer for the entry for {user}"
+            )),
+            _ => SourceError::Unavailable(format!(
+                "{who}: unexpected error for the entry for {user}; {}",
+                kind.access_fix()
+            )),
+        }
+    }
+}
+
+/// What a store's own error says, as far as it can hold no secret: errno-style names for
+/// keyutils and the native stores, D-Bus error names for the Secret Service.
+fn platform_detail(kind: Kind, error: &KeyringError) -> String {
+    let inner = match error {
+        KeyringError::PlatformFailure(inner) | KeyringError::NoStorageAccess(inner) => inner,
+        _ => return "unexpected error".to_owned(),
+    };
+    match kind {
+        Kind::SecretService => {
+            #[cfg(target_os = "linux")]
+            {
+                let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(&**inner);
+                while let Some(err) = cur {
+                    if let Some(z) = err.downcast_ref::<zbus::Error>() {
+                        return probe::error_name(z);
+                    }
+                    cur = err.source();
+                }
+            }
+            "Secret Service error".to_owned()
+        }
+        // keyutils errors are errno names; macOS and Windows ones are status codes.
+        _ => inner.to_string(),
+    }
+}
+
+impl Source for Keychain {
+    fn name(&self) -> &'static str {
+        "keychain"
+    }
+
+    fn get(&self, query: &Query<'_>) -> Result<Option<Credential>, SourceError> {
+        let opened = self.opened()?;
+        let entry = self.entry(opened, query.scope.as_str())?;
+        let records = self.records(opened, &entry, query.scope)?;
+        Ok(select(&records, query).map(|r| r.cred.clone()))
+    }
+}
+
+impl Store for Keychain {
+    fn store(&self, scope: &ScopeKey, cred: Credential) -> Result<(), SourceError> {
+        let opened = self.opened()?;
+        let _lock = self.lock(opened)?;
+        let entry = self.entry(opened, scope.as_str())?;
+        let mut records = self.records(opened, &entry, scope)?;
+        upsert(
+            &mut records,
+            Record {
+                scope: scope.clone(),
+                cred,
+            },
+        );
+        let encoded = record::encode(&records).map_err(|e| {
+            SourceError::Fatal(format!(
+                "{}: cannot store the credential for {scope}: {e}",
+                self.who(opened)
+            ))
+        })?;
+        // Index first: an index line without an entry is harmless (list skips it), an entry
+        // without an index line would be invisible to `gocred status`.
+        self.update_index(opened, scope, true)?;
+        self.write(opened, &entry, scope.as_str(), encoded.as_bytes())
+    }
+
+    fn erase(
+        &self,
+        scope: &ScopeKey,
+        username: Option<&str>,
+        password: Option<&Secret>,
+    ) -> Result<usize, SourceError> {
+        let opened = self.opened()?;
+        let entry = self.entry(opened, scope.as_str())?;
+        let matches = |records: &[Record]| {
+            records
+                .iter()
+                .any(|r| erase_matches(r, scope, username, password))
+        };
+        // Nothing to erase (the usual case after a failed fill): no lock, no write.
+        if !matches(&self.records(opened, &entry, scope)?) {
+            return Ok(0);
+        }
+        let _lock = self.lock(opened)?;
+        let mut records = self.records(opened, &entry, scope)?;
+        let before = records.len();
+        records.retain(|r| !erase_matches(r, scope, username, password));
+        let erased = before - records.len();
+        if erased == 0 {
+            return Ok(0);
+        }
+        if records.is_empty() {
+            self.delete(opened, &entry, scope.as_str())?;
+            self.update_index(opened, scope, false)?;
+        } else {
+            let encoded = record::encode(&records).map_err(|e| {
+                SourceError::Fatal(format!(
+                    "{}: cannot rewrite the entry for {scope}: {e}",
+                    self.who(opened)
+                ))
+            })?;
+            self.write(opened, &entry, scope.as_str(), encoded.as_bytes())?;
+        }
+        Ok(erased)
+    }
+
+    fn list(&self) -> Result<Vec<StoredInfo>, SourceError> {
+        let opened = self.opened()?;
+        let index = self.entry(opened, INDEX_USER)?;
+        let mut infos = Vec::new();
+        for scope in self.index(opened, &index)? {
+            let scope = ScopeKey(scope);
+            let entry = self.entry(opened, scope.as_str())?;
+            // A scope whose entry is gone (an interrupted erase) lists nothing.
+            infos.extend(
+                self.records(opened, &entry, &scope)?
+                    .iter()
+                    .map(Record::info),
+            );
+        }
+        Ok(infos)
+    }
+
+    fn location(&self) -> String {
+        match self.opened.get() {
+            Some(Ok(opened)) => opened.kind.location().to_owned(),
+            _ => format!("keychain ({})", self.backend.name()),
+        }
+    }
+}

@@ -1,0 +1,175 @@
+//! Is there a Secret Service here with an unlocked default collection? Asked over a plain D-Bus
+//! connection (no encrypted session, no secret on it) in a thread with a deadline, before the
+//! store is opened: the store's own calls wait as long as the bus lets them.
+
+use std::sync::mpsc;
+use std::time::Duration;
+use zbus::blocking::Connection;
+use zbus::zvariant::{OwnedObjectPath, Value};
+
+const SECRETS: &str = "org.freedesktop.secrets";
+const SERVICE_PATH: &str = "/org/freedesktop/secrets";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Problem {
+    /// No session bus to connect to (the detail says why).
+    NoBus(String),
+    /// Nothing owns `org.freedesktop.secrets` (and it was not, or could not be, started).
+    NotRunning(String),
+    /// `ReadAlias("default")` answered `/`: no login collection.
+    NoDefaultCollection,
+    Locked,
+    Timeout(Duration),
+    /// The bus or the service answered with an error (a D-Bus error name, never a payload).
+    Failed(String),
+    /// The probe passed but the store could not open its session.
+    Session(String),
+}
+
+impl Problem {
+    /// What is wrong, for a message.
+    pub(super) fn what(&self) -> String {
+        match self {
+            Problem::NoBus(detail) => format!("no D-Bus session bus: {detail}"),
+            Problem::NotRunning(detail) => {
+                format!("no Secret Service on the session bus ({detail})")
+            }
+            Problem::NoDefaultCollection => {
+                "the Secret Service has no default collection (login keyring)".to_owned()
+            }
+            Problem::Locked => "the default collection (login keyring) is locked".to_owned(),
+            Problem::Timeout(d) => {
+                format!(
+                    "the Secret Service did not answer within {} ms",
+                    d.as_millis()
+                )
+            }
+            Problem::Failed(detail) => format!("the Secret Service failed ({detail})"),
+            Problem::Session(detail) => {
+                format!("the Secret Service refused a session ({detail})")
+            }
+        }
+    }
+
+    /// What to do about it, for a message.
+    pub(super) fn fix(&self) -> &'static str {
+        match self {
+            Problem::NoBus(_) => {
+                "run gocred in a desktop session (DBUS_SESSION_BUS_ADDRESS), or set [keychain] backend = \"keyutils\", or use the file store"
+            }
+            Problem::NotRunning(_) => {
+                "start gnome-keyring-daemon (or another Secret Service), or set [keychain] backend = \"keyutils\", or use the file store"
+            }
+            Problem::NoDefaultCollection => {
+                "create and unlock a login keyring (e.g. `gnome-keyring-daemon --unlock` with a non-empty password on stdin), or set [keychain] backend = \"keyutils\", or use the file store"
+            }
+            Problem::Locked => {
+                "unlock the login keyring (log in to the desktop, or `gnome-keyring-daemon --unlock`), or set [keychain] backend = \"keyutils\", or use the file store"
+            }
+            Problem::Timeout(_) | Problem::Failed(_) | Problem::Session(_) => {
+                "restart the Secret Service (gnome-keyring-daemon), or set [keychain] backend = \"keyutils\", or use the file store"
+            }
+        }
+    }
+}
+
+/// `Ok` when a Secret Service with an unlocked default collection answered within `deadline`.
+/// Unless `start_if_needed`, a Secret Service that is not already running is not started (D-Bus
+/// activation could start a second daemon, or one with no unlocked keyring).
+pub(super) fn probe(start_if_needed: bool, deadline: Duration) -> Result<(), Problem> {
+    let (tx, rx) = mpsc::sync_channel(1);
+    std::thread::Builder::new()
+        .name("gocred-secret-service-probe".into())
+        .spawn(move || {
+            let _ = tx.send(ask(start_if_needed));
+        })
+        .map_err(|e| Problem::Failed(format!("cannot start a thread: {e}")))?;
+    // On a timeout the thread is left behind, blocked on the bus; the process does not wait for it.
+    rx.recv_timeout(deadline)
+        .unwrap_or(Err(Problem::Timeout(deadline)))
+}
+
+fn ask(start_if_needed: bool) -> Result<(), Problem> {
+    let conn = Connection::session().map_err(|e| Problem::NoBus(io_detail(&e)))?;
+    if !start_if_needed {
+        let owned: bool = conn
+            .call_method(
+                Some("org.freedesktop.DBus"),
+                "/org/freedesktop/DBus",
+                Some("org.freedesktop.DBus"),
+                "NameHasOwner",
+                &(SECRETS,),
+            )
+            .and_then(|reply| reply.body().deserialize())
+            .map_err(|e| Problem::Failed(error_name(&e)))?;
+        if !owned {
+            return Err(Problem::NotRunning(format!("{SECRETS} has no owner")));
+        }
+    }
+    let reply = conn
+        .call_method(
+            Some(SECRETS),
+            SERVICE_PATH,
+            Some("org.freedesktop.Secret.Service"),
+            "ReadAlias",
+            &("default",),
+        )
+        .map_err(|e| {
+            let name = error_name(&e);
+            if name.ends_with(".ServiceUnknown")
+                || name.ends_with(".NameHasNoOwner")
+                || name.contains(".Spawn.")
+            {
+                Problem::NotRunning(name)
+            } else {
+                Problem::Failed(name)
+            }
+        })?;
+    let collection: OwnedObjectPath = reply
+        .body()
+        .deserialize()
+        .map_err(|e| Problem::Failed(error_name(&e)))?;
+    if collection.as_str() == "/" {
+        return Err(Problem::NoDefaultCollection);
+    }
+    let reply = conn
+        .call_method(
+            Some(SECRETS),
+            collection.as_str(),
+            Some("org.freedesktop.DBus.Properties"),
+            "Get",
+            &("org.freedesktop.Secret.Collection", "Locked"),
+        )
+        .map_err(|e| Problem::Failed(error_name(&e)))?;
+    let body = reply.body();
+    let locked: Value<'_> = body
+        .deserialize()
+        .map_err(|e| Problem::Failed(error_name(&e)))?;
+    match locked {
+        Value::Bool(false) => Ok(()),
+        Value::Bool(true) => Err(Problem::Locked),
+        _ => Err(Problem::Failed("Locked is not a boolean".to_owned())),
+    }
+}
+
+/// A D-Bus error's name (e.g. `org.freedesktop.DBus.Error.ServiceUnknown`), or a short
+/// description of a local failure. Never an error's free-text payload.
+pub(super) fn error_name(e: &zbus::Error) -> String {
+    match e {
+        zbus::Error::MethodError(name, _, _) => name.to_string(),
+        zbus::Error::FDO(fdo) => zbus::DBusError::name(&**fdo).to_string(),
+        other => io_detail(other),
+    }
+}
+
+/// Why a connection failed (`unix:path=/run/user/1000/bus: No such file or directory`), else a
+/// generic description.
+fn io_detail(e: &zbus::Error) -> String {
+    match e {
+        zbus::Error::Connection(io, address) => format!("{address}: {io}"),
+        zbus::Error::InputOutput(io) => io.to_string(),
+        zbus::Error::Address(_) => "bad DBUS_SESSION_BUS_ADDRESS".to_owned(),
+        zbus::Error::Handshake(_) => "authentication with the bus failed".to_owned(),
+        _ => "D-Bus protocol error".to_owned(),
+    }
+}
