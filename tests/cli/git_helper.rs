@@ -274,3 +274,30 @@ fn git_2_41_expiry_is_kept_and_expired_credentials_are_not_served() {
         .success();
     assert!(!env.file_store().unwrap().contains("stale"));
 }
+
+#[test]
+fn debian_git_2_39_drives_gocred_the_same_way() {
+    let mut env = TestEnv::new();
+    env.policy(&file_rule(MIRROR));
+    env.put_helper_on_path();
+    let old_git = |args: &[&str]| {
+        env.command("/usr/bin/git")
+            .env("GIT_TERMINAL_PROMPT", "0")
+            .args(args)
+    };
+    let version = old_git(&["--version"]).success();
+    assert!(version.stdout.starts_with("git version 2."), "{version}");
+    old_git(&["config", "--global", "credential.helper", "gocred"]).success();
+    old_git(&["credential", "approve"])
+        .stdin(format!("url={MIRROR}\nusername=alice\npassword=s3cret\n\n"))
+        .success();
+    assert!(env.file_store().unwrap().contains("password=s3cret"));
+    let out = old_git(&["credential", "fill"])
+        .stdin(format!("url={MIRROR}/g/r.git\n\n"))
+        .success();
+    assert_eq!(value_of(&out.stdout, "password"), Some("s3cret"), "{out}");
+    old_git(&["credential", "reject"])
+        .stdin(format!("url={MIRROR}\nusername=alice\npassword=s3cret\n\n"))
+        .success();
+    assert!(!env.file_store().unwrap().contains("alice"));
+}

@@ -361,3 +361,58 @@ fn unmanaged_server_falls_through_to_the_next_helper_during_a_clone() {
         "gocred stored for an unmanaged host"
     );
 }
+
+#[test]
+fn the_setup_gocred_status_suggests_works_with_real_git() {
+    let mut env = TestEnv::new();
+    let server = GitServer::start(&env);
+    server.set_user("alice", "s3cret");
+    server.create_repo(&env, "repo.git");
+    // Another helper configured globally first, as on a real machine: the advice must override it.
+    let other = env.script(
+        "other-helper",
+        "[ \"$1\" = get ] && echo password=wrong; exit 0",
+    );
+    env.git_config("credential.helper", other.to_str().unwrap());
+    env.put_helper_on_path();
+
+    let advice = env.gocred(&["status"]).success().stdout;
+    let commands: Vec<&str> = advice
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("git config"))
+        .collect();
+    assert_eq!(commands.len(), 2, "{advice}");
+    for command in commands {
+        let command = command.replace("https://gitlab.corp.example", &server.origin());
+        let args: Vec<String> = command
+            .split_whitespace()
+            .skip(1)
+            .map(|a| a.replace("''", ""))
+            .collect();
+        env.command("git").args(&args).success();
+    }
+    env.policy(&file_rule(&server.origin()));
+    clone(
+        &env,
+        &server.url("127.0.0.1", "repo.git"),
+        "first",
+        &askpass(&env, "alice", "s3cret"),
+    )
+    .assert_success();
+    clone(
+        &env,
+        &server.url("127.0.0.1", "repo.git"),
+        "second",
+        &no_askpass(&env),
+    )
+    .assert_success();
+    assert_eq!(unwanted_prompts(&env), "");
+    assert!(
+        !server
+            .log()
+            .iter()
+            .any(|r| r.basic().is_some_and(|(_, p)| p == "wrong")),
+        "the other helper was still asked"
+    );
+}
