@@ -5,7 +5,9 @@ mod common;
 
 mod bad_input;
 mod commands;
+mod deny;
 mod git_helper;
 mod git_http;
 mod golden;
+mod keychain;
 mod test_env;
