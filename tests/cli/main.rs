@@ -9,4 +9,5 @@ mod deny;
 mod git_helper;
 mod git_http;
 mod golden;
+mod keychain;
 mod test_env;

@@ -128,7 +128,7 @@ fn cannot_open(kind: Kind) -> String {
 
 #[cfg(target_os = "linux")]
 pub(super) fn open(backend: KeychainBackend) -> Result<Opened, String> {
-    use super::probe::{self, Problem};
+    use super::secret_service;
     use std::time::Duration;
 
     /// `auto` must not hold git up: a Secret Service that has not answered by then is not used.
@@ -159,24 +159,18 @@ pub(super) fn open(backend: KeychainBackend) -> Result<Opened, String> {
             passed_over,
         })
     };
-    let secret_service = || -> Result<Opened, Problem> {
-        let store: Arc<CredentialStore> = zbus_secret_service_keyring_store::Store::new()
-            .map_err(|e| Problem::Session(super::platform_detail(Kind::SecretService, &e)))?;
-        Ok(Opened {
-            store,
-            kind: Kind::SecretService,
-            passed_over: None,
-        })
+    let secret_service = |store| Opened {
+        store,
+        kind: Kind::SecretService,
+        passed_over: None,
     };
     match backend {
-        KeychainBackend::Auto => {
-            match probe::probe(false, AUTO_DEADLINE).and_then(|()| secret_service()) {
-                Ok(opened) => Ok(opened),
-                Err(problem) => keyutils(Some(problem.what())),
-            }
-        }
-        KeychainBackend::SecretService => probe::probe(true, EXPLICIT_DEADLINE)
-            .and_then(|()| secret_service())
+        KeychainBackend::Auto => match secret_service::open(false, AUTO_DEADLINE) {
+            Ok(store) => Ok(secret_service(store)),
+            Err(problem) => keyutils(Some(problem.what())),
+        },
+        KeychainBackend::SecretService => secret_service::open(true, EXPLICIT_DEADLINE)
+            .map(secret_service)
             .map_err(|problem| {
                 format!(
                     "keychain (secret-service): {}; {}",

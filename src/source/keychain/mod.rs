@@ -16,7 +16,7 @@
 
 mod backend;
 #[cfg(target_os = "linux")]
-mod probe;
+mod secret_service;
 #[cfg(test)]
 mod tests;
 
@@ -282,7 +282,7 @@ fn platform_detail(kind: Kind, error: &KeyringError) -> String {
                 let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(&**inner);
                 while let Some(err) = cur {
                     if let Some(z) = err.downcast_ref::<zbus::Error>() {
-                        return probe::error_name(z);
+                        return secret_service::error_name(z);
                     }
                     cur = err.source();
                 }

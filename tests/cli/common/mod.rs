@@ -16,6 +16,7 @@
 #![allow(dead_code)]
 
 pub mod git_server;
+pub mod keyring;
 
 use std::ffi::{OsStr, OsString};
 use std::io::{Read, Write};

@@ -1,9 +1,14 @@
-//! Is there a Secret Service here with an unlocked default collection? Asked over a plain D-Bus
-//! connection (no encrypted session, no secret on it) in a thread with a deadline, before the
-//! store is opened: the store's own calls wait as long as the bus lets them.
+//! Opening the Secret Service store, bounded. Before it is used, a probe over a plain D-Bus
+//! connection (no encrypted session, no secret on it) checks that a Secret Service answers and
+//! that its default collection exists and is unlocked; meanwhile the store opens its own
+//! connection and encrypted session, so the probe costs no extra wall time. Both run in threads:
+//! whatever has not answered by the deadline is abandoned (the process does not wait for it).
 
+use super::Kind;
+use keyring_core::CredentialStore;
+use std::sync::Arc;
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use zbus::blocking::Connection;
 use zbus::zvariant::{OwnedObjectPath, Value};
 
@@ -73,23 +78,50 @@ impl Problem {
     }
 }
 
-/// `Ok` when a Secret Service with an unlocked default collection answered within `deadline`.
-/// Unless `start_if_needed`, a Secret Service that is not already running is not started (D-Bus
-/// activation could start a second daemon, or one with no unlocked keyring).
-pub(super) fn probe(start_if_needed: bool, deadline: Duration) -> Result<(), Problem> {
-    let (tx, rx) = mpsc::sync_channel(1);
-    std::thread::Builder::new()
-        .name("gocred-secret-service-probe".into())
-        .spawn(move || {
-            let _ = tx.send(ask(start_if_needed));
-        })
-        .map_err(|e| Problem::Failed(format!("cannot start a thread: {e}")))?;
-    // On a timeout the thread is left behind, blocked on the bus; the process does not wait for it.
-    rx.recv_timeout(deadline)
+/// The store, when a Secret Service with an unlocked default collection answered within
+/// `deadline`. Unless `start_if_needed`, a Secret Service that is not already running is not
+/// started (D-Bus activation could start a second daemon, or one with no unlocked keyring), and
+/// the store is opened only once the probe saw one running.
+pub(super) fn open(
+    start_if_needed: bool,
+    deadline: Duration,
+) -> Result<Arc<CredentialStore>, Problem> {
+    let started = Instant::now();
+    let (go, go_rx) = mpsc::sync_channel::<()>(1);
+    let (store_tx, store_rx) = mpsc::sync_channel(1);
+    spawn("gocred-secret-service", move || {
+        if go_rx.recv().is_ok() {
+            let store = zbus_secret_service_keyring_store::Store::new()
+                .map(|s| -> Arc<CredentialStore> { s })
+                .map_err(|e| Problem::Session(super::platform_detail(Kind::SecretService, &e)));
+            let _ = store_tx.send(store);
+        }
+    })?;
+    if start_if_needed {
+        let _ = go.send(());
+    }
+    let (probe_tx, probe_rx) = mpsc::sync_channel(1);
+    spawn("gocred-secret-service-probe", move || {
+        let _ = probe_tx.send(ask(start_if_needed, go));
+    })?;
+    probe_rx
+        .recv_timeout(deadline)
+        .unwrap_or(Err(Problem::Timeout(deadline)))?;
+    store_rx
+        .recv_timeout(deadline.saturating_sub(started.elapsed()))
         .unwrap_or(Err(Problem::Timeout(deadline)))
 }
 
-fn ask(start_if_needed: bool) -> Result<(), Problem> {
+fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> Result<(), Problem> {
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(f)
+        .map(drop)
+        .map_err(|e| Problem::Failed(format!("cannot start a thread: {e}")))
+}
+
+/// The probe. `go` is told when a Secret Service is known to be running.
+fn ask(start_if_needed: bool, go: mpsc::SyncSender<()>) -> Result<(), Problem> {
     let conn = Connection::session().map_err(|e| Problem::NoBus(io_detail(&e)))?;
     if !start_if_needed {
         let owned: bool = conn
@@ -105,6 +137,7 @@ fn ask(start_if_needed: bool) -> Result<(), Problem> {
         if !owned {
             return Err(Problem::NotRunning(format!("{SECRETS} has no owner")));
         }
+        let _ = go.send(());
     }
     let reply = conn
         .call_method(

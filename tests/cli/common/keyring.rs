@@ -1,0 +1,333 @@
+//! Real keyrings for the keychain tests, never the developer's own:
+//!
+//! - [`SecretService`]: a private D-Bus session bus on a socket in the test's temporary directory
+//!   (no service activation), with gnome-keyring's Secret Service started in the test's HOME/XDG
+//!   directories and, unless asked otherwise, a login keyring unlocked with a non-empty password.
+//!   Both daemons are killed by pid when it drops.
+//! - [`require_session_keyring`]: keyutils tests need the test process to run inside its own
+//!   session keyring (`scripts/test` runs them under `keyctl session -`).
+//!
+//! A missing prerequisite fails the test with a message that says to run `scripts/test`.
+
+use super::{Output, TestEnv};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const RUN_SCRIPTS_TEST: &str = "the keychain tests need dbus-daemon, gnome-keyring-daemon, secret-tool, \
+     keyctl and a session keyring of their own: run the tests with `scripts/test` (it runs them inside \
+     `keyctl session -`)";
+
+/// How long a daemon may take to come up before the test fails.
+const STARTUP: Duration = Duration::from_secs(10);
+
+/// The login keyring's password in every test keyring.
+pub const KEYRING_PASSWORD: &str = "gocred-test-keyring-password";
+
+/// `program` must be installed: a test that needs it fails otherwise.
+#[track_caller]
+pub fn require_program(program: &str) -> PathBuf {
+    for dir in ["/usr/local/bin", "/usr/bin", "/bin", "/usr/sbin", "/sbin"] {
+        let path = Path::new(dir).join(program);
+        if path.is_file() {
+            return path;
+        }
+    }
+    panic!("{program} is not installed: {RUN_SCRIPTS_TEST}");
+}
+
+/// What the login keyring looks like when the daemon starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Login {
+    /// Created (or opened) and unlocked with [`KEYRING_PASSWORD`].
+    Unlocked,
+    /// Started without a password: headless, no login collection exists.
+    Absent,
+}
+
+/// A private session bus with gnome-keyring's Secret Service on it.
+pub struct SecretService {
+    bus: Child,
+    keyring: Option<Child>,
+    address: String,
+}
+
+impl SecretService {
+    /// Starts the bus and the keyring in `env`'s directories and points every later command of
+    /// `env` at the bus (`DBUS_SESSION_BUS_ADDRESS`).
+    #[track_caller]
+    pub fn start(env: &mut TestEnv, login: Login) -> SecretService {
+        let service = Self::start_bus(env);
+        env.set_env("DBUS_SESSION_BUS_ADDRESS", &service.address);
+        service.start_keyring(env, login)
+    }
+
+    /// Only the bus, nobody serving the Secret Service on it.
+    #[track_caller]
+    pub fn start_bus(env: &mut TestEnv) -> SecretService {
+        let dbus = require_program("dbus-daemon");
+        let socket = env.root().join("bus");
+        let config = env.write_file(
+            "bus.conf",
+            &format!(
+                r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:path={}</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+"#,
+                socket.display()
+            ),
+        );
+        let bus = Command::new(dbus)
+            .arg(format!("--config-file={}", config.display()))
+            .arg("--nofork")
+            .env_clear()
+            .envs(env.base_env())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start dbus-daemon");
+        let address = format!("unix:path={}", socket.display());
+        let mut service = SecretService {
+            bus,
+            keyring: None,
+            address,
+        };
+        let deadline = Instant::now() + STARTUP;
+        while !socket.exists() {
+            if let Ok(Some(status)) = service.bus.try_wait() {
+                panic!("dbus-daemon exited at start ({status}): {RUN_SCRIPTS_TEST}");
+            }
+            assert!(
+                Instant::now() < deadline,
+                "dbus-daemon did not listen on {} within {STARTUP:?}",
+                socket.display()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        service
+    }
+
+    #[track_caller]
+    fn start_keyring(mut self, env: &TestEnv, login: Login) -> SecretService {
+        let daemon = require_program("gnome-keyring-daemon");
+        let mut command = Command::new(daemon);
+        command.args(["--foreground", "--components=secrets"]);
+        if login == Login::Unlocked {
+            command.arg("--unlock");
+        }
+        let mut child = command
+            .env_clear()
+            .envs(env.base_env())
+            .env("DBUS_SESSION_BUS_ADDRESS", &self.address)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start gnome-keyring-daemon");
+        {
+            use std::io::Write;
+            let mut stdin = child.stdin.take().unwrap();
+            if login == Login::Unlocked {
+                stdin
+                    .write_all(KEYRING_PASSWORD.as_bytes())
+                    .expect("give gnome-keyring-daemon its password");
+            }
+        } // closed: the daemon reads the password to EOF
+        self.keyring = Some(child);
+        let deadline = Instant::now() + STARTUP;
+        while !self.name_has_owner(env, "org.freedesktop.secrets") {
+            if let Some(Ok(Some(status))) = self.keyring.as_mut().map(Child::try_wait) {
+                panic!("gnome-keyring-daemon exited at start ({status}): {RUN_SCRIPTS_TEST}");
+            }
+            assert!(
+                Instant::now() < deadline,
+                "gnome-keyring-daemon did not take org.freedesktop.secrets within {STARTUP:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        if login == Login::Unlocked {
+            // --unlock creates the login collection just after taking the name.
+            while self.default_collection(env).is_none() {
+                assert!(
+                    Instant::now() < deadline,
+                    "gnome-keyring-daemon made no login collection within {STARTUP:?}"
+                );
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        self
+    }
+
+    pub fn address(&self) -> &str {
+        &self.address
+    }
+
+    /// `dbus-send --print-reply` on this bus, asserting success.
+    #[track_caller]
+    pub fn dbus_send(&self, env: &TestEnv, args: &[&str]) -> Output {
+        let out = env
+            .command(require_program("dbus-send"))
+            .env("DBUS_SESSION_BUS_ADDRESS", &self.address)
+            .arg(format!("--bus={}", self.address))
+            .arg("--print-reply")
+            .args(args)
+            .run();
+        out.assert_success();
+        out
+    }
+
+    fn name_has_owner(&self, env: &TestEnv, name: &str) -> bool {
+        self.dbus_send(
+            env,
+            &[
+                "--dest=org.freedesktop.DBus",
+                "/org/freedesktop/DBus",
+                "org.freedesktop.DBus.NameHasOwner",
+                &format!("string:{name}"),
+            ],
+        )
+        .stdout
+        .contains("boolean true")
+    }
+
+    /// The object path of the `default` alias, if there is one.
+    pub fn default_collection(&self, env: &TestEnv) -> Option<String> {
+        let out = self.dbus_send(
+            env,
+            &[
+                "--dest=org.freedesktop.secrets",
+                "/org/freedesktop/secrets",
+                "org.freedesktop.Secret.Service.ReadAlias",
+                "string:default",
+            ],
+        );
+        let path = out.stdout.split('"').nth(1)?.to_owned();
+        (path != "/").then_some(path)
+    }
+
+    /// Locks the login collection (as a screen lock or `Lock` from a keyring UI would).
+    #[track_caller]
+    pub fn lock(&self, env: &TestEnv) {
+        let collection = self
+            .default_collection(env)
+            .expect("a login collection to lock");
+        self.dbus_send(
+            env,
+            &[
+                "--dest=org.freedesktop.secrets",
+                "/org/freedesktop/secrets",
+                "org.freedesktop.Secret.Service.Lock",
+                &format!("array:objpath:{collection}"),
+            ],
+        );
+    }
+
+    /// `secret-tool ARGS` against this keyring (libsecret, independent of gocred's code).
+    #[track_caller]
+    pub fn secret_tool(&self, env: &TestEnv, args: &[&str]) -> Output {
+        env.command(require_program("secret-tool"))
+            .env("DBUS_SESSION_BUS_ADDRESS", &self.address)
+            .args(args)
+            .run()
+    }
+
+    /// The raw secret gocred filed under `user` (a scope key, or `gocred:index`), read back with
+    /// `secret-tool lookup`; `None` when there is no such item.
+    #[track_caller]
+    pub fn lookup(&self, env: &TestEnv, user: &str) -> Option<String> {
+        let out = self.secret_tool(env, &["lookup", "service", "gocred", "username", user]);
+        match out.code() {
+            Some(0) => Some(out.stdout),
+            Some(1) if out.stdout.is_empty() => None,
+            _ => panic!("secret-tool lookup failed: {out}"),
+        }
+    }
+}
+
+impl Drop for SecretService {
+    fn drop(&mut self) {
+        for child in self
+            .keyring
+            .iter_mut()
+            .chain(std::iter::once(&mut self.bus))
+        {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// The test process must run inside a session keyring of its own (`keyctl session -`): keys then
+/// go to that session and the user's persistent keyring. Returns the session keyring's name.
+#[track_caller]
+pub fn require_session_keyring() -> String {
+    let keyctl = require_program("keyctl");
+    let out = Command::new(keyctl)
+        .args(["rdescribe", "@s"])
+        .output()
+        .expect("run keyctl");
+    let text = String::from_utf8_lossy(&out.stdout);
+    // type;uid;gid;perm;description
+    let name = text
+        .trim_end()
+        .rsplit(';')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        out.status.success() && !name.is_empty() && !name.starts_with("_uid_ses."),
+        "the tests do not run inside a session keyring of their own (`keyctl rdescribe @s` says {:?}); \
+         {RUN_SCRIPTS_TEST}",
+        text.trim_end()
+    );
+    name
+}
+
+/// `keyctl ARGS` in `env`, as the test process (same session keyring).
+pub fn keyctl(env: &TestEnv, args: &[&str]) -> Output {
+    env.command(require_program("keyctl")).args(args).run()
+}
+
+/// The payload of gocred's keyutils key for `user` (a scope key, or `gocred:index`), read with
+/// `keyctl`; `None` when there is no such key.
+#[track_caller]
+pub fn keyutils_lookup(env: &TestEnv, user: &str) -> Option<String> {
+    // linux-keyutils-keyring-store's description: `keyring:<user>@<service>`.
+    let description = format!("keyring:{user}@gocred");
+    let found = keyctl(env, &["search", "@s", "user", &description]);
+    if !found.status.success() {
+        // An erased key is invalidated and may still be found, revoked, until the kernel's
+        // garbage collector unlinks it; the store reads both as "no entry" too.
+        assert!(
+            [
+                "Required key not available",
+                "Key has been revoked",
+                "Key has expired"
+            ]
+            .iter()
+            .any(|gone| found.stderr.contains(gone)),
+            "keyctl search failed: {found}"
+        );
+        return None;
+    }
+    let id = found.stdout.trim().to_owned();
+    let printed = keyctl(env, &["pipe", &id]);
+    printed.assert_success();
+    Some(printed.stdout)
+}
+
+/// Removes gocred's keyutils key for `user`, if any (cleanup).
+pub fn keyutils_purge(env: &TestEnv, user: &str) {
+    let description = format!("keyring:{user}@gocred");
+    let _ = keyctl(env, &["purge", "-s", "user", &description]);
+}
