@@ -266,7 +266,8 @@ fn git_2_41_expiry_is_kept_and_expired_credentials_are_not_served() {
         value_of(&out.stdout, "password_expiry_utc"),
         Some(future.to_string().as_str())
     );
-    // An already expired credential is neither stored nor served.
+    // An already expired credential is not stored (git itself already skips it; gocred's own
+    // refusal is in tests/golden/store_ignores_already_expired).
     env.git(&["credential", "approve"])
         .stdin(format!(
             "url={MIRROR}\nusername=bob\npassword=stale\npassword_expiry_utc=1000\n\n"
