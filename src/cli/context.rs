@@ -3,6 +3,7 @@
 
 use super::CommandError;
 use crate::paths;
+use crate::policy::target::default_port;
 use crate::policy::{self, Decision, Policy, SourceKind, Target};
 use crate::protocol::{Limits, Request, read_request};
 use crate::source::{Source, Store, env::Env, file::FileStore, keychain::Keychain};
@@ -46,10 +47,18 @@ impl Context<'_> {
         Ok(policy::load(self.config_path()?)?)
     }
 
-    /// Reads git's request and checks it names a protocol and a host.
+    /// Reads git's request and checks it names a protocol and a host. A protocol no rule can
+    /// name needs no host: git asks for a client certificate's password with `protocol=cert`
+    /// and an empty `host`, and such a request is simply not managed.
     pub fn read_request(&mut self) -> Result<Request, CommandError> {
         let request = read_request(&mut self.stdin, Limits::default())?;
-        request.require_target()?;
+        let unmanageable = request
+            .protocol
+            .as_deref()
+            .is_some_and(|p| !p.is_empty() && default_port(&p.to_ascii_lowercase()).is_none());
+        if !unmanageable {
+            request.require_target()?;
+        }
         Ok(request)
     }
 
@@ -89,9 +98,9 @@ impl Context<'_> {
 
 /// The policy decision for a request; `NotManaged` also for requests no rule could ever match.
 pub fn decide<'p>(policy: &'p Policy, request: &Request) -> Decision<'p> {
-    let (protocol, host) = request
-        .require_target()
-        .expect("BUG: read_request checks protocol and host");
+    let Ok((protocol, host)) = request.require_target() else {
+        return Decision::NotManaged; // read_request let it through: a protocol no rule names
+    };
     match Target::new(protocol, host, request.path.as_deref()) {
         Some(target) => policy.decide(target),
         None => Decision::NotManaged,

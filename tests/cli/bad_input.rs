@@ -159,6 +159,11 @@ fn missing_protocol_or_host_is_refused() {
         "no 'protocol' attribute",
     );
     assert_refused(&get(&env, "protocol=https\n"), "no 'host' attribute");
+    assert_refused(
+        &get(&env, "protocol=\nhost=git.corp.example\n"),
+        "no 'protocol' attribute",
+    );
+    assert_refused(&get(&env, "protocol=HTTPS\nhost=\n"), "no 'host' attribute");
     assert_refused(&get(&env, "protocol=https\nhost=\n"), "no 'host' attribute");
     assert_refused(&get(&env, ""), "no 'protocol' attribute");
     // store and erase refuse the same way and leave the store alone.

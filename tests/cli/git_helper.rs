@@ -302,3 +302,49 @@ fn debian_git_2_39_drives_gocred_the_same_way() {
         .success();
     assert!(!env.file_store().unwrap().contains("alice"));
 }
+
+/// git asks the helpers for a client certificate's password with `protocol=cert`, an empty
+/// `host` and the certificate's path. No rule can ever match that: gocred must stay silent
+/// and let the next helper answer, not print an error on every fetch.
+#[test]
+fn cert_password_request_from_git_is_not_managed() {
+    let env = TestEnv::new();
+    env.policy(&file_rule(MIRROR));
+    env.use_gocred_by_path();
+    let next = env.script(
+        "next-helper",
+        r#"[ "$1" = get ] && printf 'password=cert-pass\n'; exit 0"#,
+    );
+    env.git_config("credential.helper", next.to_str().unwrap());
+
+    // What git 2.47 really sends (seen with http.sslCertPasswordProtected).
+    let request = "protocol=cert\nhost=\npath=/home/u/client.pem\nusername=\n\n";
+    for action in ["get", "store", "erase"] {
+        let out = env.gocred(&[action]).stdin(request).run();
+        out.assert_success();
+        assert_eq!(
+            (out.stdout.as_str(), out.stderr.as_str()),
+            ("", ""),
+            "{out}"
+        );
+    }
+
+    // Through real git: the certificate password comes from the next helper, gocred says nothing.
+    let cert = env.write_file("client.pem", "not really a certificate\n");
+    let out = env
+        .git(&[
+            "-c",
+            &format!("http.sslCert={}", cert.display()),
+            "-c",
+            "http.sslCertPasswordProtected=true",
+            "ls-remote",
+            "https://127.0.0.1:1/repo.git",
+        ])
+        .run();
+    out.assert_failure(); // nothing listens on port 1
+    assert!(!out.stderr.contains("gocred"), "gocred complained: {out}");
+    assert!(
+        !out.stderr.contains("could not read Password for 'cert:"),
+        "the next helper was not asked: {out}"
+    );
+}
