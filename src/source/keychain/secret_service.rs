@@ -86,6 +86,9 @@ pub(super) fn open(
     start_if_needed: bool,
     deadline: Duration,
 ) -> Result<Arc<CredentialStore>, Problem> {
+    if let Some(why) = no_bus_socket() {
+        return Err(Problem::NoBus(why));
+    }
     let started = Instant::now();
     let (go, go_rx) = mpsc::sync_channel::<()>(1);
     let (store_tx, store_rx) = mpsc::sync_channel(1);
@@ -110,6 +113,29 @@ pub(super) fn open(
     store_rx
         .recv_timeout(deadline.saturating_sub(started.elapsed()))
         .unwrap_or(Err(Problem::Timeout(deadline)))
+}
+
+/// Why there is certainly no session bus, found without starting a thread: with no
+/// `DBUS_SESSION_BUS_ADDRESS`, zbus would try `$XDG_RUNTIME_DIR/bus` (else `/run/user/<uid>/bus`),
+/// and that socket does not exist. (The usual case in containers and CI, where `auto` then uses
+/// keyutils.)
+fn no_bus_socket() -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some() {
+        return None;
+    }
+    let dir = match std::env::var_os("XDG_RUNTIME_DIR") {
+        Some(dir) => std::path::PathBuf::from(dir),
+        // /proc/self belongs to the process's effective uid, as zbus's fallback does.
+        None => format!("/run/user/{}", std::fs::metadata("/proc/self").ok()?.uid()).into(),
+    };
+    let socket = dir.join("bus");
+    (!socket.exists()).then(|| {
+        format!(
+            "DBUS_SESSION_BUS_ADDRESS is not set and {} does not exist",
+            socket.display()
+        )
+    })
 }
 
 fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> Result<(), Problem> {
