@@ -416,3 +416,54 @@ fn the_setup_gocred_status_suggests_works_with_real_git() {
         "the other helper was still asked"
     );
 }
+
+#[test]
+fn a_large_push_streams_a_chunked_body_with_the_stored_credential() {
+    let env = TestEnv::new();
+    let server = GitServer::start(&env);
+    server.set_user("alice", "s3cret");
+    server.create_repo(&env, "big.git");
+    env.policy(&file_rule(&server.origin()));
+    env.use_gocred_by_path();
+    let url = server.url("127.0.0.1", "big.git");
+    clone(&env, &url, "work", &askpass(&env, "alice", "s3cret")).assert_success();
+
+    // 3 MiB that zlib cannot shrink below git's 1 MiB http.postBuffer.
+    let work = env.root().join("work");
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let noise: Vec<u8> = (0..3 << 20)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
+    std::fs::write(work.join("noise.bin"), &noise).unwrap();
+    env.git(&["add", "noise.bin"]).current_dir(&work).success();
+    env.git(&["commit", "-q", "-m", "big"])
+        .current_dir(&work)
+        .success();
+    server.clear_log();
+    env.git(&["push", "-q", "origin", "main"])
+        .current_dir(&work)
+        .env("GIT_ASKPASS", no_askpass(&env))
+        .success();
+    assert_eq!(unwanted_prompts(&env), "");
+    let log = server.log();
+    // git first probes with a tiny POST, then streams the pack chunked.
+    let pack = log
+        .iter()
+        .find(|r| r.target.ends_with("/git-receive-pack") && r.chunked)
+        .unwrap_or_else(|| panic!("no chunked receive-pack: {log:?}"));
+    assert_eq!(pack.status, 200, "{pack:?}");
+    assert!(pack.body_len > 3 << 20, "{pack:?}");
+    assert_eq!(pack.basic(), Some(("alice".into(), "s3cret".into())));
+
+    // The server really has it.
+    clone(&env, &url, "check", &no_askpass(&env)).assert_success();
+    assert_eq!(
+        std::fs::read(env.root().join("check/noise.bin")).unwrap(),
+        noise
+    );
+}

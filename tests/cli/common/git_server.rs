@@ -26,6 +26,10 @@ pub struct Logged {
     /// The raw `Authorization` header, if any.
     pub authorization: Option<String>,
     pub status: u16,
+    /// The body came with `Transfer-Encoding: chunked` (git does that above `http.postBuffer`).
+    pub chunked: bool,
+    /// The body's length after de-chunking.
+    pub body_len: usize,
 }
 
 impl Logged {
@@ -203,11 +207,16 @@ fn serve(
         Some(user) => run_cgi(&request, &user, root, cgi_home, &mut writer)?,
     };
     writer.flush()?;
+    let chunked = request
+        .header("Transfer-Encoding")
+        .is_some_and(|t| t.to_ascii_lowercase().contains("chunked"));
     state.lock().unwrap().log.push(Logged {
         method: request.method,
         target: request.target,
         authorization,
         status,
+        chunked,
+        body_len: request.body.len(),
     });
     Ok(())
 }
