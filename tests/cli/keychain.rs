@@ -414,3 +414,46 @@ fn the_keychain_is_not_contacted_for_a_host_the_policy_denies() {
     );
     assert!(out.stdout.is_empty(), "{out}");
 }
+
+#[test]
+fn concurrent_stores_lose_no_user_and_no_index_line() {
+    let mut env = TestEnv::new();
+    let keyring = SecretService::start(&mut env, Login::Unlocked);
+    let hosts = ["one.corp.example", "two.corp.example"];
+    env.policy(&format!(
+        "{}\n{}",
+        policy(Some("secret-service"), &format!("https://{}", hosts[0])),
+        policy(None, &format!("https://{}", hosts[1]))
+    ));
+    let users: Vec<String> = (0..6).map(|i| format!("user{i}")).collect();
+    std::thread::scope(|s| {
+        for host in hosts {
+            for user in &users {
+                let env = &env;
+                s.spawn(move || {
+                    env.gocred(&["store"])
+                        .stdin(format!(
+                            "protocol=https\nhost={host}\nusername={user}\npassword=p-{user}\n\n"
+                        ))
+                        .success();
+                });
+            }
+        }
+    });
+    for host in hosts {
+        let raw = keyring.lookup(&env, &format!("https://{host}")).unwrap();
+        for user in &users {
+            assert!(
+                raw.contains(&format!("username={user}\npassword=p-{user}\n")),
+                "{user} lost on {host}: {raw}"
+            );
+        }
+    }
+    let index = keyring.lookup(&env, "gocred:index").unwrap();
+    let mut lines: Vec<&str> = index.lines().collect();
+    lines.sort();
+    assert_eq!(
+        lines,
+        vec!["https://one.corp.example", "https://two.corp.example"]
+    );
+}

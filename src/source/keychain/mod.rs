@@ -1,4 +1,4 @@
-//! The OS keychain, through keyring-core and the platform's store crate (see [`backend`]).
+//! The OS keychain, through keyring-core and the platform's store crate (chosen in `backend`).
 //!
 //! Layout: one entry per scope key, service `gocred`, user name = the scope key
 //! (`https://gitlab.corp.example`, `https://h:8443/group/repo.git`). Its secret is
