@@ -220,21 +220,17 @@ impl Keychain {
                             .to_owned()
                     }
                     (Kind::Keyutils, Some(why)) => format!(
-                        "no usable Secret Service ({why}), and kernel keyutils refused access \
-                         (this process has no session keyring)"
+                        "no usable Secret Service ({why}), and kernel keyutils refused access"
                     ),
-                    (Kind::Keyutils, None) => {
-                        "kernel keyutils refused access (this process has no session keyring)"
-                            .to_owned()
-                    }
+                    (Kind::Keyutils, None) => "kernel keyutils refused access".to_owned(),
                     _ => "the keychain refused access".to_owned(),
                 };
                 SourceError::Unavailable(format!("{who}: {what}; {}", kind.access_fix()))
             }
             KeyringError::PlatformFailure(_) => SourceError::Unavailable(format!(
-                "{who}: reading or writing the entry for {user} failed ({}); {}",
-                platform_detail(kind, &error),
-                kind.access_fix()
+                "{who}: reading or writing the entry for {user} failed ({}); try again, or use \
+                 the file store for this host",
+                platform_detail(kind, &error)
             )),
             KeyringError::BadEncoding(_) => self.corrupt(opened, user, "it is not UTF-8"),
             KeyringError::BadDataFormat(_, _) => {
