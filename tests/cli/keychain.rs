@@ -373,6 +373,23 @@ fn a_missing_session_bus_named_explicitly_fails_in_one_line_naming_the_fix() {
 }
 
 #[test]
+fn a_backend_of_another_os_fails_in_one_line_naming_the_fix() {
+    let env = TestEnv::new();
+    for backend in ["macos", "windows"] {
+        env.policy(&policy(Some(backend), "https://other-os.corp.example"));
+        let get = env
+            .gocred(&["get"])
+            .stdin(get_request("other-os.corp.example"))
+            .run();
+        assert_one_line_failure(
+            &get,
+            &format!("({backend}): not available on linux"),
+            "backend = \"auto\"",
+        );
+    }
+}
+
+#[test]
 fn the_keychain_is_not_contacted_for_a_host_the_policy_denies() {
     let mut env = TestEnv::new();
     // A "bus" that accepts connections into its backlog and never answers.

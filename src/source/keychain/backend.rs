@@ -108,7 +108,7 @@ impl Opened {
 
 fn elsewhere(backend: KeychainBackend) -> String {
     format!(
-        "keychain backend {} is not available on {}: set [keychain] backend = \"auto\" (or remove it), \
+        "keychain ({}): not available on {}; set [keychain] backend = \"auto\" (or remove it), \
          or use the file store",
         backend.name(),
         std::env::consts::OS
