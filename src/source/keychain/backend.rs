@@ -131,10 +131,12 @@ pub(super) fn open(backend: KeychainBackend) -> Result<Opened, String> {
     use super::secret_service;
     use std::time::Duration;
 
-    /// `auto` must not hold git up: a Secret Service that has not answered by then is not used.
-    const AUTO_DEADLINE: Duration = Duration::from_secs(1);
-    /// Named explicitly, it may be started on demand (D-Bus activation): wait longer, but not forever.
-    const EXPLICIT_DEADLINE: Duration = Duration::from_secs(5);
+    /// `auto` must not hold git up: a bus that has not said by then whether a Secret Service
+    /// runs is passed over.
+    const AUTO_FIRST_ANSWER: Duration = Duration::from_secs(1);
+    /// A running (or, named explicitly, activatable) Secret Service may be slow: wait longer,
+    /// but not forever.
+    const DEADLINE: Duration = Duration::from_secs(5);
 
     let keyutils = |passed_over: Option<String>| {
         if let Err(why) = session_keyring() {
@@ -165,11 +167,11 @@ pub(super) fn open(backend: KeychainBackend) -> Result<Opened, String> {
         passed_over: None,
     };
     match backend {
-        KeychainBackend::Auto => match secret_service::open(false, AUTO_DEADLINE) {
+        KeychainBackend::Auto => match secret_service::open(false, AUTO_FIRST_ANSWER, DEADLINE) {
             Ok(store) => Ok(secret_service(store)),
             Err(problem) => keyutils(Some(problem.what())),
         },
-        KeychainBackend::SecretService => secret_service::open(true, EXPLICIT_DEADLINE)
+        KeychainBackend::SecretService => secret_service::open(true, DEADLINE, DEADLINE)
             .map(secret_service)
             .map_err(|problem| {
                 format!(

@@ -7,6 +7,7 @@
 use super::Kind;
 use keyring_core::CredentialStore;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 use zbus::blocking::Connection;
@@ -78,18 +79,24 @@ impl Problem {
     }
 }
 
-/// The store, when a Secret Service with an unlocked default collection answered within
-/// `deadline`. Unless `start_if_needed`, a Secret Service that is not already running is not
-/// started (D-Bus activation could start a second daemon, or one with no unlocked keyring), and
-/// the store is opened only once the probe saw one running.
+/// The store, when a Secret Service with an unlocked default collection answered in time.
+///
+/// Unless `start_if_needed`, a Secret Service that is not already running is not started (D-Bus
+/// activation could start a second daemon, or one with no unlocked keyring), and the store is
+/// opened only once the probe saw one running. The bus itself must say within `first_answer`
+/// whether a Secret Service is running; once it has said yes, the keyring gets until `total`:
+/// a keyring that is merely slow (a loaded machine, its first call) is still used, rather than
+/// silently filing credentials in another backend.
 pub(super) fn open(
     start_if_needed: bool,
-    deadline: Duration,
+    first_answer: Duration,
+    total: Duration,
 ) -> Result<Arc<CredentialStore>, Problem> {
     if let Some(why) = no_bus_socket() {
         return Err(Problem::NoBus(why));
     }
     let started = Instant::now();
+    let running = Arc::new(AtomicBool::new(start_if_needed));
     let (go, go_rx) = mpsc::sync_channel::<()>(1);
     let (store_tx, store_rx) = mpsc::sync_channel(1);
     spawn("gocred-secret-service", move || {
@@ -104,15 +111,21 @@ pub(super) fn open(
         let _ = go.send(());
     }
     let (probe_tx, probe_rx) = mpsc::sync_channel(1);
+    let seen_running = Arc::clone(&running);
     spawn("gocred-secret-service-probe", move || {
-        let _ = probe_tx.send(ask(start_if_needed, go));
+        let _ = probe_tx.send(ask(start_if_needed, go, &seen_running));
     })?;
-    probe_rx
-        .recv_timeout(deadline)
-        .unwrap_or(Err(Problem::Timeout(deadline)))?;
+    let left = |limit: Duration| limit.saturating_sub(started.elapsed());
+    match probe_rx.recv_timeout(first_answer) {
+        Ok(probe) => probe?,
+        Err(_) if running.load(Ordering::SeqCst) => probe_rx
+            .recv_timeout(left(total))
+            .unwrap_or(Err(Problem::Timeout(total)))?,
+        Err(_) => return Err(Problem::Timeout(first_answer)),
+    }
     store_rx
-        .recv_timeout(deadline.saturating_sub(started.elapsed()))
-        .unwrap_or(Err(Problem::Timeout(deadline)))
+        .recv_timeout(left(total))
+        .unwrap_or(Err(Problem::Timeout(total)))
 }
 
 /// Why there is certainly no session bus, found without starting a thread: with no
@@ -146,8 +159,12 @@ fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> Result<(), Problem> {
         .map_err(|e| Problem::Failed(format!("cannot start a thread: {e}")))
 }
 
-/// The probe. `go` is told when a Secret Service is known to be running.
-fn ask(start_if_needed: bool, go: mpsc::SyncSender<()>) -> Result<(), Problem> {
+/// The probe. `running` is set and `go` is told when a Secret Service is known to be running.
+fn ask(
+    start_if_needed: bool,
+    go: mpsc::SyncSender<()>,
+    running: &AtomicBool,
+) -> Result<(), Problem> {
     let conn = Connection::session().map_err(|e| Problem::NoBus(io_detail(&e)))?;
     if !start_if_needed {
         let owned: bool = conn
@@ -163,6 +180,7 @@ fn ask(start_if_needed: bool, go: mpsc::SyncSender<()>) -> Result<(), Problem> {
         if !owned {
             return Err(Problem::NotRunning(format!("{SECRETS} has no owner")));
         }
+        running.store(true, Ordering::SeqCst);
         let _ = go.send(());
     }
     let reply = conn
