@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod fs;
+pub mod netrc;
 pub mod paths;
 pub mod policy;
 pub mod protocol;
