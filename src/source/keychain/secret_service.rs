@@ -183,29 +183,42 @@ fn ask(
         running.store(true, Ordering::SeqCst);
         let _ = go.send(());
     }
-    let reply = conn
-        .call_method(
-            Some(SECRETS),
-            SERVICE_PATH,
-            Some("org.freedesktop.Secret.Service"),
-            "ReadAlias",
-            &("default",),
-        )
-        .map_err(|e| {
-            let name = error_name(&e);
-            if name.ends_with(".ServiceUnknown")
-                || name.ends_with(".NameHasNoOwner")
-                || name.contains(".Spawn.")
-            {
-                Problem::NotRunning(name)
-            } else {
-                Problem::Failed(name)
-            }
-        })?;
-    let collection: OwnedObjectPath = reply
-        .body()
-        .deserialize()
-        .map_err(|e| Problem::Failed(error_name(&e)))?;
+    let read_default_alias = || -> Result<OwnedObjectPath, Problem> {
+        let reply = conn
+            .call_method(
+                Some(SECRETS),
+                SERVICE_PATH,
+                Some("org.freedesktop.Secret.Service"),
+                "ReadAlias",
+                &("default",),
+            )
+            .map_err(|e| {
+                let name = error_name(&e);
+                if name.ends_with(".ServiceUnknown")
+                    || name.ends_with(".NameHasNoOwner")
+                    || name.contains(".Spawn.")
+                {
+                    Problem::NotRunning(name)
+                } else {
+                    Problem::Failed(name)
+                }
+            })?;
+        reply
+            .body()
+            .deserialize()
+            .map_err(|e| Problem::Failed(error_name(&e)))
+    };
+    // gnome-keyring 42 now and then answers "/" although the login collection exists (seen
+    // about once in 500 calls right after it starts). A missing collection answers "/" every
+    // time, so ask again before concluding there is none.
+    let mut collection = read_default_alias()?;
+    for _ in 0..2 {
+        if collection.as_str() != "/" {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+        collection = read_default_alias()?;
+    }
     if collection.as_str() == "/" {
         return Err(Problem::NoDefaultCollection);
     }
