@@ -3,9 +3,9 @@
 
 use super::CommandError;
 use super::context::{Context, decide};
+use super::resolve::Resolver;
 use crate::policy::Decision;
 use crate::protocol::Response;
-use crate::source::{Query, SourceError};
 
 pub fn cmd_get(ctx: &mut Context) -> Result<(), CommandError> {
     let request = ctx.read_request()?;
@@ -18,29 +18,9 @@ pub fn cmd_get(ctx: &mut Context) -> Result<(), CommandError> {
     else {
         return Ok(());
     };
-    let query = Query {
-        scope: &scope,
-        rule,
-        username: request.username.as_deref().or(rule.username.as_deref()),
-        now: ctx.now,
-    };
-    let mut unavailable: Option<SourceError> = None;
-    let mut found = None;
-    for &kind in &rule.sources {
-        match ctx.source(&policy, kind)?.get(&query) {
-            Ok(Some(cred)) => {
-                found = Some(cred);
-                break;
-            }
-            Ok(None) => {}
-            Err(e @ SourceError::Unavailable(_)) => {
-                unavailable.get_or_insert(e);
-            }
-            Err(e @ SourceError::Fatal(_)) => return Err(e.into()),
-        }
-    }
+    let found = Resolver::new(ctx, &policy).resolve(rule, &scope, request.username.as_deref())?;
     let Some(cred) = found else {
-        return unavailable.map_or(Ok(()), |e| Err(e.into()));
+        return Ok(());
     };
     let response = Response {
         username: Some(cred.username),

@@ -5,6 +5,8 @@ mod context;
 mod erase;
 mod error;
 mod get;
+mod netrc;
+mod resolve;
 mod status;
 mod store;
 
@@ -40,6 +42,8 @@ pub enum Command {
     /// Inspect the policy file
     #[command(subcommand)]
     Config(config::ConfigCommand),
+    /// Print a netrc for Go with the credential of every host policy allows (never for others)
+    Netrc(netrc::NetrcArgs),
 }
 
 /// The git helper actions; git may add others, which a helper must ignore (gitcredentials(7)).
@@ -88,6 +92,7 @@ pub fn run(command: Command, ctx: &mut Context) -> Result<(), CommandError> {
         Command::Erase => erase::cmd_erase(ctx),
         Command::Status => status::cmd_status(ctx),
         Command::Config(c) => config::cmd_config(ctx, c),
+        Command::Netrc(args) => netrc::cmd_netrc(ctx, args),
     }
 }
 

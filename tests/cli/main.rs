@@ -10,4 +10,5 @@ mod git_helper;
 mod git_http;
 mod golden;
 mod keychain;
+mod netrc;
 mod test_env;

@@ -1,0 +1,207 @@
+//! `gocred netrc`: a netrc for the go command (which reads `$NETRC` or `~/.netrc` for its own
+//! HTTPS requests: `?go-get=1` discovery and GOPROXY mirrors), with one `machine` entry per host
+//! that policy allows and that has a credential now (resolved like `get`).
+//!
+//! Only exact-host https rules without a path make entries. A netrc entry covers a whole host
+//! and port, so a path-scoped rule would send its credential for every repository there; a
+//! wildcard rule names no host (each host under it has a credential of its own); and an http
+//! rule's credential would cross the network in clear text. Each is left out with a note on
+//! stderr. Go matches `machine` on host and port, so a non-default port is part of the name.
+
+use super::CommandError;
+use super::context::Context;
+use super::resolve::Resolver;
+use crate::fs::{loose_mode, write_private_atomic};
+use crate::netrc::render_entry;
+use crate::policy::{Decision, HostPattern, Policy, Target};
+use crate::secret::SecretBytes;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, clap::Args)]
+pub struct NetrcArgs {
+    /// Write the netrc to FILE (mode 0600, replaced atomically) instead of stdout
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Only this host (`host` or `host:port`); may be given several times
+    #[arg(long = "host", value_name = "HOST")]
+    pub hosts: Vec<String>,
+}
+
+/// A netrc built from the policy: its text (secret), the hosts it names, and what was left out.
+pub struct Built {
+    pub text: SecretBytes,
+    /// `host[:port]` of every entry, in policy order.
+    pub machines: Vec<String>,
+    /// One line per rule or host left out, saying why.
+    pub notes: Vec<String>,
+}
+
+/// `host[:port]` as Go's `req.URL.Host` has it (and so the netrc `machine` it looks up).
+pub fn machine_name(host: &str, port: Option<u16>) -> String {
+    match port {
+        Some(p) => format!("{host}:{p}"),
+        None => host.to_owned(),
+    }
+}
+
+/// A `--host` argument as a normalized `host[:port]` (default port dropped).
+pub fn normalize_host_arg(arg: &str) -> Result<String, CommandError> {
+    let arg = arg
+        .strip_prefix("https://")
+        .unwrap_or(arg)
+        .trim_end_matches('/');
+    Target::new("https", arg, None)
+        .map(|t| machine_name(&t.host, t.port))
+        .ok_or_else(|| {
+            CommandError::user(format!(
+                "--host {arg}: not a host name (expected host or host:port)"
+            ))
+        })
+}
+
+/// Builds the netrc for every exact https host the policy allows (only `hosts`, when given).
+pub fn build(ctx: &Context, policy: &Policy, hosts: &[String]) -> Result<Built, CommandError> {
+    let mut resolver = Resolver::new(ctx, policy);
+    let mut built = Built {
+        text: SecretBytes::default(),
+        machines: Vec::new(),
+        notes: Vec::new(),
+    };
+    let mut seen = Vec::new();
+    for rule in &policy.rules {
+        let p = &rule.pattern;
+        let host = match &p.host {
+            HostPattern::Exact(h) => h,
+            HostPattern::Wildcard(suffix) => {
+                if hosts.is_empty() {
+                    built.notes.push(format!(
+                        "{}: left out: a wildcard rule names no host, and each host under *.{suffix} has its own credential",
+                        rule.url
+                    ));
+                }
+                continue;
+            }
+        };
+        let machine = machine_name(host, p.port);
+        if !hosts.is_empty() && !hosts.contains(&machine) {
+            continue;
+        }
+        seen.push(machine.clone());
+        if p.scheme != "https" {
+            built.notes.push(format!(
+                "{}: left out: an http rule's credential would cross the network in clear text",
+                rule.url
+            ));
+            continue;
+        }
+        if p.path.is_some() {
+            built.notes.push(format!(
+                "{}: left out: a netrc entry covers the whole host, and this rule allows only a path on it (git still gets it through `gocred get`)",
+                rule.url
+            ));
+            continue;
+        }
+        // The rule that policy picks for the bare host is this one (an exact host beats every
+        // wildcard, and path-scoped rules never match a request without a path); asking the
+        // policy keeps that true whatever matching learns later.
+        let Some(target) = Target::new("https", &machine, None) else {
+            continue;
+        };
+        let Decision::Managed {
+            rule: chosen,
+            scope,
+            ..
+        } = policy.decide(target)
+        else {
+            continue;
+        };
+        if !std::ptr::eq(chosen, rule) {
+            continue;
+        }
+        let cred = match resolver.resolve(rule, &scope, None) {
+            Ok(Some(cred)) => cred,
+            Ok(None) => {
+                built.notes.push(format!(
+                    "{}: left out: no credential now (sources: {})",
+                    rule.url,
+                    rule.sources
+                        .iter()
+                        .map(|s| s.name())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+                continue;
+            }
+            Err(e) => {
+                built
+                    .notes
+                    .push(format!("{}: left out: {}", rule.url, e.message));
+                continue;
+            }
+        };
+        match render_entry(&machine, &cred.username, &cred.password) {
+            Ok(line) => {
+                built.text.0.extend_from_slice(line.as_bytes());
+                let mut line = line;
+                zeroize::Zeroize::zeroize(&mut line);
+                built.machines.push(machine);
+            }
+            Err(e) => built.notes.push(format!("{}: left out: {e}", rule.url)),
+        }
+    }
+    for h in hosts {
+        if !seen.contains(h) {
+            built.notes.push(format!(
+                "{h}: left out: no exact-host https rule in {} names it",
+                policy.path.display()
+            ));
+        }
+    }
+    Ok(built)
+}
+
+/// Refuses an existing file that group or others may read or write: someone may already hold it
+/// open, or the directory may be meant for sharing.
+pub fn check_output_path(path: &Path) -> Result<(), CommandError> {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.is_dir() => Err(CommandError::user(format!(
+            "--output {}: is a directory",
+            path.display()
+        ))),
+        Ok(meta) => match loose_mode(&meta) {
+            Some(mode) => Err(CommandError::user(format!(
+                "--output {}: mode {mode:04o} lets other users read it; remove it or `chmod 600 {}` first",
+                path.display(),
+                path.display()
+            ))),
+            None => Ok(()),
+        },
+        Err(_) => Ok(()),
+    }
+}
+
+pub fn cmd_netrc(ctx: &mut Context, args: NetrcArgs) -> Result<(), CommandError> {
+    let hosts = args
+        .hosts
+        .iter()
+        .map(|h| normalize_host_arg(h))
+        .collect::<Result<Vec<_>, _>>()?;
+    if let Some(path) = &args.output {
+        check_output_path(path)?;
+    }
+    let policy = ctx.load_policy()?;
+    let built = build(ctx, &policy, &hosts)?;
+    for note in &built.notes {
+        let _ = writeln!(ctx.stderr, "gocred netrc: {note}");
+    }
+    match &args.output {
+        Some(path) => write_private_atomic(path, &built.text.0)
+            .map_err(|e| CommandError::user(format!("cannot write {}: {e}", path.display()))),
+        None => ctx
+            .stdout
+            .write_all(&built.text.0)
+            .and_then(|()| ctx.stdout.flush())
+            .map_err(|e| CommandError::user(format!("cannot write to stdout: {e}"))),
+    }
+}

@@ -1,0 +1,109 @@
+//! The one way a command turns (rule, scope) into a credential: the rule's sources in order, the
+//! first that has one answers. `get`, `netrc`, `exec` and `goauth` all call [`Resolver::resolve`],
+//! so whatever a source does (an expired OAuth token refreshed first, a world-readable file store
+//! refused) happens the same way for git, for Go's netrc and for GOAUTH.
+//!
+//! A resolver opens each source once and keeps it: a netrc for thousands of hosts opens the
+//! keychain once and reads the file store once (a snapshot indexed by scope, answered with the
+//! same [`select`] rule the file store uses).
+
+use super::CommandError;
+use super::context::Context;
+use crate::policy::{Policy, Rule, ScopeKey, SourceKind};
+use crate::source::{Credential, Query, Record, Source, SourceError, file::FileStore, select};
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+pub struct Resolver<'c, 'io> {
+    ctx: &'c Context<'io>,
+    policy: &'c Policy,
+    /// Each source the rules asked for so far, opened once.
+    opened: Vec<(SourceKind, Box<dyn Source + 'c>)>,
+}
+
+impl<'c, 'io> Resolver<'c, 'io> {
+    pub fn new(ctx: &'c Context<'io>, policy: &'c Policy) -> Self {
+        Resolver {
+            ctx,
+            policy,
+            opened: Vec::new(),
+        }
+    }
+
+    fn source(&mut self, kind: SourceKind) -> Result<&dyn Source, CommandError> {
+        let index = match self.opened.iter().position(|(k, _)| *k == kind) {
+            Some(i) => i,
+            None => {
+                let source: Box<dyn Source + 'c> = if kind == SourceKind::File {
+                    Box::new(FileSnapshot {
+                        store: self.ctx.file_store(self.policy)?,
+                        records: OnceLock::new(),
+                    })
+                } else {
+                    self.ctx.source(self.policy, kind)?
+                };
+                self.opened.push((kind, source));
+                self.opened.len() - 1
+            }
+        };
+        Ok(&*self.opened[index].1)
+    }
+
+    /// The credential for `scope` under `rule`, for `username` (git's, else the rule's fixed one).
+    /// `Ok(None)`: no source has one. A source that cannot work here ([`SourceError::Unavailable`])
+    /// is skipped, and its reason returned only when no other source answers; a fatal one stops.
+    pub fn resolve(
+        &mut self,
+        rule: &Rule,
+        scope: &ScopeKey,
+        username: Option<&str>,
+    ) -> Result<Option<Credential>, CommandError> {
+        let query = Query {
+            scope,
+            rule,
+            username: username.or(rule.username.as_deref()),
+            now: self.ctx.now,
+        };
+        let mut unavailable: Option<SourceError> = None;
+        for &kind in &rule.sources {
+            match self.source(kind)?.get(&query) {
+                Ok(Some(cred)) => return Ok(Some(cred)),
+                Ok(None) => {}
+                Err(e @ SourceError::Unavailable(_)) => {
+                    unavailable.get_or_insert(e);
+                }
+                Err(e @ SourceError::Fatal(_)) => return Err(e.into()),
+            }
+        }
+        unavailable.map_or(Ok(None), |e| Err(e.into()))
+    }
+}
+
+/// The file store read once, on first use, and indexed by scope.
+struct FileSnapshot {
+    store: FileStore,
+    records: OnceLock<Result<HashMap<ScopeKey, Vec<Record>>, String>>,
+}
+
+impl Source for FileSnapshot {
+    fn name(&self) -> &'static str {
+        "file"
+    }
+
+    fn get(&self, query: &Query<'_>) -> Result<Option<Credential>, SourceError> {
+        let records = self.records.get_or_init(|| {
+            let mut by_scope: HashMap<ScopeKey, Vec<Record>> = HashMap::new();
+            for r in self.store.read_all().map_err(|e| e.to_string())? {
+                by_scope.entry(r.scope.clone()).or_default().push(r);
+            }
+            Ok(by_scope)
+        });
+        match records {
+            Err(message) => Err(SourceError::Fatal(message.clone())),
+            Ok(by_scope) => Ok(by_scope
+                .get(query.scope)
+                .and_then(|rs| select(rs, query))
+                .map(|r| r.cred.clone())),
+        }
+    }
+}

@@ -1,0 +1,245 @@
+//! `gocred netrc`: one entry per exact https host that policy allows and that has a credential
+//! now; everything else left out with a reason on stderr; `--output` private and atomic.
+
+use crate::common::{TestEnv, set_mode};
+use std::os::unix::fs::PermissionsExt;
+
+const POLICY: &str = r#"
+[[rule]]
+url = "https://git.corp.example"
+sources = ["file"]
+store = "file"
+
+[[rule]]
+url = "https://ghe.corp.example:8443"
+sources = ["file"]
+store = "file"
+
+[[rule]]
+url = "https://git.corp.example/release-team/"
+sources = ["file"]
+store = "file"
+
+[[rule]]
+url = "https://*.mirror.corp.example"
+sources = ["file"]
+store = "file"
+
+[[rule]]
+url = "http://legacy.corp.example"
+sources = ["file"]
+store = "file"
+allow_http = true
+
+[[rule]]
+url = "https://ci.corp.example"
+sources = ["env"]
+username = "gitlab-ci-token"
+token_env = "CI_JOB_TOKEN"
+
+[[rule]]
+url = "https://empty.corp.example"
+sources = ["file"]
+store = "file"
+
+[[rule]]
+url = "https://expired.corp.example"
+sources = ["file"]
+store = "file"
+"#;
+
+fn store(env: &TestEnv, protocol: &str, host: &str, path: Option<&str>, user: &str, pass: &str) {
+    let mut req = format!("protocol={protocol}\nhost={host}\nusername={user}\npassword={pass}\n");
+    if let Some(p) = path {
+        req += &format!("path={p}\n");
+    }
+    env.gocred(&["store"]).stdin(req).success();
+}
+
+fn setup() -> TestEnv {
+    let mut env = TestEnv::new();
+    env.policy(POLICY);
+    env.set_env("CI_JOB_TOKEN", "ci-SENTINEL-7");
+    store(
+        &env,
+        "https",
+        "git.corp.example",
+        None,
+        "alice",
+        "git-SENTINEL-1",
+    );
+    store(
+        &env,
+        "https",
+        "ghe.corp.example:8443",
+        None,
+        "x-access-token",
+        "ghe-SENTINEL-2",
+    );
+    store(
+        &env,
+        "https",
+        "git.corp.example",
+        Some("release-team/app.git"),
+        "rel",
+        "path-SENTINEL-3",
+    );
+    store(
+        &env,
+        "https",
+        "a.mirror.corp.example",
+        None,
+        "m",
+        "mirror-SENTINEL-4",
+    );
+    store(
+        &env,
+        "http",
+        "legacy.corp.example",
+        None,
+        "l",
+        "http-SENTINEL-5",
+    );
+    // Expired: the file store keeps what an older gocred wrote; write it by hand.
+    let mut text = env.file_store().unwrap();
+    text += "scope=https://expired.corp.example\nusername=old\npassword=old-SENTINEL-6\npassword_expiry_utc=1000\n\n";
+    // A credential for a host no rule names (written by hand, as gocred would never store it).
+    text += "scope=https://other.example\nusername=o\npassword=other-SENTINEL-8\n\n";
+    std::fs::write(env.file_store_path(), text).unwrap();
+    env
+}
+
+#[test]
+fn one_entry_per_allowed_host_with_a_credential_and_a_reason_for_every_rule_left_out() {
+    let env = setup();
+    let out = env.gocred(&["netrc"]).success();
+    assert_eq!(
+        out.stdout,
+        "machine git.corp.example login alice password git-SENTINEL-1\n\
+         machine ghe.corp.example:8443 login x-access-token password ghe-SENTINEL-2\n\
+         machine ci.corp.example login gitlab-ci-token password ci-SENTINEL-7\n",
+        "{out}"
+    );
+    let notes = out.stderr_lines();
+    for (url, why) in [
+        (
+            "https://git.corp.example/release-team/",
+            "covers the whole host",
+        ),
+        ("https://*.mirror.corp.example", "wildcard"),
+        ("http://legacy.corp.example", "clear text"),
+        ("https://empty.corp.example", "no credential now"),
+        ("https://expired.corp.example", "no credential now"),
+    ] {
+        assert!(
+            notes.iter().any(
+                |n| n.starts_with(&format!("gocred netrc: {url}: left out: ")) && n.contains(why)
+            ),
+            "no note for {url} ({why}): {out}"
+        );
+    }
+    assert_eq!(notes.len(), 5, "{out}");
+    assert!(!out.stderr.contains("SENTINEL"), "{out}");
+
+    // What gocred wrote reads back as the same entries (the parser follows Go and curl).
+    let parsed = gocred::netrc::parse(&out.stdout).unwrap();
+    assert_eq!(parsed.entries.len(), 3);
+    assert_eq!(
+        parsed.entries[1].machine.as_deref(),
+        Some("ghe.corp.example:8443")
+    );
+}
+
+#[test]
+fn host_filter_keeps_only_the_hosts_asked_for() {
+    let env = setup();
+    let out = env
+        .gocred(&[
+            "netrc",
+            "--host",
+            "ghe.corp.example:8443",
+            "--host",
+            "nowhere.example",
+        ])
+        .success();
+    assert_eq!(
+        out.stdout,
+        "machine ghe.corp.example:8443 login x-access-token password ghe-SENTINEL-2\n"
+    );
+    assert!(
+        out.stderr
+            .contains("nowhere.example: left out: no exact-host https rule"),
+        "{out}"
+    );
+    // The default port is the bare host.
+    let out = env
+        .gocred(&["netrc", "--host", "git.corp.example:443"])
+        .success();
+    assert!(
+        out.stdout
+            .starts_with("machine git.corp.example login alice "),
+        "{out}"
+    );
+}
+
+#[test]
+fn output_file_is_private_atomic_and_never_replaces_a_readable_one() {
+    let env = setup();
+    let target = env.root().join("out/netrc");
+    let out = env
+        .gocred(&["netrc", "--output", target.to_str().unwrap()])
+        .success();
+    assert_eq!(out.stdout, "");
+    let text = std::fs::read_to_string(&target).unwrap();
+    assert!(text.contains("machine git.corp.example login alice password git-SENTINEL-1\n"));
+    let mode = std::fs::metadata(&target).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    assert_eq!(
+        std::fs::read_dir(target.parent().unwrap()).unwrap().count(),
+        1,
+        "no temp file left"
+    );
+
+    // A file others can read is refused and left as it was.
+    let shared = env.write_file("shared-netrc", "machine keep login k password k\n");
+    set_mode(&shared, 0o644);
+    let out = env
+        .gocred(&["netrc", "--output", shared.to_str().unwrap()])
+        .run();
+    out.assert_code(1);
+    assert!(
+        out.stderr.contains("mode 0644") && out.stderr.contains("chmod 600"),
+        "{out}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&shared).unwrap(),
+        "machine keep login k password k\n"
+    );
+    assert!(!out.stderr.contains("SENTINEL"));
+}
+
+#[test]
+fn a_broken_file_store_fails_nothing_but_its_hosts_and_says_why() {
+    let env = setup();
+    set_mode(&env.file_store_path(), 0o644);
+    let out = env.gocred(&["netrc"]).success();
+    // Only the env rule still answers; the file rules say what to fix.
+    assert_eq!(
+        out.stdout,
+        "machine ci.corp.example login gitlab-ci-token password ci-SENTINEL-7\n"
+    );
+    assert!(
+        out.stderr
+            .contains("https://git.corp.example: left out: file store"),
+        "{out}"
+    );
+    assert!(out.stderr.contains("chmod 600"), "{out}");
+    assert!(!out.stderr.contains("SENTINEL"), "{out}");
+}
+
+#[test]
+fn an_empty_policy_gives_an_empty_netrc() {
+    let env = TestEnv::new();
+    let out = env.gocred(&["netrc"]).success();
+    assert_eq!((out.stdout.as_str(), out.stderr.as_str()), ("", ""));
+}
