@@ -4,6 +4,7 @@ mod config;
 mod context;
 mod erase;
 mod error;
+mod exec;
 mod get;
 mod netrc;
 mod resolve;
@@ -44,6 +45,8 @@ pub enum Command {
     Config(config::ConfigCommand),
     /// Print a netrc for Go with the credential of every host policy allows (never for others)
     Netrc(netrc::NetrcArgs),
+    /// Run a command with a private netrc and gocred as git's helper, for as long as it runs
+    Exec(exec::ExecArgs),
 }
 
 /// The git helper actions; git may add others, which a helper must ignore (gitcredentials(7)).
@@ -93,6 +96,7 @@ pub fn run(command: Command, ctx: &mut Context) -> Result<(), CommandError> {
         Command::Status => status::cmd_status(ctx),
         Command::Config(c) => config::cmd_config(ctx, c),
         Command::Netrc(args) => netrc::cmd_netrc(ctx, args),
+        Command::Exec(args) => exec::cmd_exec(ctx, args),
     }
 }
 

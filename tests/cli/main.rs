@@ -6,6 +6,7 @@ mod common;
 mod bad_input;
 mod commands;
 mod deny;
+mod exec;
 mod git_helper;
 mod git_http;
 mod golden;
