@@ -5,7 +5,9 @@
 
 pub mod cli;
 pub mod fs;
+pub mod net;
 pub mod netrc;
+pub mod oauth;
 pub mod paths;
 pub mod policy;
 pub mod protocol;

@@ -6,7 +6,9 @@ use crate::paths;
 use crate::policy::target::default_port;
 use crate::policy::{self, Decision, Policy, SourceKind, Target};
 use crate::protocol::{Limits, Request, read_request};
-use crate::source::{Source, Store, env::Env, file::FileStore, keychain::Keychain};
+use crate::source::{
+    Source, Store, env::Env, file::FileStore, keychain::Keychain, oauth::OAuthSource,
+};
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
 
@@ -74,7 +76,12 @@ impl Context<'_> {
         Ok(match kind {
             SourceKind::Keychain => Box::new(Keychain::new(policy.keychain_backend)),
             SourceKind::File => Box::new(self.file_store(policy)?),
-            SourceKind::Env => return Err(CommandError::user("BUG: env is not a store")),
+            SourceKind::Env | SourceKind::OAuth => {
+                return Err(CommandError::user(format!(
+                    "BUG: {} is not a store",
+                    kind.name()
+                )));
+            }
         })
     }
 
@@ -85,6 +92,7 @@ impl Context<'_> {
     ) -> Result<Box<dyn Source + 's>, CommandError> {
         Ok(match kind {
             SourceKind::Env => Box::new(Env::new(|name: &str| (self.env)(name))),
+            SourceKind::OAuth => Box::new(self.oauth(policy)),
             store => {
                 let s: Box<dyn Source> = match store {
                     SourceKind::Keychain => Box::new(Keychain::new(policy.keychain_backend)),
@@ -93,6 +101,14 @@ impl Context<'_> {
                 s
             }
         })
+    }
+}
+
+impl Context<'_> {
+    /// The `oauth` source, which also keeps and rejects tokens (login, logout, erase).
+    pub fn oauth(&self, policy: &Policy) -> OAuthSource<'_> {
+        let file = policy.file_path.clone().or_else(paths::default_file_store);
+        OAuthSource::new(policy.keychain_backend, file, &*self.env)
     }
 }
 

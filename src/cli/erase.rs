@@ -11,6 +11,12 @@ pub fn cmd_erase(ctx: &mut Context) -> Result<(), CommandError> {
     let Decision::Managed { rule, scope, .. } = decide(&policy, &request) else {
         return Ok(());
     };
+    if rule.oauth.is_some() {
+        // A rejected OAuth token is refreshed by the next `get`, not forgotten.
+        return Ok(ctx
+            .oauth(&policy)
+            .rejected(rule, &scope, request.password.as_ref())?);
+    }
     let Some(kind) = rule.store else {
         return Ok(());
     };

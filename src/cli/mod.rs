@@ -6,6 +6,8 @@ mod erase;
 mod error;
 mod exec;
 mod get;
+mod login;
+mod logout;
 mod netrc;
 mod resolve;
 mod status;
@@ -47,6 +49,10 @@ pub enum Command {
     Netrc(netrc::NetrcArgs),
     /// Run a command with a private netrc and gocred as git's helper, for as long as it runs
     Exec(exec::ExecArgs),
+    /// Log in with the OAuth device flow and keep the tokens where the host's rule says
+    Login(login::LoginArgs),
+    /// Revoke and forget the OAuth tokens `gocred login` stored for a host
+    Logout(logout::LogoutArgs),
 }
 
 /// The git helper actions; git may add others, which a helper must ignore (gitcredentials(7)).
@@ -97,6 +103,8 @@ pub fn run(command: Command, ctx: &mut Context) -> Result<(), CommandError> {
         Command::Config(c) => config::cmd_config(ctx, c),
         Command::Netrc(args) => netrc::cmd_netrc(ctx, args),
         Command::Exec(args) => exec::cmd_exec(ctx, args),
+        Command::Login(args) => login::cmd_login(ctx, args),
+        Command::Logout(args) => logout::cmd_logout(ctx, args),
     }
 }
 

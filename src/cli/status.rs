@@ -41,7 +41,7 @@ pub fn cmd_status(ctx: &mut Context) -> Result<(), CommandError> {
     // What each store holds, fetched once per store.
     let mut stored: Vec<(SourceKind, Result<Vec<StoredInfo>, String>, String)> = Vec::new();
     for kind in [SourceKind::Keychain, SourceKind::File] {
-        if policy.rules.iter().any(|r| r.sources.contains(&kind)) {
+        if policy.rules.iter().any(|r| serves(r, kind)) {
             let store = ctx.store(&policy, kind)?;
             stored.push((
                 kind,
@@ -65,8 +65,20 @@ pub fn cmd_status(ctx: &mut Context) -> Result<(), CommandError> {
             out += &format!("  username: {u}\n");
         }
         match rule.store {
+            _ if rule.oauth.is_some() => {
+                out += "  git's store: ignored (gocred keeps the token); erase: refresh next time\n"
+            }
             Some(s) => out += &format!("  git's store/erase go to: {}\n", s.name()),
             None => out += "  git's store/erase: ignored (no `store`)\n",
+        }
+        if let Some(o) = &rule.oauth {
+            out += &format!(
+                "  oauth: {}, client id {}, tokens kept in {} (`gocred login {}`)\n",
+                o.provider.name(),
+                o.client_id,
+                o.store.name(),
+                rule.url
+            );
         }
         if let Some(var) = &rule.token_env {
             let set = (ctx.env)(var).is_some_and(|v| !v.is_empty());
@@ -75,13 +87,13 @@ pub fn cmd_status(ctx: &mut Context) -> Result<(), CommandError> {
         let mut index = 0;
         for (kind, entries, location) in &stored {
             match entries {
-                Err(e) if rule.sources.contains(kind) => {
+                Err(e) if serves(rule, *kind) => {
                     out += &format!("  {}: unavailable: {e}\n", kind.name())
                 }
                 Err(_) => {}
                 Ok(entries) => {
                     for entry in entries {
-                        if owner(&policy, entry) == Some(i) && rule.sources.contains(kind) {
+                        if owner(&policy, entry) == Some(i) && serves(rule, *kind) {
                             out += &format!("  stored: {}\n", describe(entry, location, ctx.now));
                             shown[index] = true;
                         }
@@ -106,6 +118,11 @@ pub fn cmd_status(ctx: &mut Context) -> Result<(), CommandError> {
         out += &orphans;
     }
     write(ctx, &out)
+}
+
+/// Whether `rule` reads from the store `kind`: as a source, or as where its OAuth tokens live.
+fn serves(rule: &crate::policy::Rule, kind: SourceKind) -> bool {
+    rule.sources.contains(&kind) || rule.oauth.as_ref().is_some_and(|o| o.store == kind)
 }
 
 /// The index of the rule that serves `entry`'s scope, if any.

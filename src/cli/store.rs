@@ -13,6 +13,10 @@ pub fn cmd_store(ctx: &mut Context) -> Result<(), CommandError> {
     let Decision::Managed { rule, scope, .. } = decide(&policy, &request) else {
         return Ok(());
     };
+    if rule.oauth.is_some() {
+        // gocred keeps OAuth tokens itself (with the refresh token git never sees).
+        return Ok(());
+    }
     let Some(kind) = rule.store else {
         return Ok(());
     };

@@ -1,7 +1,7 @@
 //! Reading the policy file. Every problem is reported with file, line and column, all of them at
 //! once: a typo in one rule should not hide a wrong URL in the next.
 
-use super::{KeychainBackend, Policy, Rule, SourceKind, UrlPattern};
+use super::{KeychainBackend, OAuthConfig, OAuthProvider, Policy, Rule, SourceKind, UrlPattern};
 use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -126,6 +126,17 @@ const RULE_KEYS: &[&str] = &[
     "token_env",
     "store",
     "allow_http",
+    "oauth",
+];
+
+const OAUTH_KEYS: &[&str] = &[
+    "provider",
+    "client_id",
+    "scopes",
+    "issuer",
+    "device_authorization_endpoint",
+    "token_endpoint",
+    "revocation_endpoint",
 ];
 
 impl Checker<'_> {
@@ -278,12 +289,9 @@ impl Checker<'_> {
                                 "keychain" => SourceKind::Keychain,
                                 "file" => SourceKind::File,
                                 "env" => SourceKind::Env,
-                                "oauth" => {
-                                    self.error(item.span(), "the `oauth` source is not available in this version of gocred");
-                                    continue;
-                                }
+                                "oauth" => SourceKind::OAuth,
                                 other => {
-                                    self.error(item.span(), format!("unknown source `{other}` (expected keychain, file or env)"));
+                                    self.error(item.span(), format!("unknown source `{other}` (expected keychain, file, env or oauth)"));
                                     continue;
                                 }
                             };
@@ -335,7 +343,10 @@ impl Checker<'_> {
                     return None;
                 }
             };
-            if !sources.is_empty() && !sources.contains(&kind) {
+            if !sources.is_empty()
+                && !sources.contains(&kind)
+                && !sources.contains(&SourceKind::OAuth)
+            {
                 self.error(v.span(), format!("`store = \"{name}\"` but `{name}` is not in `sources`: what git stores could never be read back"));
             }
             Some(kind)
@@ -347,6 +358,7 @@ impl Checker<'_> {
                 false
             }),
         };
+        let oauth = self.oauth(t, &sources, &sources_span, store, allow_http);
         if sources.contains(&SourceKind::Env) {
             if token_env.is_none() && t.get("token_env").is_none() {
                 self.error(
@@ -378,7 +390,162 @@ impl Checker<'_> {
             token_env,
             store,
             allow_http,
+            oauth,
             line,
+        })
+    }
+
+    /// `[rule.oauth]`, checked against the rule's `sources`: the table exactly when `oauth` is
+    /// listed, and `oauth` combined with `env` only (its tokens live in `store`).
+    fn oauth(
+        &mut self,
+        rule: &DeTable<'_>,
+        sources: &[SourceKind],
+        sources_span: &Range<usize>,
+        store: Option<SourceKind>,
+        allow_http: bool,
+    ) -> Option<OAuthConfig> {
+        let listed = sources.contains(&SourceKind::OAuth);
+        let Some(v) = rule.get("oauth") else {
+            if listed {
+                self.error(
+                    sources_span.clone(),
+                    "source `oauth` needs a [rule.oauth] table with `provider` and `client_id`",
+                );
+            }
+            return None;
+        };
+        let t = self.table(v, "oauth")?;
+        if !listed {
+            self.error(
+                v.span(),
+                "[rule.oauth] is set but `oauth` is not in `sources`",
+            );
+        }
+        if listed
+            && let Some(other) = sources
+                .iter()
+                .find(|s| matches!(s, SourceKind::Keychain | SourceKind::File))
+        {
+            self.error(
+                sources_span.clone(),
+                format!(
+                    "source `oauth` reads its tokens from the rule's `store`; list `{}` in a \
+                     rule of its own, or only `oauth` (and `env`) here",
+                    other.name()
+                ),
+            );
+        }
+        self.unknown_keys(t, OAUTH_KEYS, "[rule.oauth]");
+        let provider = match t.get("provider") {
+            None => {
+                self.error(
+                    v.span(),
+                    format!(
+                        "[rule.oauth] has no `provider` (one of: {})",
+                        OAuthProvider::NAMES.join(", ")
+                    ),
+                );
+                None
+            }
+            Some(p) => self.string(p, "provider").and_then(|name| {
+                let parsed = OAuthProvider::parse(name);
+                if parsed.is_none() {
+                    self.error(
+                        p.span(),
+                        format!(
+                            "unknown OAuth provider `{name}` (expected one of: {})",
+                            OAuthProvider::NAMES.join(", ")
+                        ),
+                    );
+                }
+                parsed
+            }),
+        };
+        let client_id = match t.get("client_id") {
+            None => {
+                self.error(
+                    v.span(),
+                    "[rule.oauth] has no `client_id` (the application id the server gave you)",
+                );
+                None
+            }
+            Some(c) => self.string(c, "client_id").and_then(|id| {
+                if id.is_empty() || id.chars().any(|c| c.is_control() || c.is_whitespace()) {
+                    self.error(
+                        c.span(),
+                        "`client_id` must be non-empty, without spaces or control characters",
+                    );
+                    return None;
+                }
+                Some(id.to_owned())
+            }),
+        };
+        let scopes = t.get("scopes").and_then(|s| {
+            let Some(list) = s.get_ref().as_array() else {
+                self.error(s.span(), "`scopes` must be an array of strings");
+                return None;
+            };
+            let mut scopes = Vec::new();
+            for item in list.iter() {
+                let scope = self.string(item, "scopes")?;
+                if scope.is_empty() || scope.chars().any(|c| c.is_control() || c.is_whitespace()) {
+                    self.error(
+                        item.span(),
+                        "each scope must be non-empty, without spaces or control characters",
+                    );
+                    return None;
+                }
+                scopes.push(scope.to_owned());
+            }
+            Some(scopes)
+        });
+        let mut endpoint = |key: &str| {
+            let e = t.get(key)?;
+            let url = self.string(e, key)?;
+            match check_endpoint(url, allow_http) {
+                Ok(()) => Some(url.to_owned()),
+                Err(why) => {
+                    self.error(e.span(), format!("`{key}` \"{url}\": {why}"));
+                    None
+                }
+            }
+        };
+        let issuer = endpoint("issuer");
+        let device_authorization_endpoint = endpoint("device_authorization_endpoint");
+        let token_endpoint = endpoint("token_endpoint");
+        let revocation_endpoint = endpoint("revocation_endpoint");
+        if provider == Some(OAuthProvider::Oidc)
+            && t.get("issuer").is_none()
+            && (t.get("device_authorization_endpoint").is_none()
+                || t.get("token_endpoint").is_none())
+        {
+            self.error(
+                v.span(),
+                "provider `oidc` needs `issuer` (for discovery), or both \
+                 `device_authorization_endpoint` and `token_endpoint`",
+            );
+        }
+        if let (Some(p), Some(i)) = (provider, t.get("issuer"))
+            && p != OAuthProvider::Oidc
+        {
+            self.error(
+                i.span(),
+                format!(
+                    "`issuer` is for provider `oidc`; {} endpoints are known",
+                    p.name()
+                ),
+            );
+        }
+        Some(OAuthConfig {
+            provider: provider?,
+            client_id: client_id?,
+            scopes,
+            issuer,
+            device_authorization_endpoint,
+            token_endpoint,
+            revocation_endpoint,
+            store: store.unwrap_or(SourceKind::Keychain),
         })
     }
 
@@ -400,6 +567,31 @@ impl Checker<'_> {
             });
         }
     }
+}
+
+/// An OAuth endpoint: an absolute https URL (http only with `allow_http`), with a host, and
+/// no user name, password or fragment.
+fn check_endpoint(url: &str, allow_http: bool) -> Result<(), String> {
+    let (scheme, rest) = url
+        .split_once("://")
+        .ok_or("expected an absolute URL such as \"https://login.corp.example\"")?;
+    match scheme.to_ascii_lowercase().as_str() {
+        "https" => {}
+        "http" if allow_http => {}
+        "http" => return Err("http:// needs `allow_http = true` on this rule".into()),
+        other => return Err(format!("scheme must be https, not '{other}'")),
+    }
+    let authority = rest.split(['/', '?']).next().unwrap_or_default();
+    if authority.is_empty() {
+        return Err("the URL has no host".into());
+    }
+    if authority.contains('@') {
+        return Err("an endpoint cannot carry a user name or password".into());
+    }
+    if url.contains('#') || url.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err("an endpoint cannot have a fragment, spaces or control characters".into());
+    }
+    Ok(())
 }
 
 fn expand_home(path: &str) -> Option<PathBuf> {

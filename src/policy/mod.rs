@@ -20,6 +20,8 @@ pub enum SourceKind {
     Keychain,
     File,
     Env,
+    /// OAuth 2.0 tokens from `gocred login`, refreshed on `get`; kept in the rule's store.
+    OAuth,
 }
 
 impl SourceKind {
@@ -28,11 +30,12 @@ impl SourceKind {
             SourceKind::Keychain => "keychain",
             SourceKind::File => "file",
             SourceKind::Env => "env",
+            SourceKind::OAuth => "oauth",
         }
     }
 
     pub fn is_store(self) -> bool {
-        !matches!(self, SourceKind::Env)
+        matches!(self, SourceKind::Keychain | SourceKind::File)
     }
 }
 
@@ -77,8 +80,52 @@ pub struct Rule {
     pub token_env: Option<String>,
     pub store: Option<SourceKind>,
     pub allow_http: bool,
+    /// `[rule.oauth]`: present exactly when `sources` lists `oauth`.
+    pub oauth: Option<OAuthConfig>,
     /// 1-based line of the `[[rule]]` header, for messages.
     pub line: usize,
+}
+
+/// Who runs the OAuth server: picks the endpoint paths, the user name git sends and the
+/// "who am I" call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OAuthProvider {
+    GitLab,
+    GitHub,
+    Oidc,
+}
+
+impl OAuthProvider {
+    pub const NAMES: &'static [&'static str] = &["gitlab", "github", "oidc"];
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Some(match name {
+            "gitlab" => OAuthProvider::GitLab,
+            "github" => OAuthProvider::GitHub,
+            "oidc" => OAuthProvider::Oidc,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        Self::NAMES[self as usize]
+    }
+}
+
+/// `[rule.oauth]`. Endpoints left out come from the provider's known paths on the rule's host
+/// (GitLab, GitHub) or from OIDC discovery under `issuer`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthConfig {
+    pub provider: OAuthProvider,
+    pub client_id: String,
+    /// `None`: the provider's default scopes.
+    pub scopes: Option<Vec<String>>,
+    pub issuer: Option<String>,
+    pub device_authorization_endpoint: Option<String>,
+    pub token_endpoint: Option<String>,
+    pub revocation_endpoint: Option<String>,
+    /// Where the tokens live: the rule's `store`, else the keychain.
+    pub store: SourceKind,
 }
 
 #[derive(Debug, Default, Clone)]

@@ -329,7 +329,7 @@ fn each_kind_of_mistake_is_named() {
         ),
         (
             "[[rule]]\nurl = \"https://a.example\"\nsources = [\"oauth\"]",
-            "not available",
+            "needs a [rule.oauth] table",
         ),
         (
             "[[rule]]\nurl = \"https://a.example\"\nsources = [\"env\"]\nusername = \"u\"",

@@ -5,6 +5,7 @@
 pub mod env;
 pub mod file;
 pub mod keychain;
+pub mod oauth;
 pub mod record;
 
 use crate::policy::{Rule, ScopeKey};

@@ -1,0 +1,394 @@
+//! `gocred login HOST|URL`: the OAuth 2.0 device flow (RFC 8628) for the rule that serves the
+//! host, ending with the tokens in the rule's store.
+//!
+//! It shows the verification URL, the user code, a QR code of the complete URL and a countdown
+//! (on a terminal), and opens a browser only where one can be shown: a display (`DISPLAY`,
+//! `WAYLAND_DISPLAY`, or macOS / Windows), not over SSH, not with `--no-browser`. Everything for
+//! the human goes to stderr; stdout gets only the result (and the rule `--save` wrote).
+//!
+//! Nothing is written before the server hands over the tokens, and then once, atomically, so an
+//! interrupt (Ctrl-C) at any point leaves the store as it was. A host with no rule gets the
+//! rule to add, or `--save` adds it to the config (atomic, existing content kept) and prints it.
+
+use super::CommandError;
+use super::context::Context;
+use crate::net::{Net, Options};
+use crate::oauth::{Client, default_scopes};
+use crate::policy::{self, Decision, OAuthProvider, Target};
+use crate::source::Credential;
+use crate::source::oauth::{origin, token_scope, username};
+use crate::time::{format_utc, relative};
+use clap::Args;
+use std::io::{IsTerminal, Write};
+use std::time::Duration;
+
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// The host or URL to log in to: gitlab.corp.example, https://ghe.corp.example:8443
+    #[arg(value_name = "HOST|URL")]
+    pub target: String,
+    /// Who runs the OAuth server (for a host that has no rule yet)
+    #[arg(long, value_parser = ["gitlab", "github", "oidc"])]
+    pub provider: Option<String>,
+    /// The OAuth application's client id (for a host that has no rule yet)
+    #[arg(long = "client-id", value_name = "ID")]
+    pub client_id: Option<String>,
+    /// The OIDC issuer whose discovery document names the endpoints (provider oidc)
+    #[arg(long, value_name = "URL")]
+    pub issuer: Option<String>,
+    /// A scope to ask for instead of the rule's (repeat for several)
+    #[arg(long = "scope", value_name = "S", num_args = 1..)]
+    pub scope: Vec<String>,
+    /// Never open a browser; only show the URL, the code and the QR code
+    #[arg(long)]
+    pub no_browser: bool,
+    /// Add the missing rule to the config file, then log in
+    #[arg(long)]
+    pub save: bool,
+}
+
+pub fn cmd_login(ctx: &mut Context, args: LoginArgs) -> Result<(), CommandError> {
+    let target = parse_target(&args.target)?;
+    let mut policy = ctx.load_policy()?;
+    if matches!(policy.decide(target.clone()), Decision::NotManaged) {
+        let rule = suggested_rule(&target, &args);
+        if !args.save || rule.placeholders {
+            let _ = writeln!(
+                ctx.stderr,
+                "No rule in {} serves {}. Add this one{}:\n\n{}",
+                policy.path.display(),
+                target.origin(),
+                if rule.placeholders {
+                    " (fill in what is in capitals)"
+                } else {
+                    ", or run the same command with --save"
+                },
+                rule.text
+            );
+            return Err(CommandError::user(format!(
+                "no rule for {}: add the rule above to {}, then run `gocred login {}` again",
+                target.origin(),
+                policy.path.display(),
+                args.target
+            )));
+        }
+        policy = save_rule(ctx, &policy, &rule.text, &target)?;
+        writeln!(
+            ctx.stdout,
+            "Added to {}:\n\n{}",
+            policy.path.display(),
+            rule.text
+        )
+        .map_err(stdout_error)?;
+    }
+    let Decision::Managed { rule, scope, .. } = policy.decide(target.clone()) else {
+        return Err(CommandError::user("BUG: the saved rule does not match"));
+    };
+    let Some(config) = &rule.oauth else {
+        return Err(CommandError::user(format!(
+            "the rule for {} (line {} of {}) has no `oauth` source: add \"oauth\" to its \
+             `sources` and a [rule.oauth] table with `provider` and `client_id` (see `gocred login \
+             {} --save` on a host without a rule for an example)",
+            rule.url,
+            rule.line,
+            policy.path.display(),
+            args.target
+        )));
+    };
+    if let Some(p) = &args.provider
+        && p != config.provider.name()
+    {
+        return Err(CommandError::user(format!(
+            "--provider {p} disagrees with the rule for {} (provider = \"{}\"); edit the config instead",
+            rule.url,
+            config.provider.name()
+        )));
+    }
+    if let Some(id) = &args.client_id
+        && *id != config.client_id
+    {
+        return Err(CommandError::user(format!(
+            "--client-id disagrees with the rule for {} (client_id = \"{}\"); edit the config instead",
+            rule.url, config.client_id
+        )));
+    }
+    let scopes: Vec<String> = if !args.scope.is_empty() {
+        args.scope.clone()
+    } else if let Some(s) = &config.scopes {
+        s.clone()
+    } else {
+        default_scopes(config.provider)
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect()
+    };
+    let key = token_scope(rule, &scope);
+    let user = username(rule, config);
+    let oauth = ctx.oauth(&policy);
+    let store = oauth.store(config)?;
+    let env = &*ctx.env;
+    let net = Net::new(Options::from_env(env, rule.allow_http), env);
+    let fail = |e: &dyn std::fmt::Display| CommandError::user(format!("login to {key}: {e}"));
+    let client = Client::new(&net, config, origin(&key)).map_err(|e| fail(&e))?;
+    let mut device = client.start_device(&scopes).map_err(|e| fail(&e))?;
+
+    let complete = device.verification_uri_complete.clone();
+    let mut text = format!(
+        "To log in to {key}, open\n\n    {}\n\nand enter the code\n\n    {}\n",
+        device.verification_uri, device.user_code
+    );
+    if let Some(url) = &complete {
+        text += &format!("\nor scan this code, which opens\n    {url}\n\n");
+        text += &qr(url);
+    }
+    let _ = writeln!(ctx.stderr, "{text}");
+    let browser_url = complete.as_deref().unwrap_or(&device.verification_uri);
+    match browser_blocker(&args, env) {
+        None => {
+            if open_browser(browser_url) {
+                let _ = writeln!(ctx.stderr, "(opened it in your browser)");
+            }
+        }
+        Some(why) => {
+            let _ = writeln!(ctx.stderr, "(not opening a browser: {why})");
+        }
+    }
+    let _ = ctx.stderr.flush();
+
+    let live = std::io::stderr().is_terminal();
+    let mut last_shown = u64::MAX;
+    let stderr = &mut ctx.stderr;
+    let mut tick = |left: Duration| {
+        let secs = left.as_secs();
+        if live && secs != last_shown {
+            last_shown = secs;
+            let _ = write!(
+                stderr,
+                "\rWaiting for approval; the code expires in {}:{:02} ",
+                secs / 60,
+                secs % 60
+            );
+            let _ = stderr.flush();
+        }
+    };
+    let tokens = client.wait_for_approval(&mut device, &crate::source::now, &mut tick);
+    if live {
+        let _ = writeln!(ctx.stderr);
+    }
+    let tokens = tokens.map_err(|e| fail(&e))?;
+
+    let account = client.account(&tokens.access_token);
+    let expiry = tokens.expires_at;
+    let has_refresh = tokens.refresh_token.is_some();
+    store.store(
+        &key,
+        Credential {
+            username: user.clone(),
+            password: tokens.access_token,
+            password_expiry_utc: expiry,
+            oauth_refresh_token: tokens.refresh_token,
+        },
+    )?;
+    let who = account.map(|a| format!(" as {a}")).unwrap_or_default();
+    let when = match expiry {
+        Some(t) => format!(
+            "expires {} ({}){}",
+            format_utc(t),
+            relative(t, crate::source::now()),
+            if has_refresh {
+                ", refreshed automatically"
+            } else {
+                ", no refresh token: log in again then"
+            }
+        ),
+        None => "no expiry".to_owned(),
+    };
+    writeln!(
+        ctx.stdout,
+        "Logged in to {key}{who}. git gets user {user} and the token from {} ({when}).",
+        store.location()
+    )
+    .map_err(stdout_error)
+}
+
+fn stdout_error(e: std::io::Error) -> CommandError {
+    CommandError::user(format!("cannot write to stdout: {e}"))
+}
+
+/// `HOST`, `HOST:PORT` or a URL, as a request target.
+fn parse_target(arg: &str) -> Result<Target, CommandError> {
+    let url = if arg.contains("://") {
+        arg.to_owned()
+    } else {
+        format!("https://{arg}")
+    };
+    let parts = crate::protocol::parse_url(&url)
+        .map_err(|e| CommandError::user(format!("`{arg}` is not a host or URL: {e}")))?;
+    if parts.username.is_some() || parts.password.is_some() {
+        return Err(CommandError::user(format!(
+            "`{arg}`: leave the user name out of the URL (the rule's `username` sets it)"
+        )));
+    }
+    Target::new(&parts.protocol, &parts.host, parts.path.as_deref()).ok_or_else(|| {
+        CommandError::user(format!(
+            "`{arg}` is not an https (or http) host or URL, e.g. gitlab.corp.example"
+        ))
+    })
+}
+
+struct Suggestion {
+    text: String,
+    /// Some value had to be left for the user to fill in.
+    placeholders: bool,
+}
+
+/// The rule that would let `login` work for `target`, from the flags and the host name.
+fn suggested_rule(target: &Target, args: &LoginArgs) -> Suggestion {
+    let host = &target.host;
+    let provider = args
+        .provider
+        .as_deref()
+        .and_then(OAuthProvider::parse)
+        .or_else(|| {
+            if host == "github.com" || host.starts_with("github.") {
+                Some(OAuthProvider::GitHub)
+            } else if host.starts_with("gitlab.") || host == "gitlab.com" {
+                Some(OAuthProvider::GitLab)
+            } else {
+                None
+            }
+        });
+    let mut placeholders = false;
+    let mut fill = |v: Option<String>, placeholder: &str| {
+        v.unwrap_or_else(|| {
+            placeholders = true;
+            placeholder.to_owned()
+        })
+    };
+    let provider_name = fill(
+        provider.map(|p| p.name().to_owned()),
+        "gitlab OR github OR oidc",
+    );
+    let client_id = fill(args.client_id.clone(), "CLIENT-ID");
+    let mut url = target.origin();
+    if let Some(p) = target.path.as_deref().filter(|p| !p.is_empty()) {
+        url = format!("{url}/{p}/");
+    }
+    let mut text = format!("[[rule]]\nurl = \"{url}\"\nsources = [\"oauth\"]\n");
+    if target.scheme == "http" {
+        text += "allow_http = true\n";
+    }
+    text +=
+        &format!("\n[rule.oauth]\nprovider = \"{provider_name}\"\nclient_id = \"{client_id}\"\n");
+    if provider == Some(OAuthProvider::Oidc) || args.issuer.is_some() {
+        let issuer = fill(args.issuer.clone(), "https://ISSUER");
+        text += &format!("issuer = \"{issuer}\"\n");
+    }
+    if !args.scope.is_empty() {
+        let quoted: Vec<String> = args.scope.iter().map(|s| format!("\"{s}\"")).collect();
+        text += &format!("scopes = [{}]\n", quoted.join(", "));
+    }
+    Suggestion { text, placeholders }
+}
+
+/// Appends `rule` to the config file (atomically, after checking the result loads and serves
+/// `target`), and returns the new policy.
+fn save_rule(
+    ctx: &Context,
+    policy: &policy::Policy,
+    rule: &str,
+    target: &Target,
+) -> Result<policy::Policy, CommandError> {
+    let path = ctx.config_path()?.clone();
+    let old = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => {
+            return Err(CommandError::user(format!(
+                "cannot read {}: {e}",
+                path.display()
+            )));
+        }
+    };
+    let mut text = old.clone();
+    if !text.is_empty() && !text.ends_with('\n') {
+        text.push('\n');
+    }
+    if !text.is_empty() {
+        text.push('\n');
+    }
+    text += rule;
+    let new = policy::load_str(&path, &text).map_err(|e| {
+        CommandError::user(format!(
+            "not saving: the config would be invalid ({}); the flags may hold a bad value",
+            e.report().replace('\n', "; ")
+        ))
+    })?;
+    if matches!(new.decide(target.clone()), Decision::NotManaged) {
+        return Err(CommandError::user(format!(
+            "BUG: the rule for {} does not match it",
+            target.origin()
+        )));
+    }
+    crate::fs::write_private_atomic(&path, text.as_bytes()).map_err(|e| {
+        CommandError::user(format!(
+            "cannot write {} ({e}); it is unchanged",
+            path.display()
+        ))
+    })?;
+    let _ = policy;
+    Ok(new)
+}
+
+/// Why no browser may be opened here, or `None` when one can.
+fn browser_blocker(args: &LoginArgs, env: &dyn Fn(&str) -> Option<String>) -> Option<&'static str> {
+    let set = |name: &str| env(name).is_some_and(|v| !v.is_empty());
+    if args.no_browser {
+        return Some("--no-browser");
+    }
+    if set("SSH_CONNECTION") || set("SSH_TTY") || set("SSH_CLIENT") {
+        return Some("this is an SSH session");
+    }
+    if cfg!(any(target_os = "macos", target_os = "windows")) {
+        return None;
+    }
+    if !set("DISPLAY") && !set("WAYLAND_DISPLAY") {
+        return Some("no display");
+    }
+    None
+}
+
+/// Starts the platform's URL opener without waiting for it; whether it could be started.
+fn open_browser(url: &str) -> bool {
+    let mut cmd = if cfg!(target_os = "macos") {
+        std::process::Command::new("open")
+    } else if cfg!(target_os = "windows") {
+        let mut c = std::process::Command::new("rundll32");
+        c.arg("url.dll,FileProtocolHandler");
+        c
+    } else {
+        std::process::Command::new("xdg-open")
+    };
+    cmd.arg(url)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .is_ok()
+}
+
+/// `url` as a QR code in half-block characters (two modules per character cell).
+fn qr(url: &str) -> String {
+    match qrcode::QrCode::new(url.as_bytes()) {
+        Ok(code) => {
+            let text = code
+                .render::<qrcode::render::unicode::Dense1x2>()
+                .dark_color(qrcode::render::unicode::Dense1x2::Light)
+                .light_color(qrcode::render::unicode::Dense1x2::Dark)
+                .quiet_zone(true)
+                .build();
+            text + "\n"
+        }
+        Err(_) => String::new(),
+    }
+}
