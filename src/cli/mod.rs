@@ -8,6 +8,7 @@ mod exec;
 mod get;
 mod login;
 mod logout;
+mod goauth;
 mod netrc;
 mod resolve;
 mod status;
@@ -53,6 +54,8 @@ pub enum Command {
     Login(login::LoginArgs),
     /// Revoke and forget the OAuth tokens `gocred login` stored for a host
     Logout(logout::LogoutArgs),
+    /// GOAUTH command for the go command: GOAUTH='gocred goauth' (see `go help goauth`)
+    Goauth(goauth::GoauthArgs),
 }
 
 /// The git helper actions; git may add others, which a helper must ignore (gitcredentials(7)).
@@ -105,6 +108,7 @@ pub fn run(command: Command, ctx: &mut Context) -> Result<(), CommandError> {
         Command::Exec(args) => exec::cmd_exec(ctx, args),
         Command::Login(args) => login::cmd_login(ctx, args),
         Command::Logout(args) => logout::cmd_logout(ctx, args),
+        Command::Goauth(args) => goauth::cmd_goauth(ctx, args),
     }
 }
 

@@ -127,6 +127,7 @@ const RULE_KEYS: &[&str] = &[
     "store",
     "allow_http",
     "oauth",
+    "goauth",
 ];
 
 const OAUTH_KEYS: &[&str] = &[
@@ -359,6 +360,27 @@ impl Checker<'_> {
             }),
         };
         let oauth = self.oauth(t, &sources, &sources_span, store, allow_http);
+        let goauth_preemptive = match t.get("goauth") {
+            None => false,
+            Some(v) => match self.string(v, "goauth") {
+                None => false,
+                Some("on-challenge") => false,
+                Some("preemptive") => {
+                    if let Some((_, pattern, _)) = &url
+                        && (pattern.scheme != "https"
+                            || pattern.is_wildcard()
+                            || pattern.path.is_some())
+                    {
+                        self.error(v.span(), "`goauth = \"preemptive\"` needs an https url with an exact host and no path: Go is told, before asking, which URL prefix the credential is for");
+                    }
+                    true
+                }
+                Some(other) => {
+                    self.error(v.span(), format!("unknown goauth mode `{other}` (expected \"on-challenge\" or \"preemptive\")"));
+                    false
+                }
+            },
+        };
         if sources.contains(&SourceKind::Env) {
             if token_env.is_none() && t.get("token_env").is_none() {
                 self.error(
@@ -391,6 +413,7 @@ impl Checker<'_> {
             store,
             allow_http,
             oauth,
+            goauth_preemptive,
             line,
         })
     }

@@ -82,6 +82,9 @@ pub struct Rule {
     pub allow_http: bool,
     /// `[rule.oauth]`: present exactly when `sources` lists `oauth`.
     pub oauth: Option<OAuthConfig>,
+    /// `goauth = "preemptive"`: `gocred goauth` without a URL (Go's first call, before any
+    /// request) answers for this rule's host. Default `"on-challenge"`: only after a 4xx.
+    pub goauth_preemptive: bool,
     /// 1-based line of the `[[rule]]` header, for messages.
     pub line: usize,
 }

@@ -9,6 +9,7 @@ mod deny;
 mod exec;
 mod git_helper;
 mod git_http;
+mod go_goauth;
 mod golden;
 mod keychain;
 mod netrc;
