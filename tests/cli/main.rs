@@ -13,4 +13,5 @@ mod go_goauth;
 mod golden;
 mod keychain;
 mod netrc;
+mod oauth;
 mod test_env;

@@ -39,9 +39,14 @@ impl Logged {
     }
 }
 
+/// Decides whether a (user, password) pair not in the table is accepted (e.g. an OAuth token
+/// the test's OAuth server still considers active).
+pub type Checker = Arc<dyn Fn(&str, &str) -> bool + Send + Sync>;
+
 #[derive(Default)]
 struct State {
     users: HashMap<String, String>,
+    checker: Option<Checker>,
     log: Vec<Logged>,
 }
 
@@ -112,6 +117,12 @@ impl GitServer {
             .unwrap()
             .users
             .insert(user.to_owned(), password.to_owned());
+        self
+    }
+
+    /// Also accepts what `checker` accepts (asked for credentials not in the user table).
+    pub fn set_checker(&self, checker: Checker) -> &Self {
+        self.state.lock().unwrap().checker = Some(checker);
         self
     }
 
@@ -191,7 +202,13 @@ fn serve(
     let user = authorization
         .as_deref()
         .and_then(decode_basic)
-        .filter(|(u, p)| state.lock().unwrap().users.get(u) == Some(p))
+        .filter(|(u, p)| {
+            let (known, checker) = {
+                let state = state.lock().unwrap();
+                (state.users.get(u) == Some(p), state.checker.clone())
+            };
+            known || checker.is_some_and(|check| check(u, p))
+        })
         .map(|(u, _)| u);
     let status = match user {
         None => {

@@ -17,6 +17,7 @@
 
 pub mod git_server;
 pub mod keyring;
+pub mod oidc;
 
 use std::ffi::{OsStr, OsString};
 use std::io::{Read, Write};
