@@ -14,4 +14,5 @@ mod golden;
 mod keychain;
 mod netrc;
 mod oauth;
+mod proptests;
 mod test_env;

@@ -1,0 +1,512 @@
+//! Properties checked on generated inputs (proptest), with the real code and no mocks:
+//!
+//! - default deny: a request whose host is not any rule's host (nor under a wildcard rule) gets
+//!   no password from the in-memory helper loop, even when the file store holds an entry under
+//!   every key, the request's own included; lookalikes, case, trailing-dot and port variants;
+//! - the positive control: case, trailing-dot and `:443` variants of a rule's host get exactly
+//!   the credential stored for that host, never another host's;
+//! - parse(render(x)) == x for the credential protocol (`Response::encode` → `protocol::decode`),
+//!   for the stored record format, and for netrc entries.
+//!
+//! Case counts are modest so the normal suite stays fast; a failure prints the minimal input,
+//! which becomes a named test in `regression.rs`. Failures are not persisted to files.
+
+use gocred::cli::{Command, Context, run};
+use gocred::netrc;
+use gocred::policy::{self, Decision, ScopeKey, Target};
+use gocred::protocol::{self, Response};
+use gocred::secret::Secret;
+use gocred::source::record::{self, Credential, Record};
+use proptest::prelude::*;
+use proptest::test_runner::Config;
+use std::path::Path;
+
+fn config(cases: u32) -> Config {
+    Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    }
+}
+
+/// The in-memory helper loop (as `src/cli/tests.rs` drives it): `command` with `stdin` against
+/// the policy in `dir`, no environment. Returns stdout and the error message, if any.
+fn helper(dir: &Path, command: Command, stdin: &str) -> (String, Option<String>) {
+    let mut stdout = Vec::new();
+    let mut stderr = Vec::new();
+    let result = {
+        let mut ctx = Context {
+            stdin: Box::new(stdin.as_bytes()),
+            stdout: Box::new(&mut stdout),
+            stderr: Box::new(&mut stderr),
+            config_path: Some(dir.join("config.toml")),
+            env: Box::new(|_| None),
+            now: 1_800_000_000,
+        };
+        run(command, &mut ctx)
+    };
+    (
+        String::from_utf8(stdout).unwrap(),
+        result.err().map(|e| e.message),
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Policies and hosts
+
+#[derive(Debug, Clone)]
+struct GenRule {
+    wildcard: bool,
+    /// Lower case, no trailing dot.
+    host: String,
+    port: Option<u16>,
+    path: Option<&'static str>,
+}
+
+impl GenRule {
+    fn url(&self) -> String {
+        let mut url = String::from("https://");
+        if self.wildcard {
+            url.push_str("*.");
+        }
+        url.push_str(&self.host);
+        if let Some(p) = self.port {
+            url.push_str(&format!(":{p}"));
+        }
+        if let Some(path) = self.path {
+            url.push_str(&format!("/{path}/"));
+        }
+        url
+    }
+
+    /// Whether a request for `host` (normalized) could ever be this rule's, on any port or path.
+    fn covers_host(&self, host: &str) -> bool {
+        if self.wildcard {
+            host.strip_suffix(&self.host)
+                .and_then(|h| h.strip_suffix('.'))
+                .is_some_and(|head| !head.is_empty())
+        } else {
+            host == self.host
+        }
+    }
+}
+
+fn label() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[a-z][a-z0-9]{0,5}",
+        "[a-z0-9][a-z0-9-]{0,4}[a-z0-9]",
+        Just("git".to_owned()),
+        Just("corp".to_owned()),
+    ]
+}
+
+/// Two or three labels: small alphabets so rules and hosts collide often.
+fn domain() -> impl Strategy<Value = String> {
+    (
+        prop::collection::vec(label(), 1..=2),
+        prop::sample::select(vec!["example", "example.com", "com", "corp"]),
+    )
+        .prop_map(|(labels, tld)| format!("{}.{tld}", labels.join(".")))
+}
+
+fn rule() -> impl Strategy<Value = GenRule> {
+    (
+        any::<bool>(),
+        domain(),
+        prop::sample::select(vec![None, Some(8443u16), Some(444)]),
+        prop::sample::select(vec![None, Some("team"), Some("team/sub")]),
+    )
+        .prop_map(|(wildcard, host, port, path)| GenRule {
+            wildcard,
+            host,
+            port,
+            path,
+        })
+}
+
+fn rules() -> impl Strategy<Value = Vec<GenRule>> {
+    prop::collection::vec(rule(), 1..=4).prop_map(|mut rules| {
+        // Two rules for the same URL are a config error: keep the first.
+        let mut seen = std::collections::HashSet::new();
+        rules.retain(|r| seen.insert(r.url()));
+        rules
+    })
+}
+
+/// A host derived from a rule's: lookalikes (suffix or prefix glued on, one character changed,
+/// a label dropped or added) and plain copies, which the test filters by what the rules cover.
+fn near_host(rules: &[GenRule]) -> impl Strategy<Value = String> + use<> {
+    let hosts: Vec<String> = rules.iter().map(|r| r.host.clone()).collect();
+    (
+        prop::sample::select(hosts),
+        0..9usize,
+        label(),
+        any::<prop::sample::Index>(),
+    )
+        .prop_map(|(host, how, extra, index)| {
+            let labels: Vec<&str> = host.split('.').collect();
+            match how {
+                0 => format!("{host}.evil.com"),
+                1 => format!("{extra}{host}"),
+                2 => format!("{extra}-{host}"),
+                3 => labels[1..].join("."), // the parent (a wildcard's apex)
+                4 => format!("{extra}.{host}"),
+                5 => {
+                    // one character changed, anywhere
+                    let mut chars: Vec<char> = host.chars().collect();
+                    let i = index.index(chars.len());
+                    chars[i] = if chars[i] == 'x' { 'y' } else { 'x' };
+                    chars.into_iter().collect()
+                }
+                6 => format!("{host}x"),
+                7 => host.replacen('.', "-", 1),
+                _ => host,
+            }
+        })
+}
+
+/// A host as git might send it: any letter's case flipped, maybe a trailing dot, maybe `:443`.
+fn decorate(
+    host: &str,
+    flips: &[bool],
+    dot: bool,
+    default_port: bool,
+    port: Option<u16>,
+) -> String {
+    let mut out: String = host
+        .chars()
+        .zip(flips.iter().cycle())
+        .map(|(c, &flip)| if flip { c.to_ascii_uppercase() } else { c })
+        .collect();
+    if dot {
+        out.push('.');
+    }
+    match port {
+        Some(p) => out.push_str(&format!(":{p}")),
+        None if default_port => out.push_str(":443"),
+        None => {}
+    }
+    out
+}
+
+fn policy_text(dir: &Path, rules: &[GenRule]) -> String {
+    let store = dir.join("credentials");
+    let mut text = format!("[file]\npath = \"{}\"\n", store.display());
+    for r in rules {
+        text.push_str(&format!(
+            "\n[[rule]]\nurl = \"{}\"\nsources = [\"file\"]\nstore = \"file\"\n",
+            r.url()
+        ));
+    }
+    text
+}
+
+fn write_policy(dir: &Path, rules: &[GenRule]) {
+    std::fs::write(dir.join("config.toml"), policy_text(dir, rules)).unwrap();
+}
+
+/// Plants one credential per scope in the file store (mode 0600), each with its own password.
+fn plant(dir: &Path, scopes: &[String]) {
+    let records: Vec<Record> = scopes
+        .iter()
+        .enumerate()
+        .map(|(i, scope)| Record {
+            scope: ScopeKey(scope.clone()),
+            cred: Credential {
+                username: "u".into(),
+                password: Secret::new(format!("pw-{i}")),
+                password_expiry_utc: None,
+                oauth_refresh_token: None,
+            },
+        })
+        .collect();
+    let bytes = record::encode(&records).unwrap();
+    gocred::fs::write_private_atomic(&dir.join("credentials"), bytes.as_bytes()).unwrap();
+}
+
+/// Every scope key a request for `host` on these ports and paths could be filed under.
+fn scopes_for(host: &str, ports: &[Option<u16>]) -> Vec<String> {
+    let mut scopes = Vec::new();
+    for port in ports {
+        let origin = match port {
+            Some(p) => format!("https://{host}:{p}"),
+            None => format!("https://{host}"),
+        };
+        for path in ["", "/team", "/team/sub", "/team/sub/repo.git", "/teamwork"] {
+            scopes.push(format!("{origin}{path}"));
+        }
+    }
+    scopes
+}
+
+proptest! {
+    #![proptest_config(config(96))]
+
+    /// The property the whole tool exists for.
+    #[test]
+    fn a_host_no_rule_names_never_gets_a_password(
+        (rules, host) in rules().prop_flat_map(|rules| {
+            let near = near_host(&rules);
+            (Just(rules), prop_oneof![3 => near, 1 => domain()])
+        }),
+        flips in prop::collection::vec(any::<bool>(), 1..8),
+        dot in any::<bool>(),
+        default_port in any::<bool>(),
+        port in prop::sample::select(vec![None, Some(8443u16), Some(444)]),
+        path in prop::sample::select(vec![None, Some("team"), Some("team/sub/repo.git"), Some("teamwork")]),
+    ) {
+        prop_assume!(!rules.iter().any(|r| r.covers_host(&host)));
+        let sent = decorate(&host, &flips, dot, default_port, port);
+
+        // The policy alone.
+        let policy = policy::load_str(Path::new("p.toml"), &policy_text(Path::new("/x"), &rules))
+            .unwrap();
+        if let Some(target) = Target::new("https", &sent, path) {
+            let managed = matches!(policy.decide(target), Decision::Managed { .. });
+            prop_assert!(!managed, "{sent} {path:?} was managed by {rules:?}");
+        }
+
+        // The whole helper, with a credential under every key, the request's own included.
+        let dir = tempfile::tempdir().unwrap();
+        write_policy(dir.path(), &rules);
+        let mut scopes = scopes_for(&host, &[None, Some(8443), Some(444)]);
+        for r in &rules {
+            scopes.extend(scopes_for(&r.host, &[r.port]));
+        }
+        plant(dir.path(), &scopes);
+        let mut request = format!("protocol=https\nhost={sent}\n");
+        if let Some(path) = path {
+            request.push_str(&format!("path={path}\n"));
+        }
+        let (stdout, error) = helper(dir.path(), Command::Get, &request);
+        prop_assert_eq!((stdout.as_str(), error), ("", None), "{}", request);
+        // And git's `store` for it keeps nothing.
+        let before = std::fs::read(dir.path().join("credentials")).unwrap();
+        let (_, error) = helper(dir.path(), Command::Store, &format!("{request}username=u\npassword=new\n"));
+        prop_assert_eq!(error, None);
+        prop_assert_eq!(std::fs::read(dir.path().join("credentials")).unwrap(), before);
+    }
+
+    /// Same host as a rule, but a port no rule for that host has: still nothing.
+    #[test]
+    fn another_port_of_a_rule_host_never_gets_a_password(
+        rules in rules(),
+        pick in any::<prop::sample::Index>(),
+        port in prop::sample::select(vec![None, Some(8443u16), Some(444), Some(80), Some(8080)]),
+    ) {
+        let chosen = pick.get(&rules);
+        prop_assume!(!chosen.wildcard);
+        let host = chosen.host.clone();
+        prop_assume!(!rules.iter().any(|r| r.covers_host(&host) && r.port == port));
+        let dir = tempfile::tempdir().unwrap();
+        write_policy(dir.path(), &rules);
+        plant(dir.path(), &scopes_for(&host, &[None, Some(8443), Some(444), Some(80), Some(8080)]));
+        let sent = decorate(&host, &[false], false, false, port);
+        let (stdout, error) = helper(dir.path(), Command::Get, &format!("protocol=https\nhost={sent}\npath=team/sub/x\n"));
+        prop_assert_eq!((stdout.as_str(), error), ("", None), "{}", sent);
+        // http on the same host and port never gets the https credential.
+        let (stdout, error) = helper(dir.path(), Command::Get, &format!("protocol=http\nhost={host}\n"));
+        prop_assert_eq!((stdout.as_str(), error), ("", None));
+    }
+
+    /// The positive control: the properties above are not passing because nothing ever matches.
+    #[test]
+    fn variants_of_a_rule_host_get_exactly_its_own_credential(
+        hosts in prop::collection::hash_set(domain(), 1..5),
+        pick in any::<prop::sample::Index>(),
+        flips in prop::collection::vec(any::<bool>(), 1..8),
+        dot in any::<bool>(),
+        default_port in any::<bool>(),
+    ) {
+        let hosts: Vec<String> = hosts.into_iter().collect();
+        let rules: Vec<GenRule> = hosts
+            .iter()
+            .map(|h| GenRule { wildcard: false, host: h.clone(), port: None, path: None })
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        write_policy(dir.path(), &rules);
+        let scopes: Vec<String> = hosts.iter().map(|h| format!("https://{h}")).collect();
+        plant(dir.path(), &scopes);
+        let i = pick.index(hosts.len());
+        let sent = decorate(&hosts[i], &flips, dot, default_port, None);
+        let (stdout, error) = helper(dir.path(), Command::Get, &format!("protocol=https\nhost={sent}\n"));
+        prop_assert_eq!(error, None);
+        prop_assert_eq!(stdout, format!("username=u\npassword=pw-{i}\n"));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Round trips
+
+/// A protocol value: anything but CR, LF and NUL (which encode refuses), `=` included.
+fn value() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[ -~]{0,12}",
+        "[a-z=]{0,6}",
+        any::<String>().prop_map(|s| s.replace(['\r', '\n', '\0'], "")),
+    ]
+}
+
+/// A list element: git reads an empty one as "clear the list", so a list never holds one.
+fn element() -> impl Strategy<Value = String> {
+    value().prop_filter("non-empty", |s| !s.is_empty())
+}
+
+fn response() -> impl Strategy<Value = Response> {
+    (
+        (
+            prop::collection::vec(element(), 0..3),
+            prop::option::of(value()),
+            prop::option::of(value()),
+            prop::option::of(any::<u64>()),
+            prop::option::of(value()),
+            prop::option::of(value()),
+        ),
+        (
+            prop::option::of(value()),
+            prop::option::of(any::<bool>()),
+            prop::collection::vec(element(), 0..3),
+            prop::option::of(any::<bool>()),
+            prop::option::of(any::<bool>()),
+        ),
+    )
+        .prop_map(
+            |(
+                (capability, username, password, password_expiry_utc, refresh, authtype),
+                (credential, ephemeral, state, continue_, quit),
+            )| Response {
+                capability,
+                username,
+                password: password.map(Secret::new),
+                password_expiry_utc,
+                oauth_refresh_token: refresh.map(Secret::new),
+                authtype,
+                credential: credential.map(Secret::new),
+                ephemeral,
+                state,
+                continue_,
+                quit,
+            },
+        )
+}
+
+fn credential() -> impl Strategy<Value = Credential> {
+    (
+        value(),
+        value(),
+        prop::option::of(any::<u64>()),
+        prop::option::of(value()),
+    )
+        .prop_map(|(username, password, expiry, refresh)| Credential {
+            username,
+            password: Secret::new(password),
+            password_expiry_utc: expiry,
+            oauth_refresh_token: refresh.map(Secret::new),
+        })
+}
+
+/// A netrc token: mostly plain, sometimes with what render must refuse (space, quote, a leading
+/// `#`, control and non-ASCII characters).
+fn netrc_value() -> impl Strategy<Value = String> {
+    prop_oneof![
+        4 => "[a-zA-Z0-9._:@/=#-]{1,10}",
+        1 => "[a-z #\"\t\\\\]{0,6}",
+        1 => any::<String>(),
+        1 => prop::sample::select(vec!["machine", "default", "login", "password", "macdef", "#x", "x#"]).prop_map(str::to_owned),
+    ]
+}
+
+proptest! {
+    #![proptest_config(config(512))]
+
+    #[test]
+    fn protocol_decode_of_encode_is_identity(r in response()) {
+        let encoded = r.encode().expect("values without CR, LF or NUL encode");
+        let back = protocol::decode(encoded.as_bytes()).expect("what gocred writes, it reads");
+        prop_assert_eq!(&back.capability, &r.capability);
+        prop_assert_eq!(&back.username, &r.username);
+        prop_assert_eq!(&back.password, &r.password);
+        prop_assert_eq!(back.password_expiry_utc, r.password_expiry_utc);
+        prop_assert_eq!(&back.oauth_refresh_token, &r.oauth_refresh_token);
+        prop_assert_eq!(&back.authtype, &r.authtype);
+        prop_assert_eq!(&back.credential, &r.credential);
+        prop_assert_eq!(back.ephemeral, r.ephemeral);
+        prop_assert_eq!(&back.state, &r.state);
+        prop_assert_eq!(back.continue_, r.continue_);
+        prop_assert_eq!(back.quit, r.quit);
+        // Followed by git's blank line and more input, read_request stops at the blank line.
+        let mut wire = encoded.as_bytes().to_vec();
+        wire.extend_from_slice(b"\nusername=after-the-blank-line\n");
+        let read = protocol::read_request(&wire[..], protocol::Limits::default()).unwrap();
+        prop_assert_eq!(read, back);
+    }
+
+    #[test]
+    fn protocol_refuses_to_encode_what_would_inject_a_line(
+        before in "[a-z]{0,3}",
+        bad in prop::sample::select(vec!['\r', '\n', '\0']),
+        after in "[a-z=]{0,3}",
+    ) {
+        let r = Response {
+            username: Some(format!("{before}{bad}{after}")),
+            ..Response::default()
+        };
+        prop_assert!(r.encode().is_err());
+    }
+
+    #[test]
+    fn record_decode_of_encode_is_identity(
+        records in prop::collection::vec(
+            (value(), credential()).prop_map(|(scope, cred)| Record { scope: ScopeKey(scope), cred }),
+            0..4,
+        ),
+    ) {
+        let encoded = record::encode(&records).expect("values without CR, LF or NUL encode");
+        prop_assert_eq!(record::decode(encoded.as_bytes()).unwrap(), records);
+    }
+
+    #[test]
+    fn netrc_parse_of_render_is_identity_or_render_refuses(
+        entries in prop::collection::vec((netrc_value(), netrc_value(), netrc_value()), 1..4),
+    ) {
+        let mut text = String::new();
+        let mut expected = Vec::new();
+        for (machine, login, password) in &entries {
+            match netrc::render_entry(machine, login, &Secret::new(password.clone())) {
+                Ok(line) => {
+                    text.push_str(&line);
+                    expected.push((machine.clone(), login.clone(), password.clone()));
+                }
+                Err(_) => {
+                    // Refused only for what Go's reader (split on whitespace) cannot read back.
+                    let unreadable = |v: &str| {
+                        v.is_empty()
+                            || v.starts_with('#')
+                            || v.chars().any(|c| c.is_whitespace() || c.is_control() || c == '"')
+                    };
+                    prop_assert!(
+                        unreadable(machine) || unreadable(login) || unreadable(password),
+                        "refused a representable entry: {:?}", (machine, login, password)
+                    );
+                }
+            }
+        }
+        let parsed = netrc::parse(&text).expect("what render writes, parse reads");
+        let got: Vec<(String, String, String)> = parsed
+            .entries
+            .iter()
+            .map(|e| {
+                (
+                    e.machine.clone().unwrap_or_default(),
+                    e.login.clone().unwrap_or_default(),
+                    e.password.as_ref().map(|p| p.expose().to_owned()).unwrap_or_default(),
+                )
+            })
+            .collect();
+        prop_assert_eq!(got, expected);
+        // Go splits on whitespace and reads pairs: every rendered line is exactly six fields.
+        for line in text.lines() {
+            prop_assert_eq!(line.split_whitespace().count(), 6, "{}", line);
+        }
+    }
+}
