@@ -10,6 +10,7 @@ mod exec;
 mod git_helper;
 mod git_http;
 mod go_goauth;
+mod go_modules;
 mod golden;
 mod keychain;
 mod netrc;

@@ -16,6 +16,8 @@
 #![allow(dead_code)]
 
 pub mod git_server;
+pub mod go;
+pub mod https;
 pub mod keyring;
 pub mod oidc;
 
