@@ -169,3 +169,140 @@ fn sixty_four_concurrent_fills_on_an_expired_token_share_one_refresh() {
     assert_eq!(s.oidc.refresh_requests(), 1, "{}", s.oidc.stats());
     assert_eq!(s.oidc.check(&second).as_deref(), Some("alice"));
 }
+
+#[test]
+fn a_refused_refresh_erases_the_dead_token_and_says_to_log_in_again_with_stdout_empty() {
+    let s = setup(3, 0);
+    login(&s);
+    let store = s.env.file_store().unwrap();
+    let refresh = value_of(&store, "oauth_refresh_token").unwrap().to_owned();
+    s.oidc.revoke_grant(&refresh);
+    std::thread::sleep(Duration::from_secs(4));
+    let out = s
+        .env
+        .gocred(&["get"])
+        .stdin(format!(
+            "protocol=http\nhost=127.0.0.1:{}\n\n",
+            s.git.port()
+        ))
+        .run();
+    out.assert_code(1);
+    assert_eq!(out.stdout, "");
+    assert_eq!(out.stderr_lines().len(), 1, "{out}");
+    assert!(out.stderr.contains("invalid_grant"), "{out}");
+    assert!(
+        out.stderr
+            .contains(&format!("run `gocred login {}`", s.git.origin())),
+        "{out}"
+    );
+    assert!(!out.stderr.contains(&refresh));
+    assert!(
+        !s.env
+            .file_store()
+            .unwrap_or_default()
+            .contains("username=oauth2"),
+        "the dead token is still stored"
+    );
+    assert_eq!(s.oidc.refresh_requests(), 1);
+    // With nothing stored, get says so and still never starts a login.
+    let again = s
+        .env
+        .gocred(&["get"])
+        .stdin(format!(
+            "protocol=http\nhost=127.0.0.1:{}\n\n",
+            s.git.port()
+        ))
+        .run();
+    again.assert_code(1);
+    assert_eq!(again.stdout, "");
+    assert!(again.stderr.contains("no token for"), "{again}");
+}
+
+#[test]
+fn logout_revokes_at_the_server_and_erases_here_and_status_shows_the_account_before() {
+    let s = setup(60, 0);
+    login(&s);
+    let token = stored_token(&s.env).unwrap();
+    let status = s.env.gocred(&["status"]).success();
+    assert!(
+        status
+            .stdout
+            .contains(&format!("stored: {} as oauth2, expires", s.git.origin()))
+            && status.stdout.contains("refresh token held"),
+        "{status}"
+    );
+    assert!(
+        status.stdout.contains("oauth: oidc, client id gocred-test"),
+        "{status}"
+    );
+    assert!(!status.stdout.contains(&token));
+    let out = s.env.gocred(&["logout", &s.git.origin()]).success();
+    assert!(
+        out.stdout.contains("revoked at the server and erased here"),
+        "{out}"
+    );
+    assert_eq!(s.oidc.check(&token), None);
+    assert!(s.oidc.stats()["revocations"].as_u64().unwrap() >= 1);
+    assert!(
+        !s.env
+            .file_store()
+            .unwrap_or_default()
+            .contains("username=oauth2")
+    );
+    let out = s.env.gocred(&["logout", &s.git.origin()]).success();
+    assert!(out.stdout.contains("Not logged in"), "{out}");
+}
+
+#[test]
+fn login_for_a_host_without_a_rule_explains_it_then_save_adds_it_and_ctrl_c_stores_nothing() {
+    let env = TestEnv::new();
+    let oidc = OidcServer::start(&env, 60);
+    oidc.trust_in_git(&env);
+    let before = "# my rules\n[[rule]]\nurl = \"https://other.example\"\nsources = [\"file\"]\n";
+    env.policy(before);
+    let host = "git.corp.example";
+    let out = env.gocred(&["login", host]).run();
+    out.assert_code(1);
+    assert!(
+        out.stderr
+            .contains("[[rule]]\nurl = \"https://git.corp.example\"\nsources = [\"oauth\"]"),
+        "{out}"
+    );
+    assert!(out.stderr.contains("CLIENT-ID"), "{out}");
+    assert_eq!(std::fs::read_to_string(env.policy_path()).unwrap(), before);
+
+    let issuer = oidc.issuer.clone();
+    let args = [
+        host,
+        "--save",
+        "--provider",
+        "oidc",
+        "--client-id",
+        CLIENT_ID,
+        "--issuer",
+        &issuer,
+        "--no-browser",
+    ];
+    let out = gocred_login(&env, &args, |_, pid| {
+        let killed = std::process::Command::new("kill")
+            .args(["-INT", &pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+    });
+    assert!(!out.status.success(), "{out:?}");
+    let after = std::fs::read_to_string(env.policy_path()).unwrap();
+    assert!(after.starts_with(before), "{after}");
+    assert!(
+        after.contains(&format!(
+            "[rule.oauth]\nprovider = \"oidc\"\nclient_id = \"{CLIENT_ID}\"\nissuer = \"{issuer}\"\n"
+        )),
+        "{after}"
+    );
+    assert!(out.stdout.contains("Added to"), "{out:?}");
+    env.gocred(&["config", "check"]).success();
+    // Interrupted before approval: nothing anywhere.
+    assert_eq!(env.file_store(), None);
+    let status = env.gocred(&["status"]).run();
+    assert!(!status.stdout.contains("stored:"), "{status}");
+}

@@ -172,6 +172,11 @@ impl OidcServer {
             .map(str::to_owned)
     }
 
+    /// Revokes the grant of `refresh_token` behind gocred's back, as an administrator would.
+    pub fn revoke_grant(&self, refresh_token: &str) {
+        assert_eq!(self.admin("POST", "/revoke", refresh_token), "revoked");
+    }
+
     /// For the git server: user `oauth2` with an access token the server accepts.
     pub fn checker(self: &Arc<Self>) -> Checker {
         let me = self.clone();

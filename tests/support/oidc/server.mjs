@@ -11,6 +11,7 @@
 // The admin listener (plain HTTP, loopback) is the test's window into the server:
 //   GET  /stats  counts of token requests by grant type (and how many succeeded), revocations
 //   POST /check  body = an access token → "active <account>" or "inactive" (the git server asks)
+//   POST /revoke body = a refresh token → its grant is destroyed, as an admin revoking access
 
 import fs from 'node:fs';
 import http from 'node:http';
@@ -94,6 +95,18 @@ const admin = http.createServer(async (req, res) => {
     const token = await provider.AccessToken.find(body.trim()).catch(() => undefined);
     res.writeHead(200, { 'content-type': 'text/plain' });
     res.end(token && !token.isExpired ? `active ${token.accountId}` : 'inactive');
+    return;
+  }
+  if (req.method === 'POST' && req.url === '/revoke') {
+    // What an admin revoking the user's authorization does: the grant and its tokens are gone.
+    const token = await provider.RefreshToken.find(body.trim()).catch(() => undefined);
+    if (token) {
+      const grant = await provider.Grant.find(token.grantId);
+      if (grant) await grant.destroy();
+      await token.destroy();
+    }
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.end(token ? 'revoked' : 'unknown');
     return;
   }
   res.writeHead(404);
