@@ -1,6 +1,7 @@
 //! The one way gocred writes a file that matters: a private temp file beside the target, fsync,
 //! rename over the target, fsync the directory. A reader sees the old or the new content, never a
-//! torn or empty file, and the mode is 0600 from the first byte.
+//! torn or empty file, and the mode is 0600 from the first byte. A writer killed before its rename
+//! leaves its temp file behind; the next write of the same file removes it.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -18,15 +19,56 @@ pub fn create_private_dir(dir: &Path) -> io::Result<()> {
     builder.create(dir)
 }
 
-fn temp_path(target: &Path) -> PathBuf {
+/// `.NAME.tmp.`: every temp file of `target` starts with this, then `PID.NANOS`.
+fn temp_prefix(target: &Path) -> String {
     let name = target
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
+    format!(".{name}.tmp.")
+}
+
+fn temp_path(target: &Path) -> PathBuf {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
-    target.with_file_name(format!(".{name}.tmp.{}.{nanos}", std::process::id()))
+    target.with_file_name(format!(
+        "{}{}.{nanos}",
+        temp_prefix(target),
+        std::process::id()
+    ))
+}
+
+/// Whether process `pid` is gone (so its temp files are garbage). Unsure means no.
+#[cfg(unix)]
+fn process_is_gone(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    // SAFETY: signal 0 only checks that the process exists; nothing is sent.
+    let alive = unsafe { libc::kill(pid, 0) } == 0;
+    !alive && io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
+}
+
+/// Removes the temp files of `target` that a writer killed before its rename left behind: they
+/// hold a full copy of the secrets, including ones erased since. Another process's live temp file
+/// is never touched (its pid still runs), so writers without a common lock stay safe.
+#[cfg(unix)]
+fn sweep_stale_temps(dir: &Path, target: &Path) {
+    let prefix = temp_prefix(target);
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(&prefix)) else {
+            continue;
+        };
+        let pid = rest.split('.').next().and_then(|p| p.parse::<u32>().ok());
+        if pid.is_some_and(|pid| pid != std::process::id() && process_is_gone(pid)) {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// Atomically replaces `target` with `contents`, mode 0600.
@@ -36,6 +78,8 @@ pub fn write_private_atomic(target: &Path, contents: &[u8]) -> io::Result<()> {
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     create_private_dir(dir)?;
+    #[cfg(unix)]
+    sweep_stale_temps(dir, target);
     let tmp = temp_path(target);
     let mut options = OpenOptions::new();
     options.write(true).create_new(true);
@@ -110,6 +154,30 @@ mod tests {
         assert_eq!(loose_mode(&meta), None);
         // no temp files left behind
         assert_eq!(fs::read_dir(target.parent().unwrap()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_write_sweeps_temp_files_of_dead_writers_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("creds");
+        // A child that has exited (and been reaped): its pid no longer runs.
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        let stale = dir.path().join(format!(".creds.tmp.{dead}.1"));
+        let live = dir
+            .path()
+            .join(format!(".creds.tmp.{}.2", std::process::id()));
+        let other = dir.path().join(format!(".other.tmp.{dead}.3"));
+        for f in [&stale, &live, &other] {
+            fs::write(f, "old secret").unwrap();
+        }
+        write_private_atomic(&target, b"new").unwrap();
+        assert!(!stale.exists(), "a dead writer's temp file is swept");
+        assert!(
+            live.exists() && other.exists(),
+            "a live writer's and another file's are kept"
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@ mod get;
 mod login;
 mod logout;
 mod goauth;
+mod harden;
 mod netrc;
 mod resolve;
 mod status;
@@ -62,6 +63,7 @@ pub enum Command {
 const HELPER_ACTIONS: &[&str] = &["get", "store", "erase"];
 
 pub fn main() -> ExitCode {
+    harden::harden_process();
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let invoked_as_helper = args
         .first()

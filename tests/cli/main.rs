@@ -5,6 +5,7 @@ mod common;
 
 mod bad_input;
 mod commands;
+mod crash;
 mod deny;
 mod exec;
 mod git_helper;
