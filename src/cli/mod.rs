@@ -12,6 +12,7 @@ mod goauth;
 mod harden;
 mod netrc;
 mod resolve;
+mod setup;
 mod status;
 mod store;
 
@@ -57,6 +58,9 @@ pub enum Command {
     Logout(logout::LogoutArgs),
     /// GOAUTH command for the go command: GOAUTH='gocred goauth' (see `go help goauth`)
     Goauth(goauth::GoauthArgs),
+    /// Configure git or go for the hosts policy names
+    #[command(subcommand)]
+    Setup(setup::SetupCommand),
 }
 
 /// The git helper actions; git may add others, which a helper must ignore (gitcredentials(7)).
@@ -111,6 +115,7 @@ pub fn run(command: Command, ctx: &mut Context) -> Result<(), CommandError> {
         Command::Login(args) => login::cmd_login(ctx, args),
         Command::Logout(args) => logout::cmd_logout(ctx, args),
         Command::Goauth(args) => goauth::cmd_goauth(ctx, args),
+        Command::Setup(c) => setup::cmd_setup(ctx, c),
     }
 }
 

@@ -12,6 +12,7 @@ mod git_helper;
 mod git_http;
 mod go_goauth;
 mod go_modules;
+mod go_setup;
 mod golden;
 mod keychain;
 mod netrc;
