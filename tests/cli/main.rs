@@ -17,5 +17,6 @@ mod golden;
 mod keychain;
 mod netrc;
 mod oauth;
+mod oauth_vendors;
 mod proptests;
 mod test_env;

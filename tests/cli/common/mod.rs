@@ -20,6 +20,7 @@ pub mod go;
 pub mod https;
 pub mod keyring;
 pub mod oidc;
+pub mod vendor_fake;
 
 use std::ffi::{OsStr, OsString};
 use std::io::{Read, Write};
