@@ -262,7 +262,14 @@ impl Checker<'_> {
                 .and_then(|s| match UrlPattern::parse(s) {
                     Ok(p) => Some((s.to_owned(), p, v.span())),
                     Err(reason) => {
-                        self.error(v.span(), format!("bad url \"{s}\": {reason}"));
+                        // A user name, password, query or fragment may hold a token: then
+                        // the line and column alone say which url.
+                        let shown = if s.contains(['@', '?', '#']) {
+                            String::new()
+                        } else {
+                            format!(" \"{s}\"")
+                        };
+                        self.error(v.span(), format!("bad url{shown}: {reason}"));
                         None
                     }
                 }),

@@ -146,6 +146,26 @@ pub fn read_request<R: BufRead>(mut input: R, limits: Limits) -> Result<Request,
     decode(&raw.0)
 }
 
+/// Every attribute [`decode`] knows (the keys of its `match`).
+const ATTRIBUTES: &[&str] = &[
+    "protocol",
+    "host",
+    "path",
+    "username",
+    "password",
+    "password_expiry_utc",
+    "oauth_refresh_token",
+    "url",
+    "wwwauth[]",
+    "capability[]",
+    "authtype",
+    "credential",
+    "ephemeral",
+    "state[]",
+    "continue",
+    "quit",
+];
+
 /// Decodes the `key=value` lines of one request (without the terminating blank line).
 pub fn decode(input: &[u8]) -> Result<Request, ProtocolError> {
     let mut req = Request::default();
@@ -166,9 +186,14 @@ pub fn decode(input: &[u8]) -> Result<Request, ProtocolError> {
             return Err(ProtocolError::NoEquals { line: number });
         };
         if let Some(what) = forbidden_char(value) {
-            return Err(ProtocolError::ForbiddenChar {
-                key: key.to_owned(),
-                what,
+            // Only an attribute git defines is named: an unknown "key" may be part of a secret.
+            return Err(if ATTRIBUTES.contains(&key) {
+                ProtocolError::ForbiddenChar {
+                    key: key.to_owned(),
+                    what,
+                }
+            } else {
+                ProtocolError::ForbiddenCharInLine { line: number, what }
             });
         }
         if let Some(what) = forbidden_char(key) {

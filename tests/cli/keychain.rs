@@ -13,7 +13,7 @@ use std::sync::{Mutex, MutexGuard};
 /// test in this process: keyutils tests take turns.
 static KEYUTILS: Mutex<()> = Mutex::new(());
 
-fn keyutils_turn() -> MutexGuard<'static, ()> {
+pub(crate) fn keyutils_turn() -> MutexGuard<'static, ()> {
     KEYUTILS
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
