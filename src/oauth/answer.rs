@@ -71,6 +71,11 @@ pub(super) fn parse(endpoint: &Endpoint, reply: &Reply) -> Result<Fields, OAuthE
     Ok(fields)
 }
 
+/// A number field of `reply`, whether it is an answer or an error (`interval` of `slow_down`).
+pub(super) fn number_in(reply: &Reply, key: &str) -> Option<u64> {
+    decode(reply).ok()?.number(key)
+}
+
 fn decode(reply: &Reply) -> Result<Fields, String> {
     let body = &reply.body.0;
     let text = std::str::from_utf8(body).map_err(|_| "a body that is not UTF-8".to_owned())?;

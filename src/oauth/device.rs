@@ -1,8 +1,9 @@
 //! The Device Authorization Grant, RFC 8628: ask for a user code (§3.1–3.2), then poll the token
 //! endpoint (§3.4–3.5) at the server's `interval` (5 s when it names none), 5 s slower after each
-//! `slow_down`, until the user approves, denies, or the code expires.
+//! `slow_down` (or at the new `interval` it names, when longer), until the user approves, denies,
+//! or the code expires.
 
-use super::{Client, Endpoint, OAuthError, TokenSet, token_set};
+use super::{ACCEPT_JSON, Client, Endpoint, OAuthError, TokenSet, answer, token_set};
 use crate::secret::Secret;
 use std::time::{Duration, Instant};
 
@@ -100,20 +101,25 @@ impl Client<'_, '_> {
         now: u64,
     ) -> Result<Poll, OAuthError> {
         let endpoint: &Endpoint = &self.endpoints.token;
-        let result = self.post(
-            endpoint,
+        let reply = self.net.post_form(
+            &endpoint.url,
+            &[ACCEPT_JSON],
             &[
                 ("grant_type", DEVICE_GRANT),
                 ("device_code", device.device_code.expose()),
                 ("client_id", &self.client_id),
             ],
-        );
-        match result {
+        )?;
+        match answer::parse(endpoint, &reply) {
             Ok(fields) => token_set(endpoint, fields, now).map(Poll::Done),
             Err(e) => match e.code() {
                 Some("authorization_pending") => Ok(Poll::Pending),
                 Some("slow_down") => {
-                    device.interval += SLOW_DOWN_STEP;
+                    // 5 s more (RFC 8628 §3.5), or the new interval the server names when that
+                    // is longer (GitHub sends one and expects it to be kept).
+                    let named = answer::number_in(&reply, "interval")
+                        .map_or(Duration::ZERO, |s| Duration::from_secs(s.min(300)));
+                    device.interval = (device.interval + SLOW_DOWN_STEP).max(named);
                     Ok(Poll::SlowDown)
                 }
                 _ => Err(e),

@@ -218,3 +218,91 @@ fn known_provider_endpoints() {
     assert_eq!(default_username(OAuthProvider::GitLab), "oauth2");
     assert_eq!(default_username(OAuthProvider::GitHub), "x-access-token");
 }
+
+/// A loopback HTTP server answering one connection after the other with the next of `bodies`
+/// (HTTP 200, as GitHub sends its errors), then stopping.
+fn serve_in_turn(bodies: Vec<&'static str>) -> (u16, std::thread::JoinHandle<()>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        for body in bodies {
+            let (mut conn, _) = listener.accept().unwrap();
+            let mut request = Vec::new();
+            let mut buf = [0; 4096];
+            // Head and the short form body arrive together or close behind.
+            while let Ok(n) = conn.read(&mut buf) {
+                request.extend_from_slice(&buf[..n]);
+                let text = String::from_utf8_lossy(&request);
+                if let Some((head, rest)) = text.split_once("\r\n\r\n") {
+                    let len = head
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .map(|v| v.trim().parse::<usize>().unwrap())
+                        })
+                        .unwrap_or(0);
+                    if rest.len() >= len {
+                        break;
+                    }
+                }
+                if n == 0 {
+                    break;
+                }
+            }
+            let kind = if body.starts_with('{') {
+                "application/json"
+            } else {
+                "application/x-www-form-urlencoded"
+            };
+            let _ = write!(
+                conn,
+                "HTTP/1.1 200 OK\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    (port, server)
+}
+
+#[test]
+fn slow_down_obeys_a_longer_interval_the_server_names() {
+    let (port, server) = serve_in_turn(vec![
+        r#"{"error":"slow_down","interval":12}"#, // longer than 1 + 5: GitHub's word counts
+        r#"{"error":"slow_down","interval":3}"#,  // shorter than 12 + 5: 5 s more
+        "error=slow_down&interval=30",            // GitHub's form answer: 30 > 17 + 5
+        r#"{"error":"slow_down"}"#,               // none named: 5 s more (RFC 8628)
+    ]);
+    let env = |n: &str| match n {
+        "GIT_CONFIG_NOSYSTEM" => Some("1".to_owned()),
+        "GIT_CONFIG_GLOBAL" => Some("/nonexistent".to_owned()),
+        _ => None,
+    };
+    let net = crate::net::Net::new(crate::net::Options::from_env(&env, true), &env);
+    let config = crate::policy::OAuthConfig {
+        provider: OAuthProvider::Oidc,
+        client_id: "id".into(),
+        scopes: None,
+        issuer: None,
+        device_authorization_endpoint: Some(format!("http://127.0.0.1:{port}/device")),
+        token_endpoint: Some(format!("http://127.0.0.1:{port}/token")),
+        revocation_endpoint: None,
+        store: crate::policy::SourceKind::File,
+    };
+    let client = Client::new(&net, &config, &format!("http://127.0.0.1:{port}")).unwrap();
+    let mut device = DeviceAuthorization {
+        device_code: Secret::from("device-code"),
+        user_code: "WDJB-MJHT".into(),
+        verification_uri: "https://idp.example/device".into(),
+        verification_uri_complete: None,
+        expires_in: std::time::Duration::from_secs(900),
+        interval: std::time::Duration::from_secs(1),
+    };
+    for expected in [12, 17, 30, 35] {
+        let poll = client.poll_device(&mut device, 0).unwrap();
+        assert!(matches!(poll, Poll::SlowDown), "{poll:?}");
+        assert_eq!(device.interval.as_secs(), expected);
+    }
+    server.join().unwrap();
+}

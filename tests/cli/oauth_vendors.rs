@@ -44,11 +44,11 @@ fn gap(a: &crate::common::vendor_fake::Seen, b: &crate::common::vendor_fake::See
 }
 
 #[test]
-fn github_login_asks_for_json_polls_at_the_interval_and_slows_down_by_what_slow_down_names() {
+fn github_login_asks_for_json_polls_at_the_interval_and_slow_down_waits_the_new_interval() {
     let (env, fake) = setup(Vendor::GitHub, "");
-    // interval 1 s; then slow_down naming the new interval, 1 + 5 s.
+    // interval 1 s; then slow_down naming 7 s (more than the RFC's 1 + 5: GitHub's word counts).
     fake.script(|s| {
-        s.polls = VecDeque::from([Answer::Pending, Answer::SlowDown(Some(6)), Answer::Approve]);
+        s.polls = VecDeque::from([Answer::Pending, Answer::SlowDown(Some(7)), Answer::Approve]);
     });
     let out = login(&env, &fake);
     out.assert_success();
