@@ -18,6 +18,7 @@ mod hygiene;
 mod keychain;
 mod netrc;
 mod oauth;
+mod oauth_bad_input;
 mod oauth_vendors;
 mod proptests;
 mod regression;
