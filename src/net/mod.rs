@@ -63,9 +63,13 @@ pub enum NetError {
     BadUrl { url: String },
     #[error("{url}: refusing plain http (set `allow_http = true` on the rule if you mean it)")]
     Insecure { url: String },
-    #[error("{host}: no answer within {after}")]
+    #[error(
+        "{host}: no answer within {after}; check that the server is up (GOCRED_HTTP_TIMEOUT=SECONDS waits longer)"
+    )]
     Timeout { host: String, after: String },
-    #[error("{host}: cannot connect ({reason})")]
+    #[error(
+        "{host}: cannot connect ({reason}); check the host and port in the rule's URL, and whether a proxy is needed (git's http.proxy, https_proxy)"
+    )]
     Connect { host: String, reason: String },
     #[error(
         "{host}: TLS failed ({reason}); gocred trusts the system roots and git's http.sslCAInfo for this URL"

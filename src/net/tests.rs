@@ -113,7 +113,39 @@ fn a_server_that_never_answers_times_out_in_one_line() {
     assert!(matches!(e, NetError::Timeout { .. }), "{e:?}");
     assert_eq!(
         e.to_string(),
-        format!("127.0.0.1:{port}: no answer within 0.5 s")
+        format!(
+            "127.0.0.1:{port}: no answer within 0.5 s; check that the server is up \
+             (GOCRED_HTTP_TIMEOUT=SECONDS waits longer)"
+        )
     );
     holder.join().unwrap();
+}
+
+#[test]
+fn connect_and_timeout_errors_name_the_fix_not_only_the_host() {
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    }; // closed again: connection refused
+    let env = |n: &str| match n {
+        "GIT_CONFIG_NOSYSTEM" => Some("1".to_owned()),
+        "GIT_CONFIG_GLOBAL" => Some("/nonexistent".to_owned()),
+        _ => None,
+    };
+    let net = Net::new(Options::from_env(&env, true), &env);
+    let e = net
+        .post_form(&format!("http://127.0.0.1:{port}/token"), &[], &[])
+        .unwrap_err();
+    assert!(matches!(e, NetError::Connect { .. }), "{e:?}");
+    let text = e.to_string();
+    assert!(
+        text.starts_with(&format!("127.0.0.1:{port}: cannot connect (")),
+        "{text}"
+    );
+    assert!(text.ends_with("; check the host and port in the rule's URL, and whether a proxy is needed (git's http.proxy, https_proxy)"), "{text}");
+    let timeout = NetError::Timeout {
+        host: "h.example".into(),
+        after: "30 s".into(),
+    };
+    assert!(timeout.to_string().contains("GOCRED_HTTP_TIMEOUT=SECONDS"));
 }

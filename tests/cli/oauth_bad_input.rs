@@ -50,7 +50,14 @@ fn a_hanging_token_endpoint_times_out_quickly_at_login_and_at_refresh_keeping_th
     let started = Instant::now();
     let out = login(&env, &fake.origin());
     assert!(started.elapsed() < Duration::from_secs(5), "{out}");
-    assert_one_line_failure(&out, &host, &["no answer within 1 s"]);
+    assert_one_line_failure(
+        &out,
+        &host,
+        &[
+            "no answer within 1 s",
+            "GOCRED_HTTP_TIMEOUT=SECONDS waits longer",
+        ],
+    );
     assert_nothing_stored(&env);
 
     fake.script(|s| s.polls = VecDeque::from([Answer::Approve]));
@@ -61,7 +68,15 @@ fn a_hanging_token_endpoint_times_out_quickly_at_login_and_at_refresh_keeping_th
     let started = Instant::now();
     let out = get(&env, fake.port());
     assert!(started.elapsed() < Duration::from_secs(5), "{out}");
-    assert_one_line_failure(&out, &host, &["cannot refresh", "no answer within 1 s"]);
+    assert_one_line_failure(
+        &out,
+        &host,
+        &[
+            "cannot refresh",
+            "no answer within 1 s",
+            "GOCRED_HTTP_TIMEOUT",
+        ],
+    );
     // An outage is not a refusal: the token and its refresh token stay for the next try.
     assert_eq!(stored(&env, "password"), Some(token));
     assert!(stored(&env, "oauth_refresh_token").is_some());
@@ -217,11 +232,19 @@ fn an_unreachable_server_fails_login_and_refresh_in_one_line_naming_the_host() {
     let host = format!("127.0.0.1:{port}");
     env.set_env("GOCRED_OAUTH_REFRESH_MARGIN", "100000");
     let out = get(&env, port);
-    assert_one_line_failure(&out, &host, &["cannot refresh", "cannot connect"]);
+    assert_one_line_failure(
+        &out,
+        &host,
+        &[
+            "cannot refresh",
+            "cannot connect",
+            "check the host and port",
+        ],
+    );
     assert_eq!(stored(&env, "password"), Some(token.clone()));
 
     let out = login(&env, &origin);
-    assert_one_line_failure(&out, &host, &["cannot connect"]);
+    assert_one_line_failure(&out, &host, &["cannot connect", "check the host and port"]);
     // The old login is untouched by the failed new one.
     assert_eq!(stored(&env, "password"), Some(token));
 }
