@@ -19,6 +19,7 @@ mod keychain;
 mod netrc;
 mod oauth;
 mod oauth_bad_input;
+mod oauth_keychain;
 mod oauth_vendors;
 mod proptests;
 mod regression;
