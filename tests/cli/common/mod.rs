@@ -15,6 +15,7 @@
 //! ```
 #![allow(dead_code)]
 
+pub mod connect_proxy;
 pub mod git_server;
 pub mod go;
 pub mod https;
