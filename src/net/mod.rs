@@ -230,9 +230,13 @@ impl<'e> Net<'e> {
                 host,
                 after: seconds(self.options.timeout),
             },
-            ureq::Error::Io(io) => NetError::Connect {
-                host,
-                reason: io.to_string(),
+            // rustls reports a certificate it does not trust through the TLS stream, as I/O.
+            ureq::Error::Io(io) => match io.get_ref().and_then(rustls_reason) {
+                Some(reason) => NetError::Tls { host, reason },
+                None => NetError::Connect {
+                    host,
+                    reason: io.to_string(),
+                },
             },
             ureq::Error::Tls(reason) => NetError::Tls {
                 host,
@@ -371,6 +375,18 @@ impl<'e> Net<'e> {
             ca_file,
         }
     }
+}
+
+/// The rustls error inside an I/O error, if that is what it is. rustls is not a dependency of
+/// its own: its error type is the one `ureq::Error::Rustls` carries.
+fn rustls_reason(e: &(dyn std::error::Error + Send + Sync + 'static)) -> Option<String> {
+    fn inner<T: std::error::Error + 'static>(
+        _variant: fn(T) -> ureq::Error,
+        e: &(dyn std::error::Error + Send + Sync + 'static),
+    ) -> Option<String> {
+        e.downcast_ref::<T>().map(T::to_string)
+    }
+    inner(ureq::Error::Rustls, e)
 }
 
 /// `30 s`, `0.5 s`.

@@ -1,9 +1,11 @@
 //! gocred's OAuth requests travel the way git's would, through the real binary: a live CONNECT
 //! proxy from git's `http.proxy` (or `https_proxy`) carries them, `no_proxy` and an empty
-//! `http.<url>.proxy` bypass it.
+//! `http.<url>.proxy` bypass it. TLS trusts git's `http.sslCAInfo` (or `GIT_SSL_CAINFO`) and no
+//! more, whatever `http.sslVerify` says, and an untrusted certificate is called a TLS failure
+//! that names the fix, not "cannot connect".
 
 use crate::common::connect_proxy::ConnectProxy;
-use crate::common::vendor_fake::{Vendor, VendorFake};
+use crate::common::vendor_fake::{Vendor, VendorFake, assert_one_line_failure};
 use crate::common::{TestEnv, value_of};
 
 #[test]
@@ -83,4 +85,60 @@ fn oauth_requests_go_through_gits_http_proxy_and_no_proxy_or_an_empty_url_proxy_
         "https_proxy was not followed"
     );
     assert_eq!(fake.refreshes().len(), 6);
+}
+#[test]
+fn an_untrusted_certificate_is_a_tls_failure_naming_sslcainfo_not_cannot_connect() {
+    let mut env = TestEnv::new();
+    env.set_env("GOCRED_HTTP_TIMEOUT", "5");
+    let fake = VendorFake::start(&env, Vendor::GitLab);
+    env.policy(&fake.rule("file", ""));
+    let out = env.gocred(&["login", &fake.origin(), "--no-browser"]).run();
+    let line = assert_one_line_failure(
+        &out,
+        &format!("127.0.0.1:{}", fake.port()),
+        &[
+            "TLS failed (invalid peer certificate",
+            "git's http.sslCAInfo for this URL",
+        ],
+    );
+    assert!(!line.contains("cannot connect"), "{out}");
+}
+
+#[test]
+fn tls_trusts_what_git_trusts_and_no_more() {
+    let mut env = TestEnv::new();
+    env.set_env("GOCRED_HTTP_TIMEOUT", "5");
+    let fake = VendorFake::start(&env, Vendor::GitHub);
+    env.policy(&fake.rule("file", ""));
+    let host = format!("127.0.0.1:{}", fake.port());
+    let login = |env: &TestEnv| env.gocred(&["login", &fake.origin(), "--no-browser"]).run();
+
+    // Not trusted: one line naming git's setting; sslVerify = false changes nothing.
+    let out = login(&env);
+    assert_one_line_failure(&out, &host, &["TLS failed", "http.sslCAInfo"]);
+    env.git_config("http.sslVerify", "false");
+    let out = login(&env);
+    assert_one_line_failure(&out, &host, &["TLS failed", "http.sslCAInfo"]);
+    // http.sslCAInfo for another URL does not count.
+    env.git_config(
+        "http.https://other.example.sslCAInfo",
+        fake.ca_pem.to_str().unwrap(),
+    );
+    let out = login(&env);
+    assert_one_line_failure(&out, &host, &["TLS failed"]);
+    assert!(
+        fake.seen().is_empty(),
+        "a request got through: {:?}",
+        fake.seen()
+    );
+    assert_eq!(env.file_store(), None);
+
+    // GIT_SSL_CAINFO, as git reads it.
+    env.gocred(&["login", &fake.origin(), "--no-browser"])
+        .env("GIT_SSL_CAINFO", &fake.ca_pem)
+        .success();
+    // git's global http.sslCAInfo.
+    env.git_config("http.sslCAInfo", fake.ca_pem.to_str().unwrap());
+    login(&env).assert_success();
+    assert_eq!(fake.seen_at("/login/device/code").len(), 2);
 }
