@@ -20,6 +20,7 @@ mod netrc;
 mod oauth;
 mod oauth_bad_input;
 mod oauth_keychain;
+mod oauth_login_flags;
 mod oauth_network;
 mod oauth_vendors;
 mod proptests;

@@ -20,9 +20,11 @@ fn round_trip(
 ) {
     env.set_env("GOCRED_HTTP_TIMEOUT", "5");
     fake.trust_in_git(env);
+    // No `store` in the rule: oauth tokens go to the keychain by default.
     env.policy(&format!(
         "[keychain]\nbackend = \"{backend}\"\n\n{}",
         fake.rule("keychain", "")
+            .replace("store = \"keychain\"\n", "")
     ));
     let key = fake.origin();
     assert_eq!(peek(env, &key), None, "a leftover entry for {key}");

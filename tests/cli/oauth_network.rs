@@ -1,8 +1,8 @@
 //! gocred's OAuth requests travel the way git's would, through the real binary: a live CONNECT
-//! proxy from git's `http.proxy` (or `https_proxy`) carries them, `no_proxy` and an empty
-//! `http.<url>.proxy` bypass it. TLS trusts git's `http.sslCAInfo` (or `GIT_SSL_CAINFO`) and no
-//! more, whatever `http.sslVerify` says, and an untrusted certificate is called a TLS failure
-//! that names the fix, not "cannot connect".
+//! proxy from git's `http.proxy` or `http.<url>.proxy` (or `https_proxy`) carries them;
+//! `no_proxy` and an empty `http.<url>.proxy` bypass it. TLS trusts git's `http.sslCAInfo` (or
+//! `GIT_SSL_CAINFO`) and no more, whatever `http.sslVerify` says, and an untrusted certificate
+//! is called a TLS failure that names the fix, not "cannot connect".
 
 use crate::common::connect_proxy::ConnectProxy;
 use crate::common::vendor_fake::{Vendor, VendorFake, assert_one_line_failure};
@@ -84,7 +84,16 @@ fn oauth_requests_go_through_gits_http_proxy_and_no_proxy_or_an_empty_url_proxy_
         before + 2,
         "https_proxy was not followed"
     );
-    assert_eq!(fake.refreshes().len(), 6);
+    // A proxy for this URL alone, http.<url>.proxy.
+    env.git_config(&format!("http.{}.proxy", fake.origin()), &proxy.url());
+    env.git_config("http.https://other.example.proxy", "http://127.0.0.1:9");
+    refresh(&[]);
+    assert_eq!(
+        proxy.tunnels().len(),
+        before + 3,
+        "http.<url>.proxy was not followed"
+    );
+    assert_eq!(fake.refreshes().len(), 7);
 }
 #[test]
 fn an_untrusted_certificate_is_a_tls_failure_naming_sslcainfo_not_cannot_connect() {
