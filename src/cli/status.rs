@@ -141,6 +141,9 @@ fn owner(policy: &Policy, entry: &StoredInfo) -> Option<usize> {
 }
 
 fn describe(entry: &StoredInfo, location: &str, now: u64) -> String {
+    if let Some(problem) = &entry.problem {
+        return format!("{}: cannot be read: {problem}", entry.scope);
+    }
     let expiry = match entry.password_expiry_utc {
         None => "no expiry".to_owned(),
         Some(t) if t <= now => format!("EXPIRED {} ({})", format_utc(t), relative(t, now)),

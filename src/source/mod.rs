@@ -47,6 +47,9 @@ pub struct StoredInfo {
     pub username: String,
     pub password_expiry_utc: Option<u64>,
     pub has_refresh_token: bool,
+    /// Why this scope's entry could not be read (then the other fields are empty): shown by
+    /// `status` in place of the entry, without failing the whole listing.
+    pub problem: Option<String>,
 }
 
 /// A source that also keeps what git asks it to `store`, and forgets on `erase`.

@@ -108,6 +108,7 @@ impl Record {
             username: self.cred.username.clone(),
             password_expiry_utc: self.cred.password_expiry_utc,
             has_refresh_token: self.cred.oauth_refresh_token.is_some(),
+            problem: None,
         }
     }
 }

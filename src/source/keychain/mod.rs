@@ -375,12 +375,19 @@ impl Store for Keychain {
         for scope in self.index(opened, &index)? {
             let scope = ScopeKey(scope);
             let entry = self.entry(opened, scope.as_str())?;
-            // A scope whose entry is gone (an interrupted erase) lists nothing.
-            infos.extend(
-                self.records(opened, &entry, &scope)?
-                    .iter()
-                    .map(Record::info),
-            );
+            // A scope whose entry is gone (an interrupted erase) lists nothing; one that cannot
+            // be read is listed as such, and does not hide the others.
+            match self.records(opened, &entry, &scope) {
+                Ok(records) => infos.extend(records.iter().map(Record::info)),
+                Err(SourceError::Fatal(problem)) => infos.push(StoredInfo {
+                    scope,
+                    username: String::new(),
+                    password_expiry_utc: None,
+                    has_refresh_token: false,
+                    problem: Some(problem),
+                }),
+                Err(e) => return Err(e),
+            }
         }
         Ok(infos)
     }

@@ -261,6 +261,30 @@ fn a_corrupt_entry_is_fatal_and_named_without_its_content() {
 }
 
 #[test]
+fn list_shows_a_corrupt_entry_as_a_problem_and_still_lists_the_others() {
+    let f = fixture();
+    f.store(A, "alice", "pa");
+    f.store(B, "bob", "pb");
+    f.set_raw(
+        A,
+        b"scope=https://gitlab.corp.example\nSENTINEL-not-a-field\n",
+    );
+    let listed = f.keychain.list().unwrap();
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    let broken = listed.iter().find(|i| i.scope.as_str() == A).unwrap();
+    let problem = broken.problem.as_deref().unwrap();
+    assert!(
+        problem.contains("corrupt") && !problem.contains("SENTINEL"),
+        "{problem}"
+    );
+    let fine = listed.iter().find(|i| i.scope.as_str() == B).unwrap();
+    assert_eq!(
+        (fine.username.as_str(), fine.problem.as_deref()),
+        ("bob", None)
+    );
+}
+
+#[test]
 fn a_record_for_another_scope_is_corrupt() {
     let f = fixture();
     f.set_raw(
