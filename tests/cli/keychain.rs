@@ -7,16 +7,22 @@ use crate::common::keyring::{
     Login, SecretService, keyutils_lookup, keyutils_purge, require_session_keyring,
 };
 use crate::common::{Output, TestEnv, value_of};
-use std::sync::{Mutex, MutexGuard};
-
 /// keyutils keys (and gocred's index key) live in the user's persistent keyring, shared by every
-/// test in this process: keyutils tests take turns.
-static KEYUTILS: Mutex<()> = Mutex::new(());
+/// keyutils test, and nextest runs each test in a process of its own: keyutils tests take turns
+/// through an exclusive lock on one file, which works across processes and across threads.
+pub(crate) struct KeyutilsTurn(#[allow(dead_code)] std::fs::File);
 
-pub(crate) fn keyutils_turn() -> MutexGuard<'static, ()> {
-    KEYUTILS
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+pub(crate) fn keyutils_turn() -> KeyutilsTurn {
+    let path = std::env::temp_dir().join("gocred-tests-keyutils.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .unwrap_or_else(|e| panic!("cannot open {}: {e}", path.display()));
+    file.lock()
+        .unwrap_or_else(|e| panic!("cannot lock {}: {e}", path.display()));
+    KeyutilsTurn(file)
 }
 
 /// A host name of this test run alone, so leftovers of an earlier run can never answer.

@@ -106,6 +106,7 @@ fn oauth_tokens_live_in_the_secret_service_login_get_refresh_logout() {
 
 #[test]
 fn oauth_tokens_live_in_kernel_keyutils_login_get_refresh_logout() {
+    let _turn = crate::keychain::keyutils_turn();
     require_session_keyring();
     let mut env = TestEnv::new();
     let fake = VendorFake::start(&env, Vendor::GitLab);

@@ -69,11 +69,13 @@ fn github_login_asks_for_json_polls_at_the_interval_and_slow_down_waits_the_new_
         "polled before the interval"
     );
     let waited = gap(&polls[1], &polls[2]);
+    // 7 s, not the RFC's 1 + 5 = 6 s: the interval the server named wins. (Sleeps never end
+    // early; the upper bound only catches a runaway wait, loose enough for a loaded machine.)
     assert!(
-        waited >= 6.0,
-        "slow_down named 6 s, gocred waited {waited:.2} s"
+        waited >= 6.95,
+        "slow_down named 7 s, gocred waited {waited:.2} s"
     );
-    assert!(waited < 8.0, "gocred waited {waited:.2} s after slow_down");
+    assert!(waited < 20.0, "gocred waited {waited:.2} s after slow_down");
     assert!(
         out.stdout
             .contains(&format!("Logged in to {} as alice", fake.origin())),
@@ -251,7 +253,7 @@ fn gitlab_login_slows_down_by_five_seconds_names_the_account_and_refresh_rotates
     assert!(gap(&device[0], &polls[0]) >= 1.0);
     let waited = gap(&polls[1], &polls[2]);
     assert!(
-        (6.0..8.0).contains(&waited),
+        (5.95..20.0).contains(&waited),
         "waited {waited:.2} s after slow_down"
     );
     // The complete URL (GitLab sends one) is shown for the QR code.
