@@ -13,7 +13,7 @@ use super::context::Context;
 use super::resolve::Resolver;
 use crate::fs::{loose_mode, write_private_atomic};
 use crate::netrc::render_entry;
-use crate::policy::{Decision, HostPattern, Policy, Target};
+use crate::policy::{Decision, HostPattern, Policy, ScopeKey, Target};
 use crate::secret::SecretBytes;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -102,23 +102,18 @@ pub fn build(ctx: &Context, policy: &Policy, hosts: &[String]) -> Result<Built, 
             ));
             continue;
         }
-        // The rule that policy picks for the bare host is this one (an exact host beats every
-        // wildcard, and path-scoped rules never match a request without a path); asking the
-        // policy keeps that true whatever matching learns later.
+        // The rule policy picks for the bare host is this one: an exact host beats every
+        // wildcard, path-scoped rules never match a request without a path, and two rules for
+        // the same URL are a config error. So the scope is the host's origin, exactly what
+        // `Policy::decide` would file it under, without a scan of every rule per host.
         let Some(target) = Target::new("https", &machine, None) else {
             continue;
         };
-        let Decision::Managed {
-            rule: chosen,
-            scope,
-            ..
-        } = policy.decide(target)
-        else {
-            continue;
-        };
-        if !std::ptr::eq(chosen, rule) {
-            continue;
-        }
+        debug_assert!(matches!(
+            policy.decide(target.clone()),
+            Decision::Managed { rule: chosen, .. } if std::ptr::eq(chosen, rule)
+        ));
+        let scope = ScopeKey(target.origin());
         let cred = match resolver.resolve(rule, &scope, None) {
             Ok(Some(cred)) => cred,
             Ok(None) => {
