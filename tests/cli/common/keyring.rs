@@ -76,6 +76,12 @@ impl SecretService {
   <type>session</type>
   <listen>unix:path={}</listen>
   <auth>EXTERNAL</auth>
+  <!-- A desktop session bus's limits (Debian's session.conf): dbus-daemon's defaults admit only
+       64 connections still authenticating, so a burst of gocred processes would be refused. -->
+  <limit name="max_completed_connections">100000</limit>
+  <limit name="max_incomplete_connections">10000</limit>
+  <limit name="max_connections_per_user">100000</limit>
+  <limit name="auth_timeout">240000</limit>
   <policy context="default">
     <allow send_destination="*" eavesdrop="true"/>
     <allow eavesdrop="true"/>

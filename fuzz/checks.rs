@@ -1,0 +1,239 @@
+//! What every fuzz input is checked against. Shared by the libFuzzer targets (`fuzz_targets/`)
+//! and by the normal suite, which replays the kept corpora and crash inputs through these same
+//! functions (`tests/cli/fuzz_corpus.rs`). Each function panics when a property fails; a plain
+//! `Err` from the code under test is a fine answer to bad input.
+#![allow(dead_code)]
+
+use gocred::netrc;
+use gocred::policy::{self, HostPattern, Target, UrlPattern};
+use gocred::protocol::{self, Limits, Response};
+use std::path::Path;
+
+/// Input words that look like values (six or more characters with a digit): an error message
+/// must never repeat one, since any value may be a password. Fixed message text has no such
+/// word, and line numbers in small inputs are shorter.
+fn value_like_words(text: &str) -> Vec<&str> {
+    text.split(|c: char| c.is_whitespace() || "=`'\"".contains(c))
+        .filter(|w| w.len() >= 6 && w.bytes().any(|b| b.is_ascii_digit()))
+        .collect()
+}
+
+fn assert_no_value_in(message: &str, input: &str) {
+    for word in value_like_words(input) {
+        assert!(
+            !message.contains(word),
+            "an error message repeats input {word:?}: {message}"
+        );
+    }
+}
+
+/// The git credential protocol decoder.
+///
+/// - `read_request` (line-by-line, with limits) and `decode` (one buffer) agree on every input
+///   the limits allow;
+/// - what decodes re-encodes (as a helper's answer) and decodes back to the same values;
+/// - an error names a line or a key, never a value.
+pub fn protocol(data: &[u8]) {
+    let decoded = protocol::decode(data);
+    let read = protocol::read_request(data, Limits::default());
+    match (&decoded, &read) {
+        (Ok(a), Ok(b)) => assert_eq!(a, b, "decode and read_request disagree"),
+        (Err(_), Err(_)) => {}
+        _ => panic!(
+            "decode and read_request disagree on acceptance: {:?} vs {:?}",
+            decoded.as_ref().err(),
+            read.as_ref().err()
+        ),
+    }
+    let text = String::from_utf8_lossy(data);
+    let request = match decoded {
+        Ok(r) => r,
+        Err(e) => return assert_no_value_in(&e.to_string(), &text),
+    };
+    let _ = format!("{request:?}");
+    let response = Response {
+        capability: request.capability.clone(),
+        username: request.username.clone(),
+        password: request.password.clone(),
+        password_expiry_utc: request.password_expiry_utc,
+        oauth_refresh_token: request.oauth_refresh_token.clone(),
+        authtype: request.authtype.clone(),
+        credential: request.credential.clone(),
+        ephemeral: request.ephemeral,
+        state: request.state.clone(),
+        continue_: request.continue_,
+        quit: request.quit,
+    };
+    let encoded = response
+        .encode()
+        .expect("a decoded value holds no CR, LF or NUL, so it encodes");
+    let back = protocol::decode(encoded.as_bytes()).expect("what gocred writes, it reads");
+    assert_eq!(back.capability, request.capability);
+    assert_eq!(back.username, request.username);
+    assert_eq!(back.password, request.password);
+    assert_eq!(back.password_expiry_utc, request.password_expiry_utc);
+    assert_eq!(back.oauth_refresh_token, request.oauth_refresh_token);
+    assert_eq!(back.authtype, request.authtype);
+    assert_eq!(back.credential, request.credential);
+    assert_eq!(back.ephemeral, request.ephemeral);
+    assert_eq!(back.state, request.state);
+    assert_eq!(back.continue_, request.continue_);
+    assert_eq!(back.quit, request.quit);
+}
+
+/// A rule URL, then a request's protocol, host and path, one per line.
+///
+/// - a match means same scheme and port, and the host is the rule's, or strictly under the
+///   wildcard's suffix on a label boundary;
+/// - the answer does not change with the host's letter case or one trailing dot;
+/// - a parsed pattern, written back as a URL, parses to itself.
+pub fn url_matcher(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let mut parts = text.splitn(4, '\n');
+    let (url, proto, host) = (
+        parts.next().unwrap_or(""),
+        parts.next().unwrap_or(""),
+        parts.next().unwrap_or(""),
+    );
+    let path = parts.next();
+    let Ok(pattern) = UrlPattern::parse(url) else {
+        return;
+    };
+    let written = {
+        let mut s = format!("{}://", pattern.scheme);
+        match &pattern.host {
+            HostPattern::Exact(h) => s.push_str(h),
+            HostPattern::Wildcard(suffix) => s.push_str(&format!("*.{suffix}")),
+        }
+        if let Some(p) = pattern.port {
+            s.push_str(&format!(":{p}"));
+        }
+        if let Some(p) = &pattern.path {
+            s.push_str(&format!("/{p}/"));
+        }
+        s
+    };
+    assert_eq!(
+        UrlPattern::parse(&written).as_ref(),
+        Ok(&pattern),
+        "{written}"
+    );
+    let Some(target) = Target::new(proto, host, path) else {
+        return;
+    };
+    let matched = pattern.matches(&target);
+    if matched.is_some() {
+        assert_eq!(target.scheme, pattern.scheme);
+        assert_eq!(target.port, pattern.port);
+        match &pattern.host {
+            HostPattern::Exact(h) => assert_eq!(&target.host, h),
+            HostPattern::Wildcard(suffix) => {
+                let head = target
+                    .host
+                    .strip_suffix(suffix.as_str())
+                    .and_then(|h| h.strip_suffix('.'));
+                assert!(head.is_some_and(|h| !h.is_empty()), "{}", target.host);
+            }
+        }
+        if let Some(prefix) = &pattern.path {
+            let p = target
+                .path
+                .as_deref()
+                .expect("a path-scoped match has a path");
+            assert!(target.path_is_clean);
+            assert!(p == prefix || p.starts_with(&format!("{prefix}/")), "{p}");
+        }
+    }
+    let (name, port) = match host.rfind(':') {
+        Some(i) if !host.starts_with('[') || host[..i].ends_with(']') => (&host[..i], &host[i..]),
+        _ => (host, ""),
+    };
+    let mut variants = vec![host.to_ascii_uppercase(), host.to_ascii_lowercase()];
+    if !name.ends_with('.') {
+        variants.push(format!("{name}.{port}"));
+    }
+    for variant in variants {
+        let again = Target::new(proto, &variant, path);
+        assert_eq!(
+            again.as_ref().map(|t| pattern.matches(t).is_some()),
+            Some(matched.is_some()),
+            "{host:?} and {variant:?} are decided differently"
+        );
+    }
+}
+
+/// The TOML policy loader.
+///
+/// - an error lists at least one problem, each at a line and column inside the file;
+/// - a loaded policy decides every rule's own URL as managed by a rule.
+pub fn policy_load(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    match policy::load_str(Path::new("fuzz.toml"), text) {
+        Err(policy::ConfigError::Invalid { diagnostics, .. }) => {
+            assert!(!diagnostics.is_empty());
+            let lines = text.split('\n').count();
+            for d in &diagnostics {
+                assert!(d.line >= 1 && d.line <= lines, "{d:?} in {lines} lines");
+                assert!(d.column >= 1);
+                assert!(!d.message.contains('\n'), "{d:?}");
+            }
+        }
+        Err(e) => panic!("load_str never does I/O: {e}"),
+        Ok(policy) => {
+            for rule in &policy.rules {
+                let p = &rule.pattern;
+                let host = match &p.host {
+                    HostPattern::Exact(h) => h.clone(),
+                    HostPattern::Wildcard(suffix) => format!("x.{suffix}"),
+                };
+                let host = match p.port {
+                    Some(port) => format!("{host}:{port}"),
+                    None => host,
+                };
+                let target = Target::new(&p.scheme, &host, p.path.as_deref())
+                    .unwrap_or_else(|| panic!("rule {} names an unmatchable target", rule.url));
+                let managed = matches!(policy.decide(target), policy::Decision::Managed { .. });
+                assert!(
+                    managed || (p.scheme == "http" && !rule.allow_http),
+                    "rule {} does not manage its own URL",
+                    rule.url
+                );
+            }
+        }
+    }
+}
+
+/// The netrc parser and renderer.
+///
+/// - an error never repeats a value;
+/// - every parsed entry that render accepts renders to a line that parses back to it.
+pub fn netrc(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let parsed = match netrc::parse(text) {
+        Ok(p) => p,
+        Err(e) => return assert_no_value_in(&e.to_string(), text),
+    };
+    for entry in &parsed.entries {
+        let (Some(machine), Some(login), Some(password)) =
+            (&entry.machine, &entry.login, &entry.password)
+        else {
+            continue;
+        };
+        let Ok(line) = netrc::render_entry(machine, login, password) else {
+            continue;
+        };
+        let back = netrc::parse(&line).expect("what render writes, parse reads");
+        assert_eq!(back.entries.len(), 1, "{line:?}");
+        let e = &back.entries[0];
+        assert_eq!(e.machine.as_ref(), Some(machine));
+        assert_eq!(e.login.as_ref(), Some(login));
+        assert_eq!(e.password.as_ref(), Some(password));
+        assert_eq!(line.split_whitespace().count(), 6, "{line:?}");
+    }
+}
