@@ -299,6 +299,17 @@ fn save_rule(
     rule: &str,
     target: &Target,
 ) -> Result<policy::Policy, CommandError> {
+    let _ = policy;
+    save_rules(ctx, rule, std::slice::from_ref(target))
+}
+
+/// Appends `rules` (TOML text) to the config file, atomically, after checking that the result
+/// loads and serves every one of `targets`; returns the new policy. Also `import-netrc --save`.
+pub(super) fn save_rules(
+    ctx: &Context,
+    rule: &str,
+    targets: &[Target],
+) -> Result<policy::Policy, CommandError> {
     let path = ctx.config_path()?.clone();
     let old = match std::fs::read_to_string(&path) {
         Ok(text) => text,
@@ -324,11 +335,13 @@ fn save_rule(
             e.report().replace('\n', "; ")
         ))
     })?;
-    if matches!(new.decide(target.clone()), Decision::NotManaged) {
-        return Err(CommandError::user(format!(
-            "BUG: the rule for {} does not match it",
-            target.origin()
-        )));
+    for target in targets {
+        if matches!(new.decide(target.clone()), Decision::NotManaged) {
+            return Err(CommandError::user(format!(
+                "BUG: the rule for {} does not match it",
+                target.origin()
+            )));
+        }
     }
     crate::fs::write_private_atomic(&path, text.as_bytes()).map_err(|e| {
         CommandError::user(format!(
@@ -336,7 +349,6 @@ fn save_rule(
             path.display()
         ))
     })?;
-    let _ = policy;
     Ok(new)
 }
 

@@ -6,10 +6,11 @@ mod erase;
 mod error;
 mod exec;
 mod get;
-mod login;
-mod logout;
 mod goauth;
 mod harden;
+mod import_netrc;
+mod login;
+mod logout;
 mod netrc;
 mod resolve;
 mod setup;
@@ -61,6 +62,8 @@ pub enum Command {
     /// Configure git or go for the hosts policy names
     #[command(subcommand)]
     Setup(setup::SetupCommand),
+    /// Move the credentials of a plaintext netrc into the stores policy names
+    ImportNetrc(import_netrc::ImportNetrcArgs),
 }
 
 /// The git helper actions; git may add others, which a helper must ignore (gitcredentials(7)).
@@ -116,6 +119,7 @@ pub fn run(command: Command, ctx: &mut Context) -> Result<(), CommandError> {
         Command::Logout(args) => logout::cmd_logout(ctx, args),
         Command::Goauth(args) => goauth::cmd_goauth(ctx, args),
         Command::Setup(c) => setup::cmd_setup(ctx, c),
+        Command::ImportNetrc(args) => import_netrc::cmd_import_netrc(ctx, args),
     }
 }
 

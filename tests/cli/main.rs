@@ -16,6 +16,7 @@ mod go_modules;
 mod go_setup;
 mod golden;
 mod hygiene;
+mod import_netrc;
 mod keychain;
 mod load;
 mod netrc;
