@@ -143,6 +143,11 @@ fn answer(
 
 /// `base64(user:password)`, written straight into the secret buffer.
 fn basic(cred: &Credential, out: &mut SecretBytes) {
+    basic_into(cred, out);
+}
+
+/// `base64(user:password)` appended to `out` (also `gocred doctor`'s one request).
+pub(super) fn basic_into(cred: &Credential, out: &mut SecretBytes) {
     let mut plain = SecretBytes::default();
     plain.0.extend_from_slice(cred.username.as_bytes());
     plain.0.push(b':');

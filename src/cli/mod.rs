@@ -2,6 +2,7 @@
 
 mod config;
 mod context;
+mod doctor;
 mod erase;
 mod error;
 mod exec;
@@ -64,6 +65,8 @@ pub enum Command {
     Setup(setup::SetupCommand),
     /// Move the credentials of a plaintext netrc into the stores policy names
     ImportNetrc(import_netrc::ImportNetrcArgs),
+    /// Check network, Go routing and auth for a private module, with the fix for each failure
+    Doctor(doctor::DoctorArgs),
 }
 
 /// The git helper actions; git may add others, which a helper must ignore (gitcredentials(7)).
@@ -120,6 +123,7 @@ pub fn run(command: Command, ctx: &mut Context) -> Result<(), CommandError> {
         Command::Goauth(args) => goauth::cmd_goauth(ctx, args),
         Command::Setup(c) => setup::cmd_setup(ctx, c),
         Command::ImportNetrc(args) => import_netrc::cmd_import_netrc(ctx, args),
+        Command::Doctor(args) => doctor::cmd_doctor(ctx, args),
     }
 }
 

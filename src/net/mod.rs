@@ -19,6 +19,8 @@
 //! Redirects are not followed: an OAuth endpoint that redirects is misconfigured, and following
 //! a POST elsewhere could send a device code to another host. Bodies are capped at 1 MiB.
 
+pub mod probe;
+
 use crate::secret::SecretBytes;
 use std::cell::RefCell;
 use std::collections::HashMap;

@@ -7,6 +7,7 @@ mod bad_input;
 mod commands;
 mod crash;
 mod deny;
+mod doctor;
 mod fuzz_corpus;
 mod exec;
 mod git_helper;

@@ -1,0 +1,274 @@
+//! `gocred doctor`: the three layers against real loopback peers (the https test server with a
+//! test CA, real git config, real `go env`), each failure named with its fix, the exit status
+//! saying whether all passed, and `--json` the same.
+
+use crate::common::go::go_toolchain;
+use crate::common::https::{HttpsServer, Request, Response, TestCa, basic_auth};
+use crate::common::{Output, TestEnv};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const USER: &str = "alice";
+const TOKEN: &str = "doc-SENTINEL-1";
+
+struct World {
+    env: TestEnv,
+    ca: TestCa,
+    server: HttpsServer,
+    module: String,
+}
+
+impl World {
+    /// A git server on loopback (`localhost:PORT`) whose certificate `ca` signed, demanding
+    /// alice's token; a rule for it with the file store; go on PATH.
+    fn new(ca_name: &str) -> World {
+        let mut env = TestEnv::new();
+        let ca = TestCa::new(&env.root().join("ca"), ca_name);
+        let users = Arc::new(Mutex::new(vec![(USER.to_owned(), TOKEN.to_owned())]));
+        let handler = basic_auth(
+            users,
+            Arc::new(|req: &Request| {
+                if req.path().ends_with("/info/refs") {
+                    Response::new(
+                        200,
+                        "application/x-git-upload-pack-advertisement",
+                        "001e# service=git-upload-pack\n0000",
+                    )
+                } else {
+                    Response::not_found()
+                }
+            }),
+        );
+        let server = HttpsServer::start("127.0.0.1:0", ca.server_config(&["localhost"]), handler);
+        let host = format!("localhost:{}", server.port());
+        env.policy(&format!(
+            "[[rule]]\nurl = \"https://{host}\"\nsources = [\"file\"]\nstore = \"file\"\n"
+        ));
+        let go_bin = go_toolchain().0.parent().unwrap().to_owned();
+        env.prepend_path(go_bin);
+        let root = env.root();
+        for (k, v) in [
+            ("GOROOT", go_toolchain().1.clone()),
+            ("GOPATH", root.join("gopath")),
+            ("GOCACHE", root.join("gocache")),
+            ("GOENV", root.join("goenv")),
+        ] {
+            env.set_env(k, v);
+        }
+        env.set_env("GOTOOLCHAIN", "local");
+        env.set_env("GOCRED_HTTP_TIMEOUT", "2");
+        World {
+            module: format!("{host}/group/mod"),
+            env,
+            ca,
+            server,
+        }
+    }
+
+    fn host(&self) -> String {
+        format!("localhost:{}", self.server.port())
+    }
+
+    fn store(&self, expiry: Option<u64>) {
+        let mut req = format!(
+            "protocol=https\nhost={}\nusername={USER}\npassword={TOKEN}\n",
+            self.host()
+        );
+        if let Some(t) = expiry {
+            req += &format!("password_expiry_utc={t}\n");
+        }
+        self.env.gocred(&["store"]).stdin(req).success();
+    }
+
+    fn trust_in_git(&self) {
+        self.env
+            .command("git")
+            .args(["config", "--global"])
+            .arg(format!("http.https://{}/.sslCAInfo", self.host()))
+            .arg(&self.ca.pem)
+            .success();
+    }
+
+    fn go_private(&mut self, value: &str) {
+        self.env.set_env("GOPRIVATE", value);
+        self.env.set_env("GOAUTH", "gocred goauth");
+    }
+
+    fn doctor(&self, extra: &[&str]) -> Output {
+        let out = self
+            .env
+            .gocred(&["doctor"])
+            .arg(&self.module)
+            .args(extra)
+            .run();
+        assert!(
+            !out.stdout.contains("SENTINEL") && !out.stderr.contains("SENTINEL"),
+            "{out}"
+        );
+        out
+    }
+}
+
+/// The line of check `name` (its ✓/✗ line and the fix line after it, if any).
+fn line<'a>(out: &'a Output, name: &str) -> String {
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    let i = lines
+        .iter()
+        .position(|l| {
+            let t = l.trim_start();
+            t.strip_prefix("✓ ")
+                .or_else(|| t.strip_prefix("✗ "))
+                .is_some_and(|r| r.starts_with(&format!("{name}:")))
+        })
+        .unwrap_or_else(|| panic!("no {name} line: {out}"));
+    let mut s = lines[i].to_owned();
+    if let Some(next) = lines
+        .get(i + 1)
+        .filter(|l| l.trim_start().starts_with("fix:"))
+    {
+        s += "\n";
+        s += next;
+    }
+    s
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+#[test]
+fn all_checks_pass_and_the_server_sees_the_credential_once() {
+    let mut w = World::new("Corp Internal CA");
+    w.store(None);
+    w.trust_in_git();
+    let host = w.host();
+    w.go_private(&host);
+    let out = w.doctor(&[]);
+    out.assert_success();
+    assert!(!out.stdout.contains('✗'), "{out}");
+    assert!(line(&out, "trust").contains("Corp Internal CA"), "{out}");
+    assert!(line(&out, "trust").contains("re-signing proxy"), "{out}");
+    assert!(line(&out, "checksum").contains("not looked up"), "{out}");
+    assert!(
+        line(&out, "credential").contains("from file: user alice"),
+        "{out}"
+    );
+    assert!(line(&out, "server").contains("HTTP 200"), "{out}");
+    let seen = w.server.log();
+    assert_eq!(seen.len(), 1, "one authenticated request: {seen:?}");
+    assert_eq!(seen[0].basic(), Some((USER.into(), TOKEN.into())));
+    // --json says the same.
+    let out = w.doctor(&["--json"]);
+    out.assert_success();
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v["ok"], true);
+    assert!(
+        v["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["ok"] == true)
+    );
+}
+
+#[test]
+fn a_resigning_ca_git_does_not_trust_is_named_with_the_sslcainfo_fix() {
+    let mut w = World::new("Corp Egress Re-signing CA");
+    w.store(None);
+    let host = w.host();
+    w.go_private(&host);
+    let out = w.doctor(&[]);
+    out.assert_code(1);
+    let trust = line(&out, "trust");
+    assert!(
+        trust.contains('✗') && trust.contains("Corp Egress Re-signing CA"),
+        "{out}"
+    );
+    assert!(trust.contains("re-signing proxy"), "{out}");
+    assert!(
+        trust.contains(&format!("http.https://{host}/.sslCAInfo")),
+        "{out}"
+    );
+    assert!(line(&out, "server").contains("not asked"), "{out}");
+    assert!(
+        w.server.authorizations().is_empty(),
+        "no credential to an untrusted server"
+    );
+    let out = w.doctor(&["--json"]);
+    out.assert_code(1);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v["ok"], false);
+    let trust = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == "trust")
+        .unwrap();
+    assert_eq!(trust["ok"], false);
+    assert!(trust["fix"].as_str().unwrap().contains("sslCAInfo"));
+}
+
+#[test]
+fn a_goprivate_that_misses_the_module_names_the_sum_db_leak_and_the_fix() {
+    let mut w = World::new("Corp Internal CA");
+    w.store(None);
+    w.trust_in_git();
+    w.go_private("other.corp.example");
+    let out = w.doctor(&[]);
+    out.assert_code(1);
+    let sum = line(&out, "checksum");
+    assert!(sum.contains('✗') && sum.contains("sum.golang.org"), "{out}");
+    assert!(sum.contains("leaks the module's name"), "{out}");
+    let host = w.host();
+    assert!(
+        sum.contains(&format!("go env -w GOPRIVATE=other.corp.example,{host}")),
+        "{out}"
+    );
+    assert!(line(&out, "routing").contains("proxy.golang.org"), "{out}");
+    assert!(
+        line(&out, "server").contains('✓'),
+        "the other layers still pass: {out}"
+    );
+}
+
+#[test]
+fn an_expired_token_is_named_with_when_and_the_fix() {
+    let mut w = World::new("Corp Internal CA");
+    w.store(Some(now() + 2));
+    w.trust_in_git();
+    let host = w.host();
+    w.go_private(&host);
+    std::thread::sleep(Duration::from_millis(2500));
+    let out = w.doctor(&[]);
+    out.assert_code(1);
+    let cred = line(&out, "credential");
+    assert!(cred.contains('✗') && cred.contains("expired"), "{out}");
+    assert!(cred.contains("gocred store"), "{out}");
+    assert!(w.server.authorizations().is_empty(), "{:?}", w.server.log());
+}
+
+#[test]
+fn a_host_that_does_not_answer_times_out_quickly() {
+    let mut w = World::new("Corp Internal CA");
+    // Accepts connections (the kernel's backlog) and never says a word.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    w.env.policy(&format!(
+        "[[rule]]\nurl = \"https://localhost:{port}\"\nsources = [\"file\"]\nstore = \"file\"\n"
+    ));
+    w.module = format!("localhost:{port}/group/mod");
+    w.go_private(&format!("localhost:{port}"));
+    w.env.set_env("GOCRED_HTTP_TIMEOUT", "1");
+    let start = Instant::now();
+    let out = w.doctor(&[]);
+    let took = start.elapsed();
+    out.assert_code(1);
+    assert!(took < Duration::from_secs(8), "took {took:?}: {out}");
+    let tls = line(&out, "tls");
+    assert!(tls.contains('✗') && tls.contains("in time"), "{out}");
+    assert!(tls.contains("GOCRED_HTTP_TIMEOUT"), "{out}");
+    drop(silent);
+}
