@@ -173,6 +173,9 @@ fn every_command_shows_the_secret_only_as_its_answer() {
         &["exec", "--", "sh", "-c", "exit 3"],
         &["goauth", "http://git.hyg.example/x"],
         &["goauth", "https://evil.example/x"],
+        &["setup", "git"],
+        &["setup", "go"],
+        &["import-netrc", "/nonexistent/netrc"],
     ] {
         assert_silent(&env.gocred(args).run(), &args.join(" "));
     }
@@ -270,6 +273,49 @@ fn malformed_requests_never_echo_a_value() {
         ))
         .run();
     assert_silent(&out, "goauth with a secret in the response head");
+}
+
+#[test]
+fn import_netrc_never_echoes_a_password() {
+    let env = setup_without_answers();
+    let s = secret("netrc");
+    // Secrets where a netrc holds them: passwords (and what a broken line may turn into one).
+    // A machine name is a host, not a secret place.
+    let netrcs = [
+        format!("machine git.hyg.example login alice password {s}\n"),
+        format!("machine new.hyg.example login bob password {s}\ndefault login x password {s}\n"),
+        format!("machine git.hyg.example login alice password {s} password {s}\n"),
+        format!("machine git.hyg.example login alice PASSWORD {s}\n"),
+        format!("machine git.hyg.example login alice password \"{s}\n"),
+        format!("machine git.hyg.example login alice password \"{s}\"x\n"),
+        format!("machine git.hyg.example {s} alice\n"),
+        format!("{s} git.hyg.example\n"),
+        format!("password {s}\nmachine git.hyg.example\n"),
+        format!("machine git.hyg.example login alice password {s}\0\n"),
+        format!("machine git.hyg.example:99999 login alice password {s}\n"),
+        format!("machine git.hyg.example login {s} password \n"),
+    ];
+    for text in &netrcs {
+        let path = env.write_file("netrc", text);
+        crate::common::set_mode(&path, 0o600);
+        let file = path.to_str().unwrap();
+        for args in [
+            &["import-netrc", file][..],
+            &["import-netrc", "--remove", file],
+            &["import-netrc", "--save", file],
+        ] {
+            let out = env.gocred(args).run();
+            assert_silent(&out, &format!("{args:?} of {text:?}"));
+        }
+        env.policy(POLICY);
+    }
+    // A netrc others can read is refused without showing it.
+    let path = env.write_file("netrc", &netrcs[0]);
+    crate::common::set_mode(&path, 0o644);
+    assert_silent(
+        &env.gocred(&["import-netrc", path.to_str().unwrap()]).run(),
+        "import-netrc of a readable netrc",
+    );
 }
 
 #[test]
