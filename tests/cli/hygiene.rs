@@ -176,6 +176,8 @@ fn every_command_shows_the_secret_only_as_its_answer() {
         &["setup", "git"],
         &["setup", "go"],
         &["import-netrc", "/nonexistent/netrc"],
+        &["doctor", "git.hyg.example/group/mod"],
+        &["doctor", "--json", "https://ci.hyg.example/group/mod"],
     ] {
         assert_silent(&env.gocred(args).run(), &args.join(" "));
     }
