@@ -164,9 +164,32 @@ pub fn url_matcher(data: &[u8]) {
     }
 }
 
+/// The parts of every `scheme://...` in `text` that may hold a token: a user name or password
+/// before `@`, and a query or fragment.
+fn url_secrets(text: &str) -> Vec<&str> {
+    let mut found = Vec::new();
+    for (start, _) in text.match_indices("://") {
+        let rest = &text[start + 3..];
+        let end = rest
+            .find(|c: char| c == '"' || c == '\'' || c.is_whitespace())
+            .unwrap_or(rest.len());
+        let url = &rest[..end];
+        let authority = &url[..url.find('/').unwrap_or(url.len())];
+        if let Some(at) = authority.rfind('@') {
+            found.push(&authority[..at]);
+        }
+        if let Some(q) = url.find(['?', '#']) {
+            found.push(&url[q + 1..]);
+        }
+    }
+    found.retain(|s| s.len() >= 6);
+    found
+}
+
 /// The TOML policy loader.
 ///
-/// - an error lists at least one problem, each at a line and column inside the file;
+/// - an error lists at least one problem, each at a line and column inside the file, and never
+///   repeats a url's user name, password, query or fragment;
 /// - a loaded policy decides every rule's own URL as managed by a rule.
 pub fn policy_load(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
@@ -176,7 +199,11 @@ pub fn policy_load(data: &[u8]) {
         Err(policy::ConfigError::Invalid { diagnostics, .. }) => {
             assert!(!diagnostics.is_empty());
             let lines = text.split('\n').count();
+            let secrets = url_secrets(text);
             for d in &diagnostics {
+                for secret in &secrets {
+                    assert!(!d.message.contains(secret), "{d:?} repeats {secret:?}");
+                }
                 assert!(d.line >= 1 && d.line <= lines, "{d:?} in {lines} lines");
                 assert!(d.column >= 1);
                 assert!(!d.message.contains('\n'), "{d:?}");
