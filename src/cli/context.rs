@@ -49,6 +49,21 @@ impl Context<'_> {
         Ok(policy::load(self.config_path()?)?)
     }
 
+    /// The policy for a request to `target` only (`get`): from the compiled-policy cache when
+    /// it is current, holding just the rules that could match `target`; else a full parse.
+    /// [`Policy::decide`] for `target` answers the same either way.
+    pub fn load_policy_for(&self, target: Option<&Target>) -> Result<Policy, CommandError> {
+        #[cfg(unix)]
+        {
+            Ok(policy::cache::load_for(self.config_path()?, target)?)
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = target;
+            self.load_policy()
+        }
+    }
+
     /// Reads git's request and checks it names a protocol and a host. A protocol no rule can
     /// name needs no host: git asks for a client certificate's password with `protocol=cert`
     /// and an empty `host`, and such a request is simply not managed.

@@ -4,12 +4,16 @@
 use super::CommandError;
 use super::context::{Context, decide};
 use super::resolve::Resolver;
-use crate::policy::Decision;
+use crate::policy::{Decision, Target};
 use crate::protocol::Response;
 
 pub fn cmd_get(ctx: &mut Context) -> Result<(), CommandError> {
     let request = ctx.read_request()?;
-    let policy = ctx.load_policy()?;
+    let target = request
+        .require_target()
+        .ok()
+        .and_then(|(protocol, host)| Target::new(protocol, host, request.path.as_deref()));
+    let policy = ctx.load_policy_for(target.as_ref())?;
     let Decision::Managed {
         rule,
         scope,
