@@ -20,7 +20,7 @@ use super::{KeychainBackend, OAuthConfig, OAuthProvider, Policy, Rule, SourceKin
 use std::path::{Path, PathBuf};
 
 const MAGIC: &[u8; 8] = b"GOCREDPC";
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 const RACY_SECS: i64 = 2;
 
 /// What identifies one version of the config file.
@@ -44,13 +44,7 @@ fn key(path: &Path) -> Option<Vec<u8>> {
 fn cache_file(path: &Path) -> Option<PathBuf> {
     use std::os::unix::ffi::OsStrExt;
     // FNV-1a of the config path: one cache per config.
-    let hash = path
-        .as_os_str()
-        .as_bytes()
-        .iter()
-        .fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
-            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-        });
+    let hash = fnv(path.as_os_str().as_bytes());
     let base = directories::BaseDirs::new()?;
     Some(
         base.cache_dir()
@@ -77,15 +71,48 @@ pub fn load_for(path: &Path, target: Option<&Target>) -> Result<Policy, super::C
     Ok(policy)
 }
 
-fn read(cache: &Path, path: &Path, target: &Target) -> Option<Policy> {
-    let key = key(path)?;
-    let mut data = std::fs::read(cache).ok()?;
-    let body = data.len().checked_sub(8)?;
-    if checksum(&data[..body]).to_le_bytes() != data[body..] {
+fn fnv(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    })
+}
+
+/// `len` bytes at `at`, whose last 8 are the checksum of the rest; the rest.
+fn read_checked(file: &std::fs::File, at: u64, len: usize) -> Option<Vec<u8>> {
+    use std::os::unix::fs::FileExt;
+    if !(8..=64 << 20).contains(&len) {
         return None;
     }
-    data.truncate(body);
-    let mut r = Reader { b: &data, at: 0 };
+    let mut buf = vec![0u8; len];
+    file.read_exact_at(&mut buf, at).ok()?;
+    let body = len - 8;
+    (checksum(&buf[..body]).to_le_bytes() == buf[body..]).then(|| {
+        buf.truncate(body);
+        buf
+    })
+}
+
+/// A 12-byte table entry: (offset, length).
+fn entry(file: &std::fs::File, table: u64, i: usize) -> Option<(u64, usize)> {
+    use std::os::unix::fs::FileExt;
+    let mut buf = [0u8; 12];
+    file.read_exact_at(&mut buf, table.checked_add(12 * i as u64)?)
+        .ok()?;
+    let mut r = Reader { b: &buf, at: 0 };
+    Some((r.u64()?, r.u32()? as usize))
+}
+
+/// Reads only what `target` needs: the header, one bucket of the host index, and the candidate
+/// rules, each piece checksummed and naming its own place, so a damaged file is never read as
+/// another policy.
+fn read(cache: &Path, path: &Path, target: &Target) -> Option<Policy> {
+    use std::os::unix::fs::FileExt;
+    let key = key(path)?;
+    let file = std::fs::File::open(cache).ok()?;
+    let mut len = [0u8; 4];
+    file.read_exact_at(&mut len, 0).ok()?;
+    let header = read_checked(&file, 4, u32::from_le_bytes(len) as usize + 8)?;
+    let mut r = Reader { b: &header, at: 0 };
     if r.bytes()? != key.as_slice() {
         return None;
     }
@@ -93,55 +120,54 @@ fn read(cache: &Path, path: &Path, target: &Target) -> Option<Policy> {
     let keychain_backend = KeychainBackend::parse(backend)?;
     let file_path = r.opt_str()?.map(PathBuf::from);
     let n_rules = r.u32()? as usize;
-    let offsets_at = r.at;
-    r.at = r.at.checked_add(n_rules.checked_mul(4)?)?;
-    let n_wild = r.u32()? as usize;
-    let mut candidates = Vec::with_capacity(n_wild + 1);
-    for _ in 0..n_wild {
-        candidates.push(r.u32()? as usize);
+    let n_buckets = r.u32()? as usize;
+    let mut candidates = Vec::new();
+    for _ in 0..r.u32()? {
+        candidates.push((r.u32()? as usize, true));
     }
-    // Exact hosts: a table of offsets to (host, indices), sorted by host.
-    let n_hosts = r.u32()? as usize;
-    let table = r.at;
-    let entry = |i: usize| -> Option<Reader> {
-        let mut t = Reader {
-            b: &data,
-            at: table + i * 4,
-        };
-        let at = t.u32()? as usize;
-        Some(Reader { b: &data, at })
-    };
-    let (mut lo, mut hi) = (0usize, n_hosts);
-    while lo < hi {
-        let mid = (lo + hi) / 2;
-        let mut e = entry(mid)?;
-        let host = e.bytes()?;
-        match host.cmp(target.host.as_bytes()) {
-            std::cmp::Ordering::Less => lo = mid + 1,
-            std::cmp::Ordering::Greater => hi = mid,
-            std::cmp::Ordering::Equal => {
-                for _ in 0..e.u32()? {
-                    candidates.push(e.u32()? as usize);
+    let rule_table = r.u64()?;
+    let bucket_table = r.u64()?;
+    if n_buckets > 0 {
+        let b = (fnv(target.host.as_bytes()) % n_buckets as u64) as usize;
+        let (at, len) = entry(&file, bucket_table, b)?;
+        let bucket = read_checked(&file, at, len)?;
+        let mut r = Reader { b: &bucket, at: 0 };
+        if r.u32()? as usize != b {
+            return None;
+        }
+        for _ in 0..r.u32()? {
+            let host = r.bytes()?;
+            let n = r.u32()?;
+            let found = host == target.host.as_bytes();
+            for _ in 0..n {
+                let i = r.u32()? as usize;
+                if found {
+                    candidates.push((i, false));
                 }
-                break;
             }
         }
     }
     candidates.sort_unstable();
     let mut rules = Vec::with_capacity(candidates.len());
-    for i in candidates {
+    for (i, wildcard) in candidates {
         if i >= n_rules {
             return None;
         }
-        let mut o = Reader {
-            b: &data,
-            at: offsets_at + i * 4,
+        let (at, len) = entry(&file, rule_table, i)?;
+        let record = read_checked(&file, at, len)?;
+        let mut r = Reader { b: &record, at: 0 };
+        if r.u32()? as usize != i {
+            return None;
+        }
+        let rule = r.rule()?;
+        let consistent = match &rule.pattern.host {
+            HostPattern::Wildcard(_) => wildcard,
+            HostPattern::Exact(h) => !wildcard && *h == target.host,
         };
-        let mut rr = Reader {
-            b: &data,
-            at: o.u32()? as usize,
-        };
-        rules.push(rr.rule()?);
+        if !consistent {
+            return None;
+        }
+        rules.push(rule);
     }
     Some(Policy {
         path: path.to_owned(),
@@ -152,28 +178,26 @@ fn read(cache: &Path, path: &Path, target: &Target) -> Option<Policy> {
     })
 }
 
+/// `body` followed by its checksum.
+fn sealed(body: Vec<u8>) -> Vec<u8> {
+    let mut w = Writer(body);
+    let sum = checksum(&w.0);
+    w.u64(sum);
+    w.0
+}
+
 /// Writes the cache for `policy` (just parsed from `path`); failures are ignored.
 fn write(file: &Path, path: &Path, policy: &Policy) {
+    use std::os::unix::fs::MetadataExt;
     let Ok(meta) = std::fs::metadata(path) else {
         return;
     };
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
-    {
-        use std::os::unix::fs::MetadataExt;
-        if now - meta.mtime() < RACY_SECS {
-            return;
-        }
+    if now - meta.mtime() < RACY_SECS {
+        return;
     }
-    let Some(key) = key(path) else { return };
-    let mut w = Writer::default();
-    w.bytes(&key);
-    w.u8(KeychainBackend::NAMES
-        .iter()
-        .position(|n| *n == policy.keychain_backend.name())
-        .unwrap_or(0) as u8);
-    w.opt_str(policy.file_path.as_ref().and_then(|p| p.to_str()));
     if policy
         .file_path
         .as_ref()
@@ -181,51 +205,102 @@ fn write(file: &Path, path: &Path, policy: &Policy) {
     {
         return; // not UTF-8: not cached
     }
+    let Some(key) = key(path) else { return };
     let n = policy.rules.len();
-    w.u32(n as u32);
-    let offsets_at = w.0.len();
-    w.0.resize(offsets_at + 4 * n, 0);
+    // Host index: buckets by hash, each host with its rules in policy order.
+    let mut hosts: std::collections::BTreeMap<&str, Vec<u32>> = Default::default();
+    for (i, rule) in policy.rules.iter().enumerate() {
+        if let HostPattern::Exact(h) = &rule.pattern.host {
+            hosts.entry(h).or_default().push(i as u32);
+        }
+    }
+    let n_buckets = hosts.len();
+    let mut buckets: Vec<Vec<(&str, &Vec<u32>)>> = vec![Vec::new(); n_buckets];
+    for (h, idx) in &hosts {
+        buckets[(fnv(h.as_bytes()) % n_buckets as u64) as usize].push((h, idx));
+    }
+    let buckets: Vec<Vec<u8>> = buckets
+        .iter()
+        .enumerate()
+        .map(|(b, entries)| {
+            let mut w = Writer::default();
+            w.u32(b as u32);
+            w.u32(entries.len() as u32);
+            for (h, idx) in entries {
+                w.str(h);
+                w.u32(idx.len() as u32);
+                for i in *idx {
+                    w.u32(*i);
+                }
+            }
+            sealed(w.0)
+        })
+        .collect();
+    let records: Vec<Vec<u8>> = policy
+        .rules
+        .iter()
+        .enumerate()
+        .map(|(i, rule)| {
+            let mut w = Writer::default();
+            w.u32(i as u32);
+            w.rule(rule);
+            sealed(w.0)
+        })
+        .collect();
+    let mut h = Writer::default();
+    h.bytes(&key);
+    h.u8(KeychainBackend::NAMES
+        .iter()
+        .position(|name| *name == policy.keychain_backend.name())
+        .unwrap_or(0) as u8);
+    h.opt_str(policy.file_path.as_ref().and_then(|p| p.to_str()));
+    h.u32(n as u32);
+    h.u32(n_buckets as u32);
     let wild: Vec<usize> = (0..n)
         .filter(|&i| policy.rules[i].pattern.is_wildcard())
         .collect();
-    w.u32(wild.len() as u32);
+    h.u32(wild.len() as u32);
     for i in &wild {
-        w.u32(*i as u32);
+        h.u32(*i as u32);
     }
-    let mut hosts: std::collections::BTreeMap<&[u8], Vec<u32>> = Default::default();
-    for (i, rule) in policy.rules.iter().enumerate() {
-        if let HostPattern::Exact(h) = &rule.pattern.host {
-            hosts.entry(h.as_bytes()).or_default().push(i as u32);
-        }
+    let header_len = h.0.len() + 16;
+    let rule_table = (4 + header_len + 8) as u64;
+    let bucket_table = rule_table + 12 * n as u64;
+    h.u64(rule_table);
+    h.u64(bucket_table);
+    let mut w = Writer::default();
+    w.u32(h.0.len() as u32);
+    w.0.extend_from_slice(&sealed(h.0));
+    let mut at = bucket_table + 12 * n_buckets as u64;
+    let mut bucket_at = Vec::with_capacity(n_buckets);
+    for b in &buckets {
+        bucket_at.push(at);
+        at += b.len() as u64;
     }
-    w.u32(hosts.len() as u32);
-    let table = w.0.len();
-    w.0.resize(table + 4 * hosts.len(), 0);
-    for (k, (host, idx)) in hosts.iter().enumerate() {
-        let at = w.0.len() as u32;
-        w.0[table + 4 * k..table + 4 * k + 4].copy_from_slice(&at.to_le_bytes());
-        w.bytes(host);
-        w.u32(idx.len() as u32);
-        for i in idx {
-            w.u32(*i);
-        }
+    for r in &records {
+        w.u64(at);
+        w.u32(r.len() as u32);
+        at += r.len() as u64;
     }
-    for (i, rule) in policy.rules.iter().enumerate() {
-        let at = w.0.len() as u32;
-        w.0[offsets_at + 4 * i..offsets_at + 4 * i + 4].copy_from_slice(&at.to_le_bytes());
-        w.rule(rule);
+    for (b, bat) in buckets.iter().zip(&bucket_at) {
+        w.u64(*bat);
+        w.u32(b.len() as u32);
     }
+    for b in &buckets {
+        w.0.extend_from_slice(b);
+    }
+    for r in &records {
+        w.0.extend_from_slice(r);
+    }
+    debug_assert_eq!(w.0.len() as u64, at);
     if let Some(dir) = file.parent()
         && crate::fs::create_private_dir(dir).is_ok()
     {
-        let sum = checksum(&w.0);
-        w.u64(sum);
         let _ = crate::fs::write_private_atomic(file, &w.0);
     }
 }
 
-/// A checksum of the whole file, 8 bytes at a time (~0.1 ms for 1 MB): a damaged cache is never
-/// read as a different policy.
+/// A checksum of one piece of the file, 8 bytes at a time: damage is never read as a policy.
 fn checksum(data: &[u8]) -> u64 {
     let mut h = 0x9e37_79b9_7f4a_7c15u64 ^ data.len() as u64;
     let mut chunks = data.chunks_exact(8);
@@ -609,19 +684,43 @@ allow_http = true
         std::fs::remove_file(&cache).unwrap();
         write(&cache, &config, &fresh);
         assert!(!cache.exists(), "racy: not written");
-        // Truncated or flipped bytes: no panic, a full parse.
+        // Truncated or flipped bytes: no panic, and never another policy: either nothing (a
+        // full parse follows) or, when the damage is in a piece this host does not need, the
+        // same decision and the same rule.
         let (_dir2, config2, cache2) = setup(POLICY);
-        write(&cache2, &config2, &super::super::load(&config2).unwrap());
+        let whole = super::super::load(&config2).unwrap();
+        write(&cache2, &config2, &whole);
         let bytes = std::fs::read(&cache2).unwrap();
-        for cut in [0, 10, bytes.len() / 2, bytes.len() - 1] {
+        let targets = [
+            Target::new("https", "git.corp.example", Some("team/x")).unwrap(),
+            Target::new("https", "a.b.corp.example", None).unwrap(),
+            Target::new("https", "git.corp.example:8443", None).unwrap(),
+            Target::new("http", "legacy.corp.example", None).unwrap(),
+        ];
+        let same = |t: &Target| {
+            let Some(p) = read(&cache2, &config2, t) else {
+                return true;
+            };
+            let (a, b) = (p.decide(t.clone()), whole.decide(t.clone()));
+            let rule = |d: &Decision<'_>| match d {
+                Decision::Managed { rule, scope, .. } => Some(format!("{rule:?} {scope}")),
+                Decision::NotManaged => None,
+            };
+            rule(&a) == rule(&b)
+        };
+        for cut in [0, 3, 10, bytes.len() / 2, bytes.len() - 1] {
             std::fs::write(&cache2, &bytes[..cut]).unwrap();
-            assert!(read(&cache2, &config2, &t).is_none());
+            for t in &targets {
+                assert!(same(t), "cut at {cut}");
+            }
         }
-        for i in (0..bytes.len()).step_by(7) {
+        for i in 0..bytes.len() {
             let mut b = bytes.clone();
-            b[i] ^= 0xff;
+            b[i] ^= 0x5a;
             std::fs::write(&cache2, &b).unwrap();
-            assert!(read(&cache2, &config2, &t).is_none(), "byte {i}");
+            for t in &targets {
+                assert!(same(t), "byte {i}");
+            }
         }
         assert_eq!(std::fs::metadata(&cache).map(|m| m.len()).ok(), None);
     }
