@@ -5,6 +5,8 @@
 //! to `<cache dir>/gocred/policy-<hash of the config path>.bin` (mode 0600, atomically). The file
 //! is keyed on the config's path, size, mtime (ns), inode and device, gocred's version and a
 //! format version; any mismatch, a short or corrupt file, or any read error means a full parse.
+//! The cache is trusted only when it belongs to this user and no one else can write it, and it
+//! is written only after a request the policy manages: a denied request leaves no trace on disk.
 //! A config modified less than [`RACY_SECS`] before the cache would be written is not cached:
 //! file systems stamp mtimes with a coarse clock, so two same-size edits in one tick would
 //! otherwise look the same.
@@ -56,19 +58,40 @@ fn cache_file(path: &Path) -> Option<PathBuf> {
 /// The policy at `path` for a request to `target`: from the cache when it is current (only the
 /// rules that could match `target`), else a full parse (which refreshes the cache).
 pub fn load_for(path: &Path, target: Option<&Target>) -> Result<Policy, super::ConfigError> {
-    let cache = cache_file(path);
+    load_with_cache(path, target, cache_file(path))
+}
+
+fn load_with_cache(
+    path: &Path,
+    target: Option<&Target>,
+    cache: Option<PathBuf>,
+) -> Result<Policy, super::ConfigError> {
     if let (Some(target), Some(cache)) = (target, &cache)
         && let Some(policy) = read(cache, path, target)
     {
         return Ok(policy);
     }
     let policy = super::load(path)?;
+    // Written only for a request the policy manages: a denied request leaves no trace on disk.
     if policy.exists
-        && let Some(cache) = &cache
+        && let (Some(cache), Some(target)) = (&cache, target)
+        && matches!(
+            policy.decide(target.clone()),
+            super::Decision::Managed { .. }
+        )
     {
         write(cache, path, &policy);
     }
     Ok(policy)
+}
+
+/// The cache decides which credential goes where, so it is trusted only when it is ours and
+/// no one else can write it.
+fn private_to_us(meta: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let euid = unsafe { libc::geteuid() };
+    meta.uid() == euid && meta.mode() & 0o022 == 0
 }
 
 fn fnv(bytes: &[u8]) -> u64 {
@@ -109,6 +132,9 @@ fn read(cache: &Path, path: &Path, target: &Target) -> Option<Policy> {
     use std::os::unix::fs::FileExt;
     let key = key(path)?;
     let file = std::fs::File::open(cache).ok()?;
+    if !private_to_us(&file.metadata().ok()?) {
+        return None; // another user could have written it: parse the config instead
+    }
     let mut len = [0u8; 4];
     file.read_exact_at(&mut len, 0).ok()?;
     let header = read_checked(&file, 4, u32::from_le_bytes(len) as usize + 8)?;
@@ -664,6 +690,27 @@ allow_http = true
                 let whole = full.rules.iter().find(|r| r.line == rule.line).unwrap();
                 assert_eq!(format!("{rule:?}"), format!("{whole:?}"));
             }
+        }
+    }
+
+    #[test]
+    fn written_only_for_a_managed_request_and_trusted_only_when_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let (_dir, config, cache) = setup(POLICY);
+        let denied = Target::new("https", "other.example", None).unwrap();
+        let managed = Target::new("https", "git.corp.example", None).unwrap();
+        load_with_cache(&config, Some(&denied), Some(cache.clone())).unwrap();
+        assert!(!cache.exists(), "a denied request leaves no trace on disk");
+        load_with_cache(&config, Some(&managed), Some(cache.clone())).unwrap();
+        assert!(cache.exists());
+        assert_eq!(
+            std::fs::metadata(&cache).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert!(read(&cache, &config, &managed).is_some());
+        for loose in [0o620, 0o602, 0o666] {
+            std::fs::set_permissions(&cache, std::fs::Permissions::from_mode(loose)).unwrap();
+            assert!(read(&cache, &config, &managed).is_none(), "mode {loose:o}");
         }
     }
 
