@@ -272,3 +272,25 @@ fn a_host_that_does_not_answer_times_out_quickly() {
     assert!(tls.contains("GOCRED_HTTP_TIMEOUT"), "{out}");
     drop(silent);
 }
+
+#[test]
+fn through_gits_http_proxy_every_step_goes_through_the_tunnel() {
+    let mut w = World::new("Corp Internal CA");
+    w.store(None);
+    w.trust_in_git();
+    let host = w.host();
+    w.go_private(&host);
+    let proxy = crate::common::connect_proxy::ConnectProxy::start();
+    w.env
+        .command("git")
+        .args(["config", "--global", "http.proxy"])
+        .arg(proxy.url())
+        .success();
+    let out = w.doctor(&[]);
+    out.assert_success();
+    assert!(line(&out, "proxy").contains(&proxy.url()), "{out}");
+    assert!(line(&out, "tcp").contains("the proxy"), "{out}");
+    // The TLS probe and the authenticated request, both tunnelled to the git server.
+    assert_eq!(proxy.tunnels(), vec![host.clone(), host], "{out}");
+    assert_eq!(w.server.log().len(), 1);
+}
