@@ -151,7 +151,8 @@ pub fn url_matcher(data: &[u8]) {
         _ => (host, ""),
     };
     let mut variants = vec![host.to_ascii_uppercase(), host.to_ascii_lowercase()];
-    if !name.ends_with('.') {
+    // One trailing dot: DNS names only (an IP literal `[..]` takes none, `[::1].` is no host).
+    if !name.ends_with('.') && !name.starts_with('[') {
         variants.push(format!("{name}.{port}"));
     }
     for variant in variants {
@@ -164,16 +165,26 @@ pub fn url_matcher(data: &[u8]) {
     }
 }
 
-/// The parts of every `scheme://...` in `text` that may hold a token: a user name or password
-/// before `@`, and a query or fragment.
+/// The parts of each `url = "scheme://..."` line of `text` that may hold a token: a user name or
+/// password before `@`, a query or fragment; only those that look like a value (eight or more
+/// characters with a digit), which no fixed message text does.
 fn url_secrets(text: &str) -> Vec<&str> {
     let mut found = Vec::new();
-    for (start, _) in text.match_indices("://") {
-        let rest = &text[start + 3..];
-        let end = rest
-            .find(|c: char| c == '"' || c == '\'' || c.is_whitespace())
-            .unwrap_or(rest.len());
-        let url = &rest[..end];
+    for line in text.lines() {
+        let Some(value) = line
+            .trim_start()
+            .strip_prefix("url")
+            .map(str::trim_start)
+            .and_then(|l| l.strip_prefix('='))
+            .map(str::trim)
+            .and_then(|v| v.strip_prefix('"'))
+            .and_then(|v| v.strip_suffix('"'))
+        else {
+            continue;
+        };
+        let Some((_, url)) = value.split_once("://") else {
+            continue;
+        };
         let authority = &url[..url.find('/').unwrap_or(url.len())];
         if let Some(at) = authority.rfind('@') {
             found.push(&authority[..at]);
@@ -182,7 +193,7 @@ fn url_secrets(text: &str) -> Vec<&str> {
             found.push(&url[q + 1..]);
         }
     }
-    found.retain(|s| s.len() >= 6);
+    found.retain(|s| s.len() >= 8 && s.bytes().any(|b| b.is_ascii_digit()));
     found
 }
 
