@@ -734,6 +734,20 @@ fn answer(
     rule: &Rule,
     scope: &ScopeKey,
 ) -> Result<Option<(&'static str, Credential)>, String> {
+    // An OAuth source may refresh an expired token over the network: with doctor's short
+    // timeout, unless the user set one.
+    let env = |name: &str| match (ctx.env)(name) {
+        None if name == "GOCRED_HTTP_TIMEOUT" => Some("3".to_owned()),
+        v => v,
+    };
+    let ctx = &Context {
+        stdin: Box::new(std::io::empty()),
+        stdout: Box::new(std::io::sink()),
+        stderr: Box::new(std::io::sink()),
+        config_path: ctx.config_path.clone(),
+        env: Box::new(env),
+        now: ctx.now,
+    };
     let query = Query {
         scope,
         rule,
