@@ -1,7 +1,10 @@
 //! The command line: one clap definition, one dispatch `match`, one file per subcommand.
 
+mod completions;
 mod config;
 mod context;
+#[cfg(test)]
+mod doc;
 mod doctor;
 mod erase;
 mod error;
@@ -17,6 +20,7 @@ mod resolve;
 mod setup;
 mod status;
 mod store;
+mod version;
 
 pub use context::Context;
 pub use error::{CommandError, Kind};
@@ -29,6 +33,7 @@ use std::process::ExitCode;
 #[command(
     name = "gocred",
     version,
+    long_version = version::long(),
     about = "Git credential helper and per-host credential policy for Go modules on self-hosted GitLab and GitHub Enterprise",
     long_about = None,
 )]
@@ -67,6 +72,8 @@ pub enum Command {
     ImportNetrc(import_netrc::ImportNetrcArgs),
     /// Check network, Go routing and auth for a private module, with the fix for each failure
     Doctor(doctor::DoctorArgs),
+    /// Print the completion script for a shell (bash, zsh, fish, elvish, powershell)
+    Completions(completions::CompletionsArgs),
 }
 
 /// The git helper actions; git may add others, which a helper must ignore (gitcredentials(7)).
@@ -124,6 +131,7 @@ pub fn run(command: Command, ctx: &mut Context) -> Result<(), CommandError> {
         Command::Setup(c) => setup::cmd_setup(ctx, c),
         Command::ImportNetrc(args) => import_netrc::cmd_import_netrc(ctx, args),
         Command::Doctor(args) => doctor::cmd_doctor(ctx, args),
+        Command::Completions(a) => completions::cmd_completions(ctx, a),
     }
 }
 

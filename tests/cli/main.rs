@@ -7,6 +7,7 @@ mod bad_input;
 mod commands;
 mod crash;
 mod deny;
+mod docs;
 mod doctor;
 mod fuzz_corpus;
 mod exec;

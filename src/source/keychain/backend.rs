@@ -8,6 +8,17 @@ use keyring_core::{CredentialStore, Entry};
 use std::collections::HashMap;
 use std::sync::Arc;
 
+/// The `[keychain] backend` names this build can open, for `gocred --version`.
+pub const COMPILED_IN: &[&str] = if cfg!(target_os = "linux") {
+    &["secret-service", "keyutils"]
+} else if cfg!(target_os = "macos") {
+    &["macos"]
+} else if cfg!(target_os = "windows") {
+    &["windows"]
+} else {
+    &[]
+};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[allow(dead_code)] // each platform builds only its own kinds
 pub(super) enum Kind {

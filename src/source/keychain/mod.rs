@@ -26,6 +26,7 @@ use super::{
 };
 use crate::policy::{KeychainBackend, ScopeKey};
 use crate::secret::{Secret, SecretBytes};
+pub use backend::COMPILED_IN;
 use backend::{Kind, Opened};
 use keyring_core::{Entry, Error as KeyringError};
 use std::path::PathBuf;

@@ -1,0 +1,531 @@
+//! The reference text that the clap definition does not hold: the policy file format
+//! (gocred-config(5)) and the sections of gocred(1) beyond its options. This is the one source of
+//! those man pages. README.md says the same: a test finds each block of every section marked
+//! `in_readme` in README.md (whitespace aside), so the two cannot drift apart.
+//!
+//! The text uses the Markdown that both outputs understand: `code` and **bold** (bold in the
+//! man page), and links (their text alone in the man page).
+//! `man.rs` renders the pages, completions come from clap_complete, and `tests.rs` fails when the
+//! files in man/ and completions/ differ from what the code renders now. Only tests compile this;
+//! `scripts/generate-docs` rewrites the files.
+
+mod man;
+#[cfg(test)]
+mod tests;
+
+pub(crate) use man::pages;
+
+/// A piece of a section.
+pub(crate) enum Block {
+    /// A sub-heading: `.SS` in the man page, `###` in README.md.
+    Heading(&'static str),
+    Para(&'static str),
+    /// A bulleted list: each item's text and its sub-items.
+    List(&'static [Item]),
+    /// A `| key | meaning |` table in README.md, a tagged paragraph per key in the man page.
+    Keys(&'static [(&'static str, &'static str)]),
+    /// A code block shown verbatim, with its Markdown language (`toml`, `sh`).
+    Code(&'static str, &'static str),
+    /// A paragraph of the man page alone (README.md has its own words there).
+    ManOnly(&'static str),
+}
+
+pub(crate) struct Item {
+    pub(crate) text: &'static str,
+    pub(crate) sub: &'static [&'static str],
+}
+
+pub(crate) struct Section {
+    /// The man page's `.SH` heading.
+    pub(crate) heading: &'static str,
+    /// Whether README.md has the same text (checked by a test).
+    pub(crate) in_readme: bool,
+    pub(crate) blocks: &'static [Block],
+}
+
+const fn item(text: &'static str) -> Item {
+    Item { text, sub: &[] }
+}
+
+/// The name line of gocred-config(5).
+pub(crate) const CONFIG_NAME: &str = "the gocred credential policy file";
+
+/// The policy file location (README: the first paragraph of "Configuration").
+const LOCATION: Block = Block::Para(
+    r"The policy is read from `$GOCRED_CONFIG`, or else from `<config dir>/gocred/config.toml`: that is `$XDG_CONFIG_HOME/gocred/config.toml` (normally `~/.config/gocred/config.toml`) on Linux, `~/Library/Application Support/gocred/config.toml` on macOS, and `%APPDATA%\gocred\config.toml` on Windows. `gocred config path` prints the path it uses, and `gocred config check` lists every problem in the file with its line and column.",
+);
+
+/// The keys of a `[[rule]]` table, in the order the loader lists them.
+pub(crate) const RULE_KEYS: &[(&str, &str)] = &[
+    (
+        "`url`",
+        "`scheme://host[:port][/path/prefix/]`. The scheme is `https`, or `http` with \
+         `allow_http = true`. The host may be `*.corp.example`. No user name, query or fragment.",
+    ),
+    (
+        "`sources`",
+        "The sources to ask, in order: `keychain`, `file`, `env`, `oauth`. The first one that \
+         has a credential answers. `oauth` can be combined with `env` only (see \
+         [OAuth](#oauth-gocred-login)).",
+    ),
+    (
+        "`username`",
+        "A fixed user name. The `env` source needs it (`gitlab-ci-token`, `x-access-token`, \
+         `oauth2`). The keychain and file sources use it to pick an entry when git does not name \
+         a user.",
+    ),
+    (
+        "`token_env`",
+        "The environment variable that the `env` source reads. If it is unset or empty, gocred \
+         tries the next source.",
+    ),
+    (
+        "`store`",
+        "Where git's `store` and `erase` go: `keychain` or `file`, and it must be one of \
+         `sources`. If it is absent, `store` and `erase` are ignored. In an `oauth` rule it says \
+         where the OAuth tokens live instead (the keychain when absent).",
+    ),
+    (
+        "`[rule.oauth]`",
+        "The OAuth server of an `oauth` rule: see [OAuth](#oauth-gocred-login).",
+    ),
+    (
+        "`allow_http`",
+        "`false` by default. A credential is never sent over `http://` unless the rule says so.",
+    ),
+    (
+        "`goauth`",
+        "`\"on-challenge\"` (default): `gocred goauth` answers for this rule only after the \
+         server asked (a 4xx). `\"preemptive\"`: Go's first call, before any request, already \
+         gets this host's credential. Only for an https rule with an exact host and no path.",
+    ),
+];
+
+/// The keys of a rule's `[rule.oauth]` table.
+pub(crate) const OAUTH_KEYS: &[(&str, &str)] = &[
+    (
+        "`provider`",
+        "`gitlab`, `github` or `oidc`. Picks the endpoints, the default scopes and user name.",
+    ),
+    (
+        "`client_id`",
+        "The application's client id. gocred is a public client: there is no secret.",
+    ),
+    (
+        "`scopes`",
+        "What to ask for. Default: `read_repository`, `write_repository` (GitLab), `repo` \
+         (GitHub), `openid`, `offline_access` (OIDC).",
+    ),
+    (
+        "`issuer`",
+        "`oidc` only: the endpoints come from \
+         `<issuer>/.well-known/openid-configuration`.",
+    ),
+    (
+        "`device_authorization_endpoint`, `token_endpoint`, `revocation_endpoint`",
+        "Override what is known or discovered. `oidc` without `issuer` needs the first two.",
+    ),
+];
+
+/// OAuth rules, as README.md shows them.
+pub(crate) const EXAMPLE_OAUTH_GITLAB: &str = r#"[[rule]]
+url = "https://gitlab.corp.example"
+sources = ["oauth"]
+
+[rule.oauth]
+provider = "gitlab"
+client_id = "0e5c3c1b8d2f4a7e9b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a"
+scopes = ["read_repository", "write_repository", "openid", "profile"]
+"#;
+
+pub(crate) const EXAMPLE_OAUTH_OIDC: &str = r#"[[rule]]
+url = "https://git.corp.example"
+sources = ["oauth"]
+store = "file"
+
+[rule.oauth]
+provider = "oidc"
+client_id = "gocred"
+issuer = "https://sso.corp.example/realms/dev"
+"#;
+
+/// The keys outside `[[rule]]`.
+pub(crate) const OTHER_KEYS: &[(&str, &str)] = &[
+    (
+        "`[keychain] backend`",
+        "Which keychain the `keychain` source uses: `auto` (the default), `secret-service`, \
+         `keyutils`, `macos` or `windows`. On Linux, `auto` picks the Secret Service when a \
+         session bus and an unlocked keyring answer quickly, and kernel keyutils otherwise. On \
+         macOS and Windows it picks the system's own keychain.",
+    ),
+    (
+        "`[file] path`",
+        "Where the `file` store lives: an absolute path, or one that starts with `~/`. The \
+         default is `$XDG_DATA_HOME/gocred/credentials` (normally \
+         `~/.local/share/gocred/credentials`) on Linux.",
+    ),
+];
+
+/// The example policies, as README.md shows them.
+pub(crate) const EXAMPLE_LAPTOP: &str = r#"# Optional: which keychain to use. "auto" (the default) picks the Secret Service when a
+# session bus and an unlocked keyring answer quickly, and kernel keyutils otherwise.
+# Other values: "secret-service", "keyutils", "macos", "windows".
+[keychain]
+backend = "auto"
+
+# A self-managed GitLab. You sign in once: git stores what worked in the keychain, and
+# erases it when the server rejects it. With a personal access token, GitLab accepts any
+# user name; "oauth2" is the convention for OAuth tokens.
+[[rule]]
+url = "https://gitlab.corp.example"
+sources = ["keychain"]
+store = "keychain"
+
+# GitHub Enterprise on a non-default port.
+[[rule]]
+url = "https://github.corp.example:8443"
+sources = ["keychain"]
+store = "keychain"
+
+# One team's repositories on the GitLab use another account. A path prefix needs
+# credential.useHttpPath (see above), and here it beats the host-wide rule because it is
+# more specific.
+[[rule]]
+url = "https://gitlab.corp.example/release-team/"
+sources = ["keychain"]
+store = "keychain"
+
+# Every mirror under mirror.corp.example (a.mirror.corp.example, b.c.mirror.corp.example, ...).
+# Each host gets its own entry: what is stored for one is never returned for another.
+[[rule]]
+url = "https://*.mirror.corp.example"
+sources = ["keychain"]
+store = "keychain"
+"#;
+
+pub(crate) const EXAMPLE_BUILD_SERVER: &str = r#"# No desktop and no Secret Service: the kernel keyring of the CI user.
+[keychain]
+backend = "keyutils"
+
+# GitLab CI: the job token, with the user name GitLab expects for it. The env source is
+# read-only, so the token is never written anywhere, even when git says it worked.
+[[rule]]
+url = "https://gitlab.corp.example"
+sources = ["env"]
+username = "gitlab-ci-token"
+token_env = "CI_JOB_TOKEN"
+
+# GitHub Enterprise with a GitHub App installation token in GHE_TOKEN. If it is unset,
+# gocred falls back to what an earlier `git` run stored in the file store.
+[[rule]]
+url = "https://github.corp.example:8443"
+sources = ["env", "file"]
+username = "x-access-token"
+token_env = "GHE_TOKEN"
+store = "file"
+
+# Where the file store lives. The default is $XDG_DATA_HOME/gocred/credentials.
+[file]
+path = "/var/lib/ci/gocred/credentials"
+"#;
+
+/// gocred-config(5), after NAME.
+pub(crate) const CONFIG_5: &[Section] = &[
+    Section {
+        heading: "SYNOPSIS",
+        in_readme: false,
+        blocks: &[Block::Para(
+            r"`$GOCRED_CONFIG`, or `~/.config/gocred/config.toml` (Linux), `~/Library/Application Support/gocred/config.toml` (macOS), `%APPDATA%\gocred\config.toml` (Windows)",
+        )],
+    },
+    Section {
+        heading: "DESCRIPTION",
+        in_readme: false,
+        blocks: &[Block::Para(
+            "The policy is one TOML file that says which source serves which URL: any number of \
+             `[[rule]]` tables, and optional `[keychain]` and `[file]` tables. Anything the \
+             policy does not name is denied: git gets no answer from gocred(1) and asks its next \
+             helper or prompts. A missing file is a policy with no rules.",
+        )],
+    },
+    Section {
+        heading: "LOCATION",
+        in_readme: true,
+        blocks: &[LOCATION],
+    },
+    Section {
+        heading: "RULE KEYS",
+        in_readme: true,
+        blocks: &[
+            Block::Keys(RULE_KEYS),
+            Block::Para(
+                "Unknown keys are errors, and so are a source that lacks what it needs, a `store` \
+                 that could never be read back and a bad URL. A broken config makes `gocred get` \
+                 print one line that names the file and exit with status 1, and nothing goes to \
+                 stdout.",
+            ),
+        ],
+    },
+    Section {
+        heading: "OTHER KEYS",
+        in_readme: true,
+        blocks: &[Block::Keys(OTHER_KEYS)],
+    },
+    Section {
+        heading: "OAUTH",
+        in_readme: true,
+        blocks: &[
+            Block::Para(
+                "A rule with `sources = [\"oauth\"]` and a `[rule.oauth]` table gets its token \
+                 from the OAuth 2.0 device flow ([RFC 8628]): you run `gocred login HOST` once, \
+                 approve a code in any browser (on your phone, if the machine has none), and from \
+                 then on git gets a fresh token with no prompt.",
+            ),
+            Block::Keys(OAUTH_KEYS),
+            Block::Para(
+                "Tokens are filed under the request's `scheme://host[:port]` plus the rule's path \
+                 prefix: one login per host and rule, whatever repository git asks for. The user \
+                 name git sends is the rule's `username`, else `oauth2` (GitLab, and OIDC servers) \
+                 or `x-access-token` (GitHub).",
+            ),
+            Block::ManOnly(
+                "A self-managed GitLab (its application registered with the device flow and \
+                 Confidential off), and an OIDC server whose endpoints are discovered from the \
+                 issuer, with the tokens in the file store:",
+            ),
+            Block::Code("toml", EXAMPLE_OAUTH_GITLAB),
+            Block::Code("toml", EXAMPLE_OAUTH_OIDC),
+            Block::ManOnly(
+                "README.md says how to register gocred with GitLab, GitHub and OIDC servers, and \
+                 which proxy and CA certificates the OAuth requests use (those git uses for the \
+                 URL).",
+            ),
+        ],
+    },
+    Section {
+        heading: "HOW A REQUEST IS MATCHED",
+        in_readme: true,
+        blocks: &[Block::List(&[
+            item(
+                "A rule matches on scheme, host and port, and also on the path prefix when it \
+                 has one. Host names compare case-insensitively, and a trailing dot is ignored. \
+                 `:443` on https (and `:80` on http) is the same as no port. A rule without a \
+                 port matches only the default port.",
+            ),
+            item(
+                "`*.corp.example` matches one or more labels under `corp.example`, such as \
+                 `git.corp.example` and `a.b.corp.example`. It never matches `corp.example` \
+                 itself, nor `corp.example.evil.com`. There is no other wildcard, and a wildcard \
+                 needs at least two labels after it.",
+            ),
+            item(
+                "A path prefix matches on a `/` boundary: `/team/` matches `team` and \
+                 `team/repo.git`, but not `teamwork/repo.git`. A request path with `.` or `..` \
+                 segments never matches a path-scoped rule, and neither does a request with no \
+                 path: git sends the path only when `credential.useHttpPath` is set for the host.",
+            ),
+            item(
+                "**When several rules match, the most specific wins.** An exact host beats any \
+                 wildcard, a longer wildcard beats a shorter one (`*.eu.corp.example` beats \
+                 `*.corp.example`), and then a longer path prefix beats a shorter one. The order \
+                 of the rules in the file does not matter. Two rules that match exactly the same \
+                 URLs are an error.",
+            ),
+            item(
+                "**Default is deny.** A request that no rule matches gets no output and exit \
+                 status 0, so git asks its next helper or prompts. gocred does this without \
+                 touching D-Bus or any file other than the config.",
+            ),
+        ])],
+    },
+    Section {
+        heading: "WHAT IS STORED, AND UNDER WHICH KEY",
+        in_readme: true,
+        blocks: &[
+            Block::Para(
+                "A stored credential is filed under the exact `scheme://host[:port]` of the \
+                 request. For a path-scoped rule the key also holds the request's path. It is \
+                 returned only for that exact key, and only for the same user name when git \
+                 names one. So a password stored for `a.mirror.corp.example` is never returned \
+                 for `b.mirror.corp.example`, and the same goes for another scheme, port or \
+                 repository path. Each entry keeps the user name, password, expiry \
+                 (`password_expiry_utc`) and OAuth refresh token together. Several users per host \
+                 work. `erase` removes only the entries that match the user name, and the \
+                 password when git gives one.",
+            ),
+            Block::List(&[
+                Item {
+                    text: "**keychain**: one keychain item per key, under the service name \
+                           `gocred`, plus one `gocred:index` item that lists the keys for \
+                           `gocred status`. On Linux this is the Secret Service (GNOME Keyring, \
+                           KWallet) or the kernel keyutils. macOS uses the login Keychain and \
+                           Windows the Credential Manager.",
+                    sub: &[
+                        "`auto` decides in each process. A desktop session with an unlocked \
+                         keyring uses the Secret Service, and an SSH session without one uses \
+                         keyutils. So the same user can end up with entries in both: pin \
+                         `backend` if that matters to you.",
+                        "gocred never pops up an unlock dialog. A locked keyring is reported in \
+                         one line that says how to unlock it.",
+                        "keyutils entries live in kernel memory, linked to your persistent \
+                         keyring. They are gone after a reboot, or after 3 days unused. keyutils \
+                         also needs a session keyring: a login shell has one, but a bare \
+                         container shell does not (then run the command inside `keyctl session \
+                         -`, or use the file store).",
+                        "To remove an entry by hand, use `secret-tool clear service gocred \
+                         username 'https://host'` or `keyctl purge -s user \
+                         'keyring:https://host@gocred'`.",
+                    ],
+                },
+                item(
+                    "**file**: a plaintext file with mode 0600, written atomically (temporary \
+                     file, fsync, rename) under a lock. gocred refuses to read it if group or \
+                     others can read or write it, and tells you the `chmod` that fixes it. Use \
+                     it only where there is no keychain.",
+                ),
+                item(
+                    "**env**: read only, never stored. When git reports that an env token \
+                     worked, gocred does not copy it anywhere.",
+                ),
+            ]),
+        ],
+    },
+    Section {
+        heading: "EXAMPLES",
+        in_readme: true,
+        blocks: &[
+            Block::Heading("An example policy: a developer's laptop"),
+            Block::Code("toml", EXAMPLE_LAPTOP),
+            Block::Heading("An example policy: a build server"),
+            Block::Code("toml", EXAMPLE_BUILD_SERVER),
+        ],
+    },
+];
+
+/// gocred(1), after its options and subcommands.
+pub(crate) const GOCRED_1: &[Section] = &[
+    Section {
+        heading: "DESCRIPTION",
+        in_readme: false,
+        blocks: &[
+            Block::Para(
+                "gocred is a git credential helper. git runs it with the action `get`, `store` \
+                 or `erase` and a request on stdin, as git-credential(1) describes. gocred \
+                 answers only for the URLs that its policy names, from the source that the \
+                 matching rule names: the OS keychain, an environment variable, a plaintext file \
+                 store, or OAuth tokens from `gocred login`. For any other URL it prints nothing, \
+                 and git asks its next helper or prompts.",
+            ),
+            Block::Para(
+                "The policy is one TOML file, described in gocred-config(5). `gocred status` \
+                 shows every rule and what is stored for it, and never a secret.",
+            ),
+            Block::Para(
+                "The same program is installed twice: as `gocred`, and as \
+                 `git-credential-gocred`, the name git runs for `credential.helper = gocred`. \
+                 Under the second name it answers git's actions and silently ignores any other.",
+            ),
+        ],
+    },
+    Section {
+        heading: "TELL GIT TO USE IT",
+        in_readme: true,
+        blocks: &[
+            Block::Para(
+                "For every host (gocred still answers only for hosts that the policy allows):",
+            ),
+            Block::Code("sh", "git config --global credential.helper gocred\n"),
+            Block::Para(
+                "Or only for your company's hosts. This is the safer choice, because no other \
+                 helper then answers for those hosts. The empty value clears the helpers that git \
+                 already has for the host:",
+            ),
+            Block::Code(
+                "sh",
+                "git config --global credential.https://gitlab.corp.example.helper ''\n\
+                 git config --global --add credential.https://gitlab.corp.example.helper gocred\n",
+            ),
+            Block::Para(
+                "A rule with a path prefix (`https://gitlab.corp.example/team/`) only matches \
+                 when git sends the repository path, so such a host also needs:",
+            ),
+            Block::Code(
+                "sh",
+                "git config --global credential.https://gitlab.corp.example.useHttpPath true\n",
+            ),
+        ],
+    },
+    Section {
+        heading: "EXIT STATUS",
+        in_readme: true,
+        blocks: &[Block::Para(
+            "Status 0 means success. This includes \"not my host\", which gives no output. Status \
+             1 means bad input from git, a broken config or a store that needs fixing, and the \
+             reason is printed as one line on stderr with the fix. Status 2 means a bad command \
+             line. stdout is git's protocol channel, so it carries only the answer, and nothing \
+             at all on error. gocred refuses requests that contain CR, LF or NUL in a value, \
+             requests with no `protocol`, https and http requests with no `host` (other \
+             protocols, such as git's `protocol=cert` password requests, are simply not \
+             managed), `url=` values that disagree with `protocol`, `host` or `path`, and \
+             over-long input (64 KiB per line, 1 MiB per request). No secret ever appears in a \
+             message.",
+        )],
+    },
+    Section {
+        heading: "ENVIRONMENT",
+        in_readme: false,
+        blocks: &[Block::Keys(&[
+            (
+                "`GOCRED_CONFIG`",
+                "The policy file to read instead of the default one.",
+            ),
+            (
+                "`XDG_CONFIG_HOME`, `XDG_DATA_HOME`, `XDG_RUNTIME_DIR`",
+                "Where the policy, the default file store and the keychain lock live on Linux \
+                 (see FILES).",
+            ),
+            (
+                "the variable a rule's `token_env` names",
+                "The token that the `env` source answers with.",
+            ),
+            (
+                "`GOCRED_HTTP_TIMEOUT`",
+                "Seconds that an OAuth request may take, both to connect and in all (by \
+                 default 10 to connect and 30 in all).",
+            ),
+            (
+                "`GOCRED_OAUTH_REFRESH_MARGIN`",
+                "Seconds before an OAuth token expires at which `get` refreshes it (60 by \
+                 default).",
+            ),
+            (
+                "`https_proxy`, `all_proxy`, `no_proxy` (and upper case), `GIT_SSL_CAINFO`",
+                "The proxy and extra CA certificates of OAuth requests when git's own config \
+                 (`http.proxy`, `http.sslCAInfo`) names none.",
+            ),
+        ])],
+    },
+    Section {
+        heading: "FILES",
+        in_readme: false,
+        blocks: &[Block::Keys(&[
+            (
+                "`~/.config/gocred/config.toml`",
+                "The policy on Linux; gocred-config(5) names the places on other systems.",
+            ),
+            (
+                "`~/.local/share/gocred/credentials`",
+                "The default `file` store, used only by rules that name it.",
+            ),
+            (
+                "`$XDG_RUNTIME_DIR/gocred/keychain.lock`",
+                "The lock that keeps concurrent keychain stores from losing each other's \
+                 entries (under `~/.cache/gocred/` when `XDG_RUNTIME_DIR` is unset).",
+            ),
+            (
+                "`$XDG_RUNTIME_DIR/gocred/oauth-*.lock`",
+                "The locks that let one process at a time refresh an OAuth token.",
+            ),
+        ])],
+    },
+];
