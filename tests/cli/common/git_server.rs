@@ -48,6 +48,9 @@ struct State {
     users: HashMap<String, String>,
     checker: Option<Checker>,
     log: Vec<Logged>,
+    /// Connections accepted and not yet logged: a request is logged after its answer went out,
+    /// so a client can be done before its entry is there; [`GitServer::log`] waits for them.
+    in_flight: usize,
 }
 
 pub struct GitServer {
@@ -81,10 +84,12 @@ impl GitServer {
                 }
                 let Ok(conn) = conn else { continue };
                 let (state, root, cgi_home) = (state.clone(), root.clone(), cgi_home.clone());
+                state.lock().unwrap().in_flight += 1;
                 std::thread::spawn(move || {
                     if let Err(e) = serve(conn, &state, &root, &cgi_home) {
                         eprintln!("git test server: {e}");
                     }
+                    state.lock().unwrap().in_flight -= 1;
                 });
             }
         });
@@ -126,9 +131,17 @@ impl GitServer {
         self
     }
 
-    /// Every request so far, in order.
+    /// Every request so far, in order (after waiting, up to 5 s, for the ones being answered).
     pub fn log(&self) -> Vec<Logged> {
-        self.state.lock().unwrap().log.clone()
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            let state = self.state.lock().unwrap();
+            if state.in_flight == 0 || std::time::Instant::now() > deadline {
+                return state.log.clone();
+            }
+            drop(state);
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
     }
 
     /// Forgets the log, e.g. between a first and a second clone.
