@@ -400,7 +400,11 @@ fn the_one_line_error_names_the_file_and_the_fix() {
 #[test]
 fn every_example_policy_in_the_readme_is_valid() {
     let readme = include_str!("../../README.md");
-    let blocks: Vec<&str> = readme.split("```toml\n").skip(1).map(|b| b.split("```").next().unwrap()).collect();
+    let blocks: Vec<&str> = readme
+        .split("```toml\n")
+        .skip(1)
+        .map(|b| b.split("```").next().unwrap())
+        .collect();
     assert!(blocks.len() >= 2, "the README shows example policies");
     for block in blocks {
         let p = policy(block);
