@@ -131,6 +131,20 @@ fn store_request(i: usize) -> String {
     format!("protocol=https\nhost=h{i}.crash.example\nusername=u{i}\npassword=SENTINEL{i}z\n")
 }
 
+/// The kill window (microseconds), widened when no run finished yet and narrowed when none was
+/// cut short, every 10 rounds: the machine may be much busier (or idler) than when measured.
+fn adapt(window: u64, round: usize, outcomes: &Outcomes) -> u64 {
+    if round == 0 || round % 10 != 0 {
+        window
+    } else if outcomes.new == 0 {
+        window * 2
+    } else if outcomes.old == 0 {
+        (window / 2).max(1000)
+    } else {
+        window
+    }
+}
+
 #[derive(Default, Debug)]
 struct Outcomes {
     old: usize,
@@ -153,7 +167,7 @@ fn store_and_erase_killed_at_random_points_leave_the_old_or_the_new_store() {
         })
         .max()
         .unwrap();
-    let window = full_run.as_micros() as u64 * 5 / 4;
+    let mut window = full_run.as_micros() as u64 * 5 / 4;
 
     let mut outcomes = Outcomes::default();
     let mut next_host = 2000;
@@ -185,6 +199,7 @@ fn store_and_erase_killed_at_random_points_leave_the_old_or_the_new_store() {
                 after,
             )
         };
+        window = adapt(window, round, &outcomes);
         let delay = Duration::from_micros(rng.below(window));
         kill_after(spawn(&env, &args, &request), delay);
 
@@ -237,11 +252,12 @@ fn netrc_output_killed_at_random_points_leaves_the_old_or_the_new_file() {
     reset();
     let args = ["netrc", "--output", target_arg.as_str()];
     let full_run = (0..3).map(|_| timed_run(&env, &args, "")).max().unwrap();
-    let window = full_run.as_micros() as u64 * 5 / 4;
+    let mut window = full_run.as_micros() as u64 * 5 / 4;
     let mut rng = Rng::from_env_or_time();
     let mut outcomes = Outcomes::default();
     for round in 0..50 {
         reset();
+        window = adapt(window, round, &outcomes);
         let delay = Duration::from_micros(rng.below(window));
         kill_after(spawn(&env, &args, ""), delay);
         let now = std::fs::read_to_string(&target).expect("the netrc exists");
