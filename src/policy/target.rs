@@ -30,11 +30,9 @@ pub(crate) fn normalize_host(host: &str) -> Option<String> {
         return None;
     }
     if let Some(inner) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
-        let ok = !inner.is_empty()
-            && inner
-                .chars()
-                .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.');
-        return ok.then(|| format!("[{}]", inner.to_ascii_lowercase()));
+        // A real IPv6 address, in its canonical form: [0:0::1] and [::1] are one host.
+        let addr: std::net::Ipv6Addr = inner.parse().ok()?;
+        return Some(format!("[{addr}]"));
     }
     let labels_ok = host.split('.').all(|label| {
         !label.is_empty()
@@ -136,6 +134,15 @@ mod tests {
         let a = t("https", "[::1]:8443", None).unwrap();
         assert_eq!((a.host.as_str(), a.port), ("[::1]", Some(8443)));
         assert!(t("https", "[::1]x", None).is_none());
+        // Regression (found by the fuzz checks' review): "[.]" was taken for an IPv6 literal.
+        for bad in ["[.]", "[:]", "[]", "[::g]", "[1.2.3.4]"] {
+            assert!(t("https", bad, None).is_none(), "{bad}");
+        }
+        assert_eq!(t("https", "[0:0::1]", None).unwrap().host, "[::1]");
+        assert_eq!(
+            t("https", "[FE80::A]:8443", None).unwrap().host,
+            "[fe80::a]"
+        );
     }
 
     #[test]
