@@ -2,23 +2,27 @@
 //! credential. A request no rule matches gets no output and exit 0, so git asks the next helper.
 
 use super::CommandError;
-use super::context::{Context, decide};
+use super::context::Context;
 use super::resolve::Resolver;
 use crate::policy::{Decision, Target};
 use crate::protocol::Response;
 
 pub fn cmd_get(ctx: &mut Context) -> Result<(), CommandError> {
     let request = ctx.read_request()?;
+    // The one normalization of the request: it picks the policy (cache) and then the rule.
     let target = request
         .require_target()
         .ok()
         .and_then(|(protocol, host)| Target::new(protocol, host, request.path.as_deref()));
     let policy = ctx.load_policy_for(target.as_ref())?;
+    let Some(target) = target else {
+        return Ok(()); // a protocol or host no rule could ever name
+    };
     let Decision::Managed {
         rule,
         scope,
         target,
-    } = decide(&policy, &request)
+    } = policy.decide(target)
     else {
         return Ok(());
     };
