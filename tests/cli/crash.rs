@@ -134,7 +134,7 @@ fn store_request(i: usize) -> String {
 /// The kill window (microseconds), widened when no run finished yet and narrowed when none was
 /// cut short, every 10 rounds: the machine may be much busier (or idler) than when measured.
 fn adapt(window: u64, round: usize, outcomes: &Outcomes) -> u64 {
-    if round == 0 || round % 10 != 0 {
+    if round == 0 || !round.is_multiple_of(10) {
         window
     } else if outcomes.new == 0 {
         window * 2
