@@ -139,10 +139,8 @@ impl Context<'_> {
 
 /// The policy decision for a request; `NotManaged` also for requests no rule could ever match.
 pub fn decide<'p>(policy: &'p Policy, request: &Request) -> Decision<'p> {
-    let Ok((protocol, host)) = request.require_target() else {
-        return Decision::NotManaged; // read_request let it through: a protocol no rule names
-    };
-    match Target::new(protocol, host, request.path.as_deref()) {
+    // No protocol or host (read_request let it through), or one no rule names: not managed.
+    match Target::from_request(request) {
         Some(target) => policy.decide(target),
         None => Decision::NotManaged,
     }

@@ -10,10 +10,7 @@ use crate::protocol::Response;
 pub fn cmd_get(ctx: &mut Context) -> Result<(), CommandError> {
     let request = ctx.read_request()?;
     // The one normalization of the request: it picks the policy (cache) and then the rule.
-    let target = request
-        .require_target()
-        .ok()
-        .and_then(|(protocol, host)| Target::new(protocol, host, request.path.as_deref()));
+    let target = Target::from_request(&request);
     let policy = ctx.load_policy_for(target.as_ref())?;
     let Some(target) = target else {
         return Ok(()); // a protocol or host no rule could ever name

@@ -13,7 +13,7 @@ pub mod target;
 
 pub use load::{ConfigError, Diagnostic, load, load_str};
 pub use pattern::{HostPattern, UrlPattern};
-pub use target::Target;
+pub use target::{Input, Target, TargetError, normalize};
 
 use std::path::PathBuf;
 

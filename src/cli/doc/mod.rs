@@ -308,9 +308,11 @@ pub(crate) const CONFIG_5: &[Section] = &[
         blocks: &[Block::List(&[
             item(
                 "A rule matches on scheme, host and port, and also on the path prefix when it \
-                 has one. Host names compare case-insensitively, and a trailing dot is ignored. \
-                 `:443` on https (and `:80` on http) is the same as no port. A rule without a \
-                 port matches only the default port.",
+                 has one. Host names compare case-insensitively, and a trailing dot on a name \
+                 is ignored. An IP address has one spelling (`127.0.0.1`, `[::1]`) and no \
+                 trailing dot: `127.0.0.1.` is a DNS name, never that address, and a rule cannot \
+                 name it. `:443` on https (and `:80` on http) is the same as no port. A rule \
+                 without a port matches only the default port.",
             ),
             item(
                 "`*.corp.example` matches one or more labels under `corp.example`, such as \
@@ -320,9 +322,13 @@ pub(crate) const CONFIG_5: &[Section] = &[
             ),
             item(
                 "A path prefix matches on a `/` boundary: `/team/` matches `team` and \
-                 `team/repo.git`, but not `teamwork/repo.git`. A request path with `.` or `..` \
-                 segments never matches a path-scoped rule, and neither does a request with no \
-                 path: git sends the path only when `credential.useHttpPath` is set for the host.",
+                 `team/repo.git`, but not `teamwork/repo.git`. The path is checked whole, \
+                 percent-decoded: one with an empty, `.` or `..` segment, or with `?`, `#`, `;`, \
+                 `\\` or `%` anywhere (`team?/../other`, `team/%2e%2e/other`, `team%2Fx`) never \
+                 matches a path-scoped rule, whichever command it reaches (a URL from go loses \
+                 its query first). Neither does a request with no path: git sends the path only \
+                 when `credential.useHttpPath` is set for the host. A rule's prefix is written \
+                 decoded.",
             ),
             item(
                 "**When several rules match, the most specific wins.** An exact host beats any \
