@@ -27,6 +27,34 @@ pub enum ConfigError {
         path: PathBuf,
         diagnostics: Vec<Diagnostic>,
     },
+    /// git runs helpers inside whatever repository it is working in: a relative path would
+    /// name a file of that repository.
+    #[error(
+        "refusing the gocred config {}: GOCRED_CONFIG must be an absolute path (git runs gocred \
+         inside whatever repository it works in); set it to the file's full path",
+        path.display()
+    )]
+    Relative { path: PathBuf },
+    /// Someone other than its owner (or root) could change the policy: it is not read.
+    #[error("refusing the gocred config {}: {why}; fix: `{fix}`", path.display())]
+    Untrusted {
+        path: PathBuf,
+        why: String,
+        fix: String,
+    },
+    #[error(
+        "refusing the gocred config {}: it is {kind}, not a regular file; point GOCRED_CONFIG \
+         at a regular file",
+        path.display()
+    )]
+    NotRegular { path: PathBuf, kind: &'static str },
+    #[error(
+        "refusing the gocred config {}: it is larger than {} MiB, the most gocred reads; \
+         a policy is a few rules",
+        path.display(),
+        MAX_CONFIG_BYTES >> 20
+    )]
+    TooLarge { path: PathBuf },
 }
 
 fn first_line(path: &Path, diagnostics: &[Diagnostic]) -> String {
@@ -48,7 +76,11 @@ impl ConfigError {
     /// Every problem, one `file:line:col: message` per line.
     pub fn report(&self) -> String {
         match self {
-            ConfigError::Io { .. } => self.to_string(),
+            ConfigError::Io { .. }
+            | ConfigError::Relative { .. }
+            | ConfigError::Untrusted { .. }
+            | ConfigError::NotRegular { .. }
+            | ConfigError::TooLarge { .. } => self.to_string(),
             ConfigError::Invalid { path, diagnostics } => diagnostics
                 .iter()
                 .map(|d| format!("{}:{}:{}: {}", path.display(), d.line, d.column, d.message))
@@ -64,18 +96,23 @@ impl fmt::Display for Diagnostic {
     }
 }
 
-/// Reads the policy at `path`. A missing file is an empty policy (everything denied), not an error.
+/// The largest policy file gocred reads: 8 MiB is over 100,000 rules, and a FIFO or a device
+/// standing in for the file must not feed `get` without end.
+pub const MAX_CONFIG_BYTES: u64 = 8 << 20;
+
+/// Reads the policy at `path`, as it is now: every call reads and checks the whole file (there
+/// is no cache), so `get` and `config check` always see the same policy. A missing file is an
+/// empty policy (everything denied); the caller says whether that is an error (an explicitly
+/// named config). The file is read only when it is trusted ([`super::trust`]): an absolute
+/// path, a regular file of at most [`MAX_CONFIG_BYTES`], that only its owner (this user or
+/// root) can change, in directories only their owners can change.
 pub fn load(path: &Path) -> Result<Policy, ConfigError> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => load_str(path, &text),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Policy {
+    match super::trust::read(path)? {
+        Some(text) => load_str(path, &text),
+        None => Ok(Policy {
             path: path.to_owned(),
             exists: false,
             ..Policy::default()
-        }),
-        Err(source) => Err(ConfigError::Io {
-            path: path.to_owned(),
-            source,
         }),
     }
 }
