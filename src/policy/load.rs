@@ -117,14 +117,30 @@ pub fn load(path: &Path) -> Result<Policy, ConfigError> {
     }
 }
 
+/// The policy in `text` (read from `path`). Plain files are read by a fast reader
+/// ([`super::scan`]) and checked like any other; anything it does not know, and any file with a
+/// problem, goes through the full `toml` parser ([`load_str_full`]), which reports every
+/// problem. Both give the same policy for every file the fast reader accepts.
 pub fn load_str(path: &Path, text: &str) -> Result<Policy, ConfigError> {
-    let mut ck = Checker {
-        text,
-        line_starts: std::iter::once(0)
-            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-            .collect(),
-        diagnostics: Vec::new(),
-    };
+    if let Some(root) = super::scan::parse(text) {
+        let mut ck = Checker::new(text);
+        let mut policy = Policy {
+            path: path.to_owned(),
+            exists: true,
+            ..Policy::default()
+        };
+        ck.policy(&root, &mut policy);
+        if ck.diagnostics.is_empty() {
+            return Ok(policy);
+        }
+    }
+    load_str_full(path, text)
+}
+
+/// [`load_str`] through the full `toml` parser only (the fast reader's reference in tests).
+#[doc(hidden)]
+pub fn load_str_full(path: &Path, text: &str) -> Result<Policy, ConfigError> {
+    let mut ck = Checker::new(text);
     let (root, errors) = DeTable::parse_recoverable(text);
     let mut policy = Policy {
         path: path.to_owned(),
@@ -182,6 +198,18 @@ const OAUTH_KEYS: &[&str] = &[
     "token_endpoint",
     "revocation_endpoint",
 ];
+
+impl<'t> Checker<'t> {
+    fn new(text: &'t str) -> Self {
+        Checker {
+            text,
+            line_starts: std::iter::once(0)
+                .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+                .collect(),
+            diagnostics: Vec::new(),
+        }
+    }
+}
 
 impl Checker<'_> {
     fn position(&self, offset: usize) -> (usize, usize) {

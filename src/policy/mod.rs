@@ -8,10 +8,11 @@
 mod load;
 pub mod pattern;
 pub mod psl;
+mod scan;
 pub mod target;
 mod trust;
 
-pub use load::{ConfigError, Diagnostic, MAX_CONFIG_BYTES, load, load_str};
+pub use load::{ConfigError, Diagnostic, MAX_CONFIG_BYTES, load, load_str, load_str_full};
 pub use pattern::{HostPattern, UrlPattern};
 pub use target::Target;
 

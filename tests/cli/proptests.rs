@@ -11,7 +11,9 @@
 //!   requests and edits (same-size in-place edits with the mtime put back, rename swaps,
 //!   rewrites, edits that break the file), and `get` answers what `config check`'s reading of
 //!   the current file dictates: the credential of the scope its rule picks, nothing, or (for an
-//!   invalid file) an error and nothing on stdout.
+//!   invalid file) an error and nothing on stdout;
+//! - the fast policy reader and the full `toml` parser read every text (plain policies, and
+//!   policies with TOML the fast reader does not know spliced in) to the same policy or report.
 //!
 //! Case counts are modest so the normal suite stays fast; a failure prints the minimal input,
 //! which becomes a named test in `regression.rs`. Failures are not persisted to files.
@@ -691,5 +693,75 @@ proptest! {
                 }
             }
         }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The fast policy reader reads what the full parser reads
+
+fn policy_piece() -> impl Strategy<Value = String> {
+    let url = prop::sample::select(vec![
+        "\"https://a.corp.example\"",
+        "'https://*.corp.example/team/'",
+        "\"https://b.corp.example:8443\"",
+        "\"http://c.corp.example\"",
+        "\"https://*.co.uk\"",
+        "\"https://a\\u002ecorp.example\"",
+        "\"https://a.corp.example\" # the main one",
+    ]);
+    let sources = prop::sample::select(vec![
+        "[\"file\"]",
+        "['keychain', \"file\",]",
+        "[\n  \"env\", # CI\n  \"file\"\n]",
+        "[]",
+        "[\"fil3\"]",
+        "\"file\"",
+    ]);
+    let extra = prop::sample::select(vec![
+        "",
+        "store = \"file\"\n",
+        "store = 'keychain'\n",
+        "allow_http = true\n",
+        "allow_http = 1\n",
+        "username = \"x-access-token\"\ntoken_env = \"TOKEN\"\n",
+        "goauth = \"preemptive\"\n",
+        "url = \"https://dup.example\"\n",
+        "[rule.oauth]\nprovider = \"gitlab\"\nclient_id = \"cid\"\n",
+        "oauth = { provider = \"gitlab\" }\n",
+        "# a comment\n\n",
+        "bogus.key = \"x\"\n",
+    ]);
+    prop_oneof![
+        4 => (url, sources, extra).prop_map(|(u, s, e)| {
+            format!("[[rule]]\nurl = {u}\nsources = {s}\n{e}\n")
+        }),
+        1 => prop::sample::select(vec![
+            "[keychain]\nbackend = \"keyutils\"\n".to_owned(),
+            "[file]\npath = \"/srv/creds\"\n".to_owned(),
+            "[file]\npath = 'relative'\n".to_owned(),
+            "[[ rule ]]\nurl = \"https://e.example\"\nsources = [\"file\"]\n".to_owned(),
+            "top = true\n".to_owned(),
+            "[[rule]]\r\nurl = \"https://f.example\"\r\nsources = [\"file\"]\r\n".to_owned(),
+            "\t  # indented comment\n".to_owned(),
+        ]),
+    ]
+}
+
+proptest! {
+    #![proptest_config(config(512))]
+
+    #[test]
+    fn the_fast_policy_reader_reads_what_toml_reads(
+        pieces in prop::collection::vec(policy_piece(), 0..6),
+        trailing_newline in any::<bool>(),
+    ) {
+        let mut text = pieces.concat();
+        if !trailing_newline {
+            text = text.trim_end_matches('\n').to_owned();
+        }
+        let path = Path::new("/policy.toml");
+        let fast = policy::load_str(path, &text);
+        let full = policy::load_str_full(path, &text);
+        prop_assert_eq!(format!("{fast:?}"), format!("{full:?}"), "{}", text);
     }
 }
