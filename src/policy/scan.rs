@@ -238,7 +238,7 @@ impl<'i> Scanner<'i> {
         if rest.as_bytes().first() == Some(&quote) && rest.as_bytes().get(1) == Some(&quote) {
             return None; // a multi-line string
         }
-        let len = rest.find(|c| c == quote as char || c == '\n' || c == '\\')?;
+        let len = rest.find([quote as char, '\n', '\\'])?;
         if rest.as_bytes()[len] != quote {
             return None;
         }
