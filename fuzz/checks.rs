@@ -201,12 +201,21 @@ fn url_secrets(text: &str) -> Vec<&str> {
 ///
 /// - an error lists at least one problem, each at a line and column inside the file, and never
 ///   repeats a url's user name, password, query or fragment;
-/// - a loaded policy decides every rule's own URL as managed by a rule.
+/// - a loaded policy decides every rule's own URL as managed by a rule;
+/// - the fast reader (`load_str`) and the full `toml` parser (`load_str_full`) read every file
+///   to the same policy, or to the same report.
 pub fn policy_load(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    match policy::load_str(Path::new("fuzz.toml"), text) {
+    let loaded = policy::load_str(Path::new("fuzz.toml"), text);
+    let full = policy::load_str_full(Path::new("fuzz.toml"), text);
+    assert_eq!(
+        format!("{loaded:?}"),
+        format!("{full:?}"),
+        "fast and full readers differ"
+    );
+    match loaded {
         Err(policy::ConfigError::Invalid { diagnostics, .. }) => {
             assert!(!diagnostics.is_empty());
             let lines = text.split('\n').count();

@@ -29,6 +29,7 @@ mod oauth_keychain;
 mod oauth_login_flags;
 mod oauth_network;
 mod oauth_vendors;
+mod policy_trust;
 mod proptests;
 mod redaction;
 mod regression;

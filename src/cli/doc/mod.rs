@@ -52,7 +52,12 @@ pub(crate) const CONFIG_NAME: &str = "the gocred credential policy file";
 
 /// The policy file location (README: the first paragraph of "Configuration").
 const LOCATION: Block = Block::Para(
-    r"The policy is read from `$GOCRED_CONFIG`, or else from `<config dir>/gocred/config.toml`: that is `$XDG_CONFIG_HOME/gocred/config.toml` (normally `~/.config/gocred/config.toml`) on Linux, `~/Library/Application Support/gocred/config.toml` on macOS, and `%APPDATA%\gocred\config.toml` on Windows. `gocred config path` prints the path it uses, and `gocred config check` lists every problem in the file with its line and column.",
+    r"The policy is read from `$GOCRED_CONFIG`, or else from `<config dir>/gocred/config.toml`: that is `$XDG_CONFIG_HOME/gocred/config.toml` (normally `~/.config/gocred/config.toml`) on Linux, `~/Library/Application Support/gocred/config.toml` on macOS, and `%APPDATA%\gocred\config.toml` on Windows. `gocred config path` prints the path it uses, and `gocred config check` lists every problem in the file with its line and column. Every command reads the file as it is now: there is no cached copy, so an edit takes effect on the next `get`.",
+);
+
+/// When the policy file is read at all (README: "Configuration").
+const TRUST: Block = Block::Para(
+    r"Like ssh's `StrictModes`, gocred reads the policy only when no one but its owner can change it: the file must be owned by you or root, and neither its group nor others may write it; the same holds for every directory above it (a sticky directory such as `/tmp` excepted), on the path as given and on the path its symlinks lead to. It must be a regular file (a symlink to one is fine; a FIFO or a device is refused) of at most 8 MiB, and `$GOCRED_CONFIG` must be an absolute path, since git runs gocred inside whatever repository it works in. Each refusal is one line naming the path and the `chmod` or `chown` that fixes it. A `$GOCRED_CONFIG` that names a file that does not exist is an error for `gocred config check` and `gocred status`, and a one-line note from `get` (which then answers nothing, and exits 0 as for a denied host: git ignores a helper's exit status and asks the next helper).",
 );
 
 /// The keys of a `[[rule]]` table, in the order the loader lists them.
@@ -251,7 +256,7 @@ pub(crate) const CONFIG_5: &[Section] = &[
     Section {
         heading: "LOCATION",
         in_readme: true,
-        blocks: &[LOCATION],
+        blocks: &[LOCATION, TRUST],
     },
     Section {
         heading: "RULE KEYS",
@@ -318,7 +323,10 @@ pub(crate) const CONFIG_5: &[Section] = &[
                 "`*.corp.example` matches one or more labels under `corp.example`, such as \
                  `git.corp.example` and `a.b.corp.example`. It never matches `corp.example` \
                  itself, nor `corp.example.evil.com`. There is no other wildcard, and a wildcard \
-                 needs at least two labels after it.",
+                 needs at least two labels after it. A wildcard whose base is a public suffix \
+                 (`*.co.uk`, `*.github.io`, `*.com.au`) is an error: it would span every \
+                 organisation under it. gocred checks this against the Public Suffix List \
+                 compiled into it; `gocred --version` shows which.",
             ),
             item(
                 "A path prefix matches on a `/` boundary: `/team/` matches `team` and \
@@ -483,7 +491,8 @@ pub(crate) const GOCRED_1: &[Section] = &[
         blocks: &[Block::Keys(&[
             (
                 "`GOCRED_CONFIG`",
-                "The policy file to read instead of the default one.",
+                "The policy file to read instead of the default one: an absolute path, and \
+                 a file that exists (see gocred-config(5) for when it is trusted).",
             ),
             (
                 "`XDG_CONFIG_HOME`, `XDG_DATA_HOME`, `XDG_RUNTIME_DIR`",
