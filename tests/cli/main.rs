@@ -17,6 +17,7 @@ mod go_goauth;
 mod go_modules;
 mod go_setup;
 mod golden;
+mod helper_semantics;
 mod hygiene;
 mod import_netrc;
 mod keychain;

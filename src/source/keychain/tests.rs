@@ -4,6 +4,7 @@
 use super::backend::{Kind, Opened};
 use super::*;
 use crate::policy::{Policy, Rule, load_str};
+use crate::secret::Secret;
 use keyring_core::CredentialStore;
 use keyring_core::mock;
 use std::path::Path;
@@ -59,6 +60,7 @@ impl Fixture {
         self.keychain.get(&Query {
             scope: &scope,
             rule: self.rule(),
+            path: None,
             username: user,
             now: NOW,
         })
