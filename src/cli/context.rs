@@ -39,6 +39,16 @@ impl Context<'static> {
 }
 
 impl Context<'_> {
+    /// Routes stderr (and stdout when `stdout_too`) through [`crate::redact::Filtered`].
+    pub fn filter_output(&mut self, stdout_too: bool) {
+        let stderr = std::mem::replace(&mut self.stderr, Box::new(std::io::sink()));
+        self.stderr = Box::new(crate::redact::Filtered::new(stderr));
+        if stdout_too {
+            let stdout = std::mem::replace(&mut self.stdout, Box::new(std::io::sink()));
+            self.stdout = Box::new(crate::redact::Filtered::new(stdout));
+        }
+    }
+
     pub fn config_path(&self) -> Result<&PathBuf, CommandError> {
         self.config_path.as_ref().ok_or_else(|| {
             CommandError::user("cannot tell where the config lives: set GOCRED_CONFIG or HOME")

@@ -12,11 +12,14 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// The roots `Net` trusts for a URL, as DER.
+/// Certificates, each as DER.
+pub type DerCerts = Vec<Vec<u8>>;
+
+/// The roots `Net` trusts for a URL.
 pub struct Trust {
-    pub system: Vec<Vec<u8>>,
+    pub system: DerCerts,
     /// git's `http.sslCAInfo` (or `GIT_SSL_CAINFO`) for the URL and what it holds.
-    pub git_ca: Option<(PathBuf, Result<Vec<Vec<u8>>, String>)>,
+    pub git_ca: Option<(PathBuf, Result<DerCerts, String>)>,
 }
 
 impl super::Net<'_> {

@@ -30,5 +30,6 @@ mod oauth_login_flags;
 mod oauth_network;
 mod oauth_vendors;
 mod proptests;
+mod redaction;
 mod regression;
 mod test_env;
