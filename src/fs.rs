@@ -241,17 +241,23 @@ fn sweep_stale_temps(dir: &Path, target: &Path) {
     }
 }
 
-/// Creates a new temp file for `target`, mode 0600, never following or reusing what is already at
-/// its name (`O_EXCL|O_NOFOLLOW`): a name someone planted is passed over for the next one.
-fn create_temp(target: &Path) -> io::Result<(PathBuf, File)> {
+/// Creates `path`, mode 0600, failing with `AlreadyExists` when anything (a symlink, a FIFO, a
+/// file) is there already: `O_CREAT|O_EXCL|O_NOFOLLOW`.
+fn create_new_private(path: &Path) -> io::Result<File> {
     let mut options = OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
     options.mode(0o600).custom_flags(NOFOLLOW);
+    options.open(path)
+}
+
+/// Creates a new temp file for `target`, mode 0600, never following or reusing what is already at
+/// its name (`O_EXCL|O_NOFOLLOW`): a name someone planted is passed over for the next one.
+fn create_temp(target: &Path) -> io::Result<(PathBuf, File)> {
     let mut attempt = 0;
     loop {
         let tmp = temp_path(target);
-        match options.open(&tmp) {
+        match create_new_private(&tmp) {
             Ok(file) => return Ok((tmp, file)),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists && attempt < 16 => attempt += 1,
             Err(e) => return Err(e),
@@ -392,6 +398,68 @@ mod tests {
             live.exists() && other.exists(),
             "a live writer's and another file's are kept"
         );
+    }
+
+    #[test]
+    fn a_planted_symlink_at_a_temp_name_is_never_written_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        let link = dir.path().join(".creds.tmp.1.1");
+        std::os::unix::fs::symlink(&victim, &link).unwrap();
+        let e = create_new_private(&link).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::AlreadyExists);
+        assert!(!victim.exists());
+        fs::write(&victim, "precious").unwrap();
+        assert!(create_new_private(&link).is_err());
+        assert_eq!(fs::read(&victim).unwrap(), b"precious");
+    }
+
+    #[test]
+    fn a_symlink_at_the_target_is_replaced_not_written_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        fs::write(&victim, "precious").unwrap();
+        let target = dir.path().join("creds");
+        std::os::unix::fs::symlink(&victim, &target).unwrap();
+        write_private_atomic(&target, b"new").unwrap();
+        assert_eq!(fs::read(&victim).unwrap(), b"precious");
+        assert!(fs::symlink_metadata(&target).unwrap().is_file());
+        assert_eq!(fs::read(&target).unwrap(), b"new");
+    }
+
+    #[test]
+    fn a_lock_path_that_is_a_symlink_is_refused_and_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        let lock = dir.path().join("x.lock");
+        std::os::unix::fs::symlink(&victim, &lock).unwrap();
+        let e = lock_exclusive(&lock).unwrap_err().to_string();
+        assert!(e.contains("symbolic link"), "{e}");
+        assert!(!victim.exists());
+        fs::remove_file(&lock).unwrap();
+        drop(lock_exclusive(&lock).unwrap());
+        // Reused, not recreated, the next time.
+        drop(lock_exclusive(&lock).unwrap());
+    }
+
+    #[test]
+    fn read_regular_refuses_what_is_not_a_regular_file() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(
+            read_regular(&dir.path().join("none"), 10)
+                .unwrap()
+                .is_none()
+        );
+        let message = |path: &Path, max| match read_regular(path, max) {
+            Err(e) => e.to_string(),
+            Ok(_) => panic!("{} was read", path.display()),
+        };
+        let e = message(Path::new("/dev/zero"), 10);
+        assert!(e.contains("is a device"), "{e}");
+        let f = dir.path().join("f");
+        fs::write(&f, "0123456789A").unwrap();
+        assert!(message(&f, 10).contains("larger"));
+        assert_eq!(read_regular(&f, 11).unwrap().unwrap().0.0, b"0123456789A");
     }
 
     #[test]

@@ -10,6 +10,7 @@ mod deny;
 mod docs;
 mod doctor;
 mod exec;
+mod files;
 mod fuzz_corpus;
 mod git_helper;
 mod git_http;
