@@ -122,24 +122,54 @@ fn same(want: Option<&str>, have: Option<&str>) -> bool {
     want.is_none_or(|w| have == Some(w))
 }
 
-/// Picks the credential a query asks for among the records of one scope, by git's rules
-/// (credential-store's `credential_match`): the path and the user name must match when the
-/// request gives them; expired entries are skipped; the most recently stored wins.
-pub fn select<'r>(records: &'r [Record], query: &Query<'_>) -> Option<&'r Record> {
-    records.iter().rev().find(|r| {
-        r.scope == *query.scope
-            && same(query.path, r.path.as_deref())
-            && same(query.username, Some(&r.cred.username))
-            && r.cred.password_expiry_utc.is_none_or(|t| t > query.now)
-    })
+/// Whether an entry stored with path `have` may answer (or be erased by) a request with path
+/// `want`. As in git, an entry stored with a path answers only that path, or a request without
+/// one. Unlike git's credential-store, an entry stored without a path answers every path: under
+/// a host-level rule it is the host's credential (stored by git without `useHttpPath`, by
+/// `import-netrc`, ...), and `gocred exec` turns `useHttpPath` on for hosts that also have
+/// path-scoped rules.
+fn path_fits(want: Option<&str>, have: Option<&str>) -> bool {
+    have.is_none() || same(want, have)
 }
 
-/// The one erase rule for every store, git's: same scope, and path / user name / password when
-/// given. So an erase without a user name removes every user's entry, one without a path every
-/// path's, and one with a password only the entries that hold that password.
+/// Picks the credential a query asks for among the records of one scope, by git's rules
+/// (credential-store's `credential_match`, with [`path_fits`] for the path): the user name must
+/// match when the request gives one; expired entries are skipped; an entry stored for the
+/// request's very path beats one stored without a path; else the most recently stored wins.
+pub fn select<'r>(records: &'r [Record], query: &Query<'_>) -> Option<&'r Record> {
+    pick(records, query.scope, query.path, query.username, query.now)
+}
+
+fn pick<'r>(
+    records: &'r [Record],
+    scope: &ScopeKey,
+    path: Option<&str>,
+    username: Option<&str>,
+    now: u64,
+) -> Option<&'r Record> {
+    let fits = |r: &&Record| {
+        r.scope == *scope
+            && path_fits(path, r.path.as_deref())
+            && same(username, Some(&r.cred.username))
+            && r.cred.password_expiry_utc.is_none_or(|t| t > now)
+    };
+    let exact = |r: &&Record| path.is_some() && r.path.as_deref() == path;
+    let mut newest = records.iter().rev().filter(fits);
+    records
+        .iter()
+        .rev()
+        .filter(fits)
+        .find(exact)
+        .or_else(|| newest.next())
+}
+
+/// The one erase rule for every store: same scope, and path ([`path_fits`]) / user name /
+/// password when given, as git's helpers erase. So an erase without a user name removes every
+/// user's entry, one without a path every path's, and one with a password only the entries that
+/// hold that password; whatever `get` could have answered for the request can be erased by it.
 pub fn erase_matches(record: &Record, want: &Want<'_>) -> bool {
     record.scope == *want.scope
-        && same(want.path, record.path.as_deref())
+        && path_fits(want.path, record.path.as_deref())
         && same(want.username, Some(&record.cred.username))
         && same(
             want.password.map(Secret::expose),
@@ -148,27 +178,93 @@ pub fn erase_matches(record: &Record, want: &Want<'_>) -> bool {
 }
 
 /// Files `record` as git's credential-store does: every entry of the same scope and user name
-/// whose path it matches ([`erase_matches`] without a password) goes, and `record` becomes the
-/// newest. Returns false (and changes nothing) when the only such entry already holds `record`'s
-/// credential (git stores after every successful request): then the entry keeps its place and
-/// what this version does not know.
+/// whose path it names goes (all paths when it has none; only that path's entry when it has one),
+/// and `record` becomes the newest. Returns false, and changes nothing, when `get` would already
+/// answer this very credential for the same path and user (git stores after every successful
+/// request, also of a host-wide entry for one repository): the entry keeps its place and what
+/// this version does not know.
 pub fn upsert(records: &mut Vec<Record>, record: Record) -> bool {
-    let want = Want {
-        scope: &record.scope,
-        path: record.path.as_deref(),
-        username: Some(&record.cred.username),
-        password: None,
-    };
-    let replaced: Vec<usize> = (0..records.len())
-        .filter(|&i| erase_matches(&records[i], &want))
-        .collect();
-    if let [only] = replaced[..]
-        && records[only].path == record.path
-        && records[only].cred == record.cred
+    let answered = pick(
+        records,
+        &record.scope,
+        record.path.as_deref(),
+        Some(&record.cred.username),
+        0,
+    );
+    if answered
+        .is_some_and(|r| r.cred == record.cred && (record.path.is_some() || r.path.is_none()))
     {
         return false;
     }
-    records.retain(|r| !erase_matches(r, &want));
+    records.retain(|r| {
+        !(r.scope == record.scope
+            && r.cred.username == record.cred.username
+            && same(record.path.as_deref(), r.path.as_deref()))
+    });
     records.push(record);
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(path: Option<&str>, user: &str, password: &str) -> Record {
+        Record::new(
+            ScopeKey("https://h.example".into()),
+            path.map(str::to_owned),
+            Credential {
+                username: user.into(),
+                password: Secret::from(password),
+                password_expiry_utc: None,
+                oauth_refresh_token: None,
+            },
+        )
+    }
+
+    fn erase(records: &mut Vec<Record>, path: Option<&str>, user: Option<&str>, pw: Option<&str>) {
+        let password = pw.map(Secret::from);
+        let scope = ScopeKey("https://h.example".into());
+        let want = Want {
+            scope: &scope,
+            path,
+            username: user,
+            password: password.as_ref(),
+        };
+        records.retain(|r| !erase_matches(r, &want));
+    }
+
+    #[test]
+    fn erase_takes_every_user_without_a_name_and_only_the_password_given() {
+        let mut records = vec![
+            rec(None, "a", "1"),
+            rec(Some("x.git"), "a", "2"),
+            rec(Some("y.git"), "b", "1"),
+            rec(None, "", ""),
+        ];
+        erase(&mut records, Some("z.git"), None, Some("2"));
+        assert_eq!(records.len(), 4, "x.git's entry is not z.git's");
+        erase(&mut records, None, None, Some("1"));
+        assert_eq!(records, [rec(Some("x.git"), "a", "2"), rec(None, "", "")]);
+        erase(&mut records, None, Some(""), None);
+        assert_eq!(records, [rec(Some("x.git"), "a", "2")]);
+        erase(&mut records, None, None, None);
+        assert!(records.is_empty());
+    }
+
+    #[test]
+    fn storing_what_get_answers_changes_nothing_and_keeps_unknown_fields() {
+        let mut kept = rec(None, "a", "1");
+        kept.unknown.push(Secret::from("authtype=Bearer"));
+        let mut records = vec![kept.clone()];
+        assert!(!upsert(&mut records, rec(None, "a", "1")));
+        assert!(!upsert(&mut records, rec(Some("x.git"), "a", "1")));
+        assert_eq!(records, [kept.clone()]);
+        // Another password for one path: an entry of its own; the host-wide one stays.
+        assert!(upsert(&mut records, rec(Some("x.git"), "a", "2")));
+        assert_eq!(records.len(), 2);
+        // A new host-wide password replaces every path's entry of that user.
+        assert!(upsert(&mut records, rec(None, "a", "3")));
+        assert_eq!(records, [rec(None, "a", "3")]);
+    }
 }

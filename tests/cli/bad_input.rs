@@ -144,7 +144,7 @@ fn url_conflicting_with_explicit_attributes_is_refused() {
     // Agreeing (modulo case) is fine, and url alone is expanded.
     let out = get(
         &env,
-        "host=GIT.corp.example\nurl=https://git.corp.example/\n",
+        "host=GIT.corp.example\nurl=https://git.corp.example/group/x\n",
     );
     assert_eq!(out.stdout, "username=alice\npassword=s3cret\n", "{out}");
     let out = get(&env, "url=https://git.corp.example\n");
