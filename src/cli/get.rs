@@ -42,7 +42,9 @@ pub fn cmd_get(ctx: &mut Context) -> Result<(), CommandError> {
         password_expiry_utc: cred.password_expiry_utc,
         // What git stored comes back as stored (git-credential-oauth and the like rely on it);
         // an `oauth` rule's refresh token is gocred's own and never leaves it.
-        oauth_refresh_token: cred.oauth_refresh_token.filter(|_| source.is_store()),
+        oauth_refresh_token: cred
+            .oauth_refresh_token
+            .filter(|_| source.is_store() && rule.oauth.is_none()),
         ..Response::default()
     };
     response
