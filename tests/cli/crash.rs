@@ -115,6 +115,8 @@ fn plant(store: &Path, range: std::ops::Range<usize>) {
     let records: Vec<record::Record> = range
         .map(|i| record::Record {
             scope: gocred::policy::ScopeKey(format!("https://h{i}.crash.example")),
+            path: None,
+            unknown: Vec::new(),
             cred: record::Credential {
                 username: format!("u{i}"),
                 password: gocred::secret::Secret::new(format!("SENTINEL{i}z")),

@@ -220,6 +220,8 @@ fn plant(dir: &Path, scopes: &[String]) {
         .enumerate()
         .map(|(i, scope)| Record {
             scope: ScopeKey(scope.clone()),
+            path: None,
+            unknown: Vec::new(),
             cred: Credential {
                 username: "u".into(),
                 password: Secret::new(format!("pw-{i}")),
@@ -465,7 +467,7 @@ proptest! {
     #[test]
     fn record_decode_of_encode_is_identity(
         records in prop::collection::vec(
-            (value(), credential()).prop_map(|(scope, cred)| Record { scope: ScopeKey(scope), cred }),
+            (value(), credential()).prop_map(|(scope, cred)| Record::new(ScopeKey(scope), None, cred)),
             0..4,
         ),
     ) {

@@ -363,9 +363,24 @@ pub(crate) const CONFIG_5: &[Section] = &[
                  names one. So a password stored for `a.mirror.corp.example` is never returned \
                  for `b.mirror.corp.example`, and the same goes for another scheme, port or \
                  repository path. Each entry keeps the user name, password, expiry \
-                 (`password_expiry_utc`) and OAuth refresh token together. Several users per host \
-                 work. `erase` removes only the entries that match the user name, and the \
-                 password when git gives one.",
+                 (`password_expiry_utc`) and OAuth refresh token together, and several users per \
+                 host work.",
+            ),
+            Block::Para(
+                "Within that key, entries match the way git's own `credential-store` and \
+                 `credential-cache` match them. What git stores comes back exactly as stored: an \
+                 empty user name or password is a value (absent and empty differ), and \
+                 `password_expiry_utc` and `oauth_refresh_token` are returned as git stored them \
+                 (an `oauth` rule's own refresh token never leaves gocred). With \
+                 `credential.useHttpPath`, git sends the repository path: an entry stored with a \
+                 path answers only that path, or a request without a path, even under a \
+                 host-wide rule. An entry stored without one (git without `useHttpPath`, \
+                 `import-netrc`) is the host's credential and answers every path of a host-wide \
+                 rule, where git's `credential-store` would not; an entry for the very path beats \
+                 it. `erase` removes every entry that matches what git gives: all users when it \
+                 names none, only the entries holding the password when it gives one, and never \
+                 anything outside the rule's key. Fields a newer gocred wrote are kept, byte for \
+                 byte, when gocred rewrites an entry or the file.",
             ),
             Block::List(&[
                 Item {
@@ -394,8 +409,13 @@ pub(crate) const CONFIG_5: &[Section] = &[
                 item(
                     "**file**: a plaintext file with mode 0600, written atomically (temporary \
                      file, fsync, rename) under a lock. gocred refuses to read it if group or \
-                     others can read or write it, and tells you the `chmod` that fixes it. Use \
-                     it only where there is no keychain.",
+                     others can read or write it, and tells you the `chmod` that fixes it. It \
+                     reads it only as a regular file of yours of at most 16 MiB (never a \
+                     symlink, FIFO or device), and refuses its directory, or any directory \
+                     above it, when another user owns it or can write to it without the sticky \
+                     bit, naming the `chown`/`chmod` that fixes it. Temporary and lock files \
+                     are created without following symlinks. Use it only where there is no \
+                     keychain.",
                 ),
                 item(
                     "**env**: read only, never stored. When git reports that an env token \
