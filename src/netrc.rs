@@ -17,6 +17,7 @@ use crate::secret::Secret;
 
 pub mod curl;
 pub mod go;
+pub mod import;
 
 /// One `machine` (or the `default`) entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
