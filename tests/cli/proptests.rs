@@ -488,11 +488,16 @@ proptest! {
                     expected.push((machine.clone(), login.clone(), password.clone()));
                 }
                 Err(_) => {
-                    // Refused only for what Go's reader (split on whitespace) cannot read back.
+                    // Refused only for what a reader (curl, Go, Python) could misread.
                     let unreadable = |v: &str| {
                         v.is_empty()
                             || v.starts_with('#')
-                            || v.chars().any(|c| c.is_whitespace() || c.is_control() || c == '"')
+                            || ["machine", "default", "login", "password", "account", "macdef", "user"]
+                                .iter()
+                                .any(|k| v.eq_ignore_ascii_case(k))
+                            || v.chars().any(|c| {
+                                c.is_whitespace() || c.is_control() || c == '"' || c == '\\'
+                            })
                     };
                     prop_assert!(
                         unreadable(machine) || unreadable(login) || unreadable(password),
@@ -513,10 +518,26 @@ proptest! {
                 )
             })
             .collect();
-        prop_assert_eq!(got, expected);
+        prop_assert_eq!(&got, &expected);
         // Go splits on whitespace and reads pairs: every rendered line is exactly six fields.
         for line in text.lines() {
             prop_assert_eq!(line.split_whitespace().count(), 6, "{}", line);
+        }
+        // The models of Go's and curl's readers see exactly the rendered entries: Go every one
+        // (the first of a name wins), curl the first of each name, case-insensitively.
+        let go: Vec<(String, String, String)> = netrc::go::entries(text.as_bytes())
+            .into_iter()
+            .map(|e| (e.machine, e.login, e.password.expose().to_owned()))
+            .collect();
+        prop_assert_eq!(&go, &expected);
+        for (i, (machine, login, password)) in expected.iter().enumerate() {
+            if expected[..i].iter().any(|(m, _, _)| m.eq_ignore_ascii_case(machine)) {
+                continue;
+            }
+            let sent = netrc::curl::lookup(text.as_bytes(), machine)
+                .sent()
+                .map(|(l, p)| (l, p.expose().to_owned()));
+            prop_assert_eq!(sent, Some((login.clone(), password.clone())));
         }
     }
 }
