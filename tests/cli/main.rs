@@ -22,6 +22,7 @@ mod import_netrc;
 mod keychain;
 mod load;
 mod netrc;
+mod nothing_lost;
 mod oauth;
 mod oauth_bad_input;
 mod oauth_keychain;
