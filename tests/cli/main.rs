@@ -28,6 +28,7 @@ mod oauth_bad_input;
 mod oauth_keychain;
 mod oauth_login_flags;
 mod oauth_network;
+mod oauth_redirects;
 mod oauth_vendors;
 mod proptests;
 mod regression;
