@@ -6,7 +6,8 @@
 //! `username`, else the provider's convention ([`crate::oauth::default_username`]).
 //!
 //! A token that expires within the margin (60 s, or `GOCRED_OAUTH_REFRESH_MARGIN` seconds) is
-//! refreshed first, under an exclusive lock file per key in [`crate::paths::runtime_dir`]: the
+//! refreshed first, under an exclusive lock file per key in [`crate::paths::lock_dir`] (one per
+//! user, whatever the caller's environment): the
 //! first process refreshes and stores, the others wait for the lock, read the stored token again
 //! and find it fresh. So any number of concurrent git processes send one refresh request, which
 //! matters because servers rotate refresh tokens and treat a reused one as theft.
@@ -143,16 +144,13 @@ impl<'e> OAuthSource<'e> {
     }
 
     fn lock(&self, key: &ScopeKey) -> Result<std::fs::File, SourceError> {
-        let dir = self
-            .lock_dir
-            .clone()
-            .or_else(crate::paths::runtime_dir)
-            .ok_or_else(|| {
-                SourceError::Fatal(
-                    "oauth: cannot tell where to put the refresh lock: set XDG_RUNTIME_DIR or HOME"
-                        .into(),
-                )
-            })?;
+        let dir = match &self.lock_dir {
+            Some(dir) => dir.clone(),
+            // One per user whatever the caller's environment (XDG_RUNTIME_DIR, HOME).
+            None => {
+                crate::paths::lock_dir().map_err(|e| SourceError::Fatal(format!("oauth: {e}")))?
+            }
+        };
         let path = lock_path(&dir, key);
         crate::fs::lock_exclusive(&path)
             .map_err(|e| SourceError::Fatal(format!("oauth: cannot lock {}: {e}", path.display())))
