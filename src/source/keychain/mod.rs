@@ -8,8 +8,9 @@
 //! have an entry (one per line), so `gocred status` can enumerate them on every backend.
 //!
 //! Nothing is opened before the first get/store/erase/list. A store or erase reads, changes and
-//! writes an entry and the index under an exclusive lock file in the runtime directory, so two
-//! gocred processes never lose each other's update; a get takes no lock.
+//! writes an entry and the index under an exclusive lock file in the user's lock directory
+//! ([`crate::paths::lock_dir`], the same whatever the caller's environment), so two gocred
+//! processes never lose each other's update; a get takes no lock.
 //!
 //! keyring-core errors are matched, never formatted: `BadEncoding` and `BadDataFormat` carry the
 //! secret's bytes.
@@ -36,7 +37,7 @@ use std::sync::OnceLock;
 const SERVICE: &str = "gocred";
 /// The user name of the index entry (scope keys always contain `://`, so never clash with it).
 const INDEX_USER: &str = "gocred:index";
-/// The lock file's name in [`crate::paths::runtime_dir`].
+/// The lock file's name in [`crate::paths::lock_dir`].
 const LOCK_FILE: &str = "keychain.lock";
 
 pub struct Keychain {
@@ -75,13 +76,9 @@ impl Keychain {
     fn lock(&self, opened: &Opened) -> Result<std::fs::File, SourceError> {
         let path = match &self.lock_path {
             Some(p) => p.clone(),
-            None => crate::paths::runtime_dir()
-                .ok_or_else(|| {
-                    SourceError::Fatal(format!(
-                        "{}: cannot tell where to put the lock file: set XDG_RUNTIME_DIR or HOME",
-                        self.who(opened)
-                    ))
-                })?
+            // One per user whatever the caller's environment (XDG_RUNTIME_DIR, HOME).
+            None => crate::paths::lock_dir()
+                .map_err(|e| SourceError::Fatal(format!("{}: {e}", self.who(opened))))?
                 .join(LOCK_FILE),
         };
         crate::fs::lock_exclusive(&path).map_err(|e| {

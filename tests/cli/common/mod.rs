@@ -21,6 +21,7 @@ pub mod go;
 pub mod https;
 pub mod keyring;
 pub mod oidc;
+pub mod scripted;
 pub mod vendor_fake;
 
 use std::ffi::{OsStr, OsString};
