@@ -30,4 +30,5 @@ mod oauth_network;
 mod oauth_vendors;
 mod proptests;
 mod regression;
+mod setup_quoting;
 mod test_env;
