@@ -37,4 +37,5 @@ mod policy_trust;
 mod proptests;
 mod redaction;
 mod regression;
+mod setup_quoting;
 mod test_env;
