@@ -374,10 +374,12 @@ pub(crate) const CONFIG_5: &[Section] = &[
                  (an `oauth` rule's own refresh token never leaves gocred). With \
                  `credential.useHttpPath`, git sends the repository path: an entry stored with a \
                  path answers only that path, or a request without a path, even under a \
-                 host-wide rule. An entry stored without one (git without `useHttpPath`, \
-                 `import-netrc`) is the host's credential and answers every path of a host-wide \
-                 rule, where git's `credential-store` would not; an entry for the very path beats \
-                 it. `erase` removes every entry that matches what git gives: all users when it \
+                 host-wide rule; a request with a path takes only an entry stored for that very \
+                 path (an entry stored without one, by git without `useHttpPath` or by \
+                 `import-netrc`, answers requests without a path), as git's own helpers do. \
+                 `setup git` and `exec` turn `useHttpPath` on only under the path prefixes of \
+                 path-scoped rules, so a host-wide entry keeps answering the rest of the host. \
+                 `erase` removes every entry that matches what git gives: all users when it \
                  names none, only the entries holding the password when it gives one, and never \
                  anything outside the rule's key. Fields a newer gocred wrote are kept, byte for \
                  byte, when gocred rewrites an entry or the file.",
@@ -481,11 +483,12 @@ pub(crate) const GOCRED_1: &[Section] = &[
             ),
             Block::Para(
                 "A rule with a path prefix (`https://gitlab.corp.example/team/`) only matches \
-                 when git sends the repository path, so such a host also needs:",
+                 when git sends the repository path, so git must send it under that prefix \
+                 (`gocred setup git` writes this):",
             ),
             Block::Code(
                 "sh",
-                "git config --global credential.https://gitlab.corp.example.useHttpPath true\n",
+                "git config --global credential.https://gitlab.corp.example/team.useHttpPath true\n",
             ),
         ],
     },
