@@ -376,7 +376,12 @@ fn the_setup_gocred_status_suggests_works_with_real_git() {
     env.git_config("credential.helper", other.to_str().unwrap());
     env.put_helper_on_path();
 
-    let advice = env.gocred(&["status"]).success().stdout;
+    // A fresh machine: no GOCRED_CONFIG, nothing at the default place yet.
+    let advice = env
+        .gocred(&["status"])
+        .env_remove("GOCRED_CONFIG")
+        .success()
+        .stdout;
     let commands: Vec<&str> = advice
         .lines()
         .map(str::trim)
