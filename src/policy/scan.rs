@@ -33,8 +33,14 @@ struct OpenRule<'i> {
     oauth: Option<(DeTable<'i>, usize)>,
 }
 
-/// The policy's TOML, or `None` when the file is not in the subset this reader knows.
-pub(super) fn parse(text: &str) -> Option<DeTable<'_>> {
+/// The policy's TOML, or `None` when the file is not in the subset this reader knows. Each
+/// `[[rule]]` table goes to `each_rule` as soon as it is complete, in file order, and is then
+/// dropped: the returned table holds everything but the rules. (A `None` after some rules went
+/// to `each_rule` means: forget them, the file is for the full parser.)
+pub(super) fn parse<'i>(
+    text: &'i str,
+    mut each_rule: impl FnMut(&Value<'i>),
+) -> Option<DeTable<'i>> {
     // Control characters (other than tab and LF) are errors in every part of TOML; CR, DEL and
     // the rest are left to the full parser.
     if text
@@ -47,7 +53,6 @@ pub(super) fn parse(text: &str) -> Option<DeTable<'_>> {
     let mut root = DeTable::new();
     let mut keychain: Option<(DeTable<'_>, usize)> = None;
     let mut file: Option<(DeTable<'_>, usize)> = None;
-    let mut rules: Vec<Value<'_>> = Vec::new();
     let mut rule: Option<OpenRule<'_>> = None;
     let mut section = Section::Root;
     loop {
@@ -60,7 +65,7 @@ pub(super) fn parse(text: &str) -> Option<DeTable<'_>> {
                 let start = s.at;
                 section = if s.eat("[[rule]]") {
                     if let Some(done) = rule.take() {
-                        rules.push(close_rule(done, start));
+                        each_rule(&close_rule(done, start));
                     }
                     rule = Some(OpenRule {
                         table: DeTable::new(),
@@ -111,7 +116,7 @@ pub(super) fn parse(text: &str) -> Option<DeTable<'_>> {
     }
     let end = text.len();
     if let Some(done) = rule.take() {
-        rules.push(close_rule(done, end));
+        each_rule(&close_rule(done, end));
     }
     for (name, table) in [("keychain", keychain), ("file", file)] {
         if let Some((table, start)) = table {
@@ -120,17 +125,6 @@ pub(super) fn parse(text: &str) -> Option<DeTable<'_>> {
                 Spanned::new(start..end, DeValue::Table(table)),
             );
         }
-    }
-    if let Some(first) = rules.first() {
-        let span = first.span().start..end;
-        let mut array = DeArray::new();
-        for r in rules {
-            array.push(r);
-        }
-        root.insert(
-            Spanned::new(span.start + 2..span.start + 6, "rule".into()),
-            Spanned::new(span, DeValue::Array(array)),
-        );
     }
     Some(root)
 }
@@ -298,7 +292,10 @@ mod tests {
     /// The fast reader took `text`, and the policy is the full parser's, field for field.
     #[track_caller]
     fn same_as_toml(text: &str) {
-        assert!(parse(text).is_some(), "the fast reader gave up on:\n{text}");
+        assert!(
+            parse(text, |_| {}).is_some(),
+            "the fast reader gave up on:\n{text}"
+        );
         let fast = load_str(Path::new("/p.toml"), text);
         let full = load_str_full(Path::new("/p.toml"), text);
         assert!(fast.is_ok(), "{fast:?}");
@@ -362,7 +359,7 @@ mod tests {
             "\u{feff}[[rule]]\n",
             "[[rule]]\n# a bell \u{7}\n",
         ] {
-            assert!(parse(text).is_none(), "took:\n{text}");
+            assert!(parse(text, |_| {}).is_none(), "took:\n{text}");
         }
     }
 
@@ -370,7 +367,7 @@ mod tests {
     fn a_file_with_a_problem_is_reported_by_the_full_parser() {
         // In the fast reader's subset, but invalid: the report is the full parser's.
         let text = "[[rule]]\nurl = \"https://*.co.uk\"\nsources = [\"file\"]\n";
-        assert!(parse(text).is_some());
+        assert!(parse(text, |_| {}).is_some());
         let fast = load_str(Path::new("/p.toml"), text).unwrap_err();
         let full = load_str_full(Path::new("/p.toml"), text).unwrap_err();
         assert_eq!(fast.report(), full.report());
