@@ -22,6 +22,7 @@ mod import_netrc;
 mod keychain;
 mod load;
 mod netrc;
+mod netrc_differential;
 mod oauth;
 mod oauth_bad_input;
 mod oauth_keychain;

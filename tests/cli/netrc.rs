@@ -269,6 +269,12 @@ pub const ADVERSARIAL: &[(&str, &str, &str)] = &[
 /// host's credential stored.
 pub fn adversarial_env(extra: &str) -> TestEnv {
     let env = TestEnv::new();
+    adversarial_setup(&env, extra);
+    env
+}
+
+/// [`adversarial_env`] in an existing environment.
+pub fn adversarial_setup(env: &TestEnv, extra: &str) {
     let mut policy = String::new();
     for (host, _, _) in ADVERSARIAL {
         policy += &format!(
@@ -277,9 +283,8 @@ pub fn adversarial_env(extra: &str) -> TestEnv {
     }
     env.policy(&(policy + extra));
     for (host, user, pass) in ADVERSARIAL {
-        store(&env, "https", host, None, user, pass);
+        store(env, "https", host, None, user, pass);
     }
-    env
 }
 
 #[test]
@@ -323,11 +328,9 @@ fn generated_netrc_never_holds_a_keyword_as_a_value() {
     assert!(!out.stderr.contains("SENTINEL"), "{out}");
 }
 
-#[test]
-fn generated_netrc_has_one_login_per_machine_and_no_default() {
-    let env = TestEnv::new();
-    env.policy(
-        r#"
+/// Rules that share a host name across ports, schemes, paths and a wildcard; see
+/// [`ports_setup`].
+pub const PORTS_POLICY: &str = r#"
 [[rule]]
 url = "https://solo.corp.example"
 sources = ["file"]
@@ -373,8 +376,10 @@ store = "file"
 url = "https://*.mirror.corp.example:9443"
 sources = ["file"]
 store = "file"
-"#,
-    );
+"#;
+
+/// Stores a credential for every rule of [`PORTS_POLICY`] (which the caller writes).
+pub fn ports_setup(env: &TestEnv) {
     for (proto, host, path, user, pass) in [
         (
             "https",
@@ -448,8 +453,15 @@ store = "file"
             "solo-SENTINEL-10",
         ),
     ] {
-        store(&env, proto, host, path, user, pass);
+        store(env, proto, host, path, user, pass);
     }
+}
+
+#[test]
+fn generated_netrc_has_one_login_per_machine_and_no_default() {
+    let env = TestEnv::new();
+    env.policy(PORTS_POLICY);
+    ports_setup(&env);
     let out = env.gocred(&["netrc"]).success();
     // curl matches `machine` without the port (and for every scheme and path), go with it: a
     // bare host name is written only when no other rule names that host; a host:port only when
