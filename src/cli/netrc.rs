@@ -23,7 +23,7 @@ use super::context::Context;
 use super::resolve::Resolver;
 use crate::fs::{loose_mode, write_private_atomic};
 use crate::netrc::render_entry;
-use crate::policy::{Decision, HostPattern, Policy, Rule, ScopeKey, Target};
+use crate::policy::{Decision, HostPattern, Input, Policy, Rule, ScopeKey, normalize};
 use crate::secret::SecretBytes;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -63,19 +63,20 @@ pub fn machine_name(host: &str, port: Option<u16>) -> String {
     }
 }
 
-/// A `--host` argument as a normalized `host[:port]` (default port dropped).
+/// A `--host` argument (`host`, `host:port` or `https://host[:port]/`) as a normalized
+/// `host[:port]` (default port dropped), through the one normalization of a target.
 pub fn normalize_host_arg(arg: &str) -> Result<String, CommandError> {
-    let arg = arg
-        .strip_prefix("https://")
-        .unwrap_or(arg)
-        .trim_end_matches('/');
-    Target::new("https", arg, None)
-        .map(|t| machine_name(&t.host, t.port))
-        .ok_or_else(|| {
-            CommandError::user(format!(
-                "--host {arg}: not a host name (expected host or host:port)"
-            ))
-        })
+    let bad = |why: &dyn std::fmt::Display| {
+        CommandError::user(format!("--host {arg}: {why} (expected host or host:port)"))
+    };
+    let target = normalize(Input::Url(arg)).map_err(|e| bad(&e))?;
+    if target.scheme != "https" {
+        return Err(bad(&"only https hosts get netrc entries"));
+    }
+    if target.path.is_some() {
+        return Err(bad(&"a netrc entry covers a whole host, not a path"));
+    }
+    Ok(machine_name(&target.host, target.port))
 }
 
 /// Builds the netrc for every exact https host the policy allows (only `hosts`, when given).
@@ -138,7 +139,11 @@ pub fn build(ctx: &Context, policy: &Policy, hosts: &[String]) -> Result<Built, 
         // wildcard, path-scoped rules never match a request without a path, and two rules for
         // the same URL are a config error. So the scope is the host's origin, exactly what
         // `Policy::decide` would file it under, without a scan of every rule per host.
-        let Some(target) = Target::new("https", &machine, None) else {
+        let Ok(target) = normalize(Input::Attributes {
+            protocol: "https",
+            host: &machine,
+            path: None,
+        }) else {
             continue;
         };
         debug_assert!(matches!(
