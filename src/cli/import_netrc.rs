@@ -238,7 +238,7 @@ pub fn cmd_import_netrc(ctx: &mut Context, args: ImportNetrcArgs) -> Result<(), 
                     ctx.stderr,
                     "gocred import-netrc: {} ({}): stored in {}{}",
                     it.machine,
-                    it.username,
+                    crate::redact::shown(&it.username),
                     store.location(),
                     if it.new_rule.is_some() {
                         " (no rule serves it yet: the keychain, by default)"
