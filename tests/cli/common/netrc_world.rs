@@ -20,11 +20,14 @@ use std::sync::{Arc, Mutex};
 /// its Basic `Authorization` (bytes that are not UTF-8 shown as U+FFFD), or `None`.
 pub type Sent = BTreeMap<String, Option<(String, String)>>;
 
+/// Every request's `Host` and `Authorization`, in order.
+type Log = Arc<Mutex<Vec<(String, Option<String>)>>>;
+
 pub struct NetrcWorld {
     pub env: TestEnv,
     ca: TestCa,
     _servers: Vec<HttpsServer>,
-    log: Arc<Mutex<Vec<(String, Option<String>)>>>,
+    log: Log,
 }
 
 fn enter_private_network(hosts_file: &Path) {
@@ -120,7 +123,7 @@ impl NetrcWorld {
         let ca = TestCa::new(&env.root().join("ca"), "gocred netrc test CA");
         let sans: Vec<&str> = names.iter().map(String::as_str).collect();
         let tls = ca.server_config(&sans);
-        let log: Arc<Mutex<Vec<(String, Option<String>)>>> = Arc::new(Mutex::new(Vec::new()));
+        let log: Log = Arc::new(Mutex::new(Vec::new()));
         let log2 = log.clone();
         let handler = Arc::new(move |req: &Request| {
             let host = req.header("Host").unwrap_or("").to_owned();
