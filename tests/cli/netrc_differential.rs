@@ -69,6 +69,11 @@ fn generated_netrc_reads_the_same_in_curl_git_go_and_python() {
     .collect();
     let netrc = env.write_file("generated.netrc", &out.stdout);
     assert_eq!(out.stdout.lines().count(), meant.len(), "{out}");
+    // `gocred exec` hands go the same netrc (what the readers below read is what it writes).
+    let exec = env
+        .gocred(&["exec", "--", "sh", "-c", "cat \"$NETRC\""])
+        .success();
+    assert_eq!(exec.stdout, out.stdout, "{exec}");
 
     // Python reads the whole file: exactly these entries.
     assert_eq!(python(env, &netrc).unwrap(), meant, "python: {out}");
