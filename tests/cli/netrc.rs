@@ -243,9 +243,11 @@ fn an_empty_policy_gives_an_empty_netrc() {
 }
 
 /// Stored values no netrc reader may misread: each left out with a note naming its rule (and
-/// never the value), the others written as usual.
+/// never the value). The first [`ADVERSARIAL_OK`] are written as usual.
+pub const ADVERSARIAL_OK: usize = 2;
 pub const ADVERSARIAL: &[(&str, &str, &str)] = &[
     ("ok.corp.example", "alice", "ok-SENTINEL-0"),
+    ("q.corp.example", "o'brien", "q'SENTINEL-16,=;$()"),
     ("k1.corp.example", "machine", "k1-SENTINEL-1"),
     ("k2.corp.example", "u", "PASSWORD"),
     ("k3.corp.example", "Default", "k3-SENTINEL-3"),
@@ -292,17 +294,23 @@ fn generated_netrc_never_holds_a_keyword_as_a_value() {
     let long = format!("long-SENTINEL-{}", "x".repeat(4100));
     let out = env.gocred(&["netrc"]).success();
     assert_eq!(
-        out.stdout, "machine ok.corp.example login alice password ok-SENTINEL-0\n",
+        out.stdout,
+        "machine ok.corp.example login alice password ok-SENTINEL-0\n\
+         machine q.corp.example login o'brien password q'SENTINEL-16,=;$()\n",
         "{out}"
     );
-    for (host, _, _) in &ADVERSARIAL[1..] {
+    for (host, _, _) in &ADVERSARIAL[ADVERSARIAL_OK..] {
         let prefix = format!("gocred netrc: https://{host}: left out: the ");
         assert!(
             out.stderr_lines().iter().any(|n| n.starts_with(&prefix)),
             "no note for {host}: {out}"
         );
     }
-    assert_eq!(out.stderr_lines().len(), ADVERSARIAL.len() - 1, "{out}");
+    assert_eq!(
+        out.stderr_lines().len(),
+        ADVERSARIAL.len() - ADVERSARIAL_OK,
+        "{out}"
+    );
     assert!(
         out.stderr
             .contains("https://k2.corp.example: left out: the password is a netrc keyword"),

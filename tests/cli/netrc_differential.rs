@@ -57,10 +57,11 @@ fn generated_netrc_reads_the_same_in_curl_git_go_and_python() {
         .unwrap()
         .strip_prefix("password=")
         .unwrap();
-    // What gocred means to write: the one clean adversarial entry, the uncontested host, and
+    // What gocred means to write: the clean adversarial entries, the uncontested host, and
     // the port entry. Everything else was left out with a note.
     let meant: BTreeMap<String, (String, String)> = [
         ("ok.corp.example", "alice", "ok-SENTINEL-0"),
+        ("q.corp.example", "o'brien", "q'SENTINEL-16,=;$()"),
         ("solo.corp.example", solo_user, solo_pass),
         ("ports.corp.example:8443", "p8443", "ports-SENTINEL-3"),
     ]

@@ -230,27 +230,26 @@ impl NetrcWorld {
 
 /// Python's `netrc` module on NETRC: every host with its login and password, or its error.
 pub fn python(env: &TestEnv, netrc: &Path) -> Result<BTreeMap<String, (String, String)>, String> {
+    // Hex, so that no value can be mistaken for the separators.
     let script = "import netrc, sys\n\
                   n = netrc.netrc(sys.argv[1])\n\
                   for h, (login, account, password) in n.hosts.items():\n\
-                  \x20   sys.stdout.write(repr((h, login, password)) + '\\n')\n";
+                  \x20   print(' '.join(v.encode().hex() for v in (h, login, password)))\n";
     let out = env.command("python3").args(["-c", script]).arg(netrc).run();
     if !out.status.success() {
         return Err(out.stderr);
     }
+    let unhex = |h: &str| -> String {
+        let bytes: Vec<u8> = (0..h.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&h[i..i + 2], 16).unwrap())
+            .collect();
+        String::from_utf8(bytes).unwrap()
+    };
     let mut hosts = BTreeMap::new();
     for line in out.stdout.lines() {
-        // repr of a tuple of three str: parse it back with Python's own quoting rules kept
-        // simple: the values the tests write have no quotes or backslashes.
-        let inner = line
-            .strip_prefix('(')
-            .and_then(|l| l.strip_suffix(')'))
-            .unwrap();
-        let parts: Vec<String> = inner
-            .split(", ")
-            .map(|p| p.trim_matches('\'').to_owned())
-            .collect();
-        hosts.insert(parts[0].clone(), (parts[1].clone(), parts[2].clone()));
+        let f: Vec<String> = line.split(' ').map(unhex).collect();
+        hosts.insert(f[0].clone(), (f[1].clone(), f[2].clone()));
     }
     Ok(hosts)
 }
