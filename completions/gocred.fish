@@ -56,7 +56,7 @@ complete -c gocred -n "__fish_gocred_using_subcommand config; and __fish_seen_su
 complete -c gocred -n "__fish_gocred_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c gocred -n "__fish_gocred_using_subcommand netrc" -l output -d 'Write the netrc to FILE (mode 0600, replaced atomically) instead of stdout' -r -F
 complete -c gocred -n "__fish_gocred_using_subcommand netrc" -l host -d 'Only this host (`host` or `host:port`); may be given several times' -r
-complete -c gocred -n "__fish_gocred_using_subcommand netrc" -s h -l help -d 'Print help'
+complete -c gocred -n "__fish_gocred_using_subcommand netrc" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c gocred -n "__fish_gocred_using_subcommand exec" -l host -d 'Only this host (`host` or `host:port`); may be given several times. Default: every host policy allows' -r
 complete -c gocred -n "__fish_gocred_using_subcommand exec" -s h -l help -d 'Print help'
 complete -c gocred -n "__fish_gocred_using_subcommand login" -l provider -d 'Who runs the OAuth server (for a host that has no rule yet)' -r -f -a "gitlab\t''
@@ -89,7 +89,7 @@ complete -c gocred -n "__fish_gocred_using_subcommand setup; and __fish_seen_sub
 complete -c gocred -n "__fish_gocred_using_subcommand setup; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c gocred -n "__fish_gocred_using_subcommand import-netrc" -l save -d 'Append the rules for machines no rule serves to the config file'
 complete -c gocred -n "__fish_gocred_using_subcommand import-netrc" -l remove -d 'Delete FILE once every entry is stored and read back'
-complete -c gocred -n "__fish_gocred_using_subcommand import-netrc" -s h -l help -d 'Print help'
+complete -c gocred -n "__fish_gocred_using_subcommand import-netrc" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c gocred -n "__fish_gocred_using_subcommand doctor" -l json -d 'Print the checks as JSON'
 complete -c gocred -n "__fish_gocred_using_subcommand doctor" -s h -l help -d 'Print help'
 complete -c gocred -n "__fish_gocred_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'

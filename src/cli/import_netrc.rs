@@ -26,6 +26,16 @@ use std::io::Write;
 use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
+#[command(after_long_help = r#"How the file is read:
+As git reads it, through libcurl: each host gets exactly the credential git would send it, or nothing and a note on stderr that says why (never with a password). Where libcurl and go read the file differently, gocred follows git, and the note says what go would use.
+
+The first entry for a host wins, with its aliases: libcurl compares `machine` names case-insensitively, `machine HOST:443` is used by no reader for HOST, and a host is not imported when an entry for `HOST.` (trailing dot) gives another credential than HOST's, since gocred serves both as one host.
+
+libcurl's rules: keywords in any letter case; `#` starts a comment at any word, even where a value is expected (the next word becomes the value); a double-quoted value is one word (a backslash escapes the character after it), and a quote not closed on its line makes libcurl give up on the file from there; `macdef` inside the entry of the host being looked up is not a macro; a line holding a NUL byte is dropped together with the next line, a NUL first on a line ends the file, and a line of 4095 bytes or more is dropped. go reads (keyword, value) pairs within a line, lower-case keywords only, with no comments or quotes, and compares names exactly, port included.
+
+libcurl ignores the port in `machine` names, so git sends `machine HOST`'s credential to every port of HOST. An entry for `HOST:PORT` is imported only when that is also what go uses for `HOST:PORT`; otherwise git and go disagree and nothing is imported for that port.
+
+Never imported: the `default` entry (git would send it to every host), a credential git would send with an empty user name or password, a name that is not a host name. Each keeps the file under `--remove`. These are the rules of Debian 12's libcurl (7.88.1 with its security fixes), which both git 2.47 and git 2.39 link here; tests/cli/netrc_differential.rs checks them against the real curl, git and go."#)]
 pub struct ImportNetrcArgs {
     /// The netrc to import (default: $NETRC, else ~/.netrc)
     #[arg(value_name = "FILE")]
@@ -228,7 +238,7 @@ pub fn cmd_import_netrc(ctx: &mut Context, args: ImportNetrcArgs) -> Result<(), 
                     ctx.stderr,
                     "gocred import-netrc: {} ({}): stored in {}{}",
                     it.machine,
-                    it.username,
+                    crate::redact::shown(&it.username),
                     store.location(),
                     if it.new_rule.is_some() {
                         " (no rule serves it yet: the keychain, by default)"

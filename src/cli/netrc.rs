@@ -29,6 +29,14 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, clap::Args)]
+#[command(after_long_help = r#"What is written:
+One line per host, `machine HOST login USER password TOKEN`, and only when curl (git's libcurl), the go command and Python's `netrc` module all read it back as exactly that entry. There is never a `default` entry, and never two entries for one machine.
+
+Left out, each with a note on stderr that names the rule and never a secret: a wildcard rule (it names no host), an http rule (clear text), a path-scoped rule (an entry covers the whole host); a host name, user name or password that is a netrc keyword (`machine`, `default`, `login`, `password`, `account`, `macdef`, `user`) in any letter case, or holds whitespace, a quote, a backslash or a control character, or starts with `#`; an entry longer than the 4094-byte line git's libcurl reads.
+
+libcurl matches `machine` without the port, for every scheme, port and path of the host; go matches `host[:port]` exactly, for every path. So `machine HOST` is left out when another rule names HOST on another port or scheme, or a path on it (the entry would answer that rule's requests), and `machine HOST:PORT` when a path-scoped rule shares that port.
+
+git reads `~/.netrc`, never `$NETRC`: this netrc is for go (`gocred exec` hands it over through `NETRC`), and git gets its credentials from gocred as its helper. Written as `~/.netrc`, it would give a host's credential to every port and scheme of that host, plain http included, and some libcurl 8 releases before 8.11.1 refuse a whole netrc that holds a word over 127 bytes (a long token): git would then fail every fetch."#)]
 pub struct NetrcArgs {
     /// Write the netrc to FILE (mode 0600, replaced atomically) instead of stdout
     #[arg(long, value_name = "FILE")]

@@ -24,6 +24,7 @@ mod import_netrc;
 mod keychain;
 mod load;
 mod netrc;
+mod netrc_differential;
 mod normalization;
 mod nothing_lost;
 mod oauth;

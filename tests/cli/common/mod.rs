@@ -20,6 +20,7 @@ pub mod git_server;
 pub mod go;
 pub mod https;
 pub mod keyring;
+pub mod netrc_world;
 pub mod oidc;
 pub mod scripted;
 pub mod vendor_fake;
