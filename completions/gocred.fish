@@ -79,11 +79,11 @@ complete -c gocred -n "__fish_gocred_using_subcommand setup; and __fish_seen_sub
 complete -c gocred -n "__fish_gocred_using_subcommand setup; and __fish_seen_subcommand_from git" -l local -d 'Write to the current repository\'s config'
 complete -c gocred -n "__fish_gocred_using_subcommand setup; and __fish_seen_subcommand_from git" -l dry-run -d 'Print the git config commands instead of running them'
 complete -c gocred -n "__fish_gocred_using_subcommand setup; and __fish_seen_subcommand_from git" -l undo -d 'Remove what `gocred setup git` wrote'
-complete -c gocred -n "__fish_gocred_using_subcommand setup; and __fish_seen_subcommand_from git" -s h -l help -d 'Print help'
-complete -c gocred -n "__fish_gocred_using_subcommand setup; and __fish_seen_subcommand_from go" -l shell -d 'Print `export` lines for this shell (default: sh)' -r -f -a "sh\t''
-fish\t''"
+complete -c gocred -n "__fish_gocred_using_subcommand setup; and __fish_seen_subcommand_from git" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c gocred -n "__fish_gocred_using_subcommand setup; and __fish_seen_subcommand_from go" -l shell -d 'Print `export` lines for this shell (default: sh), every value quoted for it' -r -f -a "sh\t'POSIX sh, dash, bash, zsh (export lines)'
+fish\t'fish (set -gx lines)'"
 complete -c gocred -n "__fish_gocred_using_subcommand setup; and __fish_seen_subcommand_from go" -l write -d 'Write the values with `go env -w` (into Go\'s own config file)'
-complete -c gocred -n "__fish_gocred_using_subcommand setup; and __fish_seen_subcommand_from go" -s h -l help -d 'Print help'
+complete -c gocred -n "__fish_gocred_using_subcommand setup; and __fish_seen_subcommand_from go" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c gocred -n "__fish_gocred_using_subcommand setup; and __fish_seen_subcommand_from help" -f -a "git" -d 'Make git ask gocred, and only gocred, for the hosts policy names'
 complete -c gocred -n "__fish_gocred_using_subcommand setup; and __fish_seen_subcommand_from help" -f -a "go" -d 'Keep the policy\'s hosts private in Go (GOPRIVATE, GONOSUMDB, GONOPROXY)'
 complete -c gocred -n "__fish_gocred_using_subcommand setup; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

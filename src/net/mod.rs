@@ -464,7 +464,8 @@ struct GitHttpConfig {
 /// included). No git, or a git that fails: nothing.
 fn git_http_config(url: &str, env: Env<'_>) -> GitHttpConfig {
     let mut cmd = std::process::Command::new("git");
-    cmd.args(["config", "-z", "--get-urlmatch", "http"])
+    // The URL is never read as an option (it starts with the scheme; this says so to git).
+    cmd.args(["config", "-z", "--get-urlmatch", "--end-of-options", "http"])
         .arg(format!("{url}/"))
         .stdin(std::process::Stdio::null())
         .stderr(std::process::Stdio::null());

@@ -12,14 +12,14 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// git's CA file and the certificates it holds (as DER), or why it could not be read.
-pub type GitCa = (PathBuf, Result<Vec<Vec<u8>>, String>);
+/// A CA file and the certificates (DER) it holds, or why it cannot be read.
+pub type CaFile = (PathBuf, Result<Vec<Vec<u8>>, String>);
 
 /// The roots `Net` trusts for a URL, as DER.
 pub struct Trust {
     pub system: Vec<Vec<u8>>,
     /// git's `http.sslCAInfo` (or `GIT_SSL_CAINFO`) for the URL and what it holds.
-    pub git_ca: Option<GitCa>,
+    pub git_ca: Option<CaFile>,
 }
 
 impl super::Net<'_> {

@@ -138,6 +138,7 @@ impl<'e> OAuthSource<'e> {
         store.get(&Query {
             scope: key,
             rule,
+            path: None,
             username: Some(user),
             now: 0, // expired entries too: they hold the refresh token
         })

@@ -22,11 +22,11 @@ mod secret_service;
 mod tests;
 
 use super::{
-    Credential, Query, Record, Source, SourceError, Store, StoredInfo, erase_matches, record,
+    Credential, Query, Record, Source, SourceError, Store, StoredInfo, Want, erase_matches, record,
     select, upsert,
 };
 use crate::policy::{KeychainBackend, ScopeKey};
-use crate::secret::{Secret, SecretBytes};
+use crate::secret::SecretBytes;
 pub use backend::COMPILED_IN;
 use backend::{Kind, Opened};
 use keyring_core::{Entry, Error as KeyringError};
@@ -302,18 +302,19 @@ impl Source for Keychain {
 }
 
 impl Store for Keychain {
-    fn store(&self, scope: &ScopeKey, cred: Credential) -> Result<(), SourceError> {
+    fn store_record(&self, record: Record) -> Result<(), SourceError> {
         let opened = self.opened()?;
-        let _lock = self.lock(opened)?;
+        let scope = record.scope.clone();
         let entry = self.entry(opened, scope.as_str())?;
-        let mut records = self.records(opened, &entry, scope)?;
-        upsert(
-            &mut records,
-            Record {
-                scope: scope.clone(),
-                cred,
-            },
-        );
+        // git stores after every successful request: don't lock or write to change nothing.
+        if !upsert(&mut self.records(opened, &entry, &scope)?, record.clone()) {
+            return Ok(());
+        }
+        let _lock = self.lock(opened)?;
+        let mut records = self.records(opened, &entry, &scope)?;
+        if !upsert(&mut records, record) {
+            return Ok(());
+        }
         let encoded = record::encode(&records).map_err(|e| {
             SourceError::Fatal(format!(
                 "{}: cannot store the credential for {scope}: {e}",
@@ -322,23 +323,15 @@ impl Store for Keychain {
         })?;
         // Index first: an index line without an entry is harmless (list skips it), an entry
         // without an index line would be invisible to `gocred status`.
-        self.update_index(opened, scope, true)?;
+        self.update_index(opened, &scope, true)?;
         self.write(opened, &entry, scope.as_str(), encoded.as_bytes())
     }
 
-    fn erase(
-        &self,
-        scope: &ScopeKey,
-        username: Option<&str>,
-        password: Option<&Secret>,
-    ) -> Result<usize, SourceError> {
+    fn erase_matching(&self, want: &Want<'_>) -> Result<usize, SourceError> {
         let opened = self.opened()?;
+        let scope = want.scope;
         let entry = self.entry(opened, scope.as_str())?;
-        let matches = |records: &[Record]| {
-            records
-                .iter()
-                .any(|r| erase_matches(r, scope, username, password))
-        };
+        let matches = |records: &[Record]| records.iter().any(|r| erase_matches(r, want));
         // Nothing to erase (the usual case after a failed fill): no lock, no write.
         if !matches(&self.records(opened, &entry, scope)?) {
             return Ok(0);
@@ -346,7 +339,7 @@ impl Store for Keychain {
         let _lock = self.lock(opened)?;
         let mut records = self.records(opened, &entry, scope)?;
         let before = records.len();
-        records.retain(|r| !erase_matches(r, scope, username, password));
+        records.retain(|r| !erase_matches(r, want));
         let erased = before - records.len();
         if erased == 0 {
             return Ok(0);
