@@ -7,10 +7,10 @@
 //!
 //! A token that expires within the margin (60 s, or `GOCRED_OAUTH_REFRESH_MARGIN` seconds) is
 //! refreshed first, under an exclusive lock file per key in [`crate::paths::lock_dir`] (one per
-//! user, whatever the caller's environment): the
-//! first process refreshes and stores, the others wait for the lock, read the stored token again
-//! and find it fresh. So any number of concurrent git processes send one refresh request, which
-//! matters because servers rotate refresh tokens and treat a reused one as theft.
+//! user, whatever the caller's environment): the first process refreshes and stores, the others
+//! wait for the lock (a bounded time), read the stored token again and find it fresh. So any
+//! number of concurrent git processes send one refresh request, which matters because servers
+//! rotate refresh tokens and treat a reused one as theft.
 //!
 //! Nothing is lost to a passing failure: only an explicit refusal of the refresh token
 //! (`invalid_grant`, GitHub's `bad_refresh_token`: [`crate::oauth::OAuthError::is_refusal`])
@@ -279,7 +279,10 @@ impl<'e> OAuthSource<'e> {
             }
             // A new login replaced it while the server was refusing the old one.
             Some(now) if is_fresh(&now, super::now(), margin(self.env)) => Ok(now),
-            _ => Err(SourceError::Unavailable(format!(
+            None => Err(SourceError::Unavailable(format!(
+                "oauth: {e}; the token for {key} is gone already, {login}"
+            ))),
+            Some(_) => Err(SourceError::Unavailable(format!(
                 "oauth: {e}; the token for {key} changed meanwhile and was kept, {login} if it \
                  does not work"
             ))),
