@@ -330,7 +330,7 @@ pub struct Prompt {
 /// Runs `gocred login ARGS` in `env`; once it shows a code, calls `act` (approve it, deny it,
 /// interrupt the process...) with the prompt and the child's pid, then waits for it to end.
 pub fn gocred_login(env: &TestEnv, args: &[&str], act: impl FnOnce(&Prompt, u32)) -> LoginOutput {
-    // Through the env, so that a keyutils test logs in inside its own keyring namespace.
+    // Through the env (its keyring namespace, if it has one), as every other command of the test.
     let mut child = env
         .std_command(GOCRED)
         .arg("login")
