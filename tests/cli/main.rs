@@ -6,6 +6,7 @@ mod common;
 mod bad_input;
 mod commands;
 mod crash;
+mod deadlines;
 mod deny;
 mod docs;
 mod doctor;

@@ -267,6 +267,65 @@ fn invalid_grant_erases_only_the_token_that_was_refused() {
     assert_eq!(value_of(&text, "oauth_refresh_token"), Some("rt-other"));
 }
 
+#[test]
+fn a_refresh_lock_held_forever_is_waited_for_a_bounded_time() {
+    use std::io::Write;
+    let (env, server) = setup(); // GOCRED_HTTP_TIMEOUT=1: a 12 s wait for the lock
+    let store = env.file_store_path();
+    seed(
+        &store,
+        &server.origin(),
+        "at-expired",
+        now() - 10,
+        "rt-kept",
+    );
+    let before = std::fs::read(&store).unwrap();
+    server.script(|_| Action::Hang(Duration::from_secs(120)));
+    let mut holder = env
+        .std_command(crate::common::GOCRED)
+        .arg("get")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    holder
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("protocol=http\nhost=127.0.0.1:{}\n\n", server.port()).as_bytes())
+        .unwrap();
+    // Once its refresh request arrived, it holds the lock: stop it there, for good.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while server.seen().is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the first get sent no refresh"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let pid = i32::try_from(holder.id()).unwrap();
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(pid, libc::SIGSTOP) };
+    let started = std::time::Instant::now();
+    let out = get(&env, &server);
+    let took = started.elapsed();
+    let _ = holder.kill();
+    let _ = holder.wait();
+    assert_eq!(out.code(), Some(1), "{out}");
+    assert_eq!(out.stdout, "");
+    assert_eq!(out.stderr_lines().len(), 1, "{out}");
+    for says in ["still holds", "fuser", &server.origin()] {
+        assert!(out.stderr.contains(says), "says {says:?}: {out}");
+    }
+    assert!(
+        took >= Duration::from_secs(11) && took < Duration::from_secs(30),
+        "waited {took:?}"
+    );
+    assert_eq!(server.seen().len(), 1, "the waiting get refreshed too");
+    assert_eq!(std::fs::read(&store).unwrap(), before);
+}
+
 /// The effective uid (inside the test's user namespace: 0).
 fn euid() -> u32 {
     // SAFETY: geteuid cannot fail.

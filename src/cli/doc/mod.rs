@@ -293,6 +293,16 @@ pub(crate) const CONFIG_5: &[Section] = &[
                  name git sends is the rule's `username`, else `oauth2` (GitLab, and OIDC servers) \
                  or `x-access-token` (GitHub).",
             ),
+            Block::Para(
+                "Nothing is lost to an outage. A refresh that fails for a passing reason (HTTP \
+                 429 or 5xx, `temporarily_unavailable`, `slow_down`, a timeout, a dropped \
+                 connection) keeps the refresh token: git gets the current token while it is \
+                 still valid, with a one-line note, else nothing, and the next request tries \
+                 again. Only the server's explicit refusal of the refresh token (`invalid_grant`, \
+                 or GitHub's `bad_refresh_token`) erases it, and only if it is still the one \
+                 stored. No OAuth request follows a redirect, and through a proxy gocred only \
+                 opens `CONNECT` tunnels.",
+            ),
             Block::ManOnly(
                 "A self-managed GitLab (its application registered with the device flow and \
                  Confidential off), and an OIDC server whose endpoints are discovered from the \
@@ -398,6 +408,9 @@ pub(crate) const CONFIG_5: &[Section] = &[
                          `backend` if that matters to you.",
                         "gocred never pops up an unlock dialog. A locked keyring is reported in \
                          one line that says how to unlock it.",
+                        "Every call to the Secret Service has a deadline (5 seconds): a keyring \
+                         that stops answering fails the request in one line instead of holding \
+                         git up.",
                         "keyutils entries live in kernel memory, linked to your persistent \
                          keyring. They are gone after a reboot, or after 3 days unused. keyutils \
                          also needs a session keyring: a login shell has one, but a bare \
@@ -519,8 +532,8 @@ pub(crate) const GOCRED_1: &[Section] = &[
             ),
             (
                 "`XDG_CONFIG_HOME`, `XDG_DATA_HOME`, `XDG_RUNTIME_DIR`",
-                "Where the policy, the default file store and the keychain lock live on Linux \
-                 (see FILES).",
+                "Where the policy and the default file store live on Linux (see FILES), and \
+                 where `gocred exec` puts its private netrc. Lock files never depend on them.",
             ),
             (
                 "the variable a rule's `token_env` names",
@@ -556,13 +569,15 @@ pub(crate) const GOCRED_1: &[Section] = &[
                 "The default `file` store, used only by rules that name it.",
             ),
             (
-                "`$XDG_RUNTIME_DIR/gocred/keychain.lock`",
-                "The lock that keeps concurrent keychain stores from losing each other's \
-                 entries (under `~/.cache/gocred/` when `XDG_RUNTIME_DIR` is unset).",
-            ),
-            (
-                "`$XDG_RUNTIME_DIR/gocred/oauth-*.lock`",
-                "The locks that let one process at a time refresh an OAuth token.",
+                "`/run/user/UID/gocred/keychain.lock`, `/run/user/UID/gocred/oauth-*.lock`",
+                "The locks that keep concurrent keychain stores from losing each other's \
+                 entries, and let one process at a time refresh an OAuth token. One directory \
+                 per user, found from the uid and the passwd database, never from the \
+                 environment, so every git of yours shares it: `/run/user/UID/gocred` when \
+                 `/run/user/UID` exists (yours, mode 0700), else `.cache/gocred/locks` in the \
+                 home directory the passwd database names. A lock directory that is a symlink, \
+                 belongs to someone else or that others can write is refused with the command \
+                 that fixes it.",
             ),
         ])],
     },
