@@ -15,6 +15,10 @@
 
 use crate::secret::Secret;
 
+pub mod curl;
+pub mod go;
+pub mod import;
+
 /// One `machine` (or the `default`) entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
@@ -46,10 +50,14 @@ pub struct ParseError {
 pub enum RenderError {
     #[error("the {what} is empty")]
     Empty { what: &'static str },
+    #[error("the {what} is a netrc keyword, which a netrc reader could take for one")]
+    Keyword { what: &'static str },
     #[error(
-        "the {what} contains whitespace, a quote, a control character or starts with '#', which Go's netrc reader cannot read back"
+        "the {what} holds whitespace, a quote, a backslash or a control character, or starts with '#', which curl, Go or Python would read differently"
     )]
     Unrepresentable { what: &'static str },
+    #[error("the entry would be a line of more than 4094 bytes, which git's libcurl drops")]
+    TooLong,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -296,16 +304,32 @@ fn value(lexer: &mut Lexer<'_>, keyword: Keyword, line: usize) -> Result<String,
     }
 }
 
-/// A token Go's reader (split on whitespace, no quotes) and curl's (quotes when the token starts
-/// with `"`) both read back exactly.
-fn plain(value: &str, what: &'static str) -> Result<(), RenderError> {
+/// Words every netrc reader treats as keywords somewhere (curl, Go, Python, inetutils: `user` is
+/// Python's alias of `login`). A value spelled like one, in any letter case, is never written.
+const KEYWORDS: [&str; 7] = [
+    "machine", "default", "login", "password", "account", "macdef", "user",
+];
+
+/// The longest line curl 7.86 to 8.6 (Debian 12's libcurl, so git there) reads: a line of 4095
+/// bytes or more before its newline is dropped whole; 7.61 to 7.85 split it in two.
+pub const CURL_MAX_LINE: usize = 4094;
+
+/// Whether `value` is a token that curl, Go's reader and Python's `netrc` all read back as
+/// exactly itself, in a value position or a keyword position: not empty, not a keyword in any
+/// letter case, no whitespace (Unicode's, which Go splits on) or control character, no `"`
+/// (curl and Python unquote) or `\` (Python unescapes, even unquoted), no `#` first (curl
+/// starts a comment at any token).
+pub fn check_value(value: &str, what: &'static str) -> Result<(), RenderError> {
     if value.is_empty() {
         return Err(RenderError::Empty { what });
+    }
+    if KEYWORDS.iter().any(|k| value.eq_ignore_ascii_case(k)) {
+        return Err(RenderError::Keyword { what });
     }
     if value.starts_with('#')
         || value
             .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || c == '"')
+            .any(|c| c.is_whitespace() || c.is_control() || c == '"' || c == '\\')
     {
         return Err(RenderError::Unrepresentable { what });
     }
@@ -314,13 +338,19 @@ fn plain(value: &str, what: &'static str) -> Result<(), RenderError> {
 
 /// One `machine HOST login USER password TOKEN` line (with its newline), checked first.
 pub fn render_entry(machine: &str, login: &str, password: &Secret) -> Result<String, RenderError> {
-    plain(machine, "host name")?;
-    plain(login, "user name")?;
-    plain(password.expose(), "password")?;
-    Ok(format!(
+    check_value(machine, "host name")?;
+    check_value(login, "user name")?;
+    check_value(password.expose(), "password")?;
+    let line = format!(
         "machine {machine} login {login} password {}\n",
         password.expose()
-    ))
+    );
+    if line.len() - 1 > CURL_MAX_LINE {
+        let mut line = line;
+        zeroize::Zeroize::zeroize(&mut line);
+        return Err(RenderError::TooLong);
+    }
+    Ok(line)
 }
 
 #[cfg(test)]

@@ -27,6 +27,34 @@ pub enum ConfigError {
         path: PathBuf,
         diagnostics: Vec<Diagnostic>,
     },
+    /// git runs helpers inside whatever repository it is working in: a relative path would
+    /// name a file of that repository.
+    #[error(
+        "refusing the gocred config {}: GOCRED_CONFIG must be an absolute path (git runs gocred \
+         inside whatever repository it works in); set it to the file's full path",
+        path.display()
+    )]
+    Relative { path: PathBuf },
+    /// Someone other than its owner (or root) could change the policy: it is not read.
+    #[error("refusing the gocred config {}: {why}; fix: `{fix}`", path.display())]
+    Untrusted {
+        path: PathBuf,
+        why: String,
+        fix: String,
+    },
+    #[error(
+        "refusing the gocred config {}: it is {kind}, not a regular file; point GOCRED_CONFIG \
+         at a regular file",
+        path.display()
+    )]
+    NotRegular { path: PathBuf, kind: &'static str },
+    #[error(
+        "refusing the gocred config {}: it is larger than {} MiB, the most gocred reads; \
+         a policy is a few rules",
+        path.display(),
+        MAX_CONFIG_BYTES >> 20
+    )]
+    TooLarge { path: PathBuf },
 }
 
 fn first_line(path: &Path, diagnostics: &[Diagnostic]) -> String {
@@ -48,7 +76,11 @@ impl ConfigError {
     /// Every problem, one `file:line:col: message` per line.
     pub fn report(&self) -> String {
         match self {
-            ConfigError::Io { .. } => self.to_string(),
+            ConfigError::Io { .. }
+            | ConfigError::Relative { .. }
+            | ConfigError::Untrusted { .. }
+            | ConfigError::NotRegular { .. }
+            | ConfigError::TooLarge { .. } => self.to_string(),
             ConfigError::Invalid { path, diagnostics } => diagnostics
                 .iter()
                 .map(|d| format!("{}:{}:{}: {}", path.display(), d.line, d.column, d.message))
@@ -64,30 +96,51 @@ impl fmt::Display for Diagnostic {
     }
 }
 
-/// Reads the policy at `path`. A missing file is an empty policy (everything denied), not an error.
+/// The largest policy file gocred reads: 8 MiB is over 100,000 rules, and a FIFO or a device
+/// standing in for the file must not feed `get` without end.
+pub const MAX_CONFIG_BYTES: u64 = 8 << 20;
+
+/// Reads the policy at `path`, as it is now: every call reads and checks the whole file (there
+/// is no cache), so `get` and `config check` always see the same policy. A missing file is an
+/// empty policy (everything denied); the caller says whether that is an error (an explicitly
+/// named config). The file is read only when it is trusted ([`super::trust`]): an absolute
+/// path, a regular file of at most [`MAX_CONFIG_BYTES`], that only its owner (this user or
+/// root) can change, in directories only their owners can change.
 pub fn load(path: &Path) -> Result<Policy, ConfigError> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => load_str(path, &text),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Policy {
+    match super::trust::read(path)? {
+        Some(text) => load_str(path, &text),
+        None => Ok(Policy {
             path: path.to_owned(),
             exists: false,
             ..Policy::default()
         }),
-        Err(source) => Err(ConfigError::Io {
-            path: path.to_owned(),
-            source,
-        }),
     }
 }
 
+/// The policy in `text` (read from `path`). Plain files are read by a fast reader
+/// ([`super::scan`]) and checked like any other; anything it does not know, and any file with a
+/// problem, goes through the full `toml` parser ([`load_str_full`]), which reports every
+/// problem. Both give the same policy for every file the fast reader accepts.
 pub fn load_str(path: &Path, text: &str) -> Result<Policy, ConfigError> {
-    let mut ck = Checker {
-        text,
-        line_starts: std::iter::once(0)
-            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-            .collect(),
-        diagnostics: Vec::new(),
-    };
+    if let Some(root) = super::scan::parse(text) {
+        let mut ck = Checker::new(text);
+        let mut policy = Policy {
+            path: path.to_owned(),
+            exists: true,
+            ..Policy::default()
+        };
+        ck.policy(&root, &mut policy);
+        if ck.diagnostics.is_empty() {
+            return Ok(policy);
+        }
+    }
+    load_str_full(path, text)
+}
+
+/// [`load_str`] through the full `toml` parser only (the fast reader's reference in tests).
+#[doc(hidden)]
+pub fn load_str_full(path: &Path, text: &str) -> Result<Policy, ConfigError> {
+    let mut ck = Checker::new(text);
     let (root, errors) = DeTable::parse_recoverable(text);
     let mut policy = Policy {
         path: path.to_owned(),
@@ -145,6 +198,18 @@ const OAUTH_KEYS: &[&str] = &[
     "token_endpoint",
     "revocation_endpoint",
 ];
+
+impl<'t> Checker<'t> {
+    fn new(text: &'t str) -> Self {
+        Checker {
+            text,
+            line_starts: std::iter::once(0)
+                .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+                .collect(),
+            diagnostics: Vec::new(),
+        }
+    }
+}
 
 impl Checker<'_> {
     fn position(&self, offset: usize) -> (usize, usize) {

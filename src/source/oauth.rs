@@ -6,12 +6,19 @@
 //! `username`, else the provider's convention ([`crate::oauth::default_username`]).
 //!
 //! A token that expires within the margin (60 s, or `GOCRED_OAUTH_REFRESH_MARGIN` seconds) is
-//! refreshed first, under an exclusive lock file per key in [`crate::paths::runtime_dir`]: the
+//! refreshed first, under an exclusive lock file per key in [`crate::paths::lock_dir`] (one per
+//! user, whatever the caller's environment): the
 //! first process refreshes and stores, the others wait for the lock, read the stored token again
 //! and find it fresh. So any number of concurrent git processes send one refresh request, which
-//! matters because servers rotate refresh tokens and treat a reused one as theft. A refresh the
-//! server refuses erases the dead token and says to run `gocred login`. Nothing here ever starts
-//! a device flow: `get` must never wait on a human.
+//! matters because servers rotate refresh tokens and treat a reused one as theft.
+//!
+//! Nothing is lost to a passing failure: only an explicit refusal of the refresh token
+//! (`invalid_grant`, GitHub's `bad_refresh_token`: [`crate::oauth::OAuthError::is_refusal`])
+//! erases it, and only if the store still holds the very token that was refused. Any other
+//! failure (HTTP 429 or 5xx, `temporarily_unavailable`, `slow_down`, a timeout, a reset
+//! connection) keeps it: git gets the current access token while it is still valid (with a
+//! one-line note), else nothing and one line naming the host and saying gocred will retry.
+//! Nothing here ever starts a device flow: `get` must never wait on a human.
 //!
 //! The refresh token is never given to git: gocred refreshes by itself, and git would only hand
 //! it to its other helpers' `store`.
@@ -131,22 +138,20 @@ impl<'e> OAuthSource<'e> {
         store.get(&Query {
             scope: key,
             rule,
+            path: None,
             username: Some(user),
             now: 0, // expired entries too: they hold the refresh token
         })
     }
 
     fn lock(&self, key: &ScopeKey) -> Result<std::fs::File, SourceError> {
-        let dir = self
-            .lock_dir
-            .clone()
-            .or_else(crate::paths::runtime_dir)
-            .ok_or_else(|| {
-                SourceError::Fatal(
-                    "oauth: cannot tell where to put the refresh lock: set XDG_RUNTIME_DIR or HOME"
-                        .into(),
-                )
-            })?;
+        let dir = match &self.lock_dir {
+            Some(dir) => dir.clone(),
+            // One per user whatever the caller's environment (XDG_RUNTIME_DIR, HOME).
+            None => {
+                crate::paths::lock_dir().map_err(|e| SourceError::Fatal(format!("oauth: {e}")))?
+            }
+        };
         let path = lock_path(&dir, key);
         crate::fs::lock_exclusive(&path)
             .map_err(|e| SourceError::Fatal(format!("oauth: cannot lock {}: {e}", path.display())))
@@ -195,15 +200,54 @@ impl<'e> OAuthSource<'e> {
                 store.store(key, fresh.clone())?;
                 Ok(fresh)
             }
-            Err(e) if e.is_refusal() => {
-                store.erase(key, Some(user), None)?;
-                Err(SourceError::Unavailable(format!(
-                    "oauth: {e}; the dead token for {key} is erased, {}",
-                    login()
-                )))
+            Err(e) if e.is_refusal() => self.refused(store, rule, key, user, &cred, &e),
+            // Anything else may pass (an outage, a rate limit, a timeout, a proxy's page): the
+            // refresh token stays, and git gets the current token while it is still valid.
+            Err(e) if is_fresh(&cred, super::now(), 0) => {
+                eprintln!(
+                    "gocred: note: oauth: cannot refresh the token for {key} now ({e}); using the \
+                     current one until it expires, and will retry on the next request"
+                );
+                Ok(cred)
             }
             Err(e) => Err(SourceError::Unavailable(format!(
-                "oauth: cannot refresh the token for {key}: {e}"
+                "oauth: cannot refresh the token for {key} now: {e}; the refresh token is kept and \
+                 gocred will retry on the next request"
+            ))),
+        }
+    }
+
+    /// The server refused `cred`'s refresh token for good: erase that token, and only that one.
+    /// The caller holds the refresh lock, so no other refresh ran meanwhile; `gocred login`
+    /// stores without it, so the entry is read again, and `erase` with the refused access token
+    /// removes an entry only if it still holds that token (checked under the store's own lock).
+    fn refused(
+        &self,
+        store: &dyn Store,
+        rule: &Rule,
+        key: &ScopeKey,
+        user: &str,
+        cred: &Credential,
+        e: &crate::oauth::OAuthError,
+    ) -> Result<Credential, SourceError> {
+        let login = format!("run `gocred login {key}`");
+        let same = |now: &Credential| {
+            now.password.expose() == cred.password.expose()
+                && now.oauth_refresh_token.as_ref().map(Secret::expose)
+                    == cred.oauth_refresh_token.as_ref().map(Secret::expose)
+        };
+        match self.read(store, rule, key, user)? {
+            Some(now) if same(&now) => {
+                store.erase(key, Some(user), Some(&cred.password))?;
+                Err(SourceError::Unavailable(format!(
+                    "oauth: {e}; the dead token for {key} is erased, {login}"
+                )))
+            }
+            // A new login replaced it while the server was refusing the old one.
+            Some(now) if is_fresh(&now, super::now(), margin(self.env)) => Ok(now),
+            _ => Err(SourceError::Unavailable(format!(
+                "oauth: {e}; the token for {key} changed meanwhile and was kept, {login} if it \
+                 does not work"
             ))),
         }
     }

@@ -31,6 +31,9 @@ fn setup() -> TestEnv {
     env.gocred(&["store"])
         .stdin("protocol=https\nhost=git.corp.example\nusername=alice\npassword=git-SENTINEL-1\n")
         .success();
+    env.gocred(&["store"])
+        .stdin("protocol=https\nhost=ghe.corp.example:8443\nusername=x-access-token\npassword=ghe-SENTINEL-2\n")
+        .success();
     env
 }
 
@@ -65,17 +68,26 @@ fn the_command_gets_a_private_netrc_that_is_gone_when_it_exits_with_its_status()
     let out = env.gocred(&["exec", "--", "sh", "-c", &script]).run();
     out.assert_code(3);
     assert_eq!(
-        out.stdout, "600\n700\nmachine git.corp.example login alice password git-SENTINEL-1\n",
+        out.stdout,
+        "600\n700\nmachine ghe.corp.example:8443 login x-access-token password ghe-SENTINEL-2\n",
         "{out}"
     );
     let netrc = PathBuf::from(std::fs::read_to_string(&seen).unwrap().trim_end());
     assert!(netrc.starts_with(exec_base(&env)), "{}", netrc.display());
     assert!(!netrc.exists() && !netrc.parent().unwrap().exists());
     assert!(leftovers(&env).is_empty());
-    // The path-scoped rule is left out of the netrc, and says why; no secret on stderr.
+    // The path-scoped rule is left out of the netrc, and so is the host-wide rule of the same
+    // host (a reader would send its credential for the team's paths too); each says why; no
+    // secret on stderr.
     assert!(
         out.stderr
             .contains("https://git.corp.example/release-team/: left out"),
+        "{out}"
+    );
+    assert!(
+        out.stderr.contains(
+            "https://git.corp.example: left out: curl (and so git) uses `machine git.corp.example` for every port, scheme and path"
+        ),
         "{out}"
     );
     assert!(!out.stderr.contains("SENTINEL"));
@@ -148,7 +160,8 @@ fn host_filter_limits_netrc_and_git_config() {
         .success();
     assert_eq!(
         out.stdout,
-        "count=2\nGIT_CONFIG_KEY_0=credential.https://ghe.corp.example:8443.helper\n\
+        "machine ghe.corp.example:8443 login x-access-token password ghe-SENTINEL-2\n\
+         count=2\nGIT_CONFIG_KEY_0=credential.https://ghe.corp.example:8443.helper\n\
          GIT_CONFIG_KEY_1=credential.https://ghe.corp.example:8443.helper\n",
         "{out}"
     );

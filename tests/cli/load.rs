@@ -124,6 +124,8 @@ fn two_hundred_concurrent_fills_from_the_file_store_each_get_their_own() {
         .iter()
         .map(|(host, user, password)| gocred::source::Record {
             scope: gocred::policy::ScopeKey(format!("https://{host}")),
+            path: None,
+            unknown: Vec::new(),
             cred: gocred::source::Credential {
                 username: user.clone(),
                 password: gocred::secret::Secret::new(password.clone()),

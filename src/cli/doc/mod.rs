@@ -52,7 +52,12 @@ pub(crate) const CONFIG_NAME: &str = "the gocred credential policy file";
 
 /// The policy file location (README: the first paragraph of "Configuration").
 const LOCATION: Block = Block::Para(
-    r"The policy is read from `$GOCRED_CONFIG`, or else from `<config dir>/gocred/config.toml`: that is `$XDG_CONFIG_HOME/gocred/config.toml` (normally `~/.config/gocred/config.toml`) on Linux, `~/Library/Application Support/gocred/config.toml` on macOS, and `%APPDATA%\gocred\config.toml` on Windows. `gocred config path` prints the path it uses, and `gocred config check` lists every problem in the file with its line and column.",
+    r"The policy is read from `$GOCRED_CONFIG`, or else from `<config dir>/gocred/config.toml`: that is `$XDG_CONFIG_HOME/gocred/config.toml` (normally `~/.config/gocred/config.toml`) on Linux, `~/Library/Application Support/gocred/config.toml` on macOS, and `%APPDATA%\gocred\config.toml` on Windows. `gocred config path` prints the path it uses, and `gocred config check` lists every problem in the file with its line and column. Every command reads the file as it is now: there is no cached copy, so an edit takes effect on the next `get`.",
+);
+
+/// When the policy file is read at all (README: "Configuration").
+const TRUST: Block = Block::Para(
+    r"Like ssh's `StrictModes`, gocred reads the policy only when no one but its owner can change it: the file must be owned by you or root, and neither its group nor others may write it; the same holds for every directory above it (a sticky directory such as `/tmp` excepted), on the path as given and on the path its symlinks lead to. It must be a regular file (a symlink to one is fine; a FIFO or a device is refused) of at most 8 MiB, and `$GOCRED_CONFIG` must be an absolute path, since git runs gocred inside whatever repository it works in. Each refusal is one line naming the path and the `chmod` or `chown` that fixes it. A `$GOCRED_CONFIG` that names a file that does not exist is an error for `gocred config check` and `gocred status`, and a one-line note from `get` (which then answers nothing, and exits 0 as for a denied host: git ignores a helper's exit status and asks the next helper).",
 );
 
 /// The keys of a `[[rule]]` table, in the order the loader lists them.
@@ -251,7 +256,7 @@ pub(crate) const CONFIG_5: &[Section] = &[
     Section {
         heading: "LOCATION",
         in_readme: true,
-        blocks: &[LOCATION],
+        blocks: &[LOCATION, TRUST],
     },
     Section {
         heading: "RULE KEYS",
@@ -308,21 +313,30 @@ pub(crate) const CONFIG_5: &[Section] = &[
         blocks: &[Block::List(&[
             item(
                 "A rule matches on scheme, host and port, and also on the path prefix when it \
-                 has one. Host names compare case-insensitively, and a trailing dot is ignored. \
-                 `:443` on https (and `:80` on http) is the same as no port. A rule without a \
-                 port matches only the default port.",
+                 has one. Host names compare case-insensitively, and a trailing dot on a name \
+                 is ignored. An IP address has one spelling (`127.0.0.1`, `[::1]`) and no \
+                 trailing dot: `127.0.0.1.` is a DNS name, never that address, and a rule cannot \
+                 name it. `:443` on https (and `:80` on http) is the same as no port. A rule \
+                 without a port matches only the default port.",
             ),
             item(
                 "`*.corp.example` matches one or more labels under `corp.example`, such as \
                  `git.corp.example` and `a.b.corp.example`. It never matches `corp.example` \
                  itself, nor `corp.example.evil.com`. There is no other wildcard, and a wildcard \
-                 needs at least two labels after it.",
+                 needs at least two labels after it. A wildcard whose base is a public suffix \
+                 (`*.co.uk`, `*.github.io`, `*.com.au`) is an error: it would span every \
+                 organisation under it. gocred checks this against the Public Suffix List \
+                 compiled into it; `gocred --version` shows which.",
             ),
             item(
                 "A path prefix matches on a `/` boundary: `/team/` matches `team` and \
-                 `team/repo.git`, but not `teamwork/repo.git`. A request path with `.` or `..` \
-                 segments never matches a path-scoped rule, and neither does a request with no \
-                 path: git sends the path only when `credential.useHttpPath` is set for the host.",
+                 `team/repo.git`, but not `teamwork/repo.git`. The path is checked whole, \
+                 percent-decoded: one with an empty, `.` or `..` segment, or with `?`, `#`, `;`, \
+                 `\\` or `%` anywhere (`team?/../other`, `team/%2e%2e/other`, `team%2Fx`) never \
+                 matches a path-scoped rule, whichever command it reaches (a URL from go loses \
+                 its query first). Neither does a request with no path: git sends the path only \
+                 when `credential.useHttpPath` is set for the host. A rule's prefix is written \
+                 decoded.",
             ),
             item(
                 "**When several rules match, the most specific wins.** An exact host beats any \
@@ -349,9 +363,24 @@ pub(crate) const CONFIG_5: &[Section] = &[
                  names one. So a password stored for `a.mirror.corp.example` is never returned \
                  for `b.mirror.corp.example`, and the same goes for another scheme, port or \
                  repository path. Each entry keeps the user name, password, expiry \
-                 (`password_expiry_utc`) and OAuth refresh token together. Several users per host \
-                 work. `erase` removes only the entries that match the user name, and the \
-                 password when git gives one.",
+                 (`password_expiry_utc`) and OAuth refresh token together, and several users per \
+                 host work.",
+            ),
+            Block::Para(
+                "Within that key, entries match the way git's own `credential-store` and \
+                 `credential-cache` match them. What git stores comes back exactly as stored: an \
+                 empty user name or password is a value (absent and empty differ), and \
+                 `password_expiry_utc` and `oauth_refresh_token` are returned as git stored them \
+                 (an `oauth` rule's own refresh token never leaves gocred). With \
+                 `credential.useHttpPath`, git sends the repository path: an entry stored with a \
+                 path answers only that path, or a request without a path, even under a \
+                 host-wide rule. An entry stored without one (git without `useHttpPath`, \
+                 `import-netrc`) is the host's credential and answers every path of a host-wide \
+                 rule, where git's `credential-store` would not; an entry for the very path beats \
+                 it. `erase` removes every entry that matches what git gives: all users when it \
+                 names none, only the entries holding the password when it gives one, and never \
+                 anything outside the rule's key. Fields a newer gocred wrote are kept, byte for \
+                 byte, when gocred rewrites an entry or the file.",
             ),
             Block::List(&[
                 Item {
@@ -380,8 +409,13 @@ pub(crate) const CONFIG_5: &[Section] = &[
                 item(
                     "**file**: a plaintext file with mode 0600, written atomically (temporary \
                      file, fsync, rename) under a lock. gocred refuses to read it if group or \
-                     others can read or write it, and tells you the `chmod` that fixes it. Use \
-                     it only where there is no keychain.",
+                     others can read or write it, and tells you the `chmod` that fixes it. It \
+                     reads it only as a regular file of yours of at most 16 MiB (never a \
+                     symlink, FIFO or device), and refuses its directory, or any directory \
+                     above it, when another user owns it or can write to it without the sticky \
+                     bit, naming the `chown`/`chmod` that fixes it. Temporary and lock files \
+                     are created without following symlinks. Use it only where there is no \
+                     keychain.",
                 ),
                 item(
                     "**env**: read only, never stored. When git reports that an env token \
@@ -477,7 +511,8 @@ pub(crate) const GOCRED_1: &[Section] = &[
         blocks: &[Block::Keys(&[
             (
                 "`GOCRED_CONFIG`",
-                "The policy file to read instead of the default one.",
+                "The policy file to read instead of the default one: an absolute path, and \
+                 a file that exists (see gocred-config(5) for when it is trusted).",
             ),
             (
                 "`XDG_CONFIG_HOME`, `XDG_DATA_HOME`, `XDG_RUNTIME_DIR`",

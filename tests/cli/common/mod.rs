@@ -22,6 +22,7 @@ pub mod http;
 pub mod https;
 pub mod keyring;
 pub mod oidc;
+pub mod scripted;
 pub mod vendor_fake;
 
 use std::ffi::{OsStr, OsString};
