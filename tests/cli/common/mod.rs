@@ -18,6 +18,7 @@
 pub mod connect_proxy;
 pub mod git_server;
 pub mod go;
+pub mod http;
 pub mod https;
 pub mod keyring;
 pub mod netrc_world;
