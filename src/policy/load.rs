@@ -129,7 +129,8 @@ pub fn load_str(path: &Path, text: &str) -> Result<Policy, ConfigError> {
         ..Policy::default()
     };
     // Each rule is checked as soon as it is read, while its table is still in the cache.
-    if let Some(root) = super::scan::parse(text, |rule| ck.rule_entry(rule, &mut policy)) {
+    if let Some(root) = super::scan::parse(text, |keys, span| ck.rule_keys(keys, span, &mut policy))
+    {
         ck.top(&root, &mut policy);
         ck.duplicates(&policy);
         if ck.diagnostics.is_empty() {
@@ -170,17 +171,71 @@ pub fn load_str_full(path: &Path, text: &str) -> Result<Policy, ConfigError> {
     }
 }
 
-struct Checker<'t> {
+/// The keys of one `[[rule]]` table, each looked up once (the checker asks for most of them
+/// several times), whether they come from a `toml` table or from the fast reader.
+#[derive(Default)]
+pub(super) struct RuleKeys<'v, 'i> {
+    url: Option<&'v Value<'i>>,
+    sources: Option<&'v Value<'i>>,
+    username: Option<&'v Value<'i>>,
+    token_env: Option<&'v Value<'i>>,
+    store: Option<&'v Value<'i>>,
+    allow_http: Option<&'v Value<'i>>,
+    oauth: Option<&'v Value<'i>>,
+    goauth: Option<&'v Value<'i>>,
+    /// Keys that no rule has, each an error.
+    unknown: Vec<(&'v str, Range<usize>)>,
+}
+
+impl<'v, 'i> RuleKeys<'v, 'i> {
+    #[cfg(test)]
+    pub(super) fn unknown_count(&self) -> usize {
+        self.unknown.len()
+    }
+
+    /// Records `key = value`; `false` if `key` was already recorded (TOML forbids that: only
+    /// the fast reader can ask, and it then leaves the file to the full parser).
+    pub(super) fn set(
+        &mut self,
+        key: &'v Spanned<toml::de::DeString<'i>>,
+        value: &'v Value<'i>,
+    ) -> bool {
+        let slot = match key.get_ref().as_ref() {
+            "url" => &mut self.url,
+            "sources" => &mut self.sources,
+            "username" => &mut self.username,
+            "token_env" => &mut self.token_env,
+            "store" => &mut self.store,
+            "allow_http" => &mut self.allow_http,
+            "oauth" => &mut self.oauth,
+            "goauth" => &mut self.goauth,
+            other => {
+                if self.unknown.iter().any(|(k, _)| *k == other) {
+                    return false;
+                }
+                self.unknown.push((other, key.span()));
+                return true;
+            }
+        };
+        slot.replace(value).is_none()
+    }
+}
+
+pub(super) struct Checker<'t> {
     text: &'t str,
-    /// Byte offset of every line's first character: positions cost a binary search, not a scan
-    /// from the top (a policy of 10,000 rules asks for one per rule).
-    line_starts: Vec<usize>,
+    /// Byte offset of every line's first character, made on the first position asked for out
+    /// of order: positions then cost a binary search, not a scan from the top (a policy of
+    /// 10,000 rules asks for one per rule).
+    line_starts: std::cell::OnceCell<Vec<usize>>,
+    /// The last position asked for: (offset, 0-based line, that line's start). Rules ask in
+    /// file order, so each counts only the newlines since the one before.
+    cursor: std::cell::Cell<(usize, usize, usize)>,
     diagnostics: Vec<Diagnostic>,
 }
 
-type Value<'i> = Spanned<DeValue<'i>>;
+pub(super) type Value<'i> = Spanned<DeValue<'i>>;
 
-const RULE_KEYS: &[&str] = &[
+pub(super) const RULE_KEYS: &[&str] = &[
     "url",
     "sources",
     "username",
@@ -202,22 +257,40 @@ const OAUTH_KEYS: &[&str] = &[
 ];
 
 impl<'t> Checker<'t> {
-    fn new(text: &'t str) -> Self {
+    pub(super) fn new(text: &'t str) -> Self {
         Checker {
             text,
-            line_starts: std::iter::once(0)
-                .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-                .collect(),
+            line_starts: std::cell::OnceCell::new(),
+            cursor: std::cell::Cell::new((0, 0, 0)),
             diagnostics: Vec::new(),
         }
     }
 }
 
 impl Checker<'_> {
+    /// 1-based line and column (in characters) of the byte `offset`.
     fn position(&self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.text.len());
-        let index = self.line_starts.partition_point(|&start| start <= offset) - 1;
-        let column = self.text[self.line_starts[index]..offset].chars().count() + 1;
+        let (at, line, start) = self.cursor.get();
+        let (index, line_start) = if offset >= at {
+            let gap = &self.text.as_bytes()[at..offset];
+            let newlines = gap.iter().filter(|&&b| b == b'\n').count();
+            let line_start = match gap.iter().rposition(|&b| b == b'\n') {
+                Some(i) => at + i + 1,
+                None => start,
+            };
+            self.cursor.set((offset, line + newlines, line_start));
+            (line + newlines, line_start)
+        } else {
+            let starts = self.line_starts.get_or_init(|| {
+                std::iter::once(0)
+                    .chain(self.text.match_indices('\n').map(|(i, _)| i + 1))
+                    .collect()
+            });
+            let index = starts.partition_point(|&start| start <= offset) - 1;
+            (index, starts[index])
+        };
+        let column = self.text[line_start..offset].chars().count() + 1;
         (index + 1, column)
     }
 
@@ -288,15 +361,30 @@ impl Checker<'_> {
     /// One `[[rule]]` table, added to `policy` when it has no problem.
     fn rule_entry(&mut self, r: &Value<'_>, policy: &mut Policy) {
         if let Some(t) = self.table(r, "rule") {
-            let line = self.position(r.span().start).0;
-            if let Some(rule) = self.rule(t, r.span(), line) {
-                policy.rules.push(rule);
+            let mut keys = RuleKeys::default();
+            for (key, value) in t.iter() {
+                keys.set(key, value);
             }
+            self.rule_keys(&keys, r.span(), policy);
+        }
+    }
+
+    /// The keys of one `[[rule]]` whose table spans `span`, added to `policy` when they have
+    /// no problem.
+    pub(super) fn rule_keys(
+        &mut self,
+        keys: &RuleKeys<'_, '_>,
+        span: Range<usize>,
+        policy: &mut Policy,
+    ) {
+        let line = self.position(span.start).0;
+        if let Some(rule) = self.rule(keys, span, line) {
+            policy.rules.push(rule);
         }
     }
 
     /// Everything but the rules: the top-level keys, `[keychain]` and `[file]`.
-    fn top(&mut self, root: &DeTable<'_>, policy: &mut Policy) {
+    pub(super) fn top(&mut self, root: &DeTable<'_>, policy: &mut Policy) {
         self.unknown_keys(root, &["rule", "keychain", "file"], "the top level");
         if let Some(v) = root.get("keychain")
             && let Some(t) = self.table(v, "keychain")
@@ -332,10 +420,18 @@ impl Checker<'_> {
         }
     }
 
-    fn rule(&mut self, t: &DeTable<'_>, span: Range<usize>, line: usize) -> Option<Rule> {
+    fn rule(&mut self, k: &RuleKeys<'_, '_>, span: Range<usize>, line: usize) -> Option<Rule> {
         let before = self.diagnostics.len();
-        self.unknown_keys(t, RULE_KEYS, "[[rule]]");
-        let url = match t.get("url") {
+        for (key, key_span) in &k.unknown {
+            self.error(
+                key_span.clone(),
+                format!(
+                    "unknown key `{key}` in [[rule]] (expected one of: {})",
+                    RULE_KEYS.join(", ")
+                ),
+            );
+        }
+        let url = match k.url {
             None => {
                 self.error(span.clone(), "this [[rule]] has no `url`");
                 None
@@ -359,7 +455,7 @@ impl Checker<'_> {
         };
         let mut sources = Vec::new();
         let mut sources_span = span.clone();
-        match t.get("sources") {
+        match k.sources {
             None => self.error(
                 span.clone(),
                 "this [[rule]] has no `sources` (e.g. sources = [\"keychain\"])",
@@ -396,7 +492,7 @@ impl Checker<'_> {
                 }
             }
         }
-        let username = t.get("username").and_then(|v| {
+        let username = k.username.and_then(|v| {
             let s = self.string(v, "username")?;
             if s.is_empty() || s.contains(':') || s.chars().any(char::is_control) {
                 self.error(
@@ -407,7 +503,7 @@ impl Checker<'_> {
             }
             Some(s.to_owned())
         });
-        let token_env = t.get("token_env").and_then(|v| {
+        let token_env = k.token_env.and_then(|v| {
             let s = self.string(v, "token_env")?;
             let valid = s.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
                 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
@@ -420,7 +516,7 @@ impl Checker<'_> {
             }
             Some(s.to_owned())
         });
-        let store = t.get("store").and_then(|v| {
+        let store = k.store.and_then(|v| {
             let name = self.string(v, "store")?;
             let kind = match name {
                 "keychain" => SourceKind::Keychain,
@@ -442,15 +538,15 @@ impl Checker<'_> {
             }
             Some(kind)
         });
-        let allow_http = match t.get("allow_http") {
+        let allow_http = match k.allow_http {
             None => false,
             Some(v) => v.get_ref().as_bool().unwrap_or_else(|| {
                 self.error(v.span(), "`allow_http` must be true or false");
                 false
             }),
         };
-        let oauth = self.oauth(t, &sources, &sources_span, store, allow_http);
-        let goauth_preemptive = match t.get("goauth") {
+        let oauth = self.oauth(k.oauth, &sources, &sources_span, store, allow_http);
+        let goauth_preemptive = match k.goauth {
             None => false,
             Some(v) => match self.string(v, "goauth") {
                 None => false,
@@ -472,16 +568,16 @@ impl Checker<'_> {
             },
         };
         if sources.contains(&SourceKind::Env) {
-            if token_env.is_none() && t.get("token_env").is_none() {
+            if token_env.is_none() && k.token_env.is_none() {
                 self.error(
                     sources_span.clone(),
                     "source `env` needs `token_env` (the variable holding the token)",
                 );
             }
-            if username.is_none() && t.get("username").is_none() {
+            if username.is_none() && k.username.is_none() {
                 self.error(sources_span.clone(), "source `env` needs `username` (e.g. \"gitlab-ci-token\", \"x-access-token\" or \"oauth2\")");
             }
-        } else if let (Some(_), Some(v)) = (&token_env, t.get("token_env")) {
+        } else if let (Some(_), Some(v)) = (&token_env, k.token_env) {
             self.error(v.span(), "`token_env` is set but `env` is not in `sources`");
         }
         if let Some((_, pattern, url_span)) = &url
@@ -512,14 +608,14 @@ impl Checker<'_> {
     /// listed, and `oauth` combined with `env` only (its tokens live in `store`).
     fn oauth(
         &mut self,
-        rule: &DeTable<'_>,
+        oauth: Option<&Value<'_>>,
         sources: &[SourceKind],
         sources_span: &Range<usize>,
         store: Option<SourceKind>,
         allow_http: bool,
     ) -> Option<OAuthConfig> {
         let listed = sources.contains(&SourceKind::OAuth);
-        let Some(v) = rule.get("oauth") else {
+        let Some(v) = oauth else {
             if listed {
                 self.error(
                     sources_span.clone(),
@@ -662,7 +758,7 @@ impl Checker<'_> {
         })
     }
 
-    fn duplicates(&mut self, policy: &Policy) {
+    pub(super) fn duplicates(&mut self, policy: &Policy) {
         let mut seen: std::collections::HashMap<&UrlPattern, usize, Fnv> =
             std::collections::HashMap::with_capacity_and_hasher(policy.rules.len(), Fnv);
         let mut dups = Vec::new();
