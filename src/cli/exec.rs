@@ -125,11 +125,16 @@ fn create_run_dir(base: &Path) -> Result<RunDir, CommandError> {
     )))
 }
 
+/// Creates the netrc in the fresh private directory: `O_EXCL` (a file or symlink already there
+/// is an error, never followed or reused) and `O_NOFOLLOW`, mode 0600 from the start.
 fn write_netrc(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600).custom_flags(libc::O_NOFOLLOW);
+    }
     options.open(path)?.write_all(contents)
 }
 
