@@ -523,5 +523,25 @@ fn mixed_environments_inner() {
             "user{i} was lost: {out}"
         );
     }
+    // And no lock file went where an environment variable points.
+    for dir in [
+        env.runtime_dir().join("gocred"),
+        env.cache_home().join("gocred"),
+        root.join("home-b/.cache/gocred"),
+        root.join("home-c/.cache/gocred"),
+        root.join("run-c/gocred"),
+    ] {
+        let locks: Vec<_> = std::fs::read_dir(&dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".lock"))
+            .collect();
+        assert!(
+            locks.is_empty(),
+            "lock files in {}: {locks:?}",
+            dir.display()
+        );
+    }
     println!("{backend}: 6 stores and 6 refreshes in 3 environments, nothing lost");
 }
