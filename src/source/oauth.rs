@@ -89,6 +89,12 @@ fn lock_wait(env: &dyn Fn(&str) -> Option<String>) -> std::time::Duration {
     Options::from_env(env, false).timeout * 2 + std::time::Duration::from_secs(10)
 }
 
+/// A one-line note on stderr while git still gets an answer. Straight to stderr (a source has
+/// no Context), so redacted here as the Context's filter would: a server's words are in it.
+fn note(text: &str) {
+    eprintln!("{}", crate::redact::shown(&format!("gocred: note: {text}")));
+}
+
 /// Whether `cred` can be handed to git as it is.
 pub fn is_fresh(cred: &Credential, now: u64, margin: u64) -> bool {
     cred.password_expiry_utc
@@ -189,7 +195,7 @@ impl<'e> OAuthSource<'e> {
     }
 
     /// Refreshes the token under `key` unless another process already did; the caller found it
-    /// stale.
+    /// stale (`seen`).
     fn refresh(
         &self,
         store: &dyn Store,
@@ -197,8 +203,17 @@ impl<'e> OAuthSource<'e> {
         config: &OAuthConfig,
         key: &ScopeKey,
         user: &str,
+        seen: &Credential,
     ) -> Result<Credential, SourceError> {
-        let _lock = self.lock(key)?;
+        let _lock = match self.lock(key) {
+            Ok(lock) => lock,
+            // Another process holds the refresh too long: the token git has is still good.
+            Err(SourceError::Unavailable(why)) if is_fresh(seen, super::now(), 0) => {
+                note(&format!("{why}; using the current token until it expires"));
+                return Ok(seen.clone());
+            }
+            Err(e) => return Err(e),
+        };
         let login = || format!("run `gocred login {key}`");
         let Some(cred) = self.read(store, rule, key, user)? else {
             return Err(SourceError::Unavailable(format!(
@@ -235,13 +250,10 @@ impl<'e> OAuthSource<'e> {
             // Anything else may pass (an outage, a rate limit, a timeout, a proxy's page): the
             // refresh token stays, and git gets the current token while it is still valid.
             Err(e) if is_fresh(&cred, super::now(), 0) => {
-                // Straight to stderr (a source has no Context), so redacted here as the
-                // Context's filter would: the server's description is outside data.
-                let note = format!(
-                    "gocred: note: oauth: cannot refresh the token for {key} now ({e}); using the \
-                     current one until it expires, and will retry on the next request"
-                );
-                eprintln!("{}", crate::redact::shown(&note));
+                note(&format!(
+                    "oauth: cannot refresh the token for {key} now ({e}); using the current one \
+                     until it expires, and will retry on the next request"
+                ));
                 Ok(cred)
             }
             Err(e) => Err(SourceError::Unavailable(format!(
@@ -357,7 +369,8 @@ impl Source for OAuthSource<'_> {
         if is_fresh(&cred, query.now, margin(self.env)) {
             return Ok(Some(cred));
         }
-        self.refresh(&*store, rule, config, &key, &user).map(Some)
+        self.refresh(&*store, rule, config, &key, &user, &cred)
+            .map(Some)
     }
 }
 

@@ -310,8 +310,24 @@ fn a_refresh_lock_held_forever_is_waited_for_a_bounded_time() {
     let started = std::time::Instant::now();
     let out = get(&env, &server);
     let took = started.elapsed();
+    let after = std::fs::read(&store).unwrap();
+    // A token still valid (only within the refresh margin) is given to git after the wait.
+    seed(
+        &store,
+        &server.origin(),
+        "at-still-valid",
+        now() + 40,
+        "rt-kept",
+    );
+    let valid = get(&env, &server);
     let _ = holder.kill();
     let _ = holder.wait();
+    valid.assert_success();
+    assert_eq!(value_of(&valid.stdout, "password"), Some("at-still-valid"));
+    assert!(
+        valid.stderr.contains("gocred: note:") && valid.stderr.contains("still holds"),
+        "{valid}"
+    );
     assert_eq!(out.code(), Some(1), "{out}");
     assert_eq!(out.stdout, "");
     assert_eq!(out.stderr_lines().len(), 1, "{out}");
@@ -322,8 +338,8 @@ fn a_refresh_lock_held_forever_is_waited_for_a_bounded_time() {
         took >= Duration::from_secs(11) && took < Duration::from_secs(30),
         "waited {took:?}"
     );
-    assert_eq!(server.seen().len(), 1, "the waiting get refreshed too");
-    assert_eq!(std::fs::read(&store).unwrap(), before);
+    assert_eq!(server.seen().len(), 1, "a waiting get refreshed too");
+    assert_eq!(after, before, "the waiting get changed the store");
 }
 
 /// The effective uid (inside the test's user namespace: 0).
@@ -505,6 +521,26 @@ fn mixed_environments_inner() {
             value_of(&out.stdout, "password"),
             Some(format!("pw{i}").as_str()),
             "user{i} was lost: {out}"
+        );
+    }
+    // And no lock file went where an environment variable points.
+    for dir in [
+        env.runtime_dir().join("gocred"),
+        env.cache_home().join("gocred"),
+        root.join("home-b/.cache/gocred"),
+        root.join("home-c/.cache/gocred"),
+        root.join("run-c/gocred"),
+    ] {
+        let locks: Vec<_> = std::fs::read_dir(&dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".lock"))
+            .collect();
+        assert!(
+            locks.is_empty(),
+            "lock files in {}: {locks:?}",
+            dir.display()
         );
     }
     println!("{backend}: 6 stores and 6 refreshes in 3 environments, nothing lost");
