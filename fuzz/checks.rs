@@ -409,7 +409,17 @@ pub fn normalize(data: &[u8]) {
     });
 
     // The URL: what came before the host, or an option, is never a target.
-    let after_scheme = url.split_once("://").map_or(url, |(_, r)| r);
+    let after_scheme = match url.split_once("://") {
+        Some((scheme, rest))
+            if scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+                && scheme
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)) =>
+        {
+            rest
+        }
+        _ => url, // a module path or host: https
+    };
     let authority = &after_scheme[..after_scheme
         .find(['/', '?', '#'])
         .unwrap_or(after_scheme.len())];
