@@ -201,12 +201,21 @@ fn url_secrets(text: &str) -> Vec<&str> {
 ///
 /// - an error lists at least one problem, each at a line and column inside the file, and never
 ///   repeats a url's user name, password, query or fragment;
-/// - a loaded policy decides every rule's own URL as managed by a rule.
+/// - a loaded policy decides every rule's own URL as managed by a rule;
+/// - the fast reader (`load_str`) and the full `toml` parser (`load_str_full`) read every file
+///   to the same policy, or to the same report.
 pub fn policy_load(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    match policy::load_str(Path::new("fuzz.toml"), text) {
+    let loaded = policy::load_str(Path::new("fuzz.toml"), text);
+    let full = policy::load_str_full(Path::new("fuzz.toml"), text);
+    assert_eq!(
+        format!("{loaded:?}"),
+        format!("{full:?}"),
+        "fast and full readers differ"
+    );
+    match loaded {
         Err(policy::ConfigError::Invalid { diagnostics, .. }) => {
             assert!(!diagnostics.is_empty());
             let lines = text.split('\n').count();
@@ -245,33 +254,72 @@ pub fn policy_load(data: &[u8]) {
     }
 }
 
-/// The netrc parser and renderer.
+/// The netrc readers (gocred's models of libcurl and go), the import plan and the renderer.
 ///
-/// - an error never repeats a value;
-/// - every parsed entry that render accepts renders to a line that parses back to it.
+/// - nothing panics on any bytes;
+/// - every host the plan imports gets exactly what the libcurl model sends it, never empty;
+/// - no note of the plan repeats a password either reader finds;
+/// - every entry go reads that render accepts renders to a line both models read back exactly.
 pub fn netrc(data: &[u8]) {
-    let Ok(text) = std::str::from_utf8(data) else {
-        return;
-    };
-    let parsed = match netrc::parse(text) {
-        Ok(p) => p,
-        Err(e) => return assert_no_value_in(&e.to_string(), text),
-    };
-    for entry in &parsed.entries {
-        let (Some(machine), Some(login), Some(password)) =
-            (&entry.machine, &entry.login, &entry.password)
-        else {
+    let go_entries = netrc::go::entries(data);
+    let names = netrc::curl::machine_names(data);
+    let mut passwords: Vec<String> = go_entries
+        .iter()
+        .map(|e| e.password.expose().to_owned())
+        .collect();
+    for (_, name) in &names {
+        if let Some((_, p)) = netrc::curl::lookup(data, name).sent() {
+            passwords.push(p.expose().to_owned());
+        }
+    }
+    // A password that is also a host name or a line number may show up as one.
+    passwords.retain(|p| {
+        p.len() >= 6
+            && !p.bytes().all(|b| b.is_ascii_digit())
+            && !names
+                .iter()
+                .any(|(_, n)| n.to_ascii_lowercase().contains(&p.to_ascii_lowercase()))
+    });
+    let plan = netrc::import::plan(data);
+    let mut messages: Vec<String> = plan.notes.clone();
+    messages.extend(plan.left_behind.iter().cloned());
+    for pick in &plan.picks {
+        match &pick.outcome {
+            netrc::import::Outcome::Import {
+                login,
+                password,
+                go_differs,
+            } => {
+                assert!(!login.is_empty() && !password.is_empty());
+                let sent = netrc::curl::lookup(data, &pick.target.host).sent();
+                let (l, p) = sent.expect("an import is what libcurl sends");
+                assert_eq!((&l, &p), (login, password), "{}", pick.name);
+                messages.extend(go_differs.iter().cloned());
+            }
+            netrc::import::Outcome::Refuse(why) => messages.push(why.clone()),
+        }
+    }
+    for m in &messages {
+        for p in &passwords {
+            assert!(!m.contains(p.as_str()), "a note repeats a password: {m}");
+        }
+    }
+    for e in &go_entries {
+        let Ok(line) = netrc::render_entry(&e.machine, &e.login, &e.password) else {
             continue;
         };
-        let Ok(line) = netrc::render_entry(machine, login, password) else {
-            continue;
-        };
-        let back = netrc::parse(&line).expect("what render writes, parse reads");
-        assert_eq!(back.entries.len(), 1, "{line:?}");
-        let e = &back.entries[0];
-        assert_eq!(e.machine.as_ref(), Some(machine));
-        assert_eq!(e.login.as_ref(), Some(login));
-        assert_eq!(e.password.as_ref(), Some(password));
+        let back = netrc::go::entries(line.as_bytes());
+        assert_eq!(back.len(), 1, "{line:?}");
+        assert_eq!(
+            (&back[0].machine, &back[0].login, &back[0].password),
+            (&e.machine, &e.login, &e.password)
+        );
+        if !e.machine.contains(':') {
+            let (l, p) = netrc::curl::lookup(line.as_bytes(), &e.machine)
+                .sent()
+                .expect("libcurl reads what render writes");
+            assert_eq!((&l, &p), (&e.login, &e.password), "{line:?}");
+        }
         assert_eq!(line.split_whitespace().count(), 6, "{line:?}");
     }
 }

@@ -23,13 +23,16 @@ pub fn cmd_config(ctx: &mut Context, command: ConfigCommand) -> Result<(), Comma
     match command {
         ConfigCommand::Path => out(ctx, path.display().to_string()),
         ConfigCommand::Check => match policy::load(&path) {
-            Ok(p) if !p.exists => out(
-                ctx,
-                format!(
-                    "{}: no config file yet; every host is denied (see `gocred status` for how to start)",
-                    path.display()
+            Ok(p) if !p.exists => match ctx.missing_named_config(&p) {
+                Some(missing) => Err(CommandError::user(missing)),
+                None => out(
+                    ctx,
+                    format!(
+                        "{}: no config file yet; every host is denied (see `gocred status` for how to start)",
+                        path.display()
+                    ),
                 ),
-            ),
+            },
             Ok(p) => out(
                 ctx,
                 format!(
@@ -43,7 +46,7 @@ pub fn cmd_config(ctx: &mut Context, command: ConfigCommand) -> Result<(), Comma
                 let _ = writeln!(ctx.stderr, "{}", e.report());
                 let n = match &e {
                     ConfigError::Invalid { diagnostics, .. } => diagnostics.len(),
-                    ConfigError::Io { .. } => 1,
+                    _ => 1,
                 };
                 Err(CommandError::user(format!(
                     "{}: {n} problem{} found",

@@ -39,29 +39,45 @@ impl Context<'static> {
 }
 
 impl Context<'_> {
-    pub fn config_path(&self) -> Result<&PathBuf, CommandError> {
-        self.config_path.as_ref().ok_or_else(|| {
-            CommandError::user("cannot tell where the config lives: set GOCRED_CONFIG or HOME")
-        })
+    /// Routes stderr (and stdout when `stdout_too`) through [`crate::redact::Filtered`].
+    pub fn filter_output(&mut self, stdout_too: bool) {
+        let stderr = std::mem::replace(&mut self.stderr, Box::new(std::io::sink()));
+        self.stderr = Box::new(crate::redact::Filtered::new(stderr));
+        if stdout_too {
+            let stdout = std::mem::replace(&mut self.stdout, Box::new(std::io::sink()));
+            self.stdout = Box::new(crate::redact::Filtered::new(stdout));
+        }
     }
 
+    /// Where the policy is read from; refused when relative (git runs helpers inside whatever
+    /// repository it works in, so a relative `GOCRED_CONFIG` would name a file of that repository).
+    pub fn config_path(&self) -> Result<&PathBuf, CommandError> {
+        let path = self.config_path.as_ref().ok_or_else(|| {
+            CommandError::user("cannot tell where the config lives: set GOCRED_CONFIG or HOME")
+        })?;
+        if !path.is_absolute() {
+            return Err(policy::ConfigError::Relative { path: path.clone() }.into());
+        }
+        Ok(path)
+    }
+
+    /// The policy as the file is now (read and checked whole on every call: there is no cache).
+    /// A missing file is an empty policy; see [`Context::missing_named_config`].
     pub fn load_policy(&self) -> Result<Policy, CommandError> {
         Ok(policy::load(self.config_path()?)?)
     }
 
-    /// The policy for a request to `target` only (`get`): from the compiled-policy cache when
-    /// it is current, holding just the rules that could match `target`; else a full parse.
-    /// [`Policy::decide`] for `target` answers the same either way.
-    pub fn load_policy_for(&self, target: Option<&Target>) -> Result<Policy, CommandError> {
-        #[cfg(unix)]
-        {
-            Ok(policy::cache::load_for(self.config_path()?, target)?)
-        }
-        #[cfg(not(unix))]
-        {
-            let _ = target;
-            self.load_policy()
-        }
+    /// When `$GOCRED_CONFIG` names a file that `policy` found missing: the one line that says
+    /// so. A typo there must not pass for a policy that denies everything on purpose.
+    pub fn missing_named_config(&self, policy: &Policy) -> Option<String> {
+        let named = (self.env)("GOCRED_CONFIG").is_some_and(|v| !v.is_empty());
+        (named && !policy.exists).then(|| {
+            format!(
+                "the gocred config {} named by GOCRED_CONFIG does not exist: create it, or \
+                 correct GOCRED_CONFIG",
+                policy.path.display()
+            )
+        })
     }
 
     /// Reads git's request and checks it names a protocol and a host. A protocol no rule can

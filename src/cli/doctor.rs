@@ -758,6 +758,7 @@ fn answer(
     let query = Query {
         scope,
         rule,
+        path: None,
         username: rule.username.as_deref(),
         now: ctx.now,
     };

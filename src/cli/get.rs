@@ -6,12 +6,21 @@ use super::context::Context;
 use super::resolve::Resolver;
 use crate::policy::{Decision, Target};
 use crate::protocol::Response;
+use crate::source::entry_path;
+use std::io::Write;
 
 pub fn cmd_get(ctx: &mut Context) -> Result<(), CommandError> {
     let request = ctx.read_request()?;
-    // The one normalization of the request: it picks the policy (cache) and then the rule.
+    // The one normalization of the request: it picks the rule.
     let target = Target::from_request(&request);
-    let policy = ctx.load_policy_for(target.as_ref())?;
+    // The file as it is now, read whole on every call.
+    let policy = ctx.load_policy()?;
+    if let Some(note) = ctx.missing_named_config(&policy) {
+        // git ignores a helper's exit status (it moves on to the next helper either way), so
+        // the note on stderr is what a person sees; exit 0 with no answer, as for a denied host.
+        let _ = writeln!(ctx.stderr, "gocred: {note}");
+        return Ok(());
+    }
     let Some(target) = target else {
         return Ok(()); // a protocol or host no rule could ever name
     };
@@ -23,14 +32,24 @@ pub fn cmd_get(ctx: &mut Context) -> Result<(), CommandError> {
     else {
         return Ok(());
     };
-    let found = Resolver::new(ctx, &policy).resolve(rule, &scope, request.username.as_deref())?;
-    let Some(cred) = found else {
+    let found = Resolver::new(ctx, &policy).resolve_for(
+        rule,
+        &scope,
+        entry_path(rule, &target),
+        request.username.as_deref(),
+    )?;
+    let Some((source, cred)) = found else {
         return Ok(());
     };
     let response = Response {
         username: Some(cred.username),
         password: Some(cred.password),
         password_expiry_utc: cred.password_expiry_utc,
+        // What git stored comes back as stored (git-credential-oauth and the like rely on it);
+        // an `oauth` rule's refresh token is gocred's own and never leaves it.
+        oauth_refresh_token: cred
+            .oauth_refresh_token
+            .filter(|_| source.is_store() && rule.oauth.is_none()),
         ..Response::default()
     };
     response

@@ -16,6 +16,9 @@ store = "keychain""#;
 pub fn cmd_status(ctx: &mut Context) -> Result<(), CommandError> {
     let path = ctx.config_path()?.clone();
     let policy = ctx.load_policy()?;
+    if let Some(missing) = ctx.missing_named_config(&policy) {
+        return Err(CommandError::user(missing));
+    }
     let mut out = String::new();
     if !policy.exists || policy.rules.is_empty() {
         let what = if policy.exists {

@@ -1,6 +1,7 @@
-//! `gocred --version`: the version from Cargo.toml, the commit it was built from (`build.rs`) and
-//! the keychain backends compiled in. `-V` and the man pages show only the version, so the
-//! generated files do not change with every commit.
+//! `gocred --version`: the version from Cargo.toml, the commit it was built from (`build.rs`),
+//! the keychain backends compiled in and the Public Suffix List that wildcard rules are checked
+//! against. `-V` and the man pages show only the version, so the generated files do not change
+//! with every commit.
 
 use std::sync::LazyLock;
 
@@ -12,9 +13,10 @@ pub(crate) fn long() -> &'static str {
             names => names.join(", "),
         };
         format!(
-            "{}\ncommit {}\nkeychain backends: {backends}",
+            "{}\ncommit {}\nkeychain backends: {backends}\npublic suffix list: {}",
             env!("CARGO_PKG_VERSION"),
             env!("GOCRED_COMMIT"),
+            crate::policy::psl::LIST_VERSION,
         )
     });
     &LONG

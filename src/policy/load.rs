@@ -27,6 +27,34 @@ pub enum ConfigError {
         path: PathBuf,
         diagnostics: Vec<Diagnostic>,
     },
+    /// git runs helpers inside whatever repository it is working in: a relative path would
+    /// name a file of that repository.
+    #[error(
+        "refusing the gocred config {}: GOCRED_CONFIG must be an absolute path (git runs gocred \
+         inside whatever repository it works in); set it to the file's full path",
+        path.display()
+    )]
+    Relative { path: PathBuf },
+    /// Someone other than its owner (or root) could change the policy: it is not read.
+    #[error("refusing the gocred config {}: {why}; fix: `{fix}`", path.display())]
+    Untrusted {
+        path: PathBuf,
+        why: String,
+        fix: String,
+    },
+    #[error(
+        "refusing the gocred config {}: it is {kind}, not a regular file; point GOCRED_CONFIG \
+         at a regular file",
+        path.display()
+    )]
+    NotRegular { path: PathBuf, kind: &'static str },
+    #[error(
+        "refusing the gocred config {}: it is larger than {} MiB, the most gocred reads; \
+         a policy is a few rules",
+        path.display(),
+        MAX_CONFIG_BYTES >> 20
+    )]
+    TooLarge { path: PathBuf },
 }
 
 fn first_line(path: &Path, diagnostics: &[Diagnostic]) -> String {
@@ -48,7 +76,11 @@ impl ConfigError {
     /// Every problem, one `file:line:col: message` per line.
     pub fn report(&self) -> String {
         match self {
-            ConfigError::Io { .. } => self.to_string(),
+            ConfigError::Io { .. }
+            | ConfigError::Relative { .. }
+            | ConfigError::Untrusted { .. }
+            | ConfigError::NotRegular { .. }
+            | ConfigError::TooLarge { .. } => self.to_string(),
             ConfigError::Invalid { path, diagnostics } => diagnostics
                 .iter()
                 .map(|d| format!("{}:{}:{}: {}", path.display(), d.line, d.column, d.message))
@@ -64,30 +96,54 @@ impl fmt::Display for Diagnostic {
     }
 }
 
-/// Reads the policy at `path`. A missing file is an empty policy (everything denied), not an error.
+/// The largest policy file gocred reads: 8 MiB is over 100,000 rules, and a FIFO or a device
+/// standing in for the file must not feed `get` without end.
+pub const MAX_CONFIG_BYTES: u64 = 8 << 20;
+
+/// Reads the policy at `path`, as it is now: every call reads and checks the whole file (there
+/// is no cache), so `get` and `config check` always see the same policy. A missing file is an
+/// empty policy (everything denied); the caller says whether that is an error (an explicitly
+/// named config). The file is read only when it is trusted ([`super::trust`]): an absolute
+/// path, a regular file of at most [`MAX_CONFIG_BYTES`], that only its owner (this user or
+/// root) can change, in directories only their owners can change.
 pub fn load(path: &Path) -> Result<Policy, ConfigError> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => load_str(path, &text),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Policy {
+    match super::trust::read(path)? {
+        Some(text) => load_str(path, &text),
+        None => Ok(Policy {
             path: path.to_owned(),
             exists: false,
             ..Policy::default()
         }),
-        Err(source) => Err(ConfigError::Io {
-            path: path.to_owned(),
-            source,
-        }),
     }
 }
 
+/// The policy in `text` (read from `path`). Plain files are read by a fast reader
+/// ([`super::scan`]) and checked like any other; anything it does not know, and any file with a
+/// problem, goes through the full `toml` parser ([`load_str_full`]), which reports every
+/// problem. Both give the same policy for every file the fast reader accepts.
 pub fn load_str(path: &Path, text: &str) -> Result<Policy, ConfigError> {
-    let mut ck = Checker {
-        text,
-        line_starts: std::iter::once(0)
-            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-            .collect(),
-        diagnostics: Vec::new(),
+    let mut ck = Checker::new(text);
+    let mut policy = Policy {
+        path: path.to_owned(),
+        exists: true,
+        ..Policy::default()
     };
+    // Each rule is checked as soon as it is read, while its table is still in the cache.
+    if let Some(root) = super::scan::parse(text, |keys, span| ck.rule_keys(keys, span, &mut policy))
+    {
+        ck.top(&root, &mut policy);
+        ck.duplicates(&policy);
+        if ck.diagnostics.is_empty() {
+            return Ok(policy);
+        }
+    }
+    load_str_full(path, text)
+}
+
+/// [`load_str`] through the full `toml` parser only (the fast reader's reference in tests).
+#[doc(hidden)]
+pub fn load_str_full(path: &Path, text: &str) -> Result<Policy, ConfigError> {
+    let mut ck = Checker::new(text);
     let (root, errors) = DeTable::parse_recoverable(text);
     let mut policy = Policy {
         path: path.to_owned(),
@@ -115,17 +171,71 @@ pub fn load_str(path: &Path, text: &str) -> Result<Policy, ConfigError> {
     }
 }
 
-struct Checker<'t> {
+/// The keys of one `[[rule]]` table, each looked up once (the checker asks for most of them
+/// several times), whether they come from a `toml` table or from the fast reader.
+#[derive(Default)]
+pub(super) struct RuleKeys<'v, 'i> {
+    url: Option<&'v Value<'i>>,
+    sources: Option<&'v Value<'i>>,
+    username: Option<&'v Value<'i>>,
+    token_env: Option<&'v Value<'i>>,
+    store: Option<&'v Value<'i>>,
+    allow_http: Option<&'v Value<'i>>,
+    oauth: Option<&'v Value<'i>>,
+    goauth: Option<&'v Value<'i>>,
+    /// Keys that no rule has, each an error.
+    unknown: Vec<(&'v str, Range<usize>)>,
+}
+
+impl<'v, 'i> RuleKeys<'v, 'i> {
+    #[cfg(test)]
+    pub(super) fn unknown_count(&self) -> usize {
+        self.unknown.len()
+    }
+
+    /// Records `key = value`; `false` if `key` was already recorded (TOML forbids that: only
+    /// the fast reader can ask, and it then leaves the file to the full parser).
+    pub(super) fn set(
+        &mut self,
+        key: &'v Spanned<toml::de::DeString<'i>>,
+        value: &'v Value<'i>,
+    ) -> bool {
+        let slot = match key.get_ref().as_ref() {
+            "url" => &mut self.url,
+            "sources" => &mut self.sources,
+            "username" => &mut self.username,
+            "token_env" => &mut self.token_env,
+            "store" => &mut self.store,
+            "allow_http" => &mut self.allow_http,
+            "oauth" => &mut self.oauth,
+            "goauth" => &mut self.goauth,
+            other => {
+                if self.unknown.iter().any(|(k, _)| *k == other) {
+                    return false;
+                }
+                self.unknown.push((other, key.span()));
+                return true;
+            }
+        };
+        slot.replace(value).is_none()
+    }
+}
+
+pub(super) struct Checker<'t> {
     text: &'t str,
-    /// Byte offset of every line's first character: positions cost a binary search, not a scan
-    /// from the top (a policy of 10,000 rules asks for one per rule).
-    line_starts: Vec<usize>,
+    /// Byte offset of every line's first character, made on the first position asked for out
+    /// of order: positions then cost a binary search, not a scan from the top (a policy of
+    /// 10,000 rules asks for one per rule).
+    line_starts: std::cell::OnceCell<Vec<usize>>,
+    /// The last position asked for: (offset, 0-based line, that line's start). Rules ask in
+    /// file order, so each counts only the newlines since the one before.
+    cursor: std::cell::Cell<(usize, usize, usize)>,
     diagnostics: Vec<Diagnostic>,
 }
 
-type Value<'i> = Spanned<DeValue<'i>>;
+pub(super) type Value<'i> = Spanned<DeValue<'i>>;
 
-const RULE_KEYS: &[&str] = &[
+pub(super) const RULE_KEYS: &[&str] = &[
     "url",
     "sources",
     "username",
@@ -146,11 +256,41 @@ const OAUTH_KEYS: &[&str] = &[
     "revocation_endpoint",
 ];
 
+impl<'t> Checker<'t> {
+    pub(super) fn new(text: &'t str) -> Self {
+        Checker {
+            text,
+            line_starts: std::cell::OnceCell::new(),
+            cursor: std::cell::Cell::new((0, 0, 0)),
+            diagnostics: Vec::new(),
+        }
+    }
+}
+
 impl Checker<'_> {
+    /// 1-based line and column (in characters) of the byte `offset`.
     fn position(&self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.text.len());
-        let index = self.line_starts.partition_point(|&start| start <= offset) - 1;
-        let column = self.text[self.line_starts[index]..offset].chars().count() + 1;
+        let (at, line, start) = self.cursor.get();
+        let (index, line_start) = if offset >= at {
+            let gap = &self.text.as_bytes()[at..offset];
+            let newlines = gap.iter().filter(|&&b| b == b'\n').count();
+            let line_start = match gap.iter().rposition(|&b| b == b'\n') {
+                Some(i) => at + i + 1,
+                None => start,
+            };
+            self.cursor.set((offset, line + newlines, line_start));
+            (line + newlines, line_start)
+        } else {
+            let starts = self.line_starts.get_or_init(|| {
+                std::iter::once(0)
+                    .chain(self.text.match_indices('\n').map(|(i, _)| i + 1))
+                    .collect()
+            });
+            let index = starts.partition_point(|&start| start <= offset) - 1;
+            (index, starts[index])
+        };
+        let column = self.text[line_start..offset].chars().count() + 1;
         (index + 1, column)
     }
 
@@ -201,6 +341,50 @@ impl Checker<'_> {
     }
 
     fn policy(&mut self, root: &DeTable<'_>, policy: &mut Policy) {
+        self.top(root, policy);
+        if let Some(v) = root.get("rule") {
+            match v.get_ref().as_array() {
+                Some(rules) => {
+                    for r in rules.iter() {
+                        self.rule_entry(r, policy);
+                    }
+                }
+                None => self.error(
+                    v.span(),
+                    "`rule` must be an array of tables: write each rule as [[rule]]",
+                ),
+            }
+        }
+        self.duplicates(policy);
+    }
+
+    /// One `[[rule]]` table, added to `policy` when it has no problem.
+    fn rule_entry(&mut self, r: &Value<'_>, policy: &mut Policy) {
+        if let Some(t) = self.table(r, "rule") {
+            let mut keys = RuleKeys::default();
+            for (key, value) in t.iter() {
+                keys.set(key, value);
+            }
+            self.rule_keys(&keys, r.span(), policy);
+        }
+    }
+
+    /// The keys of one `[[rule]]` whose table spans `span`, added to `policy` when they have
+    /// no problem.
+    pub(super) fn rule_keys(
+        &mut self,
+        keys: &RuleKeys<'_, '_>,
+        span: Range<usize>,
+        policy: &mut Policy,
+    ) {
+        let line = self.position(span.start).0;
+        if let Some(rule) = self.rule(keys, span, line) {
+            policy.rules.push(rule);
+        }
+    }
+
+    /// Everything but the rules: the top-level keys, `[keychain]` and `[file]`.
+    pub(super) fn top(&mut self, root: &DeTable<'_>, policy: &mut Policy) {
         self.unknown_keys(root, &["rule", "keychain", "file"], "the top level");
         if let Some(v) = root.get("keychain")
             && let Some(t) = self.table(v, "keychain")
@@ -234,31 +418,20 @@ impl Checker<'_> {
                 }
             }
         }
-        if let Some(v) = root.get("rule") {
-            match v.get_ref().as_array() {
-                Some(rules) => {
-                    for r in rules.iter() {
-                        if let Some(t) = self.table(r, "rule") {
-                            let line = self.position(r.span().start).0;
-                            if let Some(rule) = self.rule(t, r.span(), line) {
-                                policy.rules.push(rule);
-                            }
-                        }
-                    }
-                }
-                None => self.error(
-                    v.span(),
-                    "`rule` must be an array of tables: write each rule as [[rule]]",
-                ),
-            }
-        }
-        self.duplicates(policy);
     }
 
-    fn rule(&mut self, t: &DeTable<'_>, span: Range<usize>, line: usize) -> Option<Rule> {
+    fn rule(&mut self, k: &RuleKeys<'_, '_>, span: Range<usize>, line: usize) -> Option<Rule> {
         let before = self.diagnostics.len();
-        self.unknown_keys(t, RULE_KEYS, "[[rule]]");
-        let url = match t.get("url") {
+        for (key, key_span) in &k.unknown {
+            self.error(
+                key_span.clone(),
+                format!(
+                    "unknown key `{key}` in [[rule]] (expected one of: {})",
+                    RULE_KEYS.join(", ")
+                ),
+            );
+        }
+        let url = match k.url {
             None => {
                 self.error(span.clone(), "this [[rule]] has no `url`");
                 None
@@ -282,7 +455,7 @@ impl Checker<'_> {
         };
         let mut sources = Vec::new();
         let mut sources_span = span.clone();
-        match t.get("sources") {
+        match k.sources {
             None => self.error(
                 span.clone(),
                 "this [[rule]] has no `sources` (e.g. sources = [\"keychain\"])",
@@ -319,7 +492,7 @@ impl Checker<'_> {
                 }
             }
         }
-        let username = t.get("username").and_then(|v| {
+        let username = k.username.and_then(|v| {
             let s = self.string(v, "username")?;
             if s.is_empty() || s.contains(':') || s.chars().any(char::is_control) {
                 self.error(
@@ -330,7 +503,7 @@ impl Checker<'_> {
             }
             Some(s.to_owned())
         });
-        let token_env = t.get("token_env").and_then(|v| {
+        let token_env = k.token_env.and_then(|v| {
             let s = self.string(v, "token_env")?;
             let valid = s.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
                 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
@@ -343,7 +516,7 @@ impl Checker<'_> {
             }
             Some(s.to_owned())
         });
-        let store = t.get("store").and_then(|v| {
+        let store = k.store.and_then(|v| {
             let name = self.string(v, "store")?;
             let kind = match name {
                 "keychain" => SourceKind::Keychain,
@@ -365,15 +538,15 @@ impl Checker<'_> {
             }
             Some(kind)
         });
-        let allow_http = match t.get("allow_http") {
+        let allow_http = match k.allow_http {
             None => false,
             Some(v) => v.get_ref().as_bool().unwrap_or_else(|| {
                 self.error(v.span(), "`allow_http` must be true or false");
                 false
             }),
         };
-        let oauth = self.oauth(t, &sources, &sources_span, store, allow_http);
-        let goauth_preemptive = match t.get("goauth") {
+        let oauth = self.oauth(k.oauth, &sources, &sources_span, store, allow_http);
+        let goauth_preemptive = match k.goauth {
             None => false,
             Some(v) => match self.string(v, "goauth") {
                 None => false,
@@ -395,16 +568,16 @@ impl Checker<'_> {
             },
         };
         if sources.contains(&SourceKind::Env) {
-            if token_env.is_none() && t.get("token_env").is_none() {
+            if token_env.is_none() && k.token_env.is_none() {
                 self.error(
                     sources_span.clone(),
                     "source `env` needs `token_env` (the variable holding the token)",
                 );
             }
-            if username.is_none() && t.get("username").is_none() {
+            if username.is_none() && k.username.is_none() {
                 self.error(sources_span.clone(), "source `env` needs `username` (e.g. \"gitlab-ci-token\", \"x-access-token\" or \"oauth2\")");
             }
-        } else if let (Some(_), Some(v)) = (&token_env, t.get("token_env")) {
+        } else if let (Some(_), Some(v)) = (&token_env, k.token_env) {
             self.error(v.span(), "`token_env` is set but `env` is not in `sources`");
         }
         if let Some((_, pattern, url_span)) = &url
@@ -435,14 +608,14 @@ impl Checker<'_> {
     /// listed, and `oauth` combined with `env` only (its tokens live in `store`).
     fn oauth(
         &mut self,
-        rule: &DeTable<'_>,
+        oauth: Option<&Value<'_>>,
         sources: &[SourceKind],
         sources_span: &Range<usize>,
         store: Option<SourceKind>,
         allow_http: bool,
     ) -> Option<OAuthConfig> {
         let listed = sources.contains(&SourceKind::OAuth);
-        let Some(v) = rule.get("oauth") else {
+        let Some(v) = oauth else {
             if listed {
                 self.error(
                     sources_span.clone(),
@@ -585,9 +758,9 @@ impl Checker<'_> {
         })
     }
 
-    fn duplicates(&mut self, policy: &Policy) {
-        let mut seen: std::collections::HashMap<&UrlPattern, usize> =
-            std::collections::HashMap::new();
+    pub(super) fn duplicates(&mut self, policy: &Policy) {
+        let mut seen: std::collections::HashMap<&UrlPattern, usize, Fnv> =
+            std::collections::HashMap::with_capacity_and_hasher(policy.rules.len(), Fnv);
         let mut dups = Vec::new();
         for rule in &policy.rules {
             if let Some(first) = seen.insert(&rule.pattern, rule.line) {
@@ -601,6 +774,31 @@ impl Checker<'_> {
                 column: 1,
                 message: format!("rule for \"{url}\" matches exactly what the rule on line {first} matches; merge them"),
             });
+        }
+    }
+}
+
+/// FNV-1a for the duplicate check: the patterns come from the user's own file (nothing to
+/// defend against), and SipHash was a tenth of a 10,000-rule `get`.
+#[derive(Clone, Copy, Default)]
+struct Fnv;
+
+impl std::hash::BuildHasher for Fnv {
+    type Hasher = FnvHasher;
+    fn build_hasher(&self) -> FnvHasher {
+        FnvHasher(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+struct FnvHasher(u64);
+
+impl std::hash::Hasher for FnvHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
         }
     }
 }

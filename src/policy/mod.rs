@@ -5,13 +5,14 @@
 //! The [`Decision::Managed`] scope key is the *only* key stores use, so a credential stored for one
 //! (scheme, host, port[, path]) can never be read back for another.
 
-#[cfg(unix)]
-pub mod cache;
 mod load;
 pub mod pattern;
+pub mod psl;
+mod scan;
 pub mod target;
+mod trust;
 
-pub use load::{ConfigError, Diagnostic, load, load_str};
+pub use load::{ConfigError, Diagnostic, MAX_CONFIG_BYTES, load, load_str, load_str_full};
 pub use pattern::{HostPattern, UrlPattern};
 pub use target::{Input, Target, TargetError, normalize};
 

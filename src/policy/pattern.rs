@@ -63,6 +63,13 @@ impl UrlPattern {
                         "'*.{suffix}' is too broad: a wildcard needs at least two labels after it"
                     ));
                 }
+                if super::psl::is_public_suffix(&suffix) {
+                    return Err(format!(
+                        "'*.{suffix}' would match every organisation under the public suffix \
+                         '{suffix}' (Public Suffix List): name your own domain, e.g. \
+                         \"*.corp.{suffix}\""
+                    ));
+                }
                 HostPattern::Wildcard(suffix)
             }
             None if host.contains('*') => {

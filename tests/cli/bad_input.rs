@@ -141,10 +141,16 @@ fn url_conflicting_with_explicit_attributes_is_refused() {
             &format!("disagrees with the explicit {key}"),
         );
     }
-    // Agreeing (modulo case) is fine, and url alone is expanded.
+    // Agreeing (modulo case) is fine, and url alone is expanded (its path too: a request with
+    // a path takes only an entry stored for that path, as git's helpers match).
     let out = get(
         &env,
         "host=GIT.corp.example\nurl=https://git.corp.example/group/x\n",
+    );
+    assert_eq!(out.stdout, "", "{out}");
+    let out = get(
+        &env,
+        "host=GIT.corp.example\nurl=https://git.corp.example\n",
     );
     assert_eq!(out.stdout, "username=alice\npassword=s3cret\n", "{out}");
     let out = get(&env, "url=https://git.corp.example\n");
@@ -206,7 +212,10 @@ fn a_broken_config_makes_get_print_one_line_naming_the_file() {
     std::fs::create_dir(&path).unwrap();
     assert_refused(
         &get(&env, GOOD),
-        &format!("cannot read the gocred config {}", path.display()),
+        &format!(
+            "refusing the gocred config {}: it is a directory, not a regular file",
+            path.display()
+        ),
     );
 }
 
@@ -305,9 +314,14 @@ fn unknown_helper_actions_are_ignored_and_bad_command_lines_are_usage_errors() {
 
 #[test]
 fn requests_no_rule_can_match_get_no_answer_and_no_complaint() {
-    // No config at all: every host is denied, get answers nothing and succeeds.
+    // No config at all (a fresh machine: no GOCRED_CONFIG, nothing at the default place):
+    // every host is denied, get answers nothing and succeeds.
     let env = TestEnv::new();
-    let out = get(&env, GOOD);
+    let out = env
+        .gocred(&["get"])
+        .env_remove("GOCRED_CONFIG")
+        .stdin(GOOD)
+        .run();
     out.assert_success();
     assert_eq!((out.stdout.as_str(), out.stderr.as_str()), ("", ""));
     // Unmanageable targets (not http/https, odd hosts) are simply not managed.

@@ -143,7 +143,11 @@ fn config_check_reports_file_line_and_column_for_every_problem() {
 #[test]
 fn config_check_accepts_a_good_policy_and_a_missing_one() {
     let env = TestEnv::new();
-    let out = env.gocred(&["config", "check"]).success();
+    // Missing at the default place (no GOCRED_CONFIG naming it): a fresh start, not an error.
+    let out = env
+        .gocred(&["config", "check"])
+        .env_remove("GOCRED_CONFIG")
+        .success();
     assert_eq!(
         out.stdout,
         format!(

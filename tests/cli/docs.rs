@@ -64,7 +64,7 @@ fn version_names_the_version_the_commit_and_the_keychain_backends() {
     let out = env.gocred(&["--version"]).success();
     assert_eq!(out.stderr, "");
     let lines: Vec<&str> = out.stdout.lines().collect();
-    assert_eq!(lines.len(), 3, "{out}");
+    assert_eq!(lines.len(), 4, "{out}");
     assert_eq!(lines[0], format!("gocred {}", env!("CARGO_PKG_VERSION")));
 
     let commit = lines[1].strip_prefix("commit ").expect("a commit line");

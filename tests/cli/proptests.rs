@@ -6,7 +6,14 @@
 //! - the positive control: case, trailing-dot and `:443` variants of a rule's host get exactly
 //!   the credential stored for that host, never another host's;
 //! - parse(render(x)) == x for the credential protocol (`Response::encode` → `protocol::decode`),
-//!   for the stored record format, and for netrc entries.
+//!   for the stored record format, and for netrc entries;
+//! - the policy in force is the file as it is now: through the real binary, random policies,
+//!   requests and edits (same-size in-place edits with the mtime put back, rename swaps,
+//!   rewrites, edits that break the file), and `get` answers what `config check`'s reading of
+//!   the current file dictates: the credential of the scope its rule picks, nothing, or (for an
+//!   invalid file) an error and nothing on stdout;
+//! - the fast policy reader and the full `toml` parser read every text (plain policies, and
+//!   policies with TOML the fast reader does not know spliced in) to the same policy or report.
 //!
 //! Case counts are modest so the normal suite stays fast; a failure prints the minimal input,
 //! which becomes a named test in `regression.rs`. Failures are not persisted to files.
@@ -117,7 +124,8 @@ fn rule() -> impl Strategy<Value = GenRule> {
         prop::sample::select(vec![None, Some("team"), Some("team/sub")]),
     )
         .prop_map(|(wildcard, host, port, path)| GenRule {
-            wildcard,
+            // `*.uk.com` and friends span organisations and are refused at load.
+            wildcard: wildcard && !policy::psl::is_public_suffix(&host),
             host,
             port,
             path,
@@ -207,11 +215,19 @@ fn write_policy(dir: &Path, rules: &[GenRule]) {
 
 /// Plants one credential per scope in the file store (mode 0600), each with its own password.
 fn plant(dir: &Path, scopes: &[String]) {
-    let records: Vec<Record> = scopes
+    let entries: Vec<(String, Option<String>)> = scopes.iter().map(|s| (s.clone(), None)).collect();
+    plant_entries(dir, &entries);
+}
+
+/// One entry per (scope key, path git sent), each with its own password `pw-<index>`.
+fn plant_entries(dir: &Path, entries: &[(String, Option<String>)]) {
+    let records: Vec<Record> = entries
         .iter()
         .enumerate()
-        .map(|(i, scope)| Record {
+        .map(|(i, (scope, path))| Record {
             scope: ScopeKey(scope.clone()),
+            path: path.clone(),
+            unknown: Vec::new(),
             cred: Credential {
                 username: "u".into(),
                 password: Secret::new(format!("pw-{i}")),
@@ -457,7 +473,7 @@ proptest! {
     #[test]
     fn record_decode_of_encode_is_identity(
         records in prop::collection::vec(
-            (value(), credential()).prop_map(|(scope, cred)| Record { scope: ScopeKey(scope), cred }),
+            (value(), credential()).prop_map(|(scope, cred)| Record::new(ScopeKey(scope), None, cred)),
             0..4,
         ),
     ) {
@@ -466,7 +482,7 @@ proptest! {
     }
 
     #[test]
-    fn netrc_parse_of_render_is_identity_or_render_refuses(
+    fn netrc_readers_see_what_render_writes_or_render_refuses(
         entries in prop::collection::vec((netrc_value(), netrc_value(), netrc_value()), 1..4),
     ) {
         let mut text = String::new();
@@ -478,11 +494,16 @@ proptest! {
                     expected.push((machine.clone(), login.clone(), password.clone()));
                 }
                 Err(_) => {
-                    // Refused only for what Go's reader (split on whitespace) cannot read back.
+                    // Refused only for what a reader (curl, Go, Python) could misread.
                     let unreadable = |v: &str| {
                         v.is_empty()
                             || v.starts_with('#')
-                            || v.chars().any(|c| c.is_whitespace() || c.is_control() || c == '"')
+                            || ["machine", "default", "login", "password", "account", "macdef", "user"]
+                                .iter()
+                                .any(|k| v.eq_ignore_ascii_case(k))
+                            || v.chars().any(|c| {
+                                c.is_whitespace() || c.is_control() || c == '"' || c == '\\'
+                            })
                     };
                     prop_assert!(
                         unreadable(machine) || unreadable(login) || unreadable(password),
@@ -491,22 +512,286 @@ proptest! {
                 }
             }
         }
-        let parsed = netrc::parse(&text).expect("what render writes, parse reads");
-        let got: Vec<(String, String, String)> = parsed
-            .entries
-            .iter()
-            .map(|e| {
-                (
-                    e.machine.clone().unwrap_or_default(),
-                    e.login.clone().unwrap_or_default(),
-                    e.password.as_ref().map(|p| p.expose().to_owned()).unwrap_or_default(),
-                )
-            })
-            .collect();
-        prop_assert_eq!(got, expected);
         // Go splits on whitespace and reads pairs: every rendered line is exactly six fields.
         for line in text.lines() {
             prop_assert_eq!(line.split_whitespace().count(), 6, "{}", line);
         }
+        // The models of Go's and curl's readers see exactly the rendered entries: Go every one
+        // (the first of a name wins), curl the first of each name, case-insensitively.
+        let go: Vec<(String, String, String)> = netrc::go::entries(text.as_bytes())
+            .into_iter()
+            .map(|e| (e.machine, e.login, e.password.expose().to_owned()))
+            .collect();
+        prop_assert_eq!(&go, &expected);
+        for (i, (machine, login, password)) in expected.iter().enumerate() {
+            if expected[..i].iter().any(|(m, _, _)| m.eq_ignore_ascii_case(machine)) {
+                continue;
+            }
+            let sent = netrc::curl::lookup(text.as_bytes(), machine)
+                .sent()
+                .map(|(l, p)| (l, p.expose().to_owned()));
+            prop_assert_eq!(sent, Some((login.clone(), password.clone())));
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The policy in force is the file as it is now (no cache), through the real binary
+
+/// Request hosts, all of one length; a wildcard rule covers them all.
+const LIVE_HOSTS: &[&str] = &[
+    "h0.corp.example",
+    "h1.corp.example",
+    "h2.corp.example",
+    "h3.corp.example",
+];
+/// Every policy is padded with a comment to this size, so any edit can be made in place.
+const LIVE_SIZE: usize = 1024;
+
+#[derive(Debug, Clone)]
+struct LiveRule {
+    /// An index into LIVE_HOSTS, or `None` for `*.corp.example`.
+    host: Option<usize>,
+    /// `/team/` prefix.
+    team: bool,
+}
+
+#[derive(Debug, Clone)]
+struct LivePolicy {
+    rules: Vec<LiveRule>,
+    /// Break the file: a rule whose source is unknown (`None`: a valid file, unless two rules
+    /// name the same url, which is an error too).
+    broken: Option<usize>,
+}
+
+impl LivePolicy {
+    fn text(&self) -> String {
+        let mut text = String::new();
+        for (i, r) in self.rules.iter().enumerate() {
+            let host = r.host.map_or("*.corp.example", |h| LIVE_HOSTS[h]);
+            let path = if r.team { "/team/" } else { "" };
+            let source = if self.broken == Some(i) {
+                "fil3"
+            } else {
+                "file"
+            };
+            text.push_str(&format!(
+                "[[rule]]\nurl = \"https://{host}{path}\"\nsources = [\"{source}\"]\nstore = \"file\"\n\n"
+            ));
+        }
+        assert!(text.len() < LIVE_SIZE - 2);
+        text.push('#');
+        while text.len() < LIVE_SIZE - 1 {
+            text.push('-');
+        }
+        text.push('\n');
+        text
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Edit {
+    /// Same size, same inode, the old mtime put back (`cp -p`, `rsync --inplace`, `touch -d`).
+    InPlaceKeepMtime,
+    /// A new file renamed over the old one, with the old one's mtime.
+    RenameSwap,
+    /// Truncate and write.
+    Rewrite,
+}
+
+fn live_policy() -> impl Strategy<Value = LivePolicy> {
+    (
+        prop::collection::vec(
+            (prop::option::of(0..LIVE_HOSTS.len()), any::<bool>())
+                .prop_map(|(host, team)| LiveRule { host, team }),
+            0..=5,
+        ),
+        prop::option::weighted(0.2, 0..5usize),
+    )
+        .prop_map(|(rules, broken)| LivePolicy {
+            broken: broken.filter(|&b| b < rules.len()),
+            rules,
+        })
+}
+
+fn live_request() -> impl Strategy<Value = (usize, Option<&'static str>)> {
+    (
+        0..LIVE_HOSTS.len(),
+        prop::sample::select(vec![None, Some("team/repo.git"), Some("other/repo.git")]),
+    )
+}
+
+fn apply(path: &Path, edit: Edit, text: &str) {
+    use std::io::Write;
+    let mtime = std::fs::metadata(path).unwrap().modified().unwrap();
+    match edit {
+        Edit::InPlaceKeepMtime => {
+            let mut f = std::fs::OpenOptions::new().write(true).open(path).unwrap();
+            f.write_all(text.as_bytes()).unwrap();
+            f.set_modified(mtime).unwrap();
+        }
+        Edit::RenameSwap => {
+            let next = path.with_extension("new");
+            std::fs::write(&next, text).unwrap();
+            std::fs::File::options()
+                .write(true)
+                .open(&next)
+                .unwrap()
+                .set_modified(mtime)
+                .unwrap();
+            std::fs::rename(&next, path).unwrap();
+        }
+        Edit::Rewrite => std::fs::write(path, text).unwrap(),
+    }
+}
+
+proptest! {
+    #![proptest_config(config(24))]
+
+    #[test]
+    fn get_answers_what_config_check_reads_in_the_current_file(
+        first in live_policy(),
+        edits in prop::collection::vec(
+            (
+                live_policy(),
+                prop::sample::select(vec![Edit::InPlaceKeepMtime, Edit::RenameSwap, Edit::Rewrite]),
+            ),
+            1..=4,
+        ),
+        requests in prop::collection::vec(live_request(), 2..=3),
+    ) {
+        let env = crate::common::TestEnv::new();
+        // One credential under every scope a rule could pick, each with its own password: under
+        // a host-wide key one without a path and one per path git may send (a request with a
+        // path takes only the entry for that path, as git's helpers match), under a path key one.
+        let mut entries: Vec<(String, Option<String>)> = Vec::new();
+        for host in LIVE_HOSTS {
+            for path in [None, Some("team/repo.git"), Some("other/repo.git")] {
+                entries.push((format!("https://{host}"), path.map(str::to_owned)));
+                if let Some(path) = path {
+                    entries.push((format!("https://{host}/{path}"), None));
+                }
+            }
+        }
+        let dir = env.file_store_path().parent().unwrap().to_owned();
+        std::fs::create_dir_all(&dir).unwrap();
+        plant_entries(&dir, &entries);
+        let path = env.policy(&first.text());
+        let mut states = vec![(first.clone(), None)];
+        states.extend(edits.iter().map(|(p, e)| (p.clone(), Some(*e))));
+        for (live, edit) in states {
+            if let Some(edit) = edit {
+                apply(&path, edit, &live.text());
+            }
+            // What `config check` reads in the file now (the library's reading, and the
+            // binary's verdict on it).
+            let reading = policy::load(&path);
+            let check = env.gocred(&["config", "check"]).run();
+            prop_assert_eq!(check.status.success(), reading.is_ok(), "{}", check);
+            for (host, req_path) in &requests {
+                let host = LIVE_HOSTS[*host];
+                let mut stdin = format!("protocol=https\nhost={host}\n");
+                if let Some(p) = req_path {
+                    stdin.push_str(&format!("path={p}\n"));
+                }
+                let out = env.gocred(&["get"]).stdin(format!("{stdin}\n")).run();
+                match &reading {
+                    Err(_) => {
+                        prop_assert!(!out.status.success(), "invalid file served: {}", out);
+                        prop_assert_eq!(&out.stdout, "", "{}", out);
+                    }
+                    Ok(p) => {
+                        prop_assert!(out.status.success(), "{}", out);
+                        let want = match p.decide(Target::new("https", host, *req_path).unwrap()) {
+                            Decision::NotManaged => String::new(),
+                            Decision::Managed { scope, rule, .. } => {
+                                // git's rules: a request with a path takes the entry for that
+                                // path; one without takes the newest (last planted) of the key.
+                                let fits = |p: &Option<String>| match (&rule.pattern.path, req_path) {
+                                    (Some(_), _) | (None, None) => true,
+                                    (None, Some(want)) => p.as_deref() == Some(*want),
+                                };
+                                let i = entries
+                                    .iter()
+                                    .rposition(|(s, p)| *s == scope.0 && fits(p))
+                                    .unwrap();
+                                format!("username=u\npassword=pw-{i}\n")
+                            }
+                        };
+                        prop_assert_eq!(&out.stdout, &want, "{:?} {:?}: {}", live, edit, out);
+                    }
+                }
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The fast policy reader reads what the full parser reads
+
+fn policy_piece() -> impl Strategy<Value = String> {
+    let url = prop::sample::select(vec![
+        "\"https://a.corp.example\"",
+        "'https://*.corp.example/team/'",
+        "\"https://b.corp.example:8443\"",
+        "\"http://c.corp.example\"",
+        "\"https://*.co.uk\"",
+        "\"https://a\\u002ecorp.example\"",
+        "\"https://a.corp.example\" # the main one",
+    ]);
+    let sources = prop::sample::select(vec![
+        "[\"file\"]",
+        "['keychain', \"file\",]",
+        "[\n  \"env\", # CI\n  \"file\"\n]",
+        "[]",
+        "[\"fil3\"]",
+        "\"file\"",
+    ]);
+    let extra = prop::sample::select(vec![
+        "",
+        "store = \"file\"\n",
+        "store = 'keychain'\n",
+        "allow_http = true\n",
+        "allow_http = 1\n",
+        "username = \"x-access-token\"\ntoken_env = \"TOKEN\"\n",
+        "goauth = \"preemptive\"\n",
+        "url = \"https://dup.example\"\n",
+        "[rule.oauth]\nprovider = \"gitlab\"\nclient_id = \"cid\"\n",
+        "oauth = { provider = \"gitlab\" }\n",
+        "# a comment\n\n",
+        "bogus.key = \"x\"\n",
+    ]);
+    prop_oneof![
+        4 => (url, sources, extra).prop_map(|(u, s, e)| {
+            format!("[[rule]]\nurl = {u}\nsources = {s}\n{e}\n")
+        }),
+        1 => prop::sample::select(vec![
+            "[keychain]\nbackend = \"keyutils\"\n".to_owned(),
+            "[file]\npath = \"/srv/creds\"\n".to_owned(),
+            "[file]\npath = 'relative'\n".to_owned(),
+            "[[ rule ]]\nurl = \"https://e.example\"\nsources = [\"file\"]\n".to_owned(),
+            "top = true\n".to_owned(),
+            "[[rule]]\r\nurl = \"https://f.example\"\r\nsources = [\"file\"]\r\n".to_owned(),
+            "\t  # indented comment\n".to_owned(),
+        ]),
+    ]
+}
+
+proptest! {
+    #![proptest_config(config(512))]
+
+    #[test]
+    fn the_fast_policy_reader_reads_what_toml_reads(
+        pieces in prop::collection::vec(policy_piece(), 0..6),
+        trailing_newline in any::<bool>(),
+    ) {
+        let mut text = pieces.concat();
+        if !trailing_newline {
+            text = text.trim_end_matches('\n').to_owned();
+        }
+        let path = Path::new("/policy.toml");
+        let fast = policy::load_str(path, &text);
+        let full = policy::load_str_full(path, &text);
+        prop_assert_eq!(format!("{fast:?}"), format!("{full:?}"), "{}", text);
     }
 }
