@@ -15,8 +15,9 @@ pub fn cmd_get(ctx: &mut Context) -> Result<(), CommandError> {
         .require_target()
         .ok()
         .and_then(|(protocol, host)| Target::new(protocol, host, request.path.as_deref()));
-    // The file as it is now, read whole on every call.
-    let policy = ctx.load_policy()?;
+    // The file as it is now, read and checked whole on every call; only the rules for this
+    // host are kept.
+    let policy = ctx.load_policy_for_host(target.as_ref().map(|t| t.host.as_str()))?;
     if let Some(note) = ctx.missing_named_config(&policy) {
         // git ignores a helper's exit status (it moves on to the next helper either way), so
         // the note on stderr is what a person sees; exit 0 with no answer, as for a denied host.
