@@ -56,7 +56,7 @@ complete -c gocred -n "__fish_gocred_using_subcommand config; and __fish_seen_su
 complete -c gocred -n "__fish_gocred_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c gocred -n "__fish_gocred_using_subcommand netrc" -l output -d 'Write the netrc to FILE (mode 0600, replaced atomically) instead of stdout' -r -F
 complete -c gocred -n "__fish_gocred_using_subcommand netrc" -l host -d 'Only this host (`host` or `host:port`); may be given several times' -r
-complete -c gocred -n "__fish_gocred_using_subcommand netrc" -s h -l help -d 'Print help'
+complete -c gocred -n "__fish_gocred_using_subcommand netrc" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c gocred -n "__fish_gocred_using_subcommand exec" -l host -d 'Only this host (`host` or `host:port`); may be given several times. Default: every host policy allows' -r
 complete -c gocred -n "__fish_gocred_using_subcommand exec" -s h -l help -d 'Print help'
 complete -c gocred -n "__fish_gocred_using_subcommand login" -l provider -d 'Who runs the OAuth server (for a host that has no rule yet)' -r -f -a "gitlab\t''
@@ -79,17 +79,17 @@ complete -c gocred -n "__fish_gocred_using_subcommand setup; and __fish_seen_sub
 complete -c gocred -n "__fish_gocred_using_subcommand setup; and __fish_seen_subcommand_from git" -l local -d 'Write to the current repository\'s config'
 complete -c gocred -n "__fish_gocred_using_subcommand setup; and __fish_seen_subcommand_from git" -l dry-run -d 'Print the git config commands instead of running them'
 complete -c gocred -n "__fish_gocred_using_subcommand setup; and __fish_seen_subcommand_from git" -l undo -d 'Remove what `gocred setup git` wrote'
-complete -c gocred -n "__fish_gocred_using_subcommand setup; and __fish_seen_subcommand_from git" -s h -l help -d 'Print help'
-complete -c gocred -n "__fish_gocred_using_subcommand setup; and __fish_seen_subcommand_from go" -l shell -d 'Print `export` lines for this shell (default: sh)' -r -f -a "sh\t''
-fish\t''"
+complete -c gocred -n "__fish_gocred_using_subcommand setup; and __fish_seen_subcommand_from git" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c gocred -n "__fish_gocred_using_subcommand setup; and __fish_seen_subcommand_from go" -l shell -d 'Print `export` lines for this shell (default: sh), every value quoted for it' -r -f -a "sh\t'POSIX sh, dash, bash, zsh (export lines)'
+fish\t'fish (set -gx lines)'"
 complete -c gocred -n "__fish_gocred_using_subcommand setup; and __fish_seen_subcommand_from go" -l write -d 'Write the values with `go env -w` (into Go\'s own config file)'
-complete -c gocred -n "__fish_gocred_using_subcommand setup; and __fish_seen_subcommand_from go" -s h -l help -d 'Print help'
+complete -c gocred -n "__fish_gocred_using_subcommand setup; and __fish_seen_subcommand_from go" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c gocred -n "__fish_gocred_using_subcommand setup; and __fish_seen_subcommand_from help" -f -a "git" -d 'Make git ask gocred, and only gocred, for the hosts policy names'
 complete -c gocred -n "__fish_gocred_using_subcommand setup; and __fish_seen_subcommand_from help" -f -a "go" -d 'Keep the policy\'s hosts private in Go (GOPRIVATE, GONOSUMDB, GONOPROXY)'
 complete -c gocred -n "__fish_gocred_using_subcommand setup; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c gocred -n "__fish_gocred_using_subcommand import-netrc" -l save -d 'Append the rules for machines no rule serves to the config file'
 complete -c gocred -n "__fish_gocred_using_subcommand import-netrc" -l remove -d 'Delete FILE once every entry is stored and read back'
-complete -c gocred -n "__fish_gocred_using_subcommand import-netrc" -s h -l help -d 'Print help'
+complete -c gocred -n "__fish_gocred_using_subcommand import-netrc" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c gocred -n "__fish_gocred_using_subcommand doctor" -l json -d 'Print the checks as JSON'
 complete -c gocred -n "__fish_gocred_using_subcommand doctor" -s h -l help -d 'Print help'
 complete -c gocred -n "__fish_gocred_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'

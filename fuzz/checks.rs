@@ -254,33 +254,286 @@ pub fn policy_load(data: &[u8]) {
     }
 }
 
-/// The netrc parser and renderer.
+/// The netrc readers (gocred's models of libcurl and go), the import plan and the renderer.
 ///
-/// - an error never repeats a value;
-/// - every parsed entry that render accepts renders to a line that parses back to it.
+/// - nothing panics on any bytes;
+/// - every host the plan imports gets exactly what the libcurl model sends it, never empty;
+/// - no note of the plan repeats a password either reader finds;
+/// - every entry go reads that render accepts renders to a line both models read back exactly.
 pub fn netrc(data: &[u8]) {
+    let go_entries = netrc::go::entries(data);
+    let names = netrc::curl::machine_names(data);
+    let mut passwords: Vec<String> = go_entries
+        .iter()
+        .map(|e| e.password.expose().to_owned())
+        .collect();
+    for (_, name) in &names {
+        if let Some((_, p)) = netrc::curl::lookup(data, name).sent() {
+            passwords.push(p.expose().to_owned());
+        }
+    }
+    // A password that is also a host name or a line number may show up as one.
+    passwords.retain(|p| {
+        p.len() >= 6
+            && !p.bytes().all(|b| b.is_ascii_digit())
+            && !names
+                .iter()
+                .any(|(_, n)| n.to_ascii_lowercase().contains(&p.to_ascii_lowercase()))
+    });
+    let plan = netrc::import::plan(data);
+    let mut messages: Vec<String> = plan.notes.clone();
+    messages.extend(plan.left_behind.iter().cloned());
+    for pick in &plan.picks {
+        match &pick.outcome {
+            netrc::import::Outcome::Import {
+                login,
+                password,
+                go_differs,
+            } => {
+                assert!(!login.is_empty() && !password.is_empty());
+                let sent = netrc::curl::lookup(data, &pick.target.host).sent();
+                let (l, p) = sent.expect("an import is what libcurl sends");
+                assert_eq!((&l, &p), (login, password), "{}", pick.name);
+                messages.extend(go_differs.iter().cloned());
+            }
+            netrc::import::Outcome::Refuse(why) => messages.push(why.clone()),
+        }
+    }
+    for m in &messages {
+        for p in &passwords {
+            assert!(!m.contains(p.as_str()), "a note repeats a password: {m}");
+        }
+    }
+    for e in &go_entries {
+        let Ok(line) = netrc::render_entry(&e.machine, &e.login, &e.password) else {
+            continue;
+        };
+        let back = netrc::go::entries(line.as_bytes());
+        assert_eq!(back.len(), 1, "{line:?}");
+        assert_eq!(
+            (&back[0].machine, &back[0].login, &back[0].password),
+            (&e.machine, &e.login, &e.password)
+        );
+        if !e.machine.contains(':') {
+            let (l, p) = netrc::curl::lookup(line.as_bytes(), &e.machine)
+                .sent()
+                .expect("libcurl reads what render writes");
+            assert_eq!((&l, &p), (&e.login, &e.password), "{line:?}");
+        }
+        assert_eq!(line.split_whitespace().count(), 6, "{line:?}");
+    }
+}
+
+/// Percent-decodes `s` until nothing changes (any number of encoding levels, `%2F` included):
+/// the most any server could ever make of a path.
+fn decode_fully(s: &str) -> Vec<u8> {
+    let mut bytes = s.as_bytes().to_vec();
+    loop {
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            let hex = |b: u8| (b as char).to_digit(16);
+            if bytes[i] == b'%'
+                && i + 2 < bytes.len()
+                && let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
+            {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            } else {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+        if out == bytes {
+            return out;
+        }
+        bytes = out;
+    }
+}
+
+/// Whether `path`, decoded fully and read with `\` and `;` as separators too, still has no
+/// `.`/`..` segment and lies under `prefix` on a `/` boundary.
+fn really_under(path: &[u8], prefix: &str) -> bool {
+    let segments: Vec<&[u8]> = path
+        .split(|&b| b == b'/' || b == b'\\' || b == b';')
+        .collect();
+    let no_dots = segments
+        .iter()
+        .all(|s| !s.is_empty() && *s != b"." && *s != b"..");
+    let rest = path.strip_prefix(prefix.as_bytes());
+    no_dots && rest.is_some_and(|r| r.is_empty() || r.starts_with(b"/"))
+}
+
+/// Checks one target [`policy::normalize`] made, whatever the input.
+fn check_target(t: &Target) {
+    assert!(t.scheme == "https" || t.scheme == "http", "{t:?}");
+    // The host: a DNS name, an IPv4 address as four numbers, or a bracketed IPv6 address.
+    if let Some(inner) = t.host.strip_prefix('[') {
+        let inner = inner.strip_suffix(']').expect("a bracketed host closes");
+        let addr: std::net::Ipv6Addr = inner.parse().expect("an IPv6 literal parses");
+        assert_eq!(addr.to_string(), inner, "IPv6 in canonical form");
+    } else {
+        assert!(!t.host.is_empty() && !t.host.ends_with('.'), "{t:?}");
+        assert!(
+            !t.host
+                .contains(['@', '/', '#', '?', ':', '%', '\\', '[', ']', ' ']),
+            "{t:?}"
+        );
+        assert!(
+            t.host
+                .split('.')
+                .all(|l| !l.is_empty() && !l.starts_with('-')),
+            "{t:?}"
+        );
+        let last = t.host.rsplit('.').next().unwrap();
+        if last.bytes().all(|b| b.is_ascii_digit()) {
+            assert!(t.host.parse::<std::net::Ipv4Addr>().is_ok(), "{t:?}");
+        }
+        assert_eq!(t.host, t.host.to_ascii_lowercase());
+    }
+    assert_ne!(t.port, Some(0));
+    assert_ne!(
+        t.port,
+        Some(if t.scheme == "https" { 443 } else { 80 }),
+        "{t:?}"
+    );
+    if let Some(p) = &t.path {
+        assert!(
+            !p.is_empty() && !p.starts_with('/') && !p.ends_with('/'),
+            "{t:?}"
+        );
+        let clean = p.split('/').all(|s| {
+            !s.is_empty()
+                && s.trim() != "."
+                && s.trim() != ".."
+                && !s.chars().any(|c| c.is_control() || "?#%;\\".contains(c))
+        });
+        // Never clean when a plain reading finds a problem (the code may find more).
+        assert!(!t.path_is_clean || clean, "{t:?}");
+    } else {
+        assert!(t.path_is_clean);
+    }
+    // Idempotent, through git's attributes and through the URL gocred would send.
+    let again = policy::normalize(policy::Input::Attributes {
+        protocol: &t.scheme,
+        host: &t.host_port(),
+        path: t.path.as_deref(),
+    });
+    assert_eq!(again.as_ref(), Ok(t), "attributes of {t:?}");
+    let url = t.url();
+    assert_eq!(
+        policy::normalize(policy::Input::Url(&url)).as_ref(),
+        Ok(t),
+        "{url}"
+    );
+    assert!(url.starts_with(&format!("{}/", t.origin())) || url == t.origin());
+}
+
+/// A rule URL; a URL or module path (as from argv or go); a request's protocol, host, path and
+/// username; one per line. Both inputs go through the one normalization of a target.
+///
+/// - every target is well-formed (see `check_target`: a host holds no `@ / # ? : %` outside
+///   IPv6 brackets, an IP literal has one spelling and no trailing dot), and normalizing it
+///   again (as git attributes, or as the URL gocred would send) gives it back;
+/// - a target that matches a path rule has a clean path under the rule's prefix on a `/`
+///   boundary, even read by a server that decodes any number of times and splits on `\`/`;`;
+///   and the policy's scope key for it is the origin and that path;
+/// - a URL with user-info or starting with `-` is no target; a request's username never
+///   changes the target.
+pub fn normalize(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    let parsed = match netrc::parse(text) {
-        Ok(p) => p,
-        Err(e) => return assert_no_value_in(&e.to_string(), text),
+    let mut lines = text.split('\n');
+    let mut next = || lines.next().unwrap_or("");
+    let (rule, url, protocol, host, path, username) =
+        (next(), next(), next(), next(), next(), next());
+    let path = (!path.is_empty()).then_some(path);
+    let from_url = policy::normalize(policy::Input::Url(url));
+    let from_attributes = policy::normalize(policy::Input::Attributes {
+        protocol,
+        host,
+        path,
+    });
+
+    // The URL: what came before the host, or an option, is never a target.
+    let after_scheme = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = &after_scheme[..after_scheme
+        .find(['/', '?', '#'])
+        .unwrap_or(after_scheme.len())];
+    if url.starts_with('-') {
+        assert_eq!(from_url, Err(policy::TargetError::OptionLike));
+    }
+    if authority.contains('@') || authority.contains('%') {
+        assert!(from_url.is_err(), "{url:?}: {from_url:?}");
+    }
+    // The attributes: an IP literal with a trailing dot is no host.
+    let name = match host.rfind(':') {
+        Some(i) if !host.starts_with('[') || host[..i].ends_with(']') => &host[..i],
+        _ => host,
     };
-    for entry in &parsed.entries {
-        let (Some(machine), Some(login), Some(password)) =
-            (&entry.machine, &entry.login, &entry.password)
-        else {
+    if let Some(bare) = name.strip_suffix('.')
+        && (bare.starts_with('[') || bare.parse::<std::net::Ipv4Addr>().is_ok())
+    {
+        assert!(from_attributes.is_err(), "{host:?}: {from_attributes:?}");
+    }
+    // The username plays no part.
+    let mut request = format!("protocol={protocol}\nhost={host}\nusername={username}\n");
+    if let Some(p) = path {
+        request += &format!("path={p}\n");
+    }
+    if let Ok(req) = protocol::decode(request.as_bytes()) {
+        assert_eq!(Target::from_request(&req), from_attributes.clone().ok());
+    }
+
+    let pattern = UrlPattern::parse(rule).ok();
+    let escaped = rule.replace('\\', "\\\\").replace('"', "\\\"");
+    let http = rule
+        .get(..7)
+        .is_some_and(|s| s.eq_ignore_ascii_case("http://"));
+    let policy = policy::load_str(
+        Path::new("fuzz.toml"),
+        &format!(
+            "[[rule]]\nurl = \"{escaped}\"\nsources = [\"file\"]\nstore = \"file\"\nallow_http = {http}\n"
+        ),
+    )
+    .ok();
+    for (raw_path, target) in [
+        (
+            after_scheme
+                .split_once('?')
+                .map_or(after_scheme, |(b, _)| b)
+                .get(authority.len()..)
+                .unwrap_or(""),
+            from_url,
+        ),
+        (path.unwrap_or(""), from_attributes),
+    ] {
+        let Ok(target) = target else {
             continue;
         };
-        let Ok(line) = netrc::render_entry(machine, login, password) else {
+        check_target(&target);
+        let Some(pattern) = &pattern else {
             continue;
         };
-        let back = netrc::parse(&line).expect("what render writes, parse reads");
-        assert_eq!(back.entries.len(), 1, "{line:?}");
-        let e = &back.entries[0];
-        assert_eq!(e.machine.as_ref(), Some(machine));
-        assert_eq!(e.login.as_ref(), Some(login));
-        assert_eq!(e.password.as_ref(), Some(password));
-        assert_eq!(line.split_whitespace().count(), 6, "{line:?}");
+        if let (Some(prefix), Some(_)) = (&pattern.path, pattern.matches(&target)) {
+            let p = target.path.as_deref().expect("a path rule matched a path");
+            assert!(target.path_is_clean, "{target:?}");
+            assert!(p == prefix || p.starts_with(&format!("{prefix}/")), "{p}");
+            let raw = raw_path.trim_matches('/');
+            assert!(
+                really_under(&decode_fully(raw), prefix),
+                "{raw:?} under {prefix:?}"
+            );
+        }
+        if let Some(policy) = &policy
+            && let policy::Decision::Managed { scope, rule, .. } = policy.decide(target.clone())
+        {
+            let mut key = target.origin();
+            if rule.pattern.path.is_some() {
+                key = format!("{key}/{}", target.path.as_deref().unwrap());
+            }
+            assert_eq!(scope.as_str(), key);
+        }
     }
 }

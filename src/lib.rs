@@ -11,6 +11,7 @@ pub mod oauth;
 pub mod paths;
 pub mod policy;
 pub mod protocol;
+pub mod redact;
 pub mod secret;
 pub mod source;
 pub mod time;

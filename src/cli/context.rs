@@ -39,6 +39,16 @@ impl Context<'static> {
 }
 
 impl Context<'_> {
+    /// Routes stderr (and stdout when `stdout_too`) through [`crate::redact::Filtered`].
+    pub fn filter_output(&mut self, stdout_too: bool) {
+        let stderr = std::mem::replace(&mut self.stderr, Box::new(std::io::sink()));
+        self.stderr = Box::new(crate::redact::Filtered::new(stderr));
+        if stdout_too {
+            let stdout = std::mem::replace(&mut self.stdout, Box::new(std::io::sink()));
+            self.stdout = Box::new(crate::redact::Filtered::new(stdout));
+        }
+    }
+
     /// Where the policy is read from; refused when relative (git runs helpers inside whatever
     /// repository it works in, so a relative `GOCRED_CONFIG` would name a file of that repository).
     pub fn config_path(&self) -> Result<&PathBuf, CommandError> {
@@ -141,10 +151,8 @@ impl Context<'_> {
 
 /// The policy decision for a request; `NotManaged` also for requests no rule could ever match.
 pub fn decide<'p>(policy: &'p Policy, request: &Request) -> Decision<'p> {
-    let Ok((protocol, host)) = request.require_target() else {
-        return Decision::NotManaged; // read_request let it through: a protocol no rule names
-    };
-    match Target::new(protocol, host, request.path.as_deref()) {
+    // No protocol or host (read_request let it through), or one no rule names: not managed.
+    match Target::from_request(request) {
         Some(target) => policy.decide(target),
         None => Decision::NotManaged,
     }

@@ -14,7 +14,7 @@
 use super::CommandError;
 use super::context::Context;
 use crate::net::{Net, Options, probe};
-use crate::policy::{Decision, Policy, Rule, ScopeKey, Target};
+use crate::policy::{Decision, Input, Policy, Rule, ScopeKey, Target, normalize};
 use crate::source::{Credential, Query, SourceError};
 use crate::time::{format_utc, relative};
 use std::io::Write;
@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 #[derive(Debug, clap::Args)]
 pub struct DoctorArgs {
     /// A module path (git.corp.example/group/mod) or a repository URL
-    #[arg(value_name = "MODULE|URL")]
+    #[arg(value_name = "MODULE|URL", allow_hyphen_values = true)]
     pub target: String,
     /// Print the checks as JSON
     #[arg(long)]
@@ -72,31 +72,38 @@ impl Report {
     }
 }
 
-/// The repository URL and the module path for a `MODULE|URL` argument.
+/// The repository URL and the module path for a `MODULE|URL` argument, through the one
+/// normalization of a target. A path that could reach somewhere else than it seems
+/// (`..`, `%2e%2e`, `%2F`, ...) is refused: doctor would probe one place and report on another.
 fn parse_target(arg: &str) -> Result<(String, String, Target), CommandError> {
-    let bad = || {
+    let bad = |why: &dyn std::fmt::Display| {
         CommandError::user(format!(
-            "{arg}: expected a module path (git.corp.example/group/mod) or an https:// URL"
+            "{arg}: {why}; expected a module path (git.corp.example/group/mod) or an https:// URL"
         ))
     };
-    let rest = match arg.split_once("://") {
-        Some(("https", rest)) => rest,
-        Some(_) => return Err(bad()),
-        None => arg,
-    };
-    let rest = rest.trim_end_matches('/');
-    let rest = rest.strip_suffix(".git").unwrap_or(rest);
-    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
-    let target = Target::new("https", host, (!path.is_empty()).then_some(path)).ok_or_else(bad)?;
-    let hostport = match target.port {
-        Some(p) => format!("{}:{p}", target.host),
-        None => target.host.clone(),
-    };
+    let mut target = normalize(Input::Url(arg)).map_err(|e| bad(&e))?;
+    if let Some(repo) = target.path.as_deref().and_then(|p| p.strip_suffix(".git")) {
+        let repo = repo.to_owned();
+        target = normalize(Input::Attributes {
+            protocol: &target.scheme,
+            host: &target.host_port(),
+            path: Some(&repo),
+        })
+        .map_err(|e| bad(&e))?;
+    }
+    if target.scheme != "https" {
+        return Err(bad(&"not https"));
+    }
+    if !target.path_is_clean {
+        return Err(bad(
+            &"its path has an empty, '.' or '..' segment, or a '?', '#', '%', ';' or '\\' once decoded",
+        ));
+    }
     let module = match &target.path {
-        Some(p) => format!("{hostport}/{p}"),
-        None => hostport,
+        Some(p) => format!("{}/{p}", target.host_port()),
+        None => target.host_port(),
     };
-    Ok((format!("https://{module}"), module, target))
+    Ok((target.url(), module, target))
 }
 
 pub fn cmd_doctor(ctx: &mut Context, args: DoctorArgs) -> Result<(), CommandError> {
@@ -751,6 +758,7 @@ fn answer(
     let query = Query {
         scope,
         rule,
+        path: None,
         username: rule.username.as_deref(),
         now: ctx.now,
     };

@@ -1,14 +1,21 @@
-//! `gocred erase`: forget the credential git says was rejected, in the rule's store only. Only
-//! matching entries go: the user name when given, and the password when given.
+//! `gocred erase`: forget the credential git says was rejected, in the rule's store only, by
+//! git's own rules: every entry of the scope that matches the path, the user name and the
+//! password git gives (each only when given).
 
 use super::CommandError;
 use super::context::{Context, decide};
 use crate::policy::Decision;
+use crate::source::{Want, entry_path};
 
 pub fn cmd_erase(ctx: &mut Context) -> Result<(), CommandError> {
     let request = ctx.read_request()?;
     let policy = ctx.load_policy()?;
-    let Decision::Managed { rule, scope, .. } = decide(&policy, &request) else {
+    let Decision::Managed {
+        rule,
+        scope,
+        target,
+    } = decide(&policy, &request)
+    else {
         return Ok(());
     };
     if rule.oauth.is_some() {
@@ -21,10 +28,11 @@ pub fn cmd_erase(ctx: &mut Context) -> Result<(), CommandError> {
         return Ok(());
     };
     let store = ctx.store(&policy, kind)?;
-    store.erase(
-        &scope,
-        request.username.as_deref(),
-        request.password.as_ref(),
-    )?;
+    store.erase_matching(&Want {
+        scope: &scope,
+        path: entry_path(rule, &target),
+        username: request.username.as_deref(),
+        password: request.password.as_ref(),
+    })?;
     Ok(())
 }

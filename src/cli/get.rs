@@ -6,15 +6,13 @@ use super::context::Context;
 use super::resolve::Resolver;
 use crate::policy::{Decision, Target};
 use crate::protocol::Response;
+use crate::source::entry_path;
 use std::io::Write;
 
 pub fn cmd_get(ctx: &mut Context) -> Result<(), CommandError> {
     let request = ctx.read_request()?;
     // The one normalization of the request: it picks the rule.
-    let target = request
-        .require_target()
-        .ok()
-        .and_then(|(protocol, host)| Target::new(protocol, host, request.path.as_deref()));
+    let target = Target::from_request(&request);
     // The file as it is now, read and checked whole on every call; only the rules for this
     // host are kept.
     let policy = ctx.load_policy_for_host(target.as_ref().map(|t| t.host.as_str()))?;
@@ -35,14 +33,24 @@ pub fn cmd_get(ctx: &mut Context) -> Result<(), CommandError> {
     else {
         return Ok(());
     };
-    let found = Resolver::new(ctx, &policy).resolve(rule, &scope, request.username.as_deref())?;
-    let Some(cred) = found else {
+    let found = Resolver::new(ctx, &policy).resolve_for(
+        rule,
+        &scope,
+        entry_path(rule, &target),
+        request.username.as_deref(),
+    )?;
+    let Some((source, cred)) = found else {
         return Ok(());
     };
     let response = Response {
         username: Some(cred.username),
         password: Some(cred.password),
         password_expiry_utc: cred.password_expiry_utc,
+        // What git stored comes back as stored (git-credential-oauth and the like rely on it);
+        // an `oauth` rule's refresh token is gocred's own and never leaves it.
+        oauth_refresh_token: cred
+            .oauth_refresh_token
+            .filter(|_| source.is_store() && rule.oauth.is_none()),
         ..Response::default()
     };
     response

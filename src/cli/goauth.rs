@@ -25,8 +25,9 @@
 use super::CommandError;
 use super::context::Context;
 use super::resolve::Resolver;
-use crate::policy::{Decision, HostPattern, Policy, Rule, ScopeKey, Target};
-use crate::protocol::parse_url;
+use crate::policy::{
+    Decision, HostPattern, Input, Policy, Rule, ScopeKey, Target, TargetError, normalize,
+};
 use crate::secret::SecretBytes;
 use crate::source::Credential;
 use std::io::{Read, Write};
@@ -34,7 +35,7 @@ use std::io::{Read, Write};
 #[derive(Debug, clap::Args)]
 pub struct GoauthArgs {
     /// The URL that got a 4xx (Go passes it; the response head comes on stdin)
-    #[arg(value_name = "URL")]
+    #[arg(value_name = "URL", allow_hyphen_values = true)]
     pub url: Option<String>,
 }
 
@@ -45,19 +46,28 @@ pub fn cmd_goauth(ctx: &mut Context, args: GoauthArgs) -> Result<(), CommandErro
     // Go writes the response head and closes; read it so Go never blocks on a full pipe.
     let mut head = Vec::new();
     let _ = (&mut ctx.stdin).take(MAX_HEAD).read_to_end(&mut head);
+    // Go passes a URL: an option in its place is someone else's input (CVE-2025-68119 class).
+    let target = args.url.as_deref().map(|url| normalize(Input::Url(url)));
+    if let Some(Err(e @ TargetError::OptionLike)) = &target {
+        return Err(CommandError::user(format!("goauth: the URL {e}")));
+    }
     let policy = ctx.load_policy()?;
     let mut out = SecretBytes::default();
     let mut notes = Vec::new();
     {
         let mut resolver = Resolver::new(ctx, &policy);
-        match &args.url {
+        match target {
             None => {
                 for rule in policy.rules.iter().filter(|r| r.goauth_preemptive) {
                     let HostPattern::Exact(host) = &rule.pattern.host else {
                         continue; // config check refuses this
                     };
                     let machine = super::netrc::machine_name(host, rule.pattern.port);
-                    let Some(target) = Target::new("https", &machine, None) else {
+                    let Ok(target) = normalize(Input::Attributes {
+                        protocol: "https",
+                        host: &machine,
+                        path: None,
+                    }) else {
                         continue;
                     };
                     if let Decision::Managed {
@@ -71,8 +81,8 @@ pub fn cmd_goauth(ctx: &mut Context, args: GoauthArgs) -> Result<(), CommandErro
                     }
                 }
             }
-            Some(url) => {
-                if let Some((rule, scope, target)) = decide_url(&policy, url) {
+            Some(target) => {
+                if let Some((rule, scope, target)) = decide_url(&policy, target.ok()) {
                     answer(&mut resolver, rule, &scope, &target, &mut out, &mut notes);
                 }
             }
@@ -87,14 +97,11 @@ pub fn cmd_goauth(ctx: &mut Context, args: GoauthArgs) -> Result<(), CommandErro
         .map_err(|e| CommandError::user(format!("cannot answer go: {e}")))
 }
 
-/// The rule and scope for the URL Go asks about; `None` when policy does not allow it (or it is
-/// not https).
-fn decide_url<'p>(policy: &'p Policy, url: &str) -> Option<(&'p Rule, ScopeKey, Target)> {
-    let parts = parse_url(url).ok()?;
-    if !parts.protocol.eq_ignore_ascii_case("https") || parts.username.is_some() {
-        return None;
-    }
-    let target = Target::new(&parts.protocol, &parts.host, parts.path.as_deref())?;
+/// The rule and scope for the URL Go asks about (normalized: its query split off, its path
+/// decoded and checked); `None` when policy does not allow it, or it is not https, or it has
+/// user-info.
+fn decide_url(policy: &Policy, target: Option<Target>) -> Option<(&Rule, ScopeKey, Target)> {
+    let target = target.filter(|t| t.scheme == "https")?;
     match policy.decide(target) {
         Decision::Managed {
             rule,

@@ -1,14 +1,19 @@
 //! `gocred import-netrc [FILE] [--save] [--remove]`: moves the credentials of a plaintext netrc
 //! into the stores policy names, so the file can go.
 //!
-//! Each `machine` entry is filed under the rule that serves `https://<machine>` (its `store`); a
-//! machine no rule serves gets a new exact-host rule storing in the keychain, printed for the
-//! user to add, or appended to the config with `--save` (atomically, existing content kept, the
-//! result validated first, as `login --save` does). `default` entries are reported and skipped
-//! (Go ignores them). `--remove` deletes the file only when every entry was stored and read back
-//! through the resolver under the policy on disk, exactly what `get` would answer; anything that
-//! would be lost with the file (a `default` entry, a macro, an entry that could not be imported)
-//! keeps it. Messages never hold a password.
+//! The file is read the way git reads it ([`crate::netrc::import`], which models git's libcurl):
+//! each host gets exactly the credential git would send it, or nothing and a note saying why
+//! (the first entry wins for a host and its aliases; curl's comment, quote, macro and line rules
+//! apply; a `host:port` only when git and go agree; never the `default` entry). Where go would
+//! use another entry, git's is imported and the note says so.
+//!
+//! Each host is filed under the rule that serves `https://<host>` (its `store`); a host no rule
+//! serves gets a new exact-host rule storing in the keychain, printed for the user to add, or
+//! appended to the config with `--save` (atomically, existing content kept, the result validated
+//! first, as `login --save` does). `--remove` deletes the file only when every entry was stored
+//! and read back through the resolver under the policy on disk, exactly what `get` would answer;
+//! anything that would be lost with the file (a `default` entry, a macro, an entry that was not
+//! imported) keeps it. Messages never hold a login's password.
 
 use super::CommandError;
 use super::context::Context;
@@ -21,6 +26,16 @@ use std::io::Write;
 use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
+#[command(after_long_help = r#"How the file is read:
+As git reads it, through libcurl: each host gets exactly the credential git would send it, or nothing and a note on stderr that says why (never with a password). Where libcurl and go read the file differently, gocred follows git, and the note says what go would use.
+
+The first entry for a host wins, with its aliases: libcurl compares `machine` names case-insensitively, `machine HOST:443` is used by no reader for HOST, and a host is not imported when an entry for `HOST.` (trailing dot) gives another credential than HOST's, since gocred serves both as one host.
+
+libcurl's rules: keywords in any letter case; `#` starts a comment at any word, even where a value is expected (the next word becomes the value); a double-quoted value is one word (a backslash escapes the character after it), and a quote not closed on its line makes libcurl give up on the file from there; `macdef` inside the entry of the host being looked up is not a macro; a line holding a NUL byte is dropped together with the next line, a NUL first on a line ends the file, and a line of 4095 bytes or more is dropped. go reads (keyword, value) pairs within a line, lower-case keywords only, with no comments or quotes, and compares names exactly, port included.
+
+libcurl ignores the port in `machine` names, so git sends `machine HOST`'s credential to every port of HOST. An entry for `HOST:PORT` is imported only when that is also what go uses for `HOST:PORT`; otherwise git and go disagree and nothing is imported for that port.
+
+Never imported: the `default` entry (git would send it to every host), a credential git would send with an empty user name or password, a name that is not a host name. Each keeps the file under `--remove`. These are the rules of Debian 12's libcurl (7.88.1 with its security fixes), which both git 2.47 and git 2.39 link here; tests/cli/netrc_differential.rs checks them against the real curl, git and go."#)]
 pub struct ImportNetrcArgs {
     /// The netrc to import (default: $NETRC, else ~/.netrc)
     #[arg(value_name = "FILE")]
@@ -56,6 +71,55 @@ fn default_file(ctx: &Context) -> Option<PathBuf> {
         .map(|h| PathBuf::from(h).join(".netrc"))
 }
 
+/// The largest netrc read (a real one is a few lines).
+const MAX_NETRC: u64 = 1 << 20;
+
+/// The file's bytes: a regular file (not a FIFO or device, whose read could hang), not a
+/// symlink's target that is none, at most [`MAX_NETRC`], UTF-8.
+fn read_netrc(
+    path: &std::path::Path,
+    shown: &str,
+    ctx: &mut Context,
+) -> Result<crate::secret::SecretBytes, CommandError> {
+    use std::io::Read;
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+    let file = options
+        .open(path)
+        .map_err(|e| CommandError::user(format!("cannot read {shown}: {e}")))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| CommandError::user(format!("cannot read {shown}: {e}")))?;
+    if !meta.is_file() {
+        return Err(CommandError::user(format!(
+            "{shown}: not a regular file; name the netrc file itself"
+        )));
+    }
+    if let Some(mode) = crate::fs::loose_mode(&meta) {
+        let _ = writeln!(
+            ctx.stderr,
+            "gocred import-netrc: warning: {shown} has mode {mode:04o}: other users on this machine can read its passwords (`chmod 600 {shown}` until it is gone; revoke tokens that may have been read)"
+        );
+    }
+    let mut data = crate::secret::SecretBytes::default();
+    file.take(MAX_NETRC + 1)
+        .read_to_end(&mut data.0)
+        .map_err(|e| CommandError::user(format!("cannot read {shown}: {e}")))?;
+    if data.0.len() as u64 > MAX_NETRC {
+        return Err(CommandError::user(format!(
+            "{shown}: larger than {MAX_NETRC} bytes, not a netrc"
+        )));
+    }
+    if std::str::from_utf8(&data.0).is_err() {
+        return Err(CommandError::user(format!(
+            "{shown}: not UTF-8 text, not a netrc"
+        )));
+    }
+    Ok(data)
+}
+
 pub fn new_rule_text(origin: &str) -> String {
     format!("[[rule]]\nurl = \"{origin}\"\nsources = [\"keychain\"]\nstore = \"keychain\"\n")
 }
@@ -71,101 +135,68 @@ pub fn cmd_import_netrc(ctx: &mut Context, args: ImportNetrcArgs) -> Result<(), 
             )
         })?;
     let shown = path.display().to_string();
-    let meta = std::fs::metadata(&path)
-        .map_err(|e| CommandError::user(format!("cannot read {shown}: {e}")))?;
-    if let Some(mode) = crate::fs::loose_mode(&meta) {
-        let _ = writeln!(
-            ctx.stderr,
-            "gocred import-netrc: warning: {shown} has mode {mode:04o}: other users on this machine can read its passwords (`chmod 600 {shown}` until it is gone; revoke tokens that may have been read)"
-        );
-    }
-    let text = std::fs::read(&path)
-        .map_err(|e| CommandError::user(format!("cannot read {shown}: {e}")))?;
-    let text = crate::secret::Secret::new(
-        String::from_utf8(text)
-            .map_err(|_| CommandError::user(format!("{shown}: not UTF-8 text, not a netrc")))?,
-    );
-    let parsed =
-        netrc::parse(text.expose()).map_err(|e| CommandError::user(format!("{shown}: {e}")))?;
-    drop(text);
+    let data = read_netrc(&path, &shown, ctx)?;
+    let plan = netrc::import::plan(&data.0);
+    drop(data);
 
     let policy = ctx.load_policy()?;
-    let mut notes: Vec<String> = Vec::new();
+    let mut notes: Vec<String> = plan.notes.clone();
     // What keeps the file under --remove (its content would be lost).
-    let mut keep: Vec<String> = Vec::new();
+    let mut keep: Vec<String> = plan.left_behind.clone();
     let mut items: Vec<Item> = Vec::new();
-    for m in &parsed.macros {
-        keep.push(format!("macro `{m}`"));
-    }
-    for e in &parsed.entries {
-        let Some(machine) = &e.machine else {
-            notes.push(format!(
-                "line {}: `default` entry skipped: Go ignores it and gocred serves named hosts only",
-                e.line
-            ));
-            keep.push(format!("the `default` entry (line {})", e.line));
-            continue;
-        };
-        let (Some(login), Some(password)) = (&e.login, &e.password) else {
-            notes.push(format!(
-                "line {}: {machine}: skipped: no {} (Go needs machine, login and password)",
-                e.line,
-                if e.login.is_none() {
-                    "login"
-                } else {
-                    "password"
+    for pick in plan.picks {
+        let machine = pick.name;
+        let (username, password) = match pick.outcome {
+            netrc::import::Outcome::Refuse(why) => {
+                notes.push(format!(
+                    "line {}: {machine}: not imported: {why}",
+                    pick.line
+                ));
+                continue;
+            }
+            netrc::import::Outcome::Import {
+                login,
+                password,
+                go_differs,
+            } => {
+                if let Some(why) = go_differs {
+                    notes.push(format!("line {}: {machine}: {why}", pick.line));
                 }
-            ));
-            keep.push(format!("{machine} (line {})", e.line));
-            continue;
+                (login, password)
+            }
         };
-        let Some(target) = Target::new("https", machine, None) else {
-            notes.push(format!(
-                "line {}: skipped: `{machine}` is not a host name",
-                e.line
-            ));
-            keep.push(format!("line {}", e.line));
-            continue;
-        };
-        if login.is_empty() || password.is_empty() {
-            notes.push(format!(
-                "line {}: {machine}: skipped: empty login or password",
-                e.line
-            ));
-            keep.push(format!("{machine} (line {})", e.line));
-            continue;
-        }
+        let target = pick.target;
         let (store, new_rule) = match policy.decide(target.clone()) {
             Decision::NotManaged => (SourceKind::Keychain, Some(new_rule_text(&target.origin()))),
             Decision::Managed { rule, .. } => {
                 if rule.oauth.is_some() {
                     notes.push(format!(
                         "line {}: {machine}: skipped: its rule {} (line {}) gets OAuth tokens from `gocred login {machine}`",
-                        e.line, rule.url, rule.line
+                        pick.line, rule.url, rule.line
                     ));
-                    keep.push(format!("{machine} (line {})", e.line));
+                    keep.push(format!("{machine} (line {})", pick.line));
                     continue;
                 }
                 let Some(store) = rule.store else {
                     notes.push(format!(
                         "line {}: {machine}: not imported: its rule {} (line {} of {}) names no `store`; add `store = \"keychain\"` (or \"file\") to it",
-                        e.line,
+                        pick.line,
                         rule.url,
                         rule.line,
                         policy.path.display()
                     ));
-                    keep.push(format!("{machine} (line {})", e.line));
+                    keep.push(format!("{machine} (line {})", pick.line));
                     continue;
                 };
                 (store, None)
             }
         };
         items.push(Item {
-            machine: machine.clone(),
-            line: e.line,
+            machine,
+            line: pick.line,
             target,
-            username: login.clone(),
-            password: password.clone(),
+            username,
+            password,
             store,
             new_rule,
             stored: false,
@@ -207,7 +238,7 @@ pub fn cmd_import_netrc(ctx: &mut Context, args: ImportNetrcArgs) -> Result<(), 
                     ctx.stderr,
                     "gocred import-netrc: {} ({}): stored in {}{}",
                     it.machine,
-                    it.username,
+                    crate::redact::shown(&it.username),
                     store.location(),
                     if it.new_rule.is_some() {
                         " (no rule serves it yet: the keychain, by default)"

@@ -215,23 +215,11 @@ fn stdout_error(e: std::io::Error) -> CommandError {
     CommandError::user(format!("cannot write to stdout: {e}"))
 }
 
-/// `HOST`, `HOST:PORT` or a URL, as a request target.
+/// `HOST`, `HOST:PORT` or a URL, as a request target (the one normalization of a target).
 fn parse_target(arg: &str) -> Result<Target, CommandError> {
-    let url = if arg.contains("://") {
-        arg.to_owned()
-    } else {
-        format!("https://{arg}")
-    };
-    let parts = crate::protocol::parse_url(&url)
-        .map_err(|e| CommandError::user(format!("`{arg}` is not a host or URL: {e}")))?;
-    if parts.username.is_some() || parts.password.is_some() {
-        return Err(CommandError::user(format!(
-            "`{arg}`: leave the user name out of the URL (the rule's `username` sets it)"
-        )));
-    }
-    Target::new(&parts.protocol, &parts.host, parts.path.as_deref()).ok_or_else(|| {
+    policy::normalize(policy::Input::Url(arg)).map_err(|e| {
         CommandError::user(format!(
-            "`{arg}` is not an https (or http) host or URL, e.g. gitlab.corp.example"
+            "`{arg}`: {e}; expected an https (or http) host or URL, e.g. gitlab.corp.example"
         ))
     })
 }

@@ -7,7 +7,7 @@ use super::CommandError;
 use super::context::Context;
 use crate::net::{Net, Options};
 use crate::oauth::Client;
-use crate::policy::{Decision, OAuthProvider, Target};
+use crate::policy::{Decision, Input, OAuthProvider, normalize};
 use crate::source::oauth::{origin, token_scope, username};
 use clap::Args;
 use std::io::Write;
@@ -20,17 +20,12 @@ pub struct LogoutArgs {
 }
 
 pub fn cmd_logout(ctx: &mut Context, args: LogoutArgs) -> Result<(), CommandError> {
-    let url = if args.target.contains("://") {
-        args.target.clone()
-    } else {
-        format!("https://{}", args.target)
-    };
-    let parts = crate::protocol::parse_url(&url)
-        .map_err(|e| CommandError::user(format!("`{}` is not a host or URL: {e}", args.target)))?;
-    let target =
-        Target::new(&parts.protocol, &parts.host, parts.path.as_deref()).ok_or_else(|| {
-            CommandError::user(format!("`{}` is not an https host or URL", args.target))
-        })?;
+    let target = normalize(Input::Url(&args.target)).map_err(|e| {
+        CommandError::user(format!(
+            "`{}`: {e}; expected an https host or URL",
+            args.target
+        ))
+    })?;
     let policy = ctx.load_policy()?;
     let Decision::Managed { rule, scope, .. } = policy.decide(target.clone()) else {
         return Err(CommandError::user(format!(

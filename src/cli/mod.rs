@@ -76,6 +76,30 @@ pub enum Command {
     Completions(completions::CompletionsArgs),
 }
 
+impl Command {
+    /// Whether stdout is read by a person (a report) rather than by a program: git's helper
+    /// protocol, a netrc, GOAUTH's headers, a shell script or completions are data, and pass
+    /// through unchanged.
+    pub fn stdout_is_for_a_person(&self) -> bool {
+        match self {
+            Command::Get
+            | Command::Store
+            | Command::Erase
+            | Command::Netrc(_)
+            | Command::Exec(_)
+            | Command::Goauth(_)
+            | Command::Setup(_)
+            | Command::Completions(_) => false,
+            Command::Status
+            | Command::Config(_)
+            | Command::Login(_)
+            | Command::Logout(_)
+            | Command::ImportNetrc(_)
+            | Command::Doctor(_) => true,
+        }
+    }
+}
+
 /// The git helper actions; git may add others, which a helper must ignore (gitcredentials(7)).
 const HELPER_ACTIONS: &[&str] = &["get", "store", "erase"];
 
@@ -109,14 +133,19 @@ pub fn main() -> ExitCode {
     match run(cli.command, &mut ctx) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            let _ = std::io::stdout().flush();
-            eprintln!("gocred: {}", e.message);
+            let _ = ctx.stdout.flush();
+            let _ = ctx.stderr.flush();
+            let _ = writeln!(ctx.stderr, "gocred: {}", e.message);
+            let _ = ctx.stderr.flush();
             e.exit_code()
         }
     }
 }
 
 pub fn run(command: Command, ctx: &mut Context) -> Result<(), CommandError> {
+    // Everything gocred tells a person is redacted and sanitized on its way out (src/redact.rs):
+    // stderr always; stdout when it is a report, not data for a program.
+    ctx.filter_output(command.stdout_is_for_a_person());
     match command {
         Command::Get => get::cmd_get(ctx),
         Command::Store => store::cmd_store(ctx),

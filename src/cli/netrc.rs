@@ -2,23 +2,41 @@
 //! HTTPS requests: `?go-get=1` discovery and GOPROXY mirrors), with one `machine` entry per host
 //! that policy allows and that has a credential now (resolved like `get`).
 //!
-//! Only exact-host https rules without a path make entries. A netrc entry covers a whole host
-//! and port, so a path-scoped rule would send its credential for every repository there; a
-//! wildcard rule names no host (each host under it has a credential of its own); and an http
-//! rule's credential would cross the network in clear text. Each is left out with a note on
-//! stderr. Go matches `machine` on host and port, so a non-default port is part of the name.
+//! Every entry is one line `machine HOST login USER password TOKEN` that curl (git's libcurl),
+//! Go's reader and Python's `netrc` all read back as exactly that entry, and nothing else
+//! ([`crate::netrc::render_entry`]; proved against the real readers by
+//! `tests/cli/netrc_differential.rs`). Left out, each with a note on stderr that names the rule
+//! and never a secret:
+//! - a wildcard rule (it names no host: each host under it has a credential of its own);
+//! - an http rule (its credential would cross the network in clear text);
+//! - a path-scoped rule (an entry covers the whole host);
+//! - a host another rule also names ([`contested`]): curl matches `machine` without the port
+//!   and for every scheme and path, so `machine HOST` would answer the other rule's requests;
+//! - a value a reader would split or misread: a netrc keyword in any letter case, whitespace, a
+//!   quote, a backslash, a control character, a leading `#`, or a line curl would drop.
+//!
+//! There is never a `default` entry, and never two entries for one machine. Go matches
+//! `machine` on host and port, so a non-default port is part of the name (curl never reads it).
 
 use super::CommandError;
 use super::context::Context;
 use super::resolve::Resolver;
 use crate::fs::{loose_mode, write_private_atomic};
 use crate::netrc::render_entry;
-use crate::policy::{Decision, HostPattern, Policy, ScopeKey, Target};
+use crate::policy::{Decision, HostPattern, Input, Policy, Rule, ScopeKey, normalize};
 use crate::secret::SecretBytes;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, clap::Args)]
+#[command(after_long_help = r#"What is written:
+One line per host, `machine HOST login USER password TOKEN`, and only when curl (git's libcurl), the go command and Python's `netrc` module all read it back as exactly that entry. There is never a `default` entry, and never two entries for one machine.
+
+Left out, each with a note on stderr that names the rule and never a secret: a wildcard rule (it names no host), an http rule (clear text), a path-scoped rule (an entry covers the whole host); a host name, user name or password that is a netrc keyword (`machine`, `default`, `login`, `password`, `account`, `macdef`, `user`) in any letter case, or holds whitespace, a quote, a backslash or a control character, or starts with `#`; an entry longer than the 4094-byte line git's libcurl reads.
+
+libcurl matches `machine` without the port, for every scheme, port and path of the host; go matches `host[:port]` exactly, for every path. So `machine HOST` is left out when another rule names HOST on another port or scheme, or a path on it (the entry would answer that rule's requests), and `machine HOST:PORT` when a path-scoped rule shares that port.
+
+git reads `~/.netrc`, never `$NETRC`: this netrc is for go (`gocred exec` hands it over through `NETRC`), and git gets its credentials from gocred as its helper. Written as `~/.netrc`, it would give a host's credential to every port and scheme of that host, plain http included, and some libcurl 8 releases before 8.11.1 refuse a whole netrc that holds a word over 127 bytes (a long token): git would then fail every fetch."#)]
 pub struct NetrcArgs {
     /// Write the netrc to FILE (mode 0600, replaced atomically) instead of stdout
     #[arg(long, value_name = "FILE")]
@@ -45,19 +63,20 @@ pub fn machine_name(host: &str, port: Option<u16>) -> String {
     }
 }
 
-/// A `--host` argument as a normalized `host[:port]` (default port dropped).
+/// A `--host` argument (`host`, `host:port` or `https://host[:port]/`) as a normalized
+/// `host[:port]` (default port dropped), through the one normalization of a target.
 pub fn normalize_host_arg(arg: &str) -> Result<String, CommandError> {
-    let arg = arg
-        .strip_prefix("https://")
-        .unwrap_or(arg)
-        .trim_end_matches('/');
-    Target::new("https", arg, None)
-        .map(|t| machine_name(&t.host, t.port))
-        .ok_or_else(|| {
-            CommandError::user(format!(
-                "--host {arg}: not a host name (expected host or host:port)"
-            ))
-        })
+    let bad = |why: &dyn std::fmt::Display| {
+        CommandError::user(format!("--host {arg}: {why} (expected host or host:port)"))
+    };
+    let target = normalize(Input::Url(arg)).map_err(|e| bad(&e))?;
+    if target.scheme != "https" {
+        return Err(bad(&"only https hosts get netrc entries"));
+    }
+    if target.path.is_some() {
+        return Err(bad(&"a netrc entry covers a whole host, not a path"));
+    }
+    Ok(machine_name(&target.host, target.port))
 }
 
 /// Builds the netrc for every exact https host the policy allows (only `hosts`, when given).
@@ -102,11 +121,29 @@ pub fn build(ctx: &Context, policy: &Policy, hosts: &[String]) -> Result<Built, 
             ));
             continue;
         }
+        if let Some(other) = contested(policy, rule, host) {
+            built.notes.push(format!(
+                "{}: left out: {}, and rule {} (line {}) answers for some of them",
+                rule.url,
+                if p.port.is_none() {
+                    format!("curl (and so git) uses `machine {host}` for every port, scheme and path of {host}")
+                } else {
+                    format!("go uses `machine {machine}` for every path on {machine}")
+                },
+                other.url,
+                other.line
+            ));
+            continue;
+        }
         // The rule policy picks for the bare host is this one: an exact host beats every
         // wildcard, path-scoped rules never match a request without a path, and two rules for
         // the same URL are a config error. So the scope is the host's origin, exactly what
         // `Policy::decide` would file it under, without a scan of every rule per host.
-        let Some(target) = Target::new("https", &machine, None) else {
+        let Ok(target) = normalize(Input::Attributes {
+            protocol: "https",
+            host: &machine,
+            path: None,
+        }) else {
             continue;
         };
         debug_assert!(matches!(
@@ -154,6 +191,36 @@ pub fn build(ctx: &Context, policy: &Policy, hosts: &[String]) -> Result<Built, 
         }
     }
     Ok(built)
+}
+
+/// Another rule that policy picks for a request a reader would answer with `rule`'s entry.
+///
+/// curl (so git, when this netrc is its `~/.netrc`) compares `machine` with the host name alone,
+/// so `machine HOST` answers every scheme, port and path of HOST; go compares `host[:port]` and
+/// answers every path. An entry is written only when no other rule could apply to any of those:
+/// otherwise a reader would send this rule's credential where policy maps another one (or none).
+/// `machine HOST:PORT` is never read by curl, so only a path-scoped rule there contests it.
+fn contested<'p>(policy: &'p Policy, rule: &Rule, host: &str) -> Option<&'p Rule> {
+    let p = &rule.pattern;
+    policy.rules.iter().find(|other| {
+        if std::ptr::eq(*other, rule) {
+            return false;
+        }
+        let o = &other.pattern;
+        let same_origin = o.scheme == p.scheme && o.port == p.port;
+        let names_host = match &o.host {
+            HostPattern::Exact(h) => h == host,
+            // On the same origin an exact host beats every wildcard.
+            HostPattern::Wildcard(suffix) => {
+                !same_origin
+                    && host
+                        .strip_suffix(suffix.as_str())
+                        .and_then(|h| h.strip_suffix('.'))
+                        .is_some_and(|h| !h.is_empty())
+            }
+        };
+        names_host && (p.port.is_none() || (same_origin && o.path.is_some()))
+    })
 }
 
 /// Refuses an existing file that group or others may read or write: someone may already hold it

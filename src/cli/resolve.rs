@@ -58,16 +58,32 @@ impl<'c, 'io> Resolver<'c, 'io> {
         scope: &ScopeKey,
         username: Option<&str>,
     ) -> Result<Option<Credential>, CommandError> {
+        Ok(self
+            .resolve_for(rule, scope, None, username)?
+            .map(|(_, cred)| cred))
+    }
+
+    /// [`Resolver::resolve`] for a request that may carry a path (git's `get`): stored entries
+    /// are matched on it as git's own helpers match them ([`Query::path`]). Also says which
+    /// source answered.
+    pub fn resolve_for(
+        &mut self,
+        rule: &Rule,
+        scope: &ScopeKey,
+        path: Option<&str>,
+        username: Option<&str>,
+    ) -> Result<Option<(SourceKind, Credential)>, CommandError> {
         let query = Query {
             scope,
             rule,
+            path,
             username: username.or(rule.username.as_deref()),
             now: self.ctx.now,
         };
         let mut unavailable: Option<SourceError> = None;
         for &kind in &rule.sources {
             match self.source(kind)?.get(&query) {
-                Ok(Some(cred)) => return Ok(Some(cred)),
+                Ok(Some(cred)) => return Ok(Some((kind, cred))),
                 Ok(None) => {}
                 Err(e @ SourceError::Unavailable(_)) => {
                     unavailable.get_or_insert(e);

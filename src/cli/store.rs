@@ -1,16 +1,23 @@
 //! `gocred store`: keep what git just used successfully, in the store the matching rule names.
-//! Ignored (exit 0) when no rule matches, the rule has no `store`, the credential is ephemeral or
-//! incomplete, or it is the `env` token itself (which must never be written anywhere).
+//! Ignored (exit 0) when no rule matches, the rule has no `store`, the credential is ephemeral,
+//! expired or incomplete (no user name or no password: an empty one is a value, kept as given),
+//! or it is the `env` token itself (which must never be written anywhere). The entry keeps the
+//! path git sent, under a rule whose scope key does not hold it (see [`entry_path`]).
 
 use super::CommandError;
 use super::context::{Context, decide};
 use crate::policy::{Decision, SourceKind};
-use crate::source::{Credential, Query};
+use crate::source::{Credential, Record, entry_path};
 
 pub fn cmd_store(ctx: &mut Context) -> Result<(), CommandError> {
     let request = ctx.read_request()?;
     let policy = ctx.load_policy()?;
-    let Decision::Managed { rule, scope, .. } = decide(&policy, &request) else {
+    let Decision::Managed {
+        rule,
+        scope,
+        target,
+    } = decide(&policy, &request)
+    else {
         return Ok(());
     };
     if rule.oauth.is_some() {
@@ -23,7 +30,7 @@ pub fn cmd_store(ctx: &mut Context) -> Result<(), CommandError> {
     let (Some(username), Some(password)) = (&request.username, &request.password) else {
         return Ok(());
     };
-    if request.ephemeral == Some(true) || password.is_empty() {
+    if request.ephemeral == Some(true) {
         return Ok(());
     }
     if rule.sources.contains(&SourceKind::Env)
@@ -44,17 +51,9 @@ pub fn cmd_store(ctx: &mut Context) -> Result<(), CommandError> {
         password_expiry_utc: request.password_expiry_utc,
         oauth_refresh_token: request.oauth_refresh_token.clone(),
     };
-    let store = ctx.store(&policy, kind)?;
-    // git stores after every successful request: don't rewrite what is already there.
-    let query = Query {
-        scope: &scope,
-        rule,
-        username: Some(username),
-        now: ctx.now,
-    };
-    if store.get(&query)?.is_some_and(|existing| existing == cred) {
-        return Ok(());
-    }
-    store.store(&scope, cred)?;
+    let path = entry_path(rule, &target).map(str::to_owned);
+    // The store writes nothing when this is what it already holds.
+    ctx.store(&policy, kind)?
+        .store_record(Record::new(scope, path, cred))?;
     Ok(())
 }

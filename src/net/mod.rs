@@ -16,8 +16,13 @@
 //! - Nothing is set up before the first request: a process that never talks to the network (a
 //!   `get` for a denied host, or with a valid token) never reads a certificate or runs git.
 //!
-//! Redirects are not followed: an OAuth endpoint that redirects is misconfigured, and following
-//! a POST elsewhere could send a device code to another host. Bodies are capped at 1 MiB.
+//! Redirects are never followed, for any method (`max_redirects(0)`: ureq then returns the 3xx
+//! as it is): an OAuth endpoint that redirects is misconfigured, and following one could carry
+//! a token, a refresh token or a device code to another origin (issue 9 §3). The OAuth layer
+//! turns a 3xx into a one-line error that says so. A proxy only ever sees `CONNECT host:port`:
+//! ureq tunnels every request through an http:// proxy, so the request line, headers and body
+//! travel inside the tunnel (inside TLS for https). Bodies are capped at 1 MiB.
+//! `tests/cli/oauth_redirects.rs` holds both to it through the binary.
 
 pub mod probe;
 
@@ -459,7 +464,8 @@ struct GitHttpConfig {
 /// included). No git, or a git that fails: nothing.
 fn git_http_config(url: &str, env: Env<'_>) -> GitHttpConfig {
     let mut cmd = std::process::Command::new("git");
-    cmd.args(["config", "-z", "--get-urlmatch", "http"])
+    // The URL is never read as an option (it starts with the scheme; this says so to git).
+    cmd.args(["config", "-z", "--get-urlmatch", "--end-of-options", "http"])
         .arg(format!("{url}/"))
         .stdin(std::process::Stdio::null())
         .stderr(std::process::Stdio::null());

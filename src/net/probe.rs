@@ -12,11 +12,14 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+/// A CA file and the certificates (DER) it holds, or why it cannot be read.
+pub type CaFile = (PathBuf, Result<Vec<Vec<u8>>, String>);
+
 /// The roots `Net` trusts for a URL, as DER.
 pub struct Trust {
     pub system: Vec<Vec<u8>>,
     /// git's `http.sslCAInfo` (or `GIT_SSL_CAINFO`) for the URL and what it holds.
-    pub git_ca: Option<(PathBuf, Result<Vec<Vec<u8>>, String>)>,
+    pub git_ca: Option<CaFile>,
 }
 
 impl super::Net<'_> {

@@ -42,6 +42,18 @@ impl Fields {
 /// Parses `reply` from `endpoint` into fields, or into the OAuth error it carries. A reply
 /// without an `error` field and with a non-2xx status is an error too.
 pub(super) fn parse(endpoint: &Endpoint, reply: &Reply) -> Result<Fields, OAuthError> {
+    if (300..400).contains(&reply.status) {
+        // Never followed (crate::net): a token or device code must not travel to wherever a
+        // server, or someone between, points it.
+        return Err(OAuthError::BadAnswer {
+            what: endpoint.what,
+            host: endpoint.host(),
+            status: reply.status,
+            reason: "a redirect, which gocred never follows; name the endpoint's final URL in \
+                     [rule.oauth]"
+                .into(),
+        });
+    }
     let fields = decode(reply).map_err(|reason| OAuthError::BadAnswer {
         what: endpoint.what,
         host: endpoint.host(),

@@ -79,15 +79,18 @@ fn hint(code: &str) -> &'static str {
 }
 
 impl OAuthError {
-    /// The server refused a grant for good (revoked, expired or already spent refresh token,
-    /// unknown client): retrying cannot help, only a new login can.
+    /// The server refused the refresh token for good: RFC 6749 §5.2 `invalid_grant` ("invalid,
+    /// expired, revoked ... or issued to another client"), or GitHub's documented equivalent
+    /// `bad_refresh_token` ("incorrect or expired", in an HTTP 200). Only these may erase a
+    /// stored token: anything else (429, 5xx, `temporarily_unavailable`, `slow_down`, a timeout,
+    /// a reset connection, an HTML page, a client misconfiguration) may pass, and the refresh
+    /// token is kept for the next try. A 429 or 5xx is never a refusal, whatever its body says.
     pub fn is_refusal(&self) -> bool {
         match self {
             OAuthError::Server { code, status, .. } => {
-                !matches!(
-                    code.as_str(),
-                    "temporarily_unavailable" | "server_error" | "slow_down"
-                ) && *status < 500
+                matches!(code.as_str(), "invalid_grant" | "bad_refresh_token")
+                    && *status != 429
+                    && *status < 500
             }
             _ => false,
         }

@@ -152,6 +152,18 @@ fn refusals_are_told_apart_from_outages() {
     assert!(!e(503, "invalid_grant").is_refusal());
     assert!(!e(400, "temporarily_unavailable").is_refusal());
     assert!(!e(400, "server_error").is_refusal());
+    // Only invalid_grant (and GitHub's bad_refresh_token) is a refusal of the token itself.
+    for transient_or_not_the_tokens_fault in [
+        "slow_down",
+        "invalid_client",
+        "unauthorized_client",
+        "invalid_request",
+        "access_denied",
+        "rate_limited",
+    ] {
+        assert!(!e(400, transient_or_not_the_tokens_fault).is_refusal());
+    }
+    assert!(!e(429, "invalid_grant").is_refusal());
 }
 
 #[test]

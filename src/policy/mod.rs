@@ -17,7 +17,7 @@ pub use load::{
     load_str_keeping,
 };
 pub use pattern::{HostPattern, UrlPattern};
-pub use target::Target;
+pub use target::{Input, Target, TargetError, normalize};
 
 use std::path::PathBuf;
 

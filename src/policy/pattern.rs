@@ -4,7 +4,9 @@
 //! or more labels under `corp.example`, never `corp.example` itself and never a lookalike such as
 //! `corp.example.evil.com`. There is no other wildcard.
 
-use super::target::{Target, default_port, normalize_host, split_host_port};
+use super::target::{
+    Target, default_port, host_problem, normalize_host, segment_is_clean, split_host_port,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum HostPattern {
@@ -75,20 +77,21 @@ impl UrlPattern {
                     "the only wildcard allowed is a leading '*.' (e.g. \"*.corp.example\")".into(),
                 );
             }
-            None => HostPattern::Exact(
-                normalize_host(host).ok_or_else(|| format!("'{host}' is not a valid host name"))?,
-            ),
+            None => HostPattern::Exact(normalize_host(host).ok_or_else(|| host_problem(host))?),
         };
         let trimmed = path.trim_matches('/');
         let path = if trimmed.is_empty() {
             None
         } else {
+            // Exactly what a clean request path can be (see `target`), written decoded.
             if trimmed
                 .split('/')
-                .any(|s| s.is_empty() || s == "." || s == ".." || s.contains('*'))
+                .any(|s| !segment_is_clean(s) || s.contains('*'))
             {
                 return Err(
-                    "the path prefix must be plain segments (no '//', '.', '..' or '*')".into(),
+                    "the path prefix must be plain segments, written decoded (no '//', '.', '..', \
+                     '*', '%', ';', '\\' or control characters)"
+                        .into(),
                 );
             }
             Some(trimmed.to_owned())
@@ -118,7 +121,11 @@ impl UrlPattern {
             }
             HostPattern::Wildcard(suffix) => {
                 let head = t.host.strip_suffix(suffix.as_str())?.strip_suffix('.')?;
-                if head.is_empty() || t.host.starts_with('[') {
+                // An IP literal is under no wildcard (parse refuses a numeric last label).
+                if head.is_empty()
+                    || t.host.starts_with('[')
+                    || t.host.parse::<std::net::Ipv4Addr>().is_ok()
+                {
                     return None;
                 }
                 suffix.split('.').count()

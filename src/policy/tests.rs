@@ -98,7 +98,13 @@ fn path_prefix_matches_on_a_slash_boundary_only_with_a_path() {
         (Some("group"), true),
         (Some("group/repo.git"), true),
         (Some("/group/sub/repo.git/"), true),
-        (Some("group/repo?go-get=1"), true),
+        // git's path holds what followed the host, query and fragment included: never clean.
+        (Some("group/repo?go-get=1"), false),
+        (Some("group?/../other/x.git"), false),
+        (Some("group#/../other"), false),
+        (Some("group/%2e%2e/other"), false),
+        (Some("group%2F..%2Fother"), false),
+        (Some("group/..;/other"), false),
         (Some("groupie/repo.git"), false),
         (Some("grou"), false),
         (Some("other/group/repo"), false),
@@ -112,6 +118,31 @@ fn path_prefix_matches_on_a_slash_boundary_only_with_a_path() {
             matches,
             "{path:?}"
         );
+    }
+}
+
+#[test]
+fn ip_literals_match_only_themselves() {
+    let p = rules(&[
+        "https://127.0.0.1",
+        "https://[::1]:8443",
+        "https://*.corp.example",
+    ]);
+    for (host, expected) in [
+        ("127.0.0.1", Some("https://127.0.0.1")),
+        ("127.0.0.1:443", Some("https://127.0.0.1")),
+        ("127.0.0.1.", None),
+        ("127.0.0.1.:443", None),
+        ("127.1", None),
+        ("0x7f.0.0.1", None),
+        ("2130706433", None),
+        ("[::1]:8443", Some("https://[::1]:8443")),
+        ("[0::1]:8443", Some("https://[::1]:8443")),
+        ("[::1].:8443", None),
+        ("[::ffff:127.0.0.1]", None),
+    ] {
+        let got = decide(&p, "https", host, None).map(|(u, _)| u);
+        assert_eq!(got.as_deref(), expected, "{host}");
     }
 }
 
@@ -368,6 +399,27 @@ fn each_kind_of_mistake_is_named() {
             "matches exactly what the rule on line 1",
         ),
         ("[[rule]\nurl = 1", "unclosed array table"),
+        // An IP literal has one spelling, and no trailing dot (then it is a DNS name).
+        (
+            "[[rule]]\nurl = \"https://127.0.0.1.\"\nsources = [\"file\"]",
+            "write '127.0.0.1'",
+        ),
+        (
+            "[[rule]]\nurl = \"https://0x7f.0.0.1\"\nsources = [\"file\"]",
+            "four decimal numbers",
+        ),
+        (
+            "[[rule]]\nurl = \"https://*.0.0.1\"\nsources = [\"file\"]",
+            "not a valid host pattern",
+        ),
+        (
+            "[[rule]]\nurl = \"https://a.example/gr%6fup/\"\nsources = [\"file\"]",
+            "written decoded",
+        ),
+        (
+            "[[rule]]\nurl = \"https://a.example/group;x/\"\nsources = [\"file\"]",
+            "written decoded",
+        ),
     ];
     for (toml, fragment) in cases {
         let found = problems(toml);

@@ -1,16 +1,20 @@
 //! The opt-in plaintext `file` store, for machines with neither a keychain nor persistent
-//! keyutils. Mode 0600, written atomically under an exclusive lock, and never read when group or
-//! others could read or write it.
+//! keyutils. Mode 0600, written atomically under an exclusive lock, and read only when it is a
+//! regular file of bounded size that is ours alone: not a symlink, FIFO or device, not readable
+//! or writable by group or others, not another user's, in a directory no other user can change.
 
 use super::{
-    Credential, Query, Record, Source, SourceError, Store, StoredInfo, erase_matches, record,
+    Credential, Query, Record, Source, SourceError, Store, StoredInfo, Want, erase_matches, record,
     select, upsert,
 };
-use crate::fs::{lock_exclusive, loose_mode, write_private_atomic};
-use crate::policy::ScopeKey;
-use crate::secret::{Secret, SecretBytes};
-use std::io::Read;
+use crate::fs::{
+    check_trusted_dir, foreign_owner, lock_exclusive, loose_mode, read_regular,
+    write_private_atomic,
+};
 use std::path::{Path, PathBuf};
+
+/// The largest file store gocred reads: thousands of entries with JWT-sized tokens fit.
+pub const MAX_FILE_STORE: u64 = 16 * 1024 * 1024;
 
 pub struct FileStore {
     path: PathBuf,
@@ -41,29 +45,44 @@ impl FileStore {
 
     /// All records; a missing file is an empty store.
     pub fn read_all(&self) -> Result<Vec<Record>, SourceError> {
-        let mut file = match std::fs::File::open(&self.path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(self.fatal(e)),
+        if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            check_trusted_dir(dir).map_err(|e| self.fatal(e))?;
+        }
+        let Some((bytes, meta)) =
+            read_regular(&self.path, MAX_FILE_STORE).map_err(|e| self.fatal(e))?
+        else {
+            return Ok(Vec::new());
         };
-        let meta = file.metadata().map_err(|e| self.fatal(e))?;
         if let Some(mode) = loose_mode(&meta) {
             return Err(self.fatal(format_args!(
                 "mode {mode:04o} lets other users read or change it; run `chmod 600 {}`",
                 self.path.display()
             )));
         }
-        let mut bytes = SecretBytes::default();
-        file.read_to_end(&mut bytes.0).map_err(|e| self.fatal(e))?;
+        if let Some(owner) = foreign_owner(&meta) {
+            return Err(self.fatal(format_args!(
+                "it belongs to another user (uid {owner}); remove it, or take it over with `chown \
+                 $(id -u) {}` if you trust what it holds",
+                self.path.display()
+            )));
+        }
         record::decode(&bytes.0)
             .map_err(|e| self.fatal(format_args!("{e}; fix or remove the file")))
     }
 
-    fn modify<T>(&self, change: impl FnOnce(&mut Vec<Record>) -> T) -> Result<T, SourceError> {
+    /// Reads, changes and writes the records under the lock; `change` says whether it changed
+    /// anything (if not, nothing is written).
+    fn modify<T>(
+        &self,
+        change: impl FnOnce(&mut Vec<Record>) -> (T, bool),
+    ) -> Result<T, SourceError> {
         let _lock = lock_exclusive(&self.lock_path())
             .map_err(|e| self.fatal(format_args!("cannot lock: {e}")))?;
         let mut records = self.read_all()?;
-        let result = change(&mut records);
+        let (result, changed) = change(&mut records);
+        if !changed {
+            return Ok(result);
+        }
         let encoded = record::encode(&records).map_err(|e| self.fatal(e))?;
         write_private_atomic(&self.path, encoded.as_bytes()).map_err(|e| {
             self.fatal(format_args!(
@@ -85,36 +104,25 @@ impl Source for FileStore {
 }
 
 impl Store for FileStore {
-    fn store(&self, scope: &ScopeKey, cred: Credential) -> Result<(), SourceError> {
-        self.modify(|records| {
-            upsert(
-                records,
-                Record {
-                    scope: scope.clone(),
-                    cred,
-                },
-            )
-        })
+    fn store_record(&self, record: Record) -> Result<(), SourceError> {
+        // git stores after every successful request: don't take the lock to change nothing.
+        let mut records = self.read_all()?;
+        if !upsert(&mut records, record.clone()) {
+            return Ok(());
+        }
+        self.modify(|records| ((), upsert(records, record)))
     }
 
-    fn erase(
-        &self,
-        scope: &ScopeKey,
-        username: Option<&str>,
-        password: Option<&Secret>,
-    ) -> Result<usize, SourceError> {
+    fn erase_matching(&self, want: &Want<'_>) -> Result<usize, SourceError> {
         // Don't rewrite (or create) the file when nothing matches.
-        if !self
-            .read_all()?
-            .iter()
-            .any(|r| erase_matches(r, scope, username, password))
-        {
+        if !self.read_all()?.iter().any(|r| erase_matches(r, want)) {
             return Ok(0);
         }
         self.modify(|records| {
             let before = records.len();
-            records.retain(|r| !erase_matches(r, scope, username, password));
-            before - records.len()
+            records.retain(|r| !erase_matches(r, want));
+            let erased = before - records.len();
+            (erased, erased > 0)
         })
     }
 
@@ -130,6 +138,8 @@ impl Store for FileStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::policy::ScopeKey;
+    use crate::secret::Secret;
     use std::os::unix::fs::PermissionsExt;
 
     fn cred(user: &str, pass: &str) -> Credential {

@@ -115,6 +115,8 @@ fn plant(store: &Path, range: std::ops::Range<usize>) {
     let records: Vec<record::Record> = range
         .map(|i| record::Record {
             scope: gocred::policy::ScopeKey(format!("https://h{i}.crash.example")),
+            path: None,
+            unknown: Vec::new(),
             cred: record::Credential {
                 username: format!("u{i}"),
                 password: gocred::secret::Secret::new(format!("SENTINEL{i}z")),
@@ -134,7 +136,7 @@ fn store_request(i: usize) -> String {
 /// The kill window (microseconds), widened when no run finished yet and narrowed when none was
 /// cut short, every 10 rounds: the machine may be much busier (or idler) than when measured.
 fn adapt(window: u64, round: usize, outcomes: &Outcomes) -> u64 {
-    if round == 0 || round % 10 != 0 {
+    if round == 0 || !round.is_multiple_of(10) {
         window
     } else if outcomes.new == 0 {
         window * 2

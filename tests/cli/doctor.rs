@@ -110,7 +110,7 @@ impl World {
 }
 
 /// The line of check `name` (its ✓/✗ line and the fix line after it, if any).
-fn line<'a>(out: &'a Output, name: &str) -> String {
+fn line(out: &Output, name: &str) -> String {
     let lines: Vec<&str> = out.stdout.lines().collect();
     let i = lines
         .iter()

@@ -31,6 +31,9 @@ fn setup() -> TestEnv {
     env.gocred(&["store"])
         .stdin("protocol=https\nhost=git.corp.example\nusername=alice\npassword=git-SENTINEL-1\n")
         .success();
+    env.gocred(&["store"])
+        .stdin("protocol=https\nhost=ghe.corp.example:8443\nusername=x-access-token\npassword=ghe-SENTINEL-2\n")
+        .success();
     env
 }
 
@@ -65,17 +68,26 @@ fn the_command_gets_a_private_netrc_that_is_gone_when_it_exits_with_its_status()
     let out = env.gocred(&["exec", "--", "sh", "-c", &script]).run();
     out.assert_code(3);
     assert_eq!(
-        out.stdout, "600\n700\nmachine git.corp.example login alice password git-SENTINEL-1\n",
+        out.stdout,
+        "600\n700\nmachine ghe.corp.example:8443 login x-access-token password ghe-SENTINEL-2\n",
         "{out}"
     );
     let netrc = PathBuf::from(std::fs::read_to_string(&seen).unwrap().trim_end());
     assert!(netrc.starts_with(exec_base(&env)), "{}", netrc.display());
     assert!(!netrc.exists() && !netrc.parent().unwrap().exists());
     assert!(leftovers(&env).is_empty());
-    // The path-scoped rule is left out of the netrc, and says why; no secret on stderr.
+    // The path-scoped rule is left out of the netrc, and so is the host-wide rule of the same
+    // host (a reader would send its credential for the team's paths too); each says why; no
+    // secret on stderr.
     assert!(
         out.stderr
             .contains("https://git.corp.example/release-team/: left out"),
+        "{out}"
+    );
+    assert!(
+        out.stderr.contains(
+            "https://git.corp.example: left out: curl (and so git) uses `machine git.corp.example` for every port, scheme and path"
+        ),
         "{out}"
     );
     assert!(!out.stderr.contains("SENTINEL"));
@@ -91,7 +103,7 @@ fn git_asks_only_gocred_for_the_policy_origins_and_keeps_the_callers_config() {
     );
     env.git_config("credential.helper", other.to_str().unwrap());
     let script = "git config --get-all credential.https://git.corp.example.helper; \
-                  git config --get credential.https://git.corp.example.usehttppath; \
+                  git config --get credential.https://git.corp.example/release-team.usehttppath; \
                   git config --get-all credential.https://ghe.corp.example:8443.helper; \
                   git config --get caller.kept; \
                   printf 'url=https://git.corp.example/group/repo.git\\n\\n' | git credential fill; \
@@ -110,11 +122,11 @@ fn git_asks_only_gocred_for_the_policy_origins_and_keeps_the_callers_config() {
         ["", GOCRED, "true", "", GOCRED, "yes", "protocol=https"],
         "{out}"
     );
-    // Our host: gocred's credential, never the other helper's.
+    // Our host: gocred's credential, never the other helper's. Outside the path rule's prefix
+    // git sends no path, so the host's entry (stored without one) answers.
     assert!(
-        out.stdout.contains(
-            "host=git.corp.example\npath=group/repo.git\nusername=alice\npassword=git-SENTINEL-1\n"
-        ),
+        out.stdout
+            .contains("host=git.corp.example\nusername=alice\npassword=git-SENTINEL-1\n"),
         "{out}"
     );
     // Any other host: git's own configuration is untouched (the other helper still answers).
@@ -148,7 +160,8 @@ fn host_filter_limits_netrc_and_git_config() {
         .success();
     assert_eq!(
         out.stdout,
-        "count=2\nGIT_CONFIG_KEY_0=credential.https://ghe.corp.example:8443.helper\n\
+        "machine ghe.corp.example:8443 login x-access-token password ghe-SENTINEL-2\n\
+         count=2\nGIT_CONFIG_KEY_0=credential.https://ghe.corp.example:8443.helper\n\
          GIT_CONFIG_KEY_1=credential.https://ghe.corp.example:8443.helper\n",
         "{out}"
     );

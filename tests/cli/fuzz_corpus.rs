@@ -52,3 +52,8 @@ fn policy_load_corpus() {
 fn netrc_corpus() {
     replay("netrc", checks::netrc);
 }
+
+#[test]
+fn normalize_corpus() {
+    replay("normalize", checks::normalize);
+}

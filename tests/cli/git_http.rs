@@ -376,7 +376,8 @@ fn the_setup_gocred_status_suggests_works_with_real_git() {
     env.git_config("credential.helper", other.to_str().unwrap());
     env.put_helper_on_path();
 
-    // A fresh machine: no GOCRED_CONFIG, nothing at the default place yet.
+    // A fresh machine: no config at the default path, and none named by GOCRED_CONFIG (a named
+    // one that does not exist is an error of its own).
     let advice = env
         .gocred(&["status"])
         .env_remove("GOCRED_CONFIG")

@@ -5,7 +5,7 @@
 
 use crate::common::{TestEnv, value_of};
 use std::io::Write;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 
 /// One process per (host, user): half share one host with a user each, half have a host each.
 fn credentials(n: usize, shared: &str, own: &str) -> Vec<(String, String, String)> {
@@ -26,12 +26,10 @@ fn credentials(n: usize, shared: &str, own: &str) -> Vec<(String, String, String
 }
 
 fn git(env: &TestEnv, args: &[&str]) -> Child {
-    Command::new("git")
+    // Through the env: a keyutils test's git must run in that test's own keyrings.
+    env.std_command("git")
         .args(args)
-        .env_clear()
-        .envs(env.base_env())
         .env("GIT_TERMINAL_PROMPT", "0")
-        .current_dir(env.root())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -126,6 +124,8 @@ fn two_hundred_concurrent_fills_from_the_file_store_each_get_their_own() {
         .iter()
         .map(|(host, user, password)| gocred::source::Record {
             scope: gocred::policy::ScopeKey(format!("https://{host}")),
+            path: None,
+            unknown: Vec::new(),
             cred: gocred::source::Credential {
                 username: user.clone(),
                 password: gocred::secret::Secret::new(password.clone()),

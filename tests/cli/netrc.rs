@@ -16,7 +16,7 @@ sources = ["file"]
 store = "file"
 
 [[rule]]
-url = "https://git.corp.example/release-team/"
+url = "https://team.corp.example/release-team/"
 sources = ["file"]
 store = "file"
 
@@ -79,7 +79,7 @@ fn setup() -> TestEnv {
     store(
         &env,
         "https",
-        "git.corp.example",
+        "team.corp.example",
         Some("release-team/app.git"),
         "rel",
         "path-SENTINEL-3",
@@ -123,7 +123,7 @@ fn one_entry_per_allowed_host_with_a_credential_and_a_reason_for_every_rule_left
     let notes = out.stderr_lines();
     for (url, why) in [
         (
-            "https://git.corp.example/release-team/",
+            "https://team.corp.example/release-team/",
             "covers the whole host",
         ),
         ("https://*.mirror.corp.example", "wildcard"),
@@ -141,13 +141,11 @@ fn one_entry_per_allowed_host_with_a_credential_and_a_reason_for_every_rule_left
     assert_eq!(notes.len(), 5, "{out}");
     assert!(!out.stderr.contains("SENTINEL"), "{out}");
 
-    // What gocred wrote reads back as the same entries (the parser follows Go and curl).
-    let parsed = gocred::netrc::parse(&out.stdout).unwrap();
-    assert_eq!(parsed.entries.len(), 3);
-    assert_eq!(
-        parsed.entries[1].machine.as_deref(),
-        Some("ghe.corp.example:8443")
-    );
+    // What gocred wrote reads back as the same entries (gocred's model of Go's reader; the real
+    // readers: netrc_differential.rs).
+    let parsed = gocred::netrc::go::entries(out.stdout.as_bytes());
+    assert_eq!(parsed.len(), 3);
+    assert_eq!(parsed[1].machine, "ghe.corp.example:8443");
 }
 
 #[test]
@@ -242,4 +240,283 @@ fn an_empty_policy_gives_an_empty_netrc() {
     let env = TestEnv::new();
     let out = env.gocred(&["netrc"]).success();
     assert_eq!((out.stdout.as_str(), out.stderr.as_str()), ("", ""));
+}
+
+/// Stored values no netrc reader may misread: each left out with a note naming its rule (and
+/// never the value). The first [`ADVERSARIAL_OK`] are written as usual.
+pub const ADVERSARIAL_OK: usize = 2;
+pub const ADVERSARIAL: &[(&str, &str, &str)] = &[
+    ("ok.corp.example", "alice", "ok-SENTINEL-0"),
+    ("q.corp.example", "o'brien", "q'SENTINEL-16,=;$()"),
+    ("k1.corp.example", "machine", "k1-SENTINEL-1"),
+    ("k2.corp.example", "u", "PASSWORD"),
+    ("k3.corp.example", "Default", "k3-SENTINEL-3"),
+    ("k4.corp.example", "u", "macdef"),
+    ("k5.corp.example", "ACCOUNT", "k5-SENTINEL-5"),
+    ("k6.corp.example", "u", "#k6-SENTINEL-6"),
+    ("k7.corp.example", "u", "k7 SENTINEL-7"),
+    ("k8.corp.example", "u", "k8\\SENTINEL-8"),
+    ("k9.corp.example", "u", "\"k9-SENTINEL-9\""),
+    ("k10.corp.example", "u", "k10\u{a0}SENTINEL-10"),
+    ("k11.corp.example", "u", "k11\u{b}SENTINEL-11"),
+    ("k12.corp.example", "u\tmachine", "k12-SENTINEL-12"),
+    ("k13.corp.example", "user", "k13-SENTINEL-13"),
+    ("default", "u", "host-SENTINEL-14"),
+    ("machine", "u", "host-SENTINEL-15"),
+];
+
+/// A policy with one file-store rule per host of [`ADVERSARIAL`] (and `extra` after them), each
+/// host's credential stored.
+pub fn adversarial_env(extra: &str) -> TestEnv {
+    let env = TestEnv::new();
+    adversarial_setup(&env, extra);
+    env
+}
+
+/// [`adversarial_env`] in an existing environment.
+pub fn adversarial_setup(env: &TestEnv, extra: &str) {
+    let mut policy = String::new();
+    for (host, _, _) in ADVERSARIAL {
+        policy += &format!(
+            "[[rule]]\nurl = \"https://{host}\"\nsources = [\"file\"]\nstore = \"file\"\n\n"
+        );
+    }
+    env.policy(&(policy + extra));
+    for (host, user, pass) in ADVERSARIAL {
+        store(env, "https", host, None, user, pass);
+    }
+}
+
+#[test]
+fn generated_netrc_never_holds_a_keyword_as_a_value() {
+    let env = adversarial_env("");
+    // One more, too long for curl's line buffer (git would never see it).
+    let long = format!("long-SENTINEL-{}", "x".repeat(4100));
+    let out = env.gocred(&["netrc"]).success();
+    assert_eq!(
+        out.stdout,
+        "machine ok.corp.example login alice password ok-SENTINEL-0\n\
+         machine q.corp.example login o'brien password q'SENTINEL-16,=;$()\n",
+        "{out}"
+    );
+    for (host, _, _) in &ADVERSARIAL[ADVERSARIAL_OK..] {
+        let prefix = format!("gocred netrc: https://{host}: left out: the ");
+        assert!(
+            out.stderr_lines().iter().any(|n| n.starts_with(&prefix)),
+            "no note for {host}: {out}"
+        );
+    }
+    assert_eq!(
+        out.stderr_lines().len(),
+        ADVERSARIAL.len() - ADVERSARIAL_OK,
+        "{out}"
+    );
+    assert!(
+        out.stderr
+            .contains("https://k2.corp.example: left out: the password is a netrc keyword"),
+        "{out}"
+    );
+    assert!(
+        out.stderr
+            .contains("https://default: left out: the host name is a netrc keyword"),
+        "{out}"
+    );
+    assert!(!out.stderr.contains("SENTINEL"), "{out}");
+
+    let env = TestEnv::new();
+    env.policy(
+        "[[rule]]\nurl = \"https://long.corp.example\"\nsources = [\"file\"]\nstore = \"file\"\n",
+    );
+    store(&env, "https", "long.corp.example", None, "u", &long);
+    let out = env.gocred(&["netrc"]).success();
+    assert_eq!(out.stdout, "", "{out}");
+    assert!(out.stderr.contains("more than 4094 bytes"), "{out}");
+    assert!(!out.stderr.contains("SENTINEL"), "{out}");
+}
+
+/// Rules that share a host name across ports, schemes, paths and a wildcard; see
+/// [`ports_setup`].
+pub const PORTS_POLICY: &str = r#"
+[[rule]]
+url = "https://solo.corp.example"
+sources = ["file"]
+store = "file"
+
+[[rule]]
+url = "https://ports.corp.example"
+sources = ["file"]
+store = "file"
+
+[[rule]]
+url = "https://ports.corp.example:8443"
+sources = ["file"]
+store = "file"
+
+[[rule]]
+url = "https://clear.corp.example"
+sources = ["file"]
+store = "file"
+
+[[rule]]
+url = "http://clear.corp.example"
+sources = ["file"]
+store = "file"
+allow_http = true
+
+[[rule]]
+url = "https://team.corp.example:8443"
+sources = ["file"]
+store = "file"
+
+[[rule]]
+url = "https://team.corp.example:8443/team/"
+sources = ["file"]
+store = "file"
+
+[[rule]]
+url = "https://w.mirror.corp.example"
+sources = ["file"]
+store = "file"
+
+[[rule]]
+url = "https://*.mirror.corp.example:9443"
+sources = ["file"]
+store = "file"
+"#;
+
+/// Stores a credential for every rule of [`PORTS_POLICY`] (which the caller writes).
+pub fn ports_setup(env: &TestEnv) {
+    for (proto, host, path, user, pass) in [
+        (
+            "https",
+            "solo.corp.example",
+            None,
+            "solo",
+            "solo-SENTINEL-1",
+        ),
+        (
+            "https",
+            "ports.corp.example",
+            None,
+            "p443",
+            "ports-SENTINEL-2",
+        ),
+        (
+            "https",
+            "ports.corp.example:8443",
+            None,
+            "p8443",
+            "ports-SENTINEL-3",
+        ),
+        (
+            "https",
+            "clear.corp.example",
+            None,
+            "tls",
+            "clear-SENTINEL-4",
+        ),
+        (
+            "http",
+            "clear.corp.example",
+            None,
+            "plain",
+            "clear-SENTINEL-5",
+        ),
+        (
+            "https",
+            "team.corp.example:8443",
+            None,
+            "all",
+            "team-SENTINEL-6",
+        ),
+        (
+            "https",
+            "team.corp.example:8443",
+            Some("team/x.git"),
+            "t",
+            "team-SENTINEL-7",
+        ),
+        (
+            "https",
+            "w.mirror.corp.example",
+            None,
+            "w",
+            "mirror-SENTINEL-8",
+        ),
+        (
+            "https",
+            "w.mirror.corp.example:9443",
+            None,
+            "w9",
+            "mirror-SENTINEL-9",
+        ),
+        // Two users for one host: the rule answers with one of them, and only one is written.
+        (
+            "https",
+            "solo.corp.example",
+            None,
+            "solo2",
+            "solo-SENTINEL-10",
+        ),
+    ] {
+        store(env, proto, host, path, user, pass);
+    }
+}
+
+#[test]
+fn generated_netrc_has_one_login_per_machine_and_no_default() {
+    let env = TestEnv::new();
+    env.policy(PORTS_POLICY);
+    ports_setup(&env);
+    let out = env.gocred(&["netrc"]).success();
+    // curl matches `machine` without the port (and for every scheme and path), go with it: a
+    // bare host name is written only when no other rule names that host; a host:port only when
+    // no path-scoped rule shares it.
+    // The host with two users gets the one `get` answers with, once.
+    let got = env
+        .gocred(&["get"])
+        .stdin("protocol=https\nhost=solo.corp.example\n")
+        .success()
+        .stdout;
+    let (user, pass) = (got.lines().next().unwrap(), got.lines().nth(1).unwrap());
+    assert_eq!(
+        out.stdout,
+        format!(
+            "machine solo.corp.example login {} password {}\n\
+             machine ports.corp.example:8443 login p8443 password ports-SENTINEL-3\n",
+            user.strip_prefix("username=").unwrap(),
+            pass.strip_prefix("password=").unwrap()
+        ),
+        "{out}"
+    );
+    let text = &out.stdout;
+    assert!(!text.to_ascii_lowercase().contains("default"), "{out}");
+    for (url, other) in [
+        (
+            "https://ports.corp.example",
+            "https://ports.corp.example:8443",
+        ),
+        ("https://clear.corp.example", "http://clear.corp.example"),
+        (
+            "https://team.corp.example:8443",
+            "https://team.corp.example:8443/team/",
+        ),
+        (
+            "https://w.mirror.corp.example",
+            "https://*.mirror.corp.example:9443",
+        ),
+    ] {
+        assert!(
+            out.stderr_lines().iter().any(|n| n
+                .starts_with(&format!("gocred netrc: {url}: left out: "))
+                && n.contains(&format!("rule {other} (line "))),
+            "{url}: {out}"
+        );
+    }
+    assert!(
+        out.stderr
+            .contains("http://clear.corp.example: left out: an http rule"),
+        "{out}"
+    );
+    assert!(!out.stderr.contains("SENTINEL"), "{out}");
 }

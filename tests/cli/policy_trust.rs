@@ -153,7 +153,7 @@ fn policy_in_force_is_the_file_as_it_is_now_after_rename_swaps_during_gets() {
             let mut round = 0usize;
             while !stop.load(std::sync::atomic::Ordering::SeqCst) {
                 let next = path.with_file_name(format!("config.toml.{round}"));
-                let host = if round % 2 == 0 { b } else { a };
+                let host = if round.is_multiple_of(2) { b } else { a };
                 std::fs::write(&next, file_rules(&[host])).unwrap();
                 std::fs::File::options()
                     .write(true)

@@ -215,11 +215,19 @@ fn write_policy(dir: &Path, rules: &[GenRule]) {
 
 /// Plants one credential per scope in the file store (mode 0600), each with its own password.
 fn plant(dir: &Path, scopes: &[String]) {
-    let records: Vec<Record> = scopes
+    let entries: Vec<(String, Option<String>)> = scopes.iter().map(|s| (s.clone(), None)).collect();
+    plant_entries(dir, &entries);
+}
+
+/// One entry per (scope key, path git sent), each with its own password `pw-<index>`.
+fn plant_entries(dir: &Path, entries: &[(String, Option<String>)]) {
+    let records: Vec<Record> = entries
         .iter()
         .enumerate()
-        .map(|(i, scope)| Record {
+        .map(|(i, (scope, path))| Record {
             scope: ScopeKey(scope.clone()),
+            path: path.clone(),
+            unknown: Vec::new(),
             cred: Credential {
                 username: "u".into(),
                 password: Secret::new(format!("pw-{i}")),
@@ -465,7 +473,7 @@ proptest! {
     #[test]
     fn record_decode_of_encode_is_identity(
         records in prop::collection::vec(
-            (value(), credential()).prop_map(|(scope, cred)| Record { scope: ScopeKey(scope), cred }),
+            (value(), credential()).prop_map(|(scope, cred)| Record::new(ScopeKey(scope), None, cred)),
             0..4,
         ),
     ) {
@@ -474,7 +482,7 @@ proptest! {
     }
 
     #[test]
-    fn netrc_parse_of_render_is_identity_or_render_refuses(
+    fn netrc_readers_see_what_render_writes_or_render_refuses(
         entries in prop::collection::vec((netrc_value(), netrc_value(), netrc_value()), 1..4),
     ) {
         let mut text = String::new();
@@ -486,11 +494,16 @@ proptest! {
                     expected.push((machine.clone(), login.clone(), password.clone()));
                 }
                 Err(_) => {
-                    // Refused only for what Go's reader (split on whitespace) cannot read back.
+                    // Refused only for what a reader (curl, Go, Python) could misread.
                     let unreadable = |v: &str| {
                         v.is_empty()
                             || v.starts_with('#')
-                            || v.chars().any(|c| c.is_whitespace() || c.is_control() || c == '"')
+                            || ["machine", "default", "login", "password", "account", "macdef", "user"]
+                                .iter()
+                                .any(|k| v.eq_ignore_ascii_case(k))
+                            || v.chars().any(|c| {
+                                c.is_whitespace() || c.is_control() || c == '"' || c == '\\'
+                            })
                     };
                     prop_assert!(
                         unreadable(machine) || unreadable(login) || unreadable(password),
@@ -499,22 +512,25 @@ proptest! {
                 }
             }
         }
-        let parsed = netrc::parse(&text).expect("what render writes, parse reads");
-        let got: Vec<(String, String, String)> = parsed
-            .entries
-            .iter()
-            .map(|e| {
-                (
-                    e.machine.clone().unwrap_or_default(),
-                    e.login.clone().unwrap_or_default(),
-                    e.password.as_ref().map(|p| p.expose().to_owned()).unwrap_or_default(),
-                )
-            })
-            .collect();
-        prop_assert_eq!(got, expected);
         // Go splits on whitespace and reads pairs: every rendered line is exactly six fields.
         for line in text.lines() {
             prop_assert_eq!(line.split_whitespace().count(), 6, "{}", line);
+        }
+        // The models of Go's and curl's readers see exactly the rendered entries: Go every one
+        // (the first of a name wins), curl the first of each name, case-insensitively.
+        let go: Vec<(String, String, String)> = netrc::go::entries(text.as_bytes())
+            .into_iter()
+            .map(|e| (e.machine, e.login, e.password.expose().to_owned()))
+            .collect();
+        prop_assert_eq!(&go, &expected);
+        for (i, (machine, login, password)) in expected.iter().enumerate() {
+            if expected[..i].iter().any(|(m, _, _)| m.eq_ignore_ascii_case(machine)) {
+                continue;
+            }
+            let sent = netrc::curl::lookup(text.as_bytes(), machine)
+                .sent()
+                .map(|(l, p)| (l, p.expose().to_owned()));
+            prop_assert_eq!(sent, Some((login.clone(), password.clone())));
         }
     }
 }
@@ -645,16 +661,21 @@ proptest! {
         requests in prop::collection::vec(live_request(), 2..=3),
     ) {
         let env = crate::common::TestEnv::new();
-        // One credential under every scope a rule could pick, each with its own password.
-        let mut scopes = Vec::new();
+        // One credential under every scope a rule could pick, each with its own password: under
+        // a host-wide key one without a path and one per path git may send (a request with a
+        // path takes only the entry for that path, as git's helpers match), under a path key one.
+        let mut entries: Vec<(String, Option<String>)> = Vec::new();
         for host in LIVE_HOSTS {
-            for path in ["", "/team/repo.git", "/other/repo.git"] {
-                scopes.push(format!("https://{host}{path}"));
+            for path in [None, Some("team/repo.git"), Some("other/repo.git")] {
+                entries.push((format!("https://{host}"), path.map(str::to_owned)));
+                if let Some(path) = path {
+                    entries.push((format!("https://{host}/{path}"), None));
+                }
             }
         }
         let dir = env.file_store_path().parent().unwrap().to_owned();
         std::fs::create_dir_all(&dir).unwrap();
-        plant(&dir, &scopes);
+        plant_entries(&dir, &entries);
         let path = env.policy(&first.text());
         let mut states = vec![(first.clone(), None)];
         states.extend(edits.iter().map(|(p, e)| (p.clone(), Some(*e))));
@@ -683,8 +704,17 @@ proptest! {
                         prop_assert!(out.status.success(), "{}", out);
                         let want = match p.decide(Target::new("https", host, *req_path).unwrap()) {
                             Decision::NotManaged => String::new(),
-                            Decision::Managed { scope, .. } => {
-                                let i = scopes.iter().position(|s| *s == scope.0).unwrap();
+                            Decision::Managed { scope, rule, .. } => {
+                                // git's rules: a request with a path takes the entry for that
+                                // path; one without takes the newest (last planted) of the key.
+                                let fits = |p: &Option<String>| match (&rule.pattern.path, req_path) {
+                                    (Some(_), _) | (None, None) => true,
+                                    (None, Some(want)) => p.as_deref() == Some(*want),
+                                };
+                                let i = entries
+                                    .iter()
+                                    .rposition(|(s, p)| *s == scope.0 && fits(p))
+                                    .unwrap();
                                 format!("username=u\npassword=pw-{i}\n")
                             }
                         };

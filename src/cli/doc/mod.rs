@@ -293,6 +293,16 @@ pub(crate) const CONFIG_5: &[Section] = &[
                  name git sends is the rule's `username`, else `oauth2` (GitLab, and OIDC servers) \
                  or `x-access-token` (GitHub).",
             ),
+            Block::Para(
+                "Nothing is lost to an outage. A refresh that fails for a passing reason (HTTP \
+                 429 or 5xx, `temporarily_unavailable`, `slow_down`, a timeout, a dropped \
+                 connection) keeps the refresh token: git gets the current token while it is \
+                 still valid, with a one-line note, else nothing, and the next request tries \
+                 again. Only the server's explicit refusal of the refresh token (`invalid_grant`, \
+                 or GitHub's `bad_refresh_token`) erases it, and only if it is still the one \
+                 stored. No OAuth request follows a redirect, and through a proxy gocred only \
+                 opens `CONNECT` tunnels.",
+            ),
             Block::ManOnly(
                 "A self-managed GitLab (its application registered with the device flow and \
                  Confidential off), and an OIDC server whose endpoints are discovered from the \
@@ -313,9 +323,11 @@ pub(crate) const CONFIG_5: &[Section] = &[
         blocks: &[Block::List(&[
             item(
                 "A rule matches on scheme, host and port, and also on the path prefix when it \
-                 has one. Host names compare case-insensitively, and a trailing dot is ignored. \
-                 `:443` on https (and `:80` on http) is the same as no port. A rule without a \
-                 port matches only the default port.",
+                 has one. Host names compare case-insensitively, and a trailing dot on a name \
+                 is ignored. An IP address has one spelling (`127.0.0.1`, `[::1]`) and no \
+                 trailing dot: `127.0.0.1.` is a DNS name, never that address, and a rule cannot \
+                 name it. `:443` on https (and `:80` on http) is the same as no port. A rule \
+                 without a port matches only the default port.",
             ),
             item(
                 "`*.corp.example` matches one or more labels under `corp.example`, such as \
@@ -328,9 +340,13 @@ pub(crate) const CONFIG_5: &[Section] = &[
             ),
             item(
                 "A path prefix matches on a `/` boundary: `/team/` matches `team` and \
-                 `team/repo.git`, but not `teamwork/repo.git`. A request path with `.` or `..` \
-                 segments never matches a path-scoped rule, and neither does a request with no \
-                 path: git sends the path only when `credential.useHttpPath` is set for the host.",
+                 `team/repo.git`, but not `teamwork/repo.git`. The path is checked whole, \
+                 percent-decoded: one with an empty, `.` or `..` segment, or with `?`, `#`, `;`, \
+                 `\\` or `%` anywhere (`team?/../other`, `team/%2e%2e/other`, `team%2Fx`) never \
+                 matches a path-scoped rule, whichever command it reaches (a URL from go loses \
+                 its query first). Neither does a request with no path: git sends the path only \
+                 when `credential.useHttpPath` is set for the host. A rule's prefix is written \
+                 decoded.",
             ),
             item(
                 "**When several rules match, the most specific wins.** An exact host beats any \
@@ -357,9 +373,26 @@ pub(crate) const CONFIG_5: &[Section] = &[
                  names one. So a password stored for `a.mirror.corp.example` is never returned \
                  for `b.mirror.corp.example`, and the same goes for another scheme, port or \
                  repository path. Each entry keeps the user name, password, expiry \
-                 (`password_expiry_utc`) and OAuth refresh token together. Several users per host \
-                 work. `erase` removes only the entries that match the user name, and the \
-                 password when git gives one.",
+                 (`password_expiry_utc`) and OAuth refresh token together, and several users per \
+                 host work.",
+            ),
+            Block::Para(
+                "Within that key, entries match the way git's own `credential-store` and \
+                 `credential-cache` match them. What git stores comes back exactly as stored: an \
+                 empty user name or password is a value (absent and empty differ), and \
+                 `password_expiry_utc` and `oauth_refresh_token` are returned as git stored them \
+                 (an `oauth` rule's own refresh token never leaves gocred). With \
+                 `credential.useHttpPath`, git sends the repository path: an entry stored with a \
+                 path answers only that path, or a request without a path, even under a \
+                 host-wide rule; a request with a path takes only an entry stored for that very \
+                 path (an entry stored without one, by git without `useHttpPath` or by \
+                 `import-netrc`, answers requests without a path), as git's own helpers do. \
+                 `setup git` and `exec` turn `useHttpPath` on only under the path prefixes of \
+                 path-scoped rules, so a host-wide entry keeps answering the rest of the host. \
+                 `erase` removes every entry that matches what git gives: all users when it \
+                 names none, only the entries holding the password when it gives one, and never \
+                 anything outside the rule's key. Fields a newer gocred wrote are kept, byte for \
+                 byte, when gocred rewrites an entry or the file.",
             ),
             Block::List(&[
                 Item {
@@ -375,6 +408,9 @@ pub(crate) const CONFIG_5: &[Section] = &[
                          `backend` if that matters to you.",
                         "gocred never pops up an unlock dialog. A locked keyring is reported in \
                          one line that says how to unlock it.",
+                        "Every call to the Secret Service has a deadline (5 seconds): a keyring \
+                         that stops answering fails the request in one line instead of holding \
+                         git up.",
                         "keyutils entries live in kernel memory, linked to your persistent \
                          keyring. They are gone after a reboot, or after 3 days unused. keyutils \
                          also needs a session keyring: a login shell has one, but a bare \
@@ -388,8 +424,13 @@ pub(crate) const CONFIG_5: &[Section] = &[
                 item(
                     "**file**: a plaintext file with mode 0600, written atomically (temporary \
                      file, fsync, rename) under a lock. gocred refuses to read it if group or \
-                     others can read or write it, and tells you the `chmod` that fixes it. Use \
-                     it only where there is no keychain.",
+                     others can read or write it, and tells you the `chmod` that fixes it. It \
+                     reads it only as a regular file of yours of at most 16 MiB (never a \
+                     symlink, FIFO or device), and refuses its directory, or any directory \
+                     above it, when another user owns it or can write to it without the sticky \
+                     bit, naming the `chown`/`chmod` that fixes it. Temporary and lock files \
+                     are created without following symlinks. Use it only where there is no \
+                     keychain.",
                 ),
                 item(
                     "**env**: read only, never stored. When git reports that an env token \
@@ -455,11 +496,12 @@ pub(crate) const GOCRED_1: &[Section] = &[
             ),
             Block::Para(
                 "A rule with a path prefix (`https://gitlab.corp.example/team/`) only matches \
-                 when git sends the repository path, so such a host also needs:",
+                 when git sends the repository path, so git must send it under that prefix \
+                 (`gocred setup git` writes this):",
             ),
             Block::Code(
                 "sh",
-                "git config --global credential.https://gitlab.corp.example.useHttpPath true\n",
+                "git config --global credential.https://gitlab.corp.example/team.useHttpPath true\n",
             ),
         ],
     },
@@ -490,8 +532,8 @@ pub(crate) const GOCRED_1: &[Section] = &[
             ),
             (
                 "`XDG_CONFIG_HOME`, `XDG_DATA_HOME`, `XDG_RUNTIME_DIR`",
-                "Where the policy, the default file store and the keychain lock live on Linux \
-                 (see FILES).",
+                "Where the policy and the default file store live on Linux (see FILES), and \
+                 where `gocred exec` puts its private netrc. Lock files never depend on them.",
             ),
             (
                 "the variable a rule's `token_env` names",
@@ -527,13 +569,15 @@ pub(crate) const GOCRED_1: &[Section] = &[
                 "The default `file` store, used only by rules that name it.",
             ),
             (
-                "`$XDG_RUNTIME_DIR/gocred/keychain.lock`",
-                "The lock that keeps concurrent keychain stores from losing each other's \
-                 entries (under `~/.cache/gocred/` when `XDG_RUNTIME_DIR` is unset).",
-            ),
-            (
-                "`$XDG_RUNTIME_DIR/gocred/oauth-*.lock`",
-                "The locks that let one process at a time refresh an OAuth token.",
+                "`/run/user/UID/gocred/keychain.lock`, `/run/user/UID/gocred/oauth-*.lock`",
+                "The locks that keep concurrent keychain stores from losing each other's \
+                 entries, and let one process at a time refresh an OAuth token. One directory \
+                 per user, found from the uid and the passwd database, never from the \
+                 environment, so every git of yours shares it: `/run/user/UID/gocred` when \
+                 `/run/user/UID` exists (yours, mode 0700), else `.cache/gocred/locks` in the \
+                 home directory the passwd database names. A lock directory that is a symlink, \
+                 belongs to someone else or that others can write is refused with the command \
+                 that fixes it.",
             ),
         ])],
     },

@@ -8,8 +8,9 @@
 //! have an entry (one per line), so `gocred status` can enumerate them on every backend.
 //!
 //! Nothing is opened before the first get/store/erase/list. A store or erase reads, changes and
-//! writes an entry and the index under an exclusive lock file in the runtime directory, so two
-//! gocred processes never lose each other's update; a get takes no lock.
+//! writes an entry and the index under an exclusive lock file in the user's lock directory
+//! ([`crate::paths::lock_dir`], the same whatever the caller's environment), so two gocred
+//! processes never lose each other's update; a get takes no lock.
 //!
 //! keyring-core errors are matched, never formatted: `BadEncoding` and `BadDataFormat` carry the
 //! secret's bytes.
@@ -21,11 +22,11 @@ mod secret_service;
 mod tests;
 
 use super::{
-    Credential, Query, Record, Source, SourceError, Store, StoredInfo, erase_matches, record,
+    Credential, Query, Record, Source, SourceError, Store, StoredInfo, Want, erase_matches, record,
     select, upsert,
 };
 use crate::policy::{KeychainBackend, ScopeKey};
-use crate::secret::{Secret, SecretBytes};
+use crate::secret::SecretBytes;
 pub use backend::COMPILED_IN;
 use backend::{Kind, Opened};
 use keyring_core::{Entry, Error as KeyringError};
@@ -36,7 +37,7 @@ use std::sync::OnceLock;
 const SERVICE: &str = "gocred";
 /// The user name of the index entry (scope keys always contain `://`, so never clash with it).
 const INDEX_USER: &str = "gocred:index";
-/// The lock file's name in [`crate::paths::runtime_dir`].
+/// The lock file's name in [`crate::paths::lock_dir`].
 const LOCK_FILE: &str = "keychain.lock";
 
 pub struct Keychain {
@@ -75,13 +76,9 @@ impl Keychain {
     fn lock(&self, opened: &Opened) -> Result<std::fs::File, SourceError> {
         let path = match &self.lock_path {
             Some(p) => p.clone(),
-            None => crate::paths::runtime_dir()
-                .ok_or_else(|| {
-                    SourceError::Fatal(format!(
-                        "{}: cannot tell where to put the lock file: set XDG_RUNTIME_DIR or HOME",
-                        self.who(opened)
-                    ))
-                })?
+            // One per user whatever the caller's environment (XDG_RUNTIME_DIR, HOME).
+            None => crate::paths::lock_dir()
+                .map_err(|e| SourceError::Fatal(format!("{}: {e}", self.who(opened))))?
                 .join(LOCK_FILE),
         };
         crate::fs::lock_exclusive(&path).map_err(|e| {
@@ -305,18 +302,19 @@ impl Source for Keychain {
 }
 
 impl Store for Keychain {
-    fn store(&self, scope: &ScopeKey, cred: Credential) -> Result<(), SourceError> {
+    fn store_record(&self, record: Record) -> Result<(), SourceError> {
         let opened = self.opened()?;
-        let _lock = self.lock(opened)?;
+        let scope = record.scope.clone();
         let entry = self.entry(opened, scope.as_str())?;
-        let mut records = self.records(opened, &entry, scope)?;
-        upsert(
-            &mut records,
-            Record {
-                scope: scope.clone(),
-                cred,
-            },
-        );
+        // git stores after every successful request: don't lock or write to change nothing.
+        if !upsert(&mut self.records(opened, &entry, &scope)?, record.clone()) {
+            return Ok(());
+        }
+        let _lock = self.lock(opened)?;
+        let mut records = self.records(opened, &entry, &scope)?;
+        if !upsert(&mut records, record) {
+            return Ok(());
+        }
         let encoded = record::encode(&records).map_err(|e| {
             SourceError::Fatal(format!(
                 "{}: cannot store the credential for {scope}: {e}",
@@ -325,23 +323,15 @@ impl Store for Keychain {
         })?;
         // Index first: an index line without an entry is harmless (list skips it), an entry
         // without an index line would be invisible to `gocred status`.
-        self.update_index(opened, scope, true)?;
+        self.update_index(opened, &scope, true)?;
         self.write(opened, &entry, scope.as_str(), encoded.as_bytes())
     }
 
-    fn erase(
-        &self,
-        scope: &ScopeKey,
-        username: Option<&str>,
-        password: Option<&Secret>,
-    ) -> Result<usize, SourceError> {
+    fn erase_matching(&self, want: &Want<'_>) -> Result<usize, SourceError> {
         let opened = self.opened()?;
+        let scope = want.scope;
         let entry = self.entry(opened, scope.as_str())?;
-        let matches = |records: &[Record]| {
-            records
-                .iter()
-                .any(|r| erase_matches(r, scope, username, password))
-        };
+        let matches = |records: &[Record]| records.iter().any(|r| erase_matches(r, want));
         // Nothing to erase (the usual case after a failed fill): no lock, no write.
         if !matches(&self.records(opened, &entry, scope)?) {
             return Ok(0);
@@ -349,7 +339,7 @@ impl Store for Keychain {
         let _lock = self.lock(opened)?;
         let mut records = self.records(opened, &entry, scope)?;
         let before = records.len();
-        records.retain(|r| !erase_matches(r, scope, username, password));
+        records.retain(|r| !erase_matches(r, want));
         let erased = before - records.len();
         if erased == 0 {
             return Ok(0);

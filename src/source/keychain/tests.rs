@@ -4,6 +4,7 @@
 use super::backend::{Kind, Opened};
 use super::*;
 use crate::policy::{Policy, Rule, load_str};
+use crate::secret::Secret;
 use keyring_core::CredentialStore;
 use keyring_core::mock;
 use std::path::Path;
@@ -59,6 +60,7 @@ impl Fixture {
         self.keychain.get(&Query {
             scope: &scope,
             rule: self.rule(),
+            path: None,
             username: user,
             now: NOW,
         })
@@ -381,4 +383,54 @@ fn location_names_the_backend_that_answered() {
     let lazy = Keychain::new(KeychainBackend::SecretService);
     assert_eq!(lazy.location(), "keychain (secret-service)");
     assert!(lazy.opened.get().is_none());
+}
+
+#[test]
+fn path_entries_answer_only_their_path_and_unknown_fields_survive_rewrites() {
+    let f = fixture();
+    let scope = ScopeKey(A.into());
+    // What a newer gocred wrote: alice with fields this version does not know.
+    let planted = format!("scope={A}\nusername=alice\npassword=pa\nauthtype=Bearer\nx-new=1\n\n");
+    f.set_raw(A, planted.as_bytes());
+    f.keychain
+        .store_record(Record::new(
+            scope.clone(),
+            Some("g/foo.git".into()),
+            cred("bob", "pb"),
+        ))
+        .unwrap();
+    let raw = String::from_utf8(f.raw(A).unwrap()).unwrap();
+    assert!(raw.starts_with(&planted), "{raw}");
+    let get = |path: Option<&str>, user: Option<&str>| {
+        f.keychain
+            .get(&Query {
+                scope: &scope,
+                rule: f.rule(),
+                path,
+                username: user,
+                now: NOW,
+            })
+            .unwrap()
+            .map(|c| c.password.expose().to_owned())
+    };
+    assert_eq!(get(Some("g/foo.git"), Some("bob")).as_deref(), Some("pb"));
+    assert_eq!(get(Some("g/bar.git"), Some("bob")), None);
+    assert_eq!(get(None, Some("bob")).as_deref(), Some("pb"));
+    // alice's entry has no path: as in git, it answers only requests without a path.
+    assert_eq!(get(Some("g/bar.git"), Some("alice")), None);
+    assert_eq!(get(None, Some("alice")).as_deref(), Some("pa"));
+    // An erase for another path leaves bob; one for his path takes him, and alice stays as is.
+    let erase = |path| {
+        f.keychain
+            .erase_matching(&Want {
+                scope: &scope,
+                path,
+                username: Some("bob"),
+                password: None,
+            })
+            .unwrap()
+    };
+    assert_eq!(erase(Some("g/bar.git")), 0);
+    assert_eq!(erase(Some("g/foo.git")), 1);
+    assert_eq!(String::from_utf8(f.raw(A).unwrap()).unwrap(), planted);
 }

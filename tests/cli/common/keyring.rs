@@ -4,19 +4,29 @@
 //!   (no service activation), with gnome-keyring's Secret Service started in the test's HOME/XDG
 //!   directories and, unless asked otherwise, a login keyring unlocked with a non-empty password.
 //!   Both daemons are killed by pid when it drops.
-//! - [`require_session_keyring`]: keyutils tests need the test process to run inside its own
-//!   session keyring (`scripts/test` runs them under `keyctl session -`).
+//! - [`KeyringNamespace`]: kernel keyutils in a user namespace of the test's own. keyutils keys
+//!   live in the session keyring and in the user's *persistent* keyring, which is one per uid
+//!   and per user namespace, shared by every session: a test that stored there wrote into the
+//!   developer's real keyring and left keys behind (issue 9). A keyutils test calls
+//!   [`require_session_keyring`] first; every [`TestEnv`] it creates afterwards runs each of its
+//!   commands inside one user namespace of that env's own (`unshare --user`), each in a new
+//!   session keyring holding the namespace's persistent keyring (what a fresh login session
+//!   sees), so keys stored by one command are found by the next, `keyctl` included, and all of
+//!   them go when the env drops: nothing is left behind, and the user's keyrings are never read.
 //!
 //! A missing prerequisite fails the test with a message that says to run `scripts/test`.
 
 use super::{Output, TestEnv};
+use std::cell::Cell;
+use std::ffi::OsStr;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const RUN_SCRIPTS_TEST: &str = "the keychain tests need dbus-daemon, gnome-keyring-daemon, secret-tool, \
-     keyctl and a session keyring of their own: run the tests with `scripts/test` (it runs them inside \
-     `keyctl session -`)";
+     keyctl, unshare and nsenter, and user namespaces: run the tests with `scripts/test` (it installs \
+     what is missing)";
 
 /// How long a daemon may take to come up before the test fails.
 const STARTUP: Duration = Duration::from_secs(10);
@@ -109,7 +119,9 @@ impl SecretService {
             address,
         };
         let deadline = Instant::now() + STARTUP;
-        while !socket.exists() {
+        // The socket file appears at bind(), before listen(): wait until it accepts (seen
+        // refusing a client under load otherwise).
+        while std::os::unix::net::UnixStream::connect(&socket).is_err() {
             if let Ok(Some(status)) = service.bus.try_wait() {
                 panic!("dbus-daemon exited at start ({status}): {RUN_SCRIPTS_TEST}");
             }
@@ -273,33 +285,117 @@ impl Drop for SecretService {
     }
 }
 
-/// The test process must run inside a session keyring of its own (`keyctl session -`): keys then
-/// go to that session and the user's persistent keyring. Returns the session keyring's name.
-#[track_caller]
-pub fn require_session_keyring() -> String {
-    let keyctl = require_program("keyctl");
-    let out = Command::new(keyctl)
-        .args(["rdescribe", "@s"])
-        .output()
-        .expect("run keyctl");
-    let text = String::from_utf8_lossy(&out.stdout);
-    // type;uid;gid;perm;description
-    let name = text
-        .trim_end()
-        .rsplit(';')
-        .next()
-        .unwrap_or_default()
-        .to_owned();
-    assert!(
-        out.status.success() && !name.is_empty() && !name.starts_with("_uid_ses."),
-        "the tests do not run inside a session keyring of their own (`keyctl rdescribe @s` says {:?}); \
-         {RUN_SCRIPTS_TEST}",
-        text.trim_end()
-    );
-    name
+thread_local! {
+    /// Set by [`require_session_keyring`]: the TestEnvs this test thread creates from then on get
+    /// a [`KeyringNamespace`] of their own.
+    static OWN_KEYRING: Cell<bool> = const { Cell::new(false) };
 }
 
-/// `keyctl ARGS` in `env`, as the test process (same session keyring).
+/// Marks the calling test as a keyutils test: every [`TestEnv`] it creates after this call runs
+/// its commands in a [`KeyringNamespace`] of its own (so call it before `TestEnv::new`). Fails the
+/// test when the tools for that are missing.
+#[track_caller]
+pub fn require_session_keyring() {
+    for program in ["keyctl", "unshare", "nsenter"] {
+        require_program(program);
+    }
+    OWN_KEYRING.with(|own| own.set(true));
+}
+
+/// Whether [`require_session_keyring`] was called on this thread.
+pub fn wants_own_keyring() -> bool {
+    OWN_KEYRING.with(Cell::get)
+}
+
+/// A user namespace that exists for one [`TestEnv`]: its uid mapped to itself (file ownership
+/// reads the same inside), with a persistent keyring of its own. A holder process (`cat` on a
+/// pipe from us) keeps it alive; it goes, with every key in it, when this drops or when the test
+/// process dies (the pipe closes).
+pub struct KeyringNamespace {
+    holder: Child,
+    /// `/proc/<holder>/ns/user`.
+    ns: PathBuf,
+    keyctl: PathBuf,
+    nsenter: PathBuf,
+}
+
+impl KeyringNamespace {
+    #[track_caller]
+    pub fn start() -> KeyringNamespace {
+        let keyctl = require_program("keyctl");
+        let nsenter = require_program("nsenter");
+        let mut holder = Command::new(require_program("unshare"))
+            .args(["--user", "--map-current-user", "--", "/bin/sh", "-c"])
+            .arg("echo ready && exec cat >/dev/null")
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start unshare --user");
+        let mut ready = String::new();
+        let _ = BufReader::new(holder.stdout.take().unwrap()).read_line(&mut ready);
+        if ready != "ready\n" {
+            let _ = holder.kill();
+            let out = holder.wait_with_output().expect("wait for unshare");
+            panic!(
+                "cannot make a user namespace for the keyutils test ({}): {}; {RUN_SCRIPTS_TEST}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        let ns = PathBuf::from(format!("/proc/{}/ns/user", holder.id()));
+        assert_ne!(
+            std::fs::read_link(&ns).ok(),
+            std::fs::read_link("/proc/self/ns/user").ok(),
+            "BUG: the keyring holder is not in a user namespace of its own"
+        );
+        KeyringNamespace {
+            holder,
+            ns,
+            keyctl,
+            nsenter,
+        }
+    }
+
+    /// `program` to run inside the namespace, in a new session keyring that holds the
+    /// namespace's persistent keyring; its arguments follow. Exit status, stdin and stdout are
+    /// the program's own; the environment and working directory are the caller's to set.
+    pub fn command(&self, program: &OsStr) -> Command {
+        let keyctl = self.keyctl.display();
+        let mut cmd = Command::new(&self.nsenter);
+        cmd.arg(format!("--user={}", self.ns.display()))
+            .args(["--preserve-credentials", "--", "/bin/sh", "-c"])
+            .arg(format!(
+                "{keyctl} new_session >/dev/null && {keyctl} get_persistent @s >/dev/null && exec \"$@\""
+            ))
+            .arg("sh")
+            .arg(program);
+        cmd
+    }
+
+    /// `/proc/<holder>/ns/user`: the namespace, for `nsenter --user=`.
+    pub fn ns_path(&self) -> &Path {
+        &self.ns
+    }
+
+    /// The pid of the process that keeps the namespace alive.
+    pub fn holder_pid(&self) -> u32 {
+        self.holder.id()
+    }
+}
+
+impl Drop for KeyringNamespace {
+    fn drop(&mut self) {
+        drop(self.holder.stdin.take());
+        let _ = self.holder.kill();
+        let _ = self.holder.wait();
+    }
+}
+
+/// `keyctl ARGS` in `env`: in its [`KeyringNamespace`] when it has one (a keyutils test), where
+/// `@s` holds that namespace's persistent keyring and so every key gocred stored there.
 pub fn keyctl(env: &TestEnv, args: &[&str]) -> Output {
     env.command(require_program("keyctl")).args(args).run()
 }
@@ -336,4 +432,52 @@ pub fn keyutils_lookup(env: &TestEnv, user: &str) -> Option<String> {
 pub fn keyutils_purge(env: &TestEnv, user: &str) {
     let description = format!("keyring:{user}@gocred");
     let _ = keyctl(env, &["purge", "-s", "user", &description]);
+}
+
+/// The harness itself: what a keyutils test stores stays in its own namespace (found there by
+/// the next gocred and by `keyctl`), never reaches this process's session keyring or the user's
+/// persistent keyring, and is gone with the namespace when the env drops.
+#[test]
+fn keyutils_tests_keep_to_a_keyring_of_their_own() {
+    require_session_keyring();
+    let env = TestEnv::new();
+    let host = format!("isolation-{}.keyring.example", std::process::id());
+    let base = format!("https://{host}");
+    env.policy(&format!(
+        "[keychain]\nbackend = \"keyutils\"\n\n[[rule]]\nurl = \"{base}\"\nsources = [\"keychain\"]\nstore = \"keychain\"\n"
+    ));
+    let request = format!("protocol=https\nhost={host}\nusername=u\n");
+    env.gocred(&["store"])
+        .stdin(format!("{request}password=isolated-secret\n"))
+        .success();
+    let inside = keyutils_lookup(&env, &base).expect("the key, inside the namespace");
+    assert!(inside.contains("password=isolated-secret"), "{inside}");
+    let got = env.gocred(&["get"]).stdin(&request).success();
+    assert!(got.stdout.contains("password=isolated-secret"), "{got}");
+
+    let description = format!("keyring:{base}@gocred");
+    let outside = |keyring: &str| {
+        Command::new(require_program("keyctl"))
+            .args(["session", "-", "/bin/sh", "-c"])
+            .arg(format!("keyctl search {keyring} user \"$1\""))
+            .args(["sh", &description])
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .output()
+            .expect("run keyctl")
+    };
+    for keyring in ["@s", "\"$(keyctl get_persistent @s)\"", "@u"] {
+        let out = outside(keyring);
+        assert!(
+            !out.status.success()
+                && String::from_utf8_lossy(&out.stderr).contains("Required key not available"),
+            "the test's key is visible outside its namespace in {keyring}: {out:?}"
+        );
+    }
+    let holder = env.keyring_namespace().expect("a namespace").holder_pid();
+    drop(env);
+    assert!(
+        !Path::new(&format!("/proc/{holder}")).exists(),
+        "the namespace's holder {holder} outlived the test env"
+    );
 }

@@ -4,7 +4,10 @@
 //! directories under it, a private git global config and a policy file path in `GOCRED_CONFIG`.
 //! Every command it spawns starts from `env_clear()` and gets only what is listed in
 //! [`TestEnv::base_env`] plus what the test adds, so the machine's own CA variables, git config,
-//! keyrings and credentials can never leak in, and tests can run in parallel.
+//! keyrings and credentials can never leak in, and tests can run in parallel. A keyutils test
+//! (one that called `keyring::require_session_keyring` first, or whose policy names keyutils)
+//! runs every command in a user namespace of its env's own, so the user's kernel keyrings are
+//! never read or written; spawn through [`TestEnv::command`] or [`TestEnv::std_command`] only.
 //!
 //! ```ignore
 //! let env = TestEnv::new();
@@ -18,9 +21,12 @@
 pub mod connect_proxy;
 pub mod git_server;
 pub mod go;
+pub mod http;
 pub mod https;
 pub mod keyring;
+pub mod netrc_world;
 pub mod oidc;
+pub mod scripted;
 pub mod vendor_fake;
 
 use std::ffi::{OsStr, OsString};
@@ -48,6 +54,10 @@ pub struct TestEnv {
     path_prepend: Vec<PathBuf>,
     /// Variables every command gets on top of the base environment (set with [`TestEnv::set_env`]).
     extra_env: Vec<(OsString, OsString)>,
+    /// A keyutils test's own user namespace and keyrings (see `keyring::require_session_keyring`):
+    /// every command runs in it. Dropped after the temporary directory's owner is done with it.
+    /// Set at creation, or by the first [`TestEnv::policy`] that names keyutils.
+    keyring: std::sync::OnceLock<keyring::KeyringNamespace>,
 }
 
 impl Default for TestEnv {
@@ -70,7 +80,11 @@ impl TestEnv {
             home,
             path_prepend: Vec::new(),
             extra_env: Vec::new(),
+            keyring: std::sync::OnceLock::new(),
         };
+        if keyring::wants_own_keyring() {
+            env.keyring.get_or_init(keyring::KeyringNamespace::start);
+        }
         for dir in [
             env.home.clone(),
             env.config_home(),
@@ -130,8 +144,13 @@ impl TestEnv {
         self.data_home().join("gocred/credentials")
     }
 
-    /// Writes the policy file (creating its directory) and returns its path.
+    /// Writes the policy file (creating its directory) and returns its path. A policy that names
+    /// keyutils moves every later command into a keyring namespace of this env's own (a safety
+    /// net: keyutils tests say so up front with `keyring::require_session_keyring`).
     pub fn policy(&self, toml: &str) -> PathBuf {
+        if toml.contains("keyutils") {
+            self.keyring.get_or_init(keyring::KeyringNamespace::start);
+        }
         let path = self.policy_path();
         std::fs::create_dir_all(path.parent().unwrap()).expect("create config dir");
         std::fs::write(&path, toml).expect("write policy");
@@ -228,12 +247,29 @@ impl TestEnv {
         vars
     }
 
-    /// Any program, in the cleared environment, with the test root as working directory.
-    pub fn command(&self, program: impl AsRef<OsStr>) -> TestCommand {
-        let mut cmd = Command::new(program);
+    /// The keyutils test's own keyring namespace, if this env has one.
+    pub fn keyring_namespace(&self) -> Option<&keyring::KeyringNamespace> {
+        self.keyring.get()
+    }
+
+    /// `program` as a plain `std::process::Command`, set up as [`TestEnv::command`] sets it up
+    /// (cleared environment, test root as working directory, the env's keyring namespace): for a
+    /// test that spawns many processes itself. Spawn every process of a test through this or
+    /// [`TestEnv::command`], never `Command::new`, so a keyutils test stays in its own keyrings.
+    pub fn std_command(&self, program: impl AsRef<OsStr>) -> Command {
+        let mut cmd = match self.keyring.get() {
+            Some(ns) => ns.command(program.as_ref()),
+            None => Command::new(program),
+        };
         cmd.env_clear()
             .envs(self.base_env())
             .current_dir(self.root());
+        cmd
+    }
+
+    /// Any program, in the cleared environment, with the test root as working directory.
+    pub fn command(&self, program: impl AsRef<OsStr>) -> TestCommand {
+        let cmd = self.std_command(program);
         TestCommand {
             cmd,
             stdin: Vec::new(),
