@@ -272,9 +272,11 @@ pub fn netrc(data: &[u8]) {
             passwords.push(p.expose().to_owned());
         }
     }
-    // A password that is also a host name or a line number may show up as one.
+    // A password that is also a host name, a line number or a word of a note's fixed text
+    // (`machine`, ...) may show up as one: only value-like ones (with a digit) are looked for.
     passwords.retain(|p| {
         p.len() >= 6
+            && p.bytes().any(|b| b.is_ascii_digit())
             && !p.bytes().all(|b| b.is_ascii_digit())
             && !names
                 .iter()
