@@ -280,7 +280,9 @@ pub fn netrc(data: &[u8]) {
             && !p.bytes().all(|b| b.is_ascii_digit())
             && !names
                 .iter()
-                .any(|(_, n)| n.to_ascii_lowercase().contains(&p.to_ascii_lowercase()))
+                .map(|(_, n)| n)
+                .chain(go_entries.iter().map(|e| &e.machine))
+                .any(|n| n.to_ascii_lowercase().contains(&p.to_ascii_lowercase()))
     });
     let plan = netrc::import::plan(data);
     let mut messages: Vec<String> = plan.notes.clone();
