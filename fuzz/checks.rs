@@ -277,13 +277,17 @@ pub fn netrc(data: &[u8]) {
             passwords.push(p.expose().to_owned());
         }
     }
-    // A password that is also a host name or a line number may show up as one.
+    // A password that is also a host name, a line number or a word of a note's fixed text
+    // (`machine`, ...) may show up as one: only value-like ones (with a digit) are looked for.
     passwords.retain(|p| {
         p.len() >= 6
+            && p.bytes().any(|b| b.is_ascii_digit())
             && !p.bytes().all(|b| b.is_ascii_digit())
             && !names
                 .iter()
-                .any(|(_, n)| n.to_ascii_lowercase().contains(&p.to_ascii_lowercase()))
+                .map(|(_, n)| n)
+                .chain(go_entries.iter().map(|e| &e.machine))
+                .any(|n| n.to_ascii_lowercase().contains(&p.to_ascii_lowercase()))
     });
     let plan = netrc::import::plan(data);
     let mut messages: Vec<String> = plan.notes.clone();
