@@ -67,6 +67,9 @@ _gocred() {
             gocred__subcmd__config,help)
                 cmd="gocred__subcmd__config__subcmd__help"
                 ;;
+            gocred__subcmd__config,init)
+                cmd="gocred__subcmd__config__subcmd__init"
+                ;;
             gocred__subcmd__config,path)
                 cmd="gocred__subcmd__config__subcmd__path"
                 ;;
@@ -75,6 +78,9 @@ _gocred() {
                 ;;
             gocred__subcmd__config__subcmd__help,help)
                 cmd="gocred__subcmd__config__subcmd__help__subcmd__help"
+                ;;
+            gocred__subcmd__config__subcmd__help,init)
+                cmd="gocred__subcmd__config__subcmd__help__subcmd__init"
                 ;;
             gocred__subcmd__config__subcmd__help,path)
                 cmd="gocred__subcmd__config__subcmd__help__subcmd__path"
@@ -126,6 +132,9 @@ _gocred() {
                 ;;
             gocred__subcmd__help__subcmd__config,check)
                 cmd="gocred__subcmd__help__subcmd__config__subcmd__check"
+                ;;
+            gocred__subcmd__help__subcmd__config,init)
+                cmd="gocred__subcmd__help__subcmd__config__subcmd__init"
                 ;;
             gocred__subcmd__help__subcmd__config,path)
                 cmd="gocred__subcmd__help__subcmd__config__subcmd__path"
@@ -189,7 +198,7 @@ _gocred() {
             return 0
             ;;
         gocred__subcmd__config)
-            opts="-h --help check path help"
+            opts="-h --help check path init help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -217,7 +226,7 @@ _gocred() {
             return 0
             ;;
         gocred__subcmd__config__subcmd__help)
-            opts="check path help"
+            opts="check path init help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -258,6 +267,20 @@ _gocred() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        gocred__subcmd__config__subcmd__help__subcmd__init)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         gocred__subcmd__config__subcmd__help__subcmd__path)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -265,6 +288,44 @@ _gocred() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gocred__subcmd__config__subcmd__init)
+            opts="-h --source --username --token-env --provider --client-id --issuer --force --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --source)
+                    COMPREPLY=($(compgen -W "keychain env oauth file" -- "${cur}"))
+                    return 0
+                    ;;
+                --username)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-env)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --provider)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --issuer)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -389,7 +450,7 @@ _gocred() {
             return 0
             ;;
         gocred__subcmd__help__subcmd__config)
-            opts="check path"
+            opts="check path init"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -403,6 +464,20 @@ _gocred() {
             return 0
             ;;
         gocred__subcmd__help__subcmd__config__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gocred__subcmd__help__subcmd__config__subcmd__init)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -45,14 +45,27 @@ complete -c gocred -n "__fish_gocred_using_subcommand get" -s h -l help -d 'Prin
 complete -c gocred -n "__fish_gocred_using_subcommand store" -s h -l help -d 'Print help'
 complete -c gocred -n "__fish_gocred_using_subcommand erase" -s h -l help -d 'Print help'
 complete -c gocred -n "__fish_gocred_using_subcommand status" -s h -l help -d 'Print help'
-complete -c gocred -n "__fish_gocred_using_subcommand config; and not __fish_seen_subcommand_from check path help" -s h -l help -d 'Print help'
-complete -c gocred -n "__fish_gocred_using_subcommand config; and not __fish_seen_subcommand_from check path help" -f -a "check" -d 'Validate the policy file; report every problem with file, line and column'
-complete -c gocred -n "__fish_gocred_using_subcommand config; and not __fish_seen_subcommand_from check path help" -f -a "path" -d 'Print where the policy file is read from'
-complete -c gocred -n "__fish_gocred_using_subcommand config; and not __fish_seen_subcommand_from check path help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c gocred -n "__fish_gocred_using_subcommand config; and not __fish_seen_subcommand_from check path init help" -s h -l help -d 'Print help'
+complete -c gocred -n "__fish_gocred_using_subcommand config; and not __fish_seen_subcommand_from check path init help" -f -a "check" -d 'Validate the policy file; report every problem with file, line and column'
+complete -c gocred -n "__fish_gocred_using_subcommand config; and not __fish_seen_subcommand_from check path init help" -f -a "path" -d 'Print where the policy file is read from'
+complete -c gocred -n "__fish_gocred_using_subcommand config; and not __fish_seen_subcommand_from check path init help" -f -a "init" -d 'Write a starting policy for HOST, every key explained in a comment'
+complete -c gocred -n "__fish_gocred_using_subcommand config; and not __fish_seen_subcommand_from check path init help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c gocred -n "__fish_gocred_using_subcommand config; and __fish_seen_subcommand_from check" -s h -l help -d 'Print help'
 complete -c gocred -n "__fish_gocred_using_subcommand config; and __fish_seen_subcommand_from path" -s h -l help -d 'Print help'
+complete -c gocred -n "__fish_gocred_using_subcommand config; and __fish_seen_subcommand_from init" -l source -d 'Where the rule finds the credential' -r -f -a "keychain\t'The system keychain; `gocred login HOST --with-token` or git\'s `store` fills it'
+env\t'An environment variable (CI): `--token-env` (default GOCRED_TOKEN), `--username`'
+oauth\t'OAuth device flow (`gocred login HOST`): needs `--provider` and `--client-id`'
+file\t'gocred\'s own 0600 file store (no keychain needed)'"
+complete -c gocred -n "__fish_gocred_using_subcommand config; and __fish_seen_subcommand_from init" -l username -d 'env: the user name git sends with the token (default oauth2)' -r
+complete -c gocred -n "__fish_gocred_using_subcommand config; and __fish_seen_subcommand_from init" -l token-env -d 'env: the variable holding the token (default GOCRED_TOKEN)' -r
+complete -c gocred -n "__fish_gocred_using_subcommand config; and __fish_seen_subcommand_from init" -l provider -d 'oauth: who runs the server (gitlab, github or oidc)' -r
+complete -c gocred -n "__fish_gocred_using_subcommand config; and __fish_seen_subcommand_from init" -l client-id -d 'oauth: the OAuth application\'s client id' -r
+complete -c gocred -n "__fish_gocred_using_subcommand config; and __fish_seen_subcommand_from init" -l issuer -d 'oauth with provider oidc: the issuer URL' -r
+complete -c gocred -n "__fish_gocred_using_subcommand config; and __fish_seen_subcommand_from init" -l force -d 'Replace an existing policy (it is kept as `<file>.bak`)'
+complete -c gocred -n "__fish_gocred_using_subcommand config; and __fish_seen_subcommand_from init" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c gocred -n "__fish_gocred_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "check" -d 'Validate the policy file; report every problem with file, line and column'
 complete -c gocred -n "__fish_gocred_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "path" -d 'Print where the policy file is read from'
+complete -c gocred -n "__fish_gocred_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "init" -d 'Write a starting policy for HOST, every key explained in a comment'
 complete -c gocred -n "__fish_gocred_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c gocred -n "__fish_gocred_using_subcommand netrc" -l output -d 'Write the netrc to FILE (mode 0600, replaced atomically) instead of stdout' -r -F
 complete -c gocred -n "__fish_gocred_using_subcommand netrc" -l host -d 'Only this host (`host` or `host:port`); may be given several times' -r
@@ -110,5 +123,6 @@ complete -c gocred -n "__fish_gocred_using_subcommand help; and not __fish_seen_
 complete -c gocred -n "__fish_gocred_using_subcommand help; and not __fish_seen_subcommand_from get store erase status config netrc exec login logout goauth setup import-netrc doctor completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c gocred -n "__fish_gocred_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "check" -d 'Validate the policy file; report every problem with file, line and column'
 complete -c gocred -n "__fish_gocred_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "path" -d 'Print where the policy file is read from'
+complete -c gocred -n "__fish_gocred_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "init" -d 'Write a starting policy for HOST, every key explained in a comment'
 complete -c gocred -n "__fish_gocred_using_subcommand help; and __fish_seen_subcommand_from setup" -f -a "git" -d 'Make git ask gocred, and only gocred, for the hosts policy names'
 complete -c gocred -n "__fish_gocred_using_subcommand help; and __fish_seen_subcommand_from setup" -f -a "go" -d 'Keep the policy\'s hosts private in Go (GOPRIVATE, GONOSUMDB, GONOPROXY)'

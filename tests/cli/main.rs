@@ -5,6 +5,7 @@ mod common;
 
 mod bad_input;
 mod commands;
+mod config_init;
 mod crash;
 mod deadlines;
 mod deny;
