@@ -8,9 +8,14 @@
 //! right is left alone. `--dry-run` prints the exact `git config` commands; `--undo` removes
 //! exactly what setup wrote (a helper list someone changed since is left alone, with a note).
 //!
-//! `setup go` computes GOPRIVATE, GONOSUMDB and GONOPROXY from the policy (a wildcard rule
-//! becomes Go's `*.corp.example`), merged with what `go env` already has (never dropping an
-//! entry), and prints them for a shell or writes them with `go env -w`.
+//! `setup go` adds the policy's hosts (a wildcard rule becomes Go's `*.corp.example`) to Go's
+//! privacy variables as `go help private` describes, never overriding a company's routing (see
+//! [`go_plan`]): every existing entry is kept, GONOSUMDB/GONOPROXY left unset follow GOPRIVATE,
+//! `GONOPROXY=none` and a company GOPROXY's GONOPROXY are kept. It prints the lines for a shell
+//! (from `go env -json`, or without go from the environment alone) or writes go's env file with
+//! `go env -w` (`--write`), never copying a value that only the process environment holds into
+//! it (the environment overrides that file: setup says where to set it instead); go's own
+//! warnings are shown.
 //!
 //! Whatever setup writes is data, never code. The values come from the environment and from
 //! go's config, i.e. from anyone who can set them: go's environment is read as JSON (`go env
@@ -40,12 +45,19 @@ pub enum SetupCommand {
     Git(SetupGitArgs),
     /// Keep the policy's hosts private in Go (GOPRIVATE, GONOSUMDB, GONOPROXY)
     ///
-    /// Reads go's current values with `go env -json` (each by its name) and adds the policy's
-    /// hosts, keeping every existing entry. Prints `export` lines for sh (or `set -gx` lines for
-    /// fish), every value quoted for that shell so that whatever the values hold (quotes,
-    /// backslashes, `$(...)`, newlines) is data to it; or writes them with `go env -w`
-    /// (`--write`), which refuses a value holding a control character: fix the variable first.
-    /// A value that is not valid UTF-8 is refused either way.
+    /// Reads go's current values with `go env -json` (each by its name) and merges the policy's
+    /// hosts in as `go help private` describes, keeping every existing entry and the company's
+    /// routing: GOPRIVATE gets the hosts; GONOSUMDB and GONOPROXY, when unset, follow GOPRIVATE
+    /// and stay unset; a GONOSUMDB list gets the hosts; `GONOPROXY=none` is kept, and so is any
+    /// GONOPROXY when GOPROXY is a company proxy (with none set, it is pinned to its old value so
+    /// the hosts keep going through the proxy). Prints `export` lines for sh (or `set -gx` lines
+    /// for fish), every value quoted for that shell so that whatever the values hold (quotes,
+    /// backslashes, `$(...)`, newlines) is data to it; without `go` on PATH the lines start from
+    /// the environment's values. `--write` writes go's env file (`go env GOENV`) with `go env -w`
+    /// and shows go's warnings; a variable set in the environment overrides that file, so it is
+    /// not written there (setup says so): set it where you set it. `--write` refuses a value
+    /// holding a control character: fix the variable first. A value that is not valid UTF-8 is
+    /// refused either way.
     Go(SetupGoArgs),
 }
 
@@ -369,23 +381,21 @@ fn go_minor(version: &str) -> Option<(u32, u32)> {
     Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
 }
 
-/// go's own view of `names` (environment over go's config file over defaults), each value by
-/// its name: `go env -json`, never lines, so a newline inside one value cannot shift the values
-/// after it. A name go does not know reads as empty.
-fn go_env(names: &[&str]) -> Result<BTreeMap<String, String>, CommandError> {
-    let output = Command::new("go")
+/// What `go env -json` printed; `Ok(None)` when there is no `go` to run.
+fn go_env_json(names: &[&str]) -> Result<Option<BTreeMap<String, String>>, CommandError> {
+    let output = match Command::new("go")
         .args(["env", "-json"])
         .args(names)
         .output()
-        .map_err(|e| {
-            CommandError::user(format!(
-                "cannot run `go env` ({e}): is Go installed and on PATH?"
-            ))
-        })?;
+    {
+        Ok(output) => output,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(CommandError::user(format!("cannot run `go env` ({e})"))),
+    };
     if !output.status.success() {
         return Err(CommandError::user(format!(
             "`go env -json` failed: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
+            crate::redact::shown(String::from_utf8_lossy(&output.stderr).trim())
         )));
     }
     let mut values: BTreeMap<String, String> = serde_json::from_slice(&output.stdout)
@@ -397,7 +407,162 @@ fn go_env(names: &[&str]) -> Result<BTreeMap<String, String>, CommandError> {
     for name in names {
         values.entry((*name).to_owned()).or_default();
     }
-    Ok(values)
+    Ok(Some(values))
+}
+
+/// The variables of go's env file (`go env GOENV`) as go reads them: one `NAME=value` a line,
+/// a line that does not start with `A`-`Z` or has no `=` skipped, the first of a name kept.
+/// Only a regular file is read (a FIFO there must not hang setup); none when there is none.
+fn go_env_file(path: &str) -> BTreeMap<String, String> {
+    let mut values = BTreeMap::new();
+    if path.is_empty() || path == "off" {
+        return values;
+    }
+    let path = std::path::Path::new(path);
+    if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+        return values;
+    }
+    let Ok(text) = std::fs::read(path) else {
+        return values;
+    };
+    for line in text.split(|&b| b == b'\n') {
+        let Some(eq) = line.iter().position(|&b| b == b'=') else {
+            continue;
+        };
+        if !line[0].is_ascii_uppercase() {
+            continue;
+        }
+        let (k, v) = (&line[..eq], &line[eq + 1..]);
+        values
+            .entry(String::from_utf8_lossy(k).into_owned())
+            .or_insert_with(|| String::from_utf8_lossy(v).into_owned());
+    }
+    values
+}
+
+/// Go's module-privacy variables as they are now, and where each comes from.
+#[derive(Debug, Default)]
+struct GoPrivacy {
+    /// What go uses (`go env -json`: the environment over go's env file over defaults), or,
+    /// without go, the environment's values.
+    effective: BTreeMap<String, String>,
+    /// Non-empty in the process environment (which go's env file cannot override).
+    from_env: Vec<String>,
+    /// go's env file (`go env GOENV`), as go reads it; empty without go.
+    file: BTreeMap<String, String>,
+    goenv: String,
+    /// Whether `go` ran (else the values are the environment's alone).
+    have_go: bool,
+}
+
+const PRIVACY: [&str; 5] = ["GOPRIVATE", "GONOSUMDB", "GONOPROXY", "GOPROXY", "GOSUMDB"];
+
+impl GoPrivacy {
+    fn read(ctx: &Context) -> Result<Self, CommandError> {
+        let env = |name: &str| (ctx.env)(name).filter(|v| !v.is_empty());
+        let from_env: Vec<String> = PRIVACY
+            .iter()
+            .filter(|n| env(n).is_some())
+            .map(|n| (*n).to_owned())
+            .collect();
+        let mut names = PRIVACY.to_vec();
+        names.extend(["GOAUTH", "GOVERSION", "GOENV"]);
+        match go_env_json(&names)? {
+            Some(effective) => {
+                let goenv = effective.get("GOENV").cloned().unwrap_or_default();
+                Ok(GoPrivacy {
+                    file: go_env_file(&goenv),
+                    effective,
+                    from_env,
+                    goenv,
+                    have_go: true,
+                })
+            }
+            None => Ok(GoPrivacy {
+                effective: names
+                    .iter()
+                    .map(|n| ((*n).to_owned(), env(n).unwrap_or_default()))
+                    .collect(),
+                from_env,
+                ..GoPrivacy::default()
+            }),
+        }
+    }
+
+    fn get(&self, name: &str) -> &str {
+        self.effective.get(name).map_or("", String::as_str)
+    }
+
+    /// Whether `name` is set by the user (environment or go's env file), not defaulted by go
+    /// (GONOPROXY and GONOSUMDB default to GOPRIVATE).
+    fn explicit(&self, name: &str) -> bool {
+        self.from_env.iter().any(|n| n == name)
+            || self.file.get(name).is_some_and(|v| !v.is_empty())
+    }
+}
+
+/// Whether `goproxy` sends modules through a proxy other than Go's public one: a company's.
+fn company_proxy(goproxy: &str) -> bool {
+    goproxy.split([',', '|']).map(str::trim).any(|p| {
+        !matches!(
+            p,
+            "" | "direct" | "off" | "https://proxy.golang.org" | "proxy.golang.org"
+        )
+    })
+}
+
+/// What `setup go` sets: each variable and its new value, and the notes that say why a value was
+/// kept. As `go help private` describes: GOPRIVATE gets the policy's hosts; GONOSUMDB and
+/// GONOPROXY default to GOPRIVATE, so when unset they stay unset and follow it. A GONOSUMDB
+/// list gets the hosts too. GONOPROXY is routing, the company's call: `none` is kept, and so
+/// is any value when GOPROXY is a company proxy; with a company proxy and no GONOPROXY, it is
+/// pinned to what it was (GOPRIVATE before, or `none`) so the hosts keep going through the
+/// proxy. Only with Go's public proxy does a GONOPROXY list get the hosts (a private module
+/// path must not go to proxy.golang.org).
+fn go_plan(now: &GoPrivacy, ours: &[String]) -> (Vec<(&'static str, String)>, Vec<String>) {
+    let (mut set, mut notes) = (Vec::new(), Vec::new());
+    let private = now.get("GOPRIVATE");
+    let merged = merge_list(private, ours);
+    set.push(("GOPRIVATE", merged.clone()));
+    let nosumdb = now.get("GONOSUMDB");
+    if now.explicit("GONOSUMDB") {
+        if nosumdb.trim() == "none" {
+            notes.push(format!(
+                "GONOSUMDB=none kept: go checks the policy's modules against GOSUMDB ({})",
+                now.get("GOSUMDB")
+            ));
+            set.push(("GONOSUMDB", nosumdb.to_owned()));
+        } else {
+            set.push(("GONOSUMDB", merge_list(nosumdb, ours)));
+        }
+    }
+    let noproxy = now.get("GONOPROXY");
+    let proxy = now.get("GOPROXY");
+    let company = company_proxy(proxy);
+    if now.explicit("GONOPROXY") {
+        if noproxy.trim() == "none" || company {
+            notes.push(format!(
+                "GONOPROXY={noproxy} kept: {} decides which modules go fetches directly",
+                if company { "your GOPROXY" } else { "it" }
+            ));
+            set.push(("GONOPROXY", noproxy.to_owned()));
+        } else {
+            set.push(("GONOPROXY", merge_list(noproxy, ours)));
+        }
+    } else if company && merged != private {
+        let pinned = if private.trim().is_empty() {
+            "none".to_owned()
+        } else {
+            private.to_owned()
+        };
+        notes.push(format!(
+            "GOPROXY is a company proxy ({proxy}): GONOPROXY={pinned} keeps routing as it was \
+             (the policy's hosts still go through the proxy); set GONOPROXY yourself to fetch them \
+             directly"
+        ));
+        set.push(("GONOPROXY", pinned));
+    }
+    (set, notes)
 }
 
 /// Why gocred will not pass `value` on: go shows bytes that are not UTF-8 as U+FFFD, so printing
@@ -415,7 +580,6 @@ fn refused(value: &str, write: bool) -> Option<String> {
 }
 
 fn setup_go(ctx: &mut Context, args: SetupGoArgs) -> Result<(), CommandError> {
-    const LISTS: [&str; 3] = ["GOPRIVATE", "GONOSUMDB", "GONOPROXY"];
     let policy = ctx.load_policy()?;
     let mut ours: Vec<String> = Vec::new();
     for rule in &policy.rules {
@@ -424,50 +588,91 @@ fn setup_go(ctx: &mut Context, args: SetupGoArgs) -> Result<(), CommandError> {
             ours.push(p);
         }
     }
-    let env = go_env(&["GOPRIVATE", "GONOSUMDB", "GONOPROXY", "GOAUTH", "GOVERSION"])?;
-    let get = |name: &str| env.get(name).map_or("", String::as_str);
-    let mut merged = Vec::new();
-    for name in LISTS {
-        let value = get(name);
-        if let Some(why) = refused(value, args.write) {
+    let now = GoPrivacy::read(ctx)?;
+    if args.write && !now.have_go {
+        return Err(CommandError::user(
+            "cannot run `go env -w`: `go` is not on PATH (install Go, or use `gocred setup go \
+             --shell sh|fish` to print the lines for your shell)",
+        ));
+    }
+    for name in ["GOPRIVATE", "GONOSUMDB", "GONOPROXY"] {
+        if let Some(why) = refused(now.get(name), args.write) {
             return Err(CommandError::user(format!(
                 "{name} (from the environment or go's config) {why}: gocred will not rewrite it; \
                  fix {name} first (`go env {name}` shows it, `go env -u {name}` clears go's copy)"
             )));
         }
-        merged.push((name, merge_list(value, &ours)));
     }
+    let (set, mut notes) = go_plan(&now, &ours);
     let shell = args.shell.unwrap_or(Shell::Sh);
     let mut out = String::new();
-    let mut notes = Vec::new();
+    let mut go_stderr = String::new();
     if args.write {
-        let mut cmd = Command::new("go");
-        cmd.args(["env", "-w"]);
-        for (k, v) in &merged {
-            cmd.arg(format!("{k}={v}"));
+        let mut write = Vec::new();
+        for (name, value) in &set {
+            if now.get(name) == value {
+                continue;
+            }
+            // Entries that are in neither go's env file (for this name or GOPRIVATE) nor the
+            // policy come from the environment: they are not copied into go's file.
+            let file_has = |entry: &str| {
+                [name, &"GOPRIVATE"].iter().any(|n| {
+                    now.file
+                        .get(**n)
+                        .is_some_and(|v| v.split(',').any(|e| e.trim() == entry))
+                })
+            };
+            let env_only = value.split(',').map(str::trim).any(|e| {
+                !e.is_empty() && e != "none" && !ours.iter().any(|o| o == e) && !file_has(e)
+            });
+            if now.from_env.iter().any(|n| n == name) || env_only {
+                notes.push(format!(
+                    "{name} is set in the environment, which overrides go's env file ({}): not \
+                     written there; set {name}={} where you set it",
+                    now.goenv,
+                    quote(shell, value)
+                ));
+                continue;
+            }
+            write.push((*name, value.clone()));
         }
-        let result = cmd
-            .output()
-            .map_err(|e| CommandError::user(format!("cannot run `go env -w`: {e}")))?;
-        if !result.status.success() {
-            return Err(CommandError::user(format!(
-                "`go env -w` failed: {}",
-                String::from_utf8_lossy(&result.stderr).trim()
-            )));
+        if !write.is_empty() {
+            let mut cmd = Command::new("go");
+            cmd.args(["env", "-w"]);
+            for (k, v) in &write {
+                cmd.arg(format!("{k}={v}"));
+            }
+            let result = cmd
+                .output()
+                .map_err(|e| CommandError::user(format!("cannot run `go env -w`: {e}")))?;
+            go_stderr = String::from_utf8_lossy(&result.stderr).into_owned();
+            if !result.status.success() {
+                return Err(CommandError::user(format!(
+                    "`go env -w` failed: {}",
+                    crate::redact::shown(go_stderr.trim())
+                )));
+            }
         }
-        for (k, v) in &merged {
+        for (k, v) in &write {
             out += &format!("go env -w {k}={}\n", shell_quote(v));
         }
     } else {
-        for (k, v) in &merged {
+        for (k, v) in &set {
             let v = quote(shell, v);
             out += &match shell {
                 Shell::Sh => format!("export {k}={v}\n"),
                 Shell::Fish => format!("set -gx {k} {v}\n"),
             };
         }
+        if !now.have_go {
+            notes.push(
+                "`go` is not on PATH: these lines start from the environment's values alone \
+                 (go's env file was not read)"
+                    .into(),
+            );
+        }
     }
-    let (goauth, version) = (get("GOAUTH"), get("GOVERSION"));
+    let (goauth, version) = (now.get("GOAUTH"), now.get("GOVERSION"));
     if go_minor(version).is_some_and(|v| v >= (1, 24)) && !goauth.contains("gocred goauth") {
         let value = if goauth.is_empty() || goauth == "netrc" {
             "gocred goauth".to_owned()
@@ -488,6 +693,14 @@ fn setup_go(ctx: &mut Context, args: SetupGoArgs) -> Result<(), CommandError> {
     ctx.stdout
         .write_all(out.as_bytes())
         .map_err(|e| CommandError::user(format!("cannot write to stdout: {e}")))?;
+    // go's own warnings (a variable the environment overrides, ...), as go said them.
+    for line in go_stderr.lines().filter(|l| !l.trim().is_empty()) {
+        let _ = writeln!(
+            ctx.stderr,
+            "gocred setup go: go says: {}",
+            crate::redact::shown(line)
+        );
+    }
     for n in notes {
         let _ = writeln!(ctx.stderr, "gocred setup go: {n}");
     }

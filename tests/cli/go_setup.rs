@@ -129,11 +129,10 @@ fn setup_go_merges_with_go_env_and_never_clobbers() {
     env.set_env("GOTOOLCHAIN", "local");
     env.set_env("GOPRIVATE", "example.org/private");
     let out = env.gocred(&["setup", "go"]).success();
+    // GONOSUMDB and GONOPROXY are unset: they follow GOPRIVATE (`go help private`), and stay so.
     assert_eq!(
         out.stdout,
-        "export GOPRIVATE='example.org/private,git.corp.example,*.mirror.corp.example'\n\
-         export GONOSUMDB='example.org/private,git.corp.example,*.mirror.corp.example'\n\
-         export GONOPROXY='example.org/private,git.corp.example,*.mirror.corp.example'\n",
+        "export GOPRIVATE='example.org/private,git.corp.example,*.mirror.corp.example'\n",
         "{out}"
     );
     assert!(
@@ -164,4 +163,147 @@ fn setup_go_merges_with_go_env_and_never_clobbers() {
         text.contains("GONOSUMDB=keep.example,git.corp.example,*.mirror.corp.example\n"),
         "{text}"
     );
+    assert!(!text.contains("GONOPROXY"), "{text}");
+}
+
+/// A test env whose commands run the real go, with go's env file at `goenv` holding `file`.
+fn go_env(file: &str) -> (TestEnv, std::path::PathBuf) {
+    let mut env = TestEnv::new();
+    env.policy(POLICY);
+    let (go, goroot) = go_toolchain();
+    env.prepend_path(go.parent().unwrap());
+    env.set_env("GOROOT", goroot);
+    let goenv = env.root().join("goenv");
+    std::fs::write(&goenv, file).unwrap();
+    env.set_env("GOENV", &goenv);
+    env.set_env("GOTOOLCHAIN", "local");
+    (env, goenv)
+}
+
+/// What the real go now uses for `names`.
+fn go_sees(env: &TestEnv, names: &[&str]) -> std::collections::BTreeMap<String, String> {
+    let out = env.command("go").args(["env", "-json"]).args(names).run();
+    out.assert_success();
+    serde_json::from_str(&out.stdout).unwrap()
+}
+
+const OURS: &str = "git.corp.example,*.mirror.corp.example";
+
+#[test]
+fn setup_go_company_routing_gonoproxy_none_and_a_company_goproxy_are_kept() {
+    let company = "GOPROXY=https://proxy.corp.example\nGONOPROXY=none\nGOPRIVATE=*.old.example\nGONOSUMDB=sum.old.example\n";
+    let (env, goenv) = go_env(company);
+    let out = env.gocred(&["setup", "go"]).success();
+    assert_eq!(
+        out.stdout,
+        format!(
+            "export GOPRIVATE='*.old.example,{OURS}'\n\
+             export GONOSUMDB='sum.old.example,{OURS}'\n\
+             export GONOPROXY=none\n"
+        ),
+        "{out}"
+    );
+    assert!(out.stderr.contains("GONOPROXY=none kept"), "{out}");
+    env.gocred(&["setup", "go", "--write"]).success();
+    let seen = go_sees(&env, &["GOPROXY", "GONOPROXY", "GOPRIVATE", "GONOSUMDB"]);
+    assert_eq!(seen["GOPROXY"], "https://proxy.corp.example");
+    assert_eq!(seen["GONOPROXY"], "none");
+    assert_eq!(seen["GOPRIVATE"], format!("*.old.example,{OURS}"));
+    assert_eq!(seen["GONOSUMDB"], format!("sum.old.example,{OURS}"));
+    let text = std::fs::read_to_string(&goenv).unwrap();
+    // go rewrites its file sorted; the company's lines are there unchanged.
+    for line in ["GOPROXY=https://proxy.corp.example\n", "GONOPROXY=none\n"] {
+        assert!(text.contains(line), "{text}");
+    }
+
+    // A company GOPROXY and a GONOPROXY list: the list is the company's routing, kept as it is.
+    let (env, _) =
+        go_env("GOPROXY=https://proxy.corp.example,direct\nGONOPROXY=direct.corp.example\n");
+    env.gocred(&["setup", "go", "--write"]).success();
+    let seen = go_sees(&env, &["GONOPROXY", "GOPRIVATE"]);
+    assert_eq!(seen["GONOPROXY"], "direct.corp.example");
+    assert_eq!(seen["GOPRIVATE"], OURS);
+
+    // A company GOPROXY and no GONOPROXY: adding to GOPRIVATE would route the hosts around the
+    // proxy (GONOPROXY follows GOPRIVATE); it is pinned to what it was instead.
+    let (env, _) = go_env("GOPROXY=https://proxy.corp.example\n");
+    let before = go_sees(&env, &["GONOPROXY"]);
+    assert_eq!(before["GONOPROXY"], "");
+    env.gocred(&["setup", "go", "--write"]).success();
+    let seen = go_sees(&env, &["GONOPROXY", "GOPRIVATE"]);
+    assert_eq!(seen["GONOPROXY"], "none");
+    assert_eq!(seen["GOPRIVATE"], OURS);
+
+    // Go's public proxy and a GONOPROXY list: the hosts are added (a private module path must
+    // not go to proxy.golang.org).
+    let (env, _) = go_env("GONOPROXY=direct.example\n");
+    env.gocred(&["setup", "go", "--write"]).success();
+    assert_eq!(
+        go_sees(&env, &["GONOPROXY"])["GONOPROXY"],
+        format!("direct.example,{OURS}")
+    );
+}
+
+#[test]
+fn setup_go_environment_values_are_never_written_into_go_env_file() {
+    let (mut env, goenv) = go_env("GONOSUMDB=file.example\n");
+    env.set_env("GOPRIVATE", "env-only.example");
+    env.set_env("GONOPROXY", "env-proxy.example");
+    let out = env.gocred(&["setup", "go", "--write"]).success();
+    let text = std::fs::read_to_string(&goenv).unwrap();
+    assert_eq!(text, format!("GONOSUMDB=file.example,{OURS}\n"), "{out}");
+    assert!(!text.contains("env-"), "{text}");
+    for name in ["GOPRIVATE", "GONOPROXY"] {
+        assert!(
+            out.stderr
+                .contains(&format!("{name} is set in the environment")),
+            "{name}: {out}"
+        );
+    }
+    assert_eq!(
+        out.stdout,
+        format!("go env -w GONOSUMDB='file.example,{OURS}'\n")
+    );
+}
+
+#[test]
+fn setup_go_shows_go_env_w_warnings() {
+    let (mut env, _) = go_env("");
+    // The real go, with a warning of its own on stderr (as go prints for a variable the
+    // environment overrides).
+    let (go, _) = go_toolchain();
+    let bin = env.root().join("wrap");
+    std::fs::create_dir_all(&bin).unwrap();
+    let script = format!(
+        "#!/bin/sh\n\"{}\" \"$@\" || exit\n[ \"$2\" = -w ] && echo 'go: warning: from go' >&2\nexit 0\n",
+        go.display()
+    );
+    std::fs::write(bin.join("go"), script).unwrap();
+    crate::common::set_mode(&bin.join("go"), 0o755);
+    env.prepend_path(&bin);
+    let out = env.gocred(&["setup", "go", "--write"]).success();
+    assert!(
+        out.stderr.contains("go says: go: warning: from go"),
+        "{out}"
+    );
+}
+
+#[test]
+fn setup_go_without_go_shell_lines_come_from_the_environment() {
+    let mut env = TestEnv::new();
+    env.policy(POLICY);
+    env.set_env("PATH", "/nonexistent");
+    env.set_env("GOPRIVATE", "env.example");
+    env.set_env("GONOSUMDB", "sum.example");
+    let out = env.gocred(&["setup", "go", "--shell", "fish"]).success();
+    assert_eq!(
+        out.stdout,
+        format!("set -gx GOPRIVATE 'env.example,{OURS}'\nset -gx GONOSUMDB 'sum.example,{OURS}'\n"),
+        "{out}"
+    );
+    assert!(out.stderr.contains("`go` is not on PATH"), "{out}");
+    let out = env.gocred(&["setup", "go", "--write"]).run();
+    out.assert_code(1);
+    assert_eq!(out.stdout, "");
+    assert!(out.stderr.contains("--shell"), "{out}");
 }
