@@ -91,7 +91,7 @@ complete -c gocred -n "__fish_gocred_using_subcommand setup; and __fish_seen_sub
 complete -c gocred -n "__fish_gocred_using_subcommand setup; and __fish_seen_subcommand_from git" -l system -d 'Write to the system git config'
 complete -c gocred -n "__fish_gocred_using_subcommand setup; and __fish_seen_subcommand_from git" -l local -d 'Write to the current repository\'s config'
 complete -c gocred -n "__fish_gocred_using_subcommand setup; and __fish_seen_subcommand_from git" -l dry-run -d 'Print the git config commands instead of running them'
-complete -c gocred -n "__fish_gocred_using_subcommand setup; and __fish_seen_subcommand_from git" -l undo -d 'Remove what `gocred setup git` wrote'
+complete -c gocred -n "__fish_gocred_using_subcommand setup; and __fish_seen_subcommand_from git" -l undo -d 'Put back what `gocred setup git` replaced, where it still holds what setup wrote'
 complete -c gocred -n "__fish_gocred_using_subcommand setup; and __fish_seen_subcommand_from git" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c gocred -n "__fish_gocred_using_subcommand setup; and __fish_seen_subcommand_from go" -l shell -d 'Print `export` lines for this shell (default: sh), every value quoted for it' -r -f -a "sh\t'POSIX sh, dash, bash, zsh (export lines)'
 fish\t'fish (set -gx lines)'"

@@ -5,8 +5,11 @@
 //! for that origin) and gocred; plus `credential.<origin>/<prefix>.useHttpPath = true` under the
 //! prefix of every path-scoped rule (such a rule matches only when git sends the path; elsewhere
 //! git sends none, so an entry stored without a path keeps answering there). Idempotent: what is already
-//! right is left alone. `--dry-run` prints the exact `git config` commands; `--undo` removes
-//! exactly what setup wrote (a helper list someone changed since is left alone, with a note).
+//! right is left alone. Every value it replaces is named on stderr, and what it wrote and what
+//! that replaced is recorded in the same git config scope ([`RECORD_KEY`]). `--dry-run` prints
+//! the exact `git config` commands; `--undo` puts back exactly what the record says was there,
+//! on the keys that still hold what setup wrote, and touches nothing else (a key someone changed
+//! since is left alone, with a note naming what it had replaced).
 //!
 //! `setup go` adds the policy's hosts (a wildcard rule becomes Go's `*.corp.example`) to Go's
 //! privacy variables as `go help private` describes, never overriding a company's routing (see
@@ -42,6 +45,13 @@ pub enum SetupCommand {
     /// `gocred` when `git-credential-gocred` is on PATH, else this binary's absolute path. git
     /// runs a helper value through the shell, so a path holding a space or a shell
     /// metacharacter is written as `!'/the/path/gocred'`: one word, never code.
+    ///
+    /// Each value it replaces is named on stderr (`replacing credential.https://HOST.helper =
+    /// OLD`), and what it wrote and replaced is recorded in the same scope under `gocred.setup`
+    /// (one JSON value per key). `--undo` restores exactly the recorded values, in order (an
+    /// empty reset and multi-valued lists included), on every key that still holds what setup
+    /// wrote; a key changed since is left as it is, with a note naming what it had replaced.
+    /// Nothing setup did not write is touched.
     Git(SetupGitArgs),
     /// Keep the policy's hosts private in Go (GOPRIVATE, GONOSUMDB, GONOPROXY)
     ///
@@ -75,7 +85,7 @@ pub struct SetupGitArgs {
     /// Print the git config commands instead of running them
     #[arg(long)]
     pub dry_run: bool,
-    /// Remove what `gocred setup git` wrote
+    /// Put back what `gocred setup git` replaced, where it still holds what setup wrote
     #[arg(long)]
     pub undo: bool,
 }
@@ -217,10 +227,15 @@ impl Git<'_> {
             .map_err(|e| CommandError::user(format!("cannot run git: {e}")))?;
         match output.status.code() {
             // NUL-terminated: a value holding a newline stays one value.
-            Some(0) => Ok(String::from_utf8_lossy(&output.stdout)
-                .split_terminator('\0')
-                .map(str::to_owned)
-                .collect()),
+            Some(0) => String::from_utf8(output.stdout)
+                .map(|text| text.split_terminator('\0').map(str::to_owned).collect())
+                .map_err(|_| {
+                    CommandError::user(format!(
+                        "{key} ({}) holds a value that is not UTF-8: gocred will not rewrite it; \
+                         fix it with `git config {} --edit`",
+                        self.scope, self.scope
+                    ))
+                }),
             Some(1) => Ok(Vec::new()), // not set
             _ => Err(CommandError::user(format!(
                 "git config {} --get-all {key} failed: {}",
@@ -256,6 +271,78 @@ impl Git<'_> {
     }
 }
 
+/// The git config key (in the scope setup writes) that records what setup wrote: one value per
+/// key it changed, a JSON object `{"key": K, "wrote": [...], "replaced": [...]}` (every value of
+/// K before and after, in order). Kept in git's config rather than a file of gocred's own: each
+/// scope (`--global`, `--system`, one repository's `--local`) carries its own record with the
+/// values it describes, a copied or reset config takes its record along, and there is no second
+/// file that could disagree with the config. git ignores a section it does not know.
+const RECORD_KEY: &str = "gocred.setup";
+
+/// One key setup changed: what it wrote there and what was there before.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Record {
+    key: String,
+    wrote: Vec<String>,
+    replaced: Vec<String>,
+}
+
+impl Record {
+    fn to_json(&self) -> String {
+        serde_json::json!({"key": self.key, "wrote": self.wrote, "replaced": self.replaced})
+            .to_string()
+    }
+
+    fn from_json(text: &str) -> Option<Record> {
+        let v: serde_json::Value = serde_json::from_str(text).ok()?;
+        let list = |name: &str| -> Option<Vec<String>> {
+            v.get(name)?
+                .as_array()?
+                .iter()
+                .map(|s| s.as_str().map(str::to_owned))
+                .collect()
+        };
+        Some(Record {
+            key: v.get("key")?.as_str()?.to_owned(),
+            wrote: list("wrote")?,
+            replaced: list("replaced")?,
+        })
+    }
+}
+
+/// `value` as a note shows it: redacted and sanitized, the empty value named.
+fn shown_value(value: &str) -> String {
+    if value.is_empty() {
+        "(empty: git forgets the helpers configured before it)".to_owned()
+    } else {
+        crate::redact::shown(value).to_string()
+    }
+}
+
+impl Git<'_> {
+    /// Sets `key` to exactly `values`, in order.
+    fn set_all(&mut self, key: &str, values: &[String]) -> Result<(), CommandError> {
+        match values.split_first() {
+            None => self.run(&["--unset-all", key]),
+            Some((first, rest)) => {
+                self.run(&["--replace-all", key, first])?;
+                for v in rest {
+                    self.run(&["--add", key, v])?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn records(&self) -> Result<Vec<Result<Record, String>>, CommandError> {
+        Ok(self
+            .get_all(RECORD_KEY)?
+            .into_iter()
+            .map(|text| Record::from_json(&text).ok_or(text))
+            .collect())
+    }
+}
+
 fn setup_git(ctx: &mut Context, args: SetupGitArgs) -> Result<(), CommandError> {
     let policy = ctx.load_policy()?;
     let scope = if args.system {
@@ -265,7 +352,6 @@ fn setup_git(ctx: &mut Context, args: SetupGitArgs) -> Result<(), CommandError> 
     } else {
         "--global"
     };
-    let helper = helper_value(ctx)?;
     let mut out = Vec::new();
     let mut notes = Vec::new();
     let mut git = Git {
@@ -273,54 +359,72 @@ fn setup_git(ctx: &mut Context, args: SetupGitArgs) -> Result<(), CommandError> 
         dry_run: args.dry_run,
         out: &mut out,
     };
-    let ours = vec![String::new(), helper.clone()];
     let (origins, prefixes) = origins(&policy);
-    for origin in &origins {
-        let helper_key = format!("credential.{origin}.helper");
-        let current = git.get_all(&helper_key)?;
-        let is_ours = current.len() == 2 && current[0].is_empty() && is_gocred(&current[1]);
-        if args.undo {
-            if is_ours {
-                git.run(&["--unset-all", &helper_key])?;
-                // Earlier versions turned useHttpPath on for the whole origin.
-                let origin_path_key = format!("credential.{origin}.useHttpPath");
-                let path_rule_here = prefixes
-                    .iter()
-                    .any(|p| p.starts_with(&format!("{origin}/")));
-                if path_rule_here && git.get_all(&origin_path_key)? == ["true"] {
-                    git.run(&["--unset-all", &origin_path_key])?;
-                }
-            } else if !current.is_empty() {
-                notes.push(format!(
-                    "{helper_key} is not what gocred setup writes; left as it is"
-                ));
+    if args.undo {
+        undo_git(&mut git, &origins, &prefixes, &mut notes)?;
+    } else {
+        let helper = helper_value(ctx)?;
+        let mut wanted: Vec<(String, Vec<String>)> = origins
+            .iter()
+            .map(|o| {
+                (
+                    format!("credential.{o}.helper"),
+                    vec![String::new(), helper.clone()],
+                )
+            })
+            .collect();
+        // git sends the repository path only under the path prefixes of path-scoped rules:
+        // elsewhere on the host, an entry stored without a path keeps answering, as git's own
+        // helpers match.
+        wanted.extend(prefixes.iter().map(|p| {
+            (
+                format!("credential.{p}.useHttpPath"),
+                vec!["true".to_owned()],
+            )
+        }));
+        let mut records = git.records()?;
+        let mut changed = false;
+        for (key, values) in &wanted {
+            let current = git.get_all(key)?;
+            if current == *values {
+                continue;
             }
-            continue;
+            let verb = if args.dry_run {
+                "would replace"
+            } else {
+                "replacing"
+            };
+            for old in &current {
+                notes.push(format!("{verb} {key} = {}", shown_value(old)));
+            }
+            git.set_all(key, values)?;
+            records.retain(|r| !matches!(r, Ok(r) if r.key.eq_ignore_ascii_case(key)));
+            records.push(Ok(Record {
+                key: key.clone(),
+                wrote: values.clone(),
+                replaced: current,
+            }));
+            changed = true;
         }
-        if current != ours {
-            git.run(&["--replace-all", &helper_key, ""])?;
-            git.run(&["--add", &helper_key, &helper])?;
+        if changed {
+            if !git.get_all(RECORD_KEY)?.is_empty() {
+                git.run(&["--unset-all", RECORD_KEY])?;
+            }
+            for record in &records {
+                let text = match record {
+                    Ok(r) => r.to_json(),
+                    Err(text) => text.clone(),
+                };
+                git.run(&["--add", RECORD_KEY, &text])?;
+            }
         }
     }
-    // git sends the repository path only under the path prefixes of path-scoped rules: elsewhere
-    // on the host, an entry stored without a path keeps answering, as git's own helpers match.
-    for prefix in &prefixes {
-        let path_key = format!("credential.{prefix}.useHttpPath");
-        let current = git.get_all(&path_key)?;
-        if args.undo {
-            if current == ["true"] {
-                git.run(&["--unset-all", &path_key])?;
-            }
-        } else if current != ["true"] {
-            git.run(&["--replace-all", &path_key, "true"])?;
-        }
-    }
-    if policy.rules.is_empty() {
+    if policy.rules.is_empty() && !args.undo {
         notes.push(format!(
             "{} has no rules: nothing to set up",
             policy.path.display()
         ));
-    } else if out.is_empty() {
+    } else if out.is_empty() && !args.undo {
         notes.push(format!("git ({scope}) is already set up for every rule"));
     }
     let mut text = out.join("\n");
@@ -332,6 +436,99 @@ fn setup_git(ctx: &mut Context, args: SetupGitArgs) -> Result<(), CommandError> 
         .map_err(|e| CommandError::user(format!("cannot write to stdout: {e}")))?;
     for n in notes {
         let _ = writeln!(ctx.stderr, "gocred setup git: {n}");
+    }
+    Ok(())
+}
+
+/// `setup git --undo`: every key the record names gets back exactly what was there before,
+/// when it still holds exactly what setup wrote; a key someone changed since is left as it is,
+/// with a note naming what it had replaced. Then the record goes. A scope with no record (set
+/// up by a version that kept none) falls back to removing the helper lists that are exactly
+/// what setup writes.
+fn undo_git(
+    git: &mut Git<'_>,
+    origins: &[String],
+    prefixes: &[String],
+    notes: &mut Vec<String>,
+) -> Result<(), CommandError> {
+    let records = git.records()?;
+    if records.is_empty() {
+        return undo_git_unrecorded(git, origins, prefixes, notes);
+    }
+    for record in &records {
+        let record = match record {
+            Ok(r) => r,
+            Err(text) => {
+                notes.push(format!(
+                    "{RECORD_KEY} holds a value gocred cannot read ({}); ignored",
+                    crate::redact::shown(text)
+                ));
+                continue;
+            }
+        };
+        let current = git.get_all(&record.key)?;
+        if current == record.wrote {
+            git.set_all(&record.key, &record.replaced)?;
+        } else {
+            let had = if record.replaced.is_empty() {
+                "it was not set before".to_owned()
+            } else {
+                let list: Vec<String> = record.replaced.iter().map(|v| shown_value(v)).collect();
+                format!("it had replaced: {}", list.join("; "))
+            };
+            notes.push(format!(
+                "{} changed since gocred setup git wrote it; left as it is ({had})",
+                record.key
+            ));
+        }
+    }
+    git.run(&["--unset-all", RECORD_KEY])?;
+    if !git.dry_run {
+        // An empty [gocred] section would be the one trace left.
+        let left = Command::new("git")
+            .args(["config", git.scope, "--get-regexp", r"^gocred\."])
+            .output()
+            .map_err(|e| CommandError::user(format!("cannot run git: {e}")))?;
+        if left.status.code() == Some(1) {
+            let _ = Command::new("git")
+                .args(["config", git.scope, "--remove-section", "gocred"])
+                .output();
+        }
+    }
+    Ok(())
+}
+
+fn undo_git_unrecorded(
+    git: &mut Git<'_>,
+    origins: &[String],
+    prefixes: &[String],
+    notes: &mut Vec<String>,
+) -> Result<(), CommandError> {
+    for origin in origins {
+        let helper_key = format!("credential.{origin}.helper");
+        let current = git.get_all(&helper_key)?;
+        let is_ours = current.len() == 2 && current[0].is_empty() && is_gocred(&current[1]);
+        if is_ours {
+            git.run(&["--unset-all", &helper_key])?;
+            // Earlier versions turned useHttpPath on for the whole origin.
+            let origin_path_key = format!("credential.{origin}.useHttpPath");
+            let path_rule_here = prefixes
+                .iter()
+                .any(|p| p.starts_with(&format!("{origin}/")));
+            if path_rule_here && git.get_all(&origin_path_key)? == ["true"] {
+                git.run(&["--unset-all", &origin_path_key])?;
+            }
+        } else if !current.is_empty() {
+            notes.push(format!(
+                "{helper_key} is not what gocred setup writes; left as it is"
+            ));
+        }
+    }
+    for prefix in prefixes {
+        let path_key = format!("credential.{prefix}.useHttpPath");
+        if git.get_all(&path_key)? == ["true"] {
+            git.run(&["--unset-all", &path_key])?;
+        }
     }
     Ok(())
 }

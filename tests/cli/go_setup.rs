@@ -41,7 +41,10 @@ fn setup_git_writes_host_scoped_helpers_once_and_undo_takes_them_back() {
          git config --global --add credential.https://git.corp.example.helper gocred\n\
          git config --global --replace-all 'credential.https://*.mirror.corp.example.helper' ''\n\
          git config --global --add 'credential.https://*.mirror.corp.example.helper' gocred\n\
-         git config --global --replace-all credential.https://git.corp.example/release-team.useHttpPath true\n"
+         git config --global --replace-all credential.https://git.corp.example/release-team.useHttpPath true\n\
+         git config --global --add gocred.setup '{\"key\":\"credential.https://git.corp.example.helper\",\"replaced\":[],\"wrote\":[\"\",\"gocred\"]}'\n\
+         git config --global --add gocred.setup '{\"key\":\"credential.https://*.mirror.corp.example.helper\",\"replaced\":[],\"wrote\":[\"\",\"gocred\"]}'\n\
+         git config --global --add gocred.setup '{\"key\":\"credential.https://git.corp.example/release-team.useHttpPath\",\"replaced\":[],\"wrote\":[\"true\"]}'\n"
     );
     assert_eq!(global_config(&env), before);
 
@@ -306,4 +309,134 @@ fn setup_go_without_go_shell_lines_come_from_the_environment() {
     out.assert_code(1);
     assert_eq!(out.stdout, "");
     assert!(out.stderr.contains("--shell"), "{out}");
+}
+
+/// Every value of `key` in the global config, NUL-separated bytes (a value holding a newline
+/// stays one value).
+fn values(env: &TestEnv, key: &str) -> String {
+    env.git(&["config", "--global", "--null", "--get-all", key])
+        .run()
+        .stdout
+}
+
+#[test]
+fn setup_git_undo_restores_a_company_helper_setup_byte_for_byte() {
+    let mut env = TestEnv::new();
+    env.policy(POLICY);
+    env.put_helper_on_path();
+    let company = "[credential]\n\thelper = company-global\n\
+                   [credential \"https://git.corp.example\"]\n\thelper =\n\
+                   \thelper = \"/opt/company/helper --flag 'x'\"\n\thelper = second\n\
+                   [credential \"https://git.corp.example/release-team\"]\n\tuseHttpPath = false\n";
+    let mut text = global_config(&env);
+    text += company;
+    std::fs::write(env.git_config_global(), &text).unwrap();
+    let keys = [
+        "credential.https://git.corp.example.helper",
+        "credential.https://git.corp.example/release-team.usehttppath",
+        "credential.https://*.mirror.corp.example.helper",
+        "credential.helper",
+    ];
+    let before: Vec<String> = keys.iter().map(|k| values(&env, k)).collect();
+    assert_eq!(before[0], "\0/opt/company/helper --flag 'x'\0second\0");
+
+    let out = env.gocred(&["setup", "git"]).success();
+    for line in [
+        "replacing credential.https://git.corp.example.helper = (empty",
+        "replacing credential.https://git.corp.example.helper = /opt/company/helper --flag 'x'\n",
+        "replacing credential.https://git.corp.example.helper = second\n",
+        "replacing credential.https://git.corp.example/release-team.useHttpPath = false\n",
+    ] {
+        assert!(out.stderr.contains(line), "missing {line:?}: {out}");
+    }
+    // The mirror had nothing: nothing is named as replaced there.
+    assert!(
+        !out.stderr.contains("replacing credential.https://*.mirror"),
+        "{out}"
+    );
+    assert_eq!(values(&env, keys[0]), "\0gocred\0");
+    assert_eq!(values(&env, keys[1]), "true\0");
+    // The record is in git's config, in the scope written.
+    assert!(values(&env, "gocred.setup").contains("/opt/company/helper --flag 'x'"));
+
+    // A second run changes nothing and keeps the record of the first.
+    let record = values(&env, "gocred.setup");
+    env.gocred(&["setup", "git"]).success();
+    assert_eq!(values(&env, "gocred.setup"), record);
+
+    let out = env.gocred(&["setup", "git", "--undo"]).success();
+    let after: Vec<String> = keys.iter().map(|k| values(&env, k)).collect();
+    assert_eq!(after, before, "{out}");
+    assert_eq!(values(&env, "gocred.setup"), "");
+    // No trace left: no record section, no section for the mirror setup had added. (git
+    // rewrites a line it sets, so the values, not the file's bytes, are what comes back.)
+    let text = global_config(&env);
+    assert!(
+        !text.contains("[gocred") && !text.contains("mirror"),
+        "{text}"
+    );
+    // The helper list comes back in the order git runs it.
+    let other = env
+        .git(&[
+            "config",
+            "--global",
+            "--get-regexp",
+            r"^credential\..*helper$",
+        ])
+        .run()
+        .stdout;
+    assert_eq!(
+        other,
+        "credential.helper company-global\n\
+         credential.https://git.corp.example.helper \n\
+         credential.https://git.corp.example.helper /opt/company/helper --flag 'x'\n\
+         credential.https://git.corp.example.helper second\n",
+        "{text}"
+    );
+}
+
+#[test]
+fn setup_git_undo_touches_nothing_it_did_not_write() {
+    let mut env = TestEnv::new();
+    env.policy(POLICY);
+    env.put_helper_on_path();
+    // Already right before setup: setup writes nothing there, so undo must leave it.
+    env.git_config(
+        "credential.https://git.corp.example/release-team.useHttpPath",
+        "true",
+    );
+    env.gocred(&["setup", "git"]).success();
+    // Someone changes one of the lists setup wrote.
+    env.git(&[
+        "config",
+        "--global",
+        "--replace-all",
+        "credential.https://*.mirror.corp.example.helper",
+        "mine",
+    ])
+    .run()
+    .assert_success();
+    let out = env.gocred(&["setup", "git", "--undo"]).success();
+    assert!(
+        out.stderr.contains(
+            "credential.https://*.mirror.corp.example.helper changed since gocred setup git wrote it; left as it is (it was not set before)"
+        ),
+        "{out}"
+    );
+    assert_eq!(
+        values(&env, "credential.https://*.mirror.corp.example.helper"),
+        "mine\0"
+    );
+    assert_eq!(
+        values(
+            &env,
+            "credential.https://git.corp.example/release-team.usehttppath"
+        ),
+        "true\0"
+    );
+    assert_eq!(
+        values(&env, "credential.https://git.corp.example.helper"),
+        ""
+    );
+    assert_eq!(values(&env, "gocred.setup"), "");
 }
