@@ -251,6 +251,9 @@ impl Git<'_> {
             line.push(' ');
             line.push_str(&shell_quote(a));
         }
+        // What is shown passes through redaction: a replaced helper value in a record may be a
+        // shell snippet holding a token.
+        let line = crate::redact::shown(&line).to_string();
         if self.dry_run {
             self.out.push(line);
             return Ok(());
@@ -619,9 +622,18 @@ fn go_env_file(path: &str) -> BTreeMap<String, String> {
     if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
         return values;
     }
-    let Ok(text) = std::fs::read(path) else {
+    let mut text = Vec::new();
+    let mut open = std::fs::OpenOptions::new();
+    open.read(true);
+    // A FIFO swapped in after the look above must not hang the open.
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut open, libc::O_NONBLOCK);
+    let read = open
+        .open(path)
+        .and_then(|f| std::io::Read::read_to_end(&mut std::io::Read::take(f, 1 << 20), &mut text));
+    if read.is_err() {
         return values;
-    };
+    }
     for line in text.split(|&b| b == b'\n') {
         let Some(eq) = line.iter().position(|&b| b == b'=') else {
             continue;

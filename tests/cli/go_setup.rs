@@ -440,3 +440,28 @@ fn setup_git_undo_touches_nothing_it_did_not_write() {
     );
     assert_eq!(values(&env, "gocred.setup"), "");
 }
+
+#[test]
+fn setup_git_replaced_helper_holding_a_token_is_named_redacted_and_restored_exactly() {
+    let mut env = TestEnv::new();
+    env.policy(POLICY);
+    env.put_helper_on_path();
+    let token = "glpat-AbCdEf1234567890xyz";
+    let helper = format!("!f() {{ echo username=ci; echo password={token}; }}; f");
+    env.git_config("credential.https://git.corp.example.helper", &helper);
+    let key = "credential.https://git.corp.example.helper";
+    for args in [&["setup", "git", "--dry-run"][..], &["setup", "git"]] {
+        let out = env.gocred(args).success();
+        assert!(
+            !out.stdout.contains(token) && !out.stderr.contains(token),
+            "{out}"
+        );
+        assert!(
+            out.stderr.contains(&format!("replace {key} = !f()"))
+                || out.stderr.contains(&format!("replacing {key} = !f()")),
+            "{out}"
+        );
+    }
+    env.gocred(&["setup", "git", "--undo"]).success();
+    assert_eq!(values(&env, key), format!("{helper}\0"));
+}
