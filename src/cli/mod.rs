@@ -51,7 +51,7 @@ pub enum Command {
     /// Git credential helper: forget the credential on stdin
     Erase,
     /// Show every rule, its sources and what is stored (never a secret)
-    Status,
+    Status(status::StatusArgs),
     /// Inspect the policy file
     #[command(subcommand)]
     Config(config::ConfigCommand),
@@ -90,7 +90,7 @@ impl Command {
             | Command::Goauth(_)
             | Command::Setup(_)
             | Command::Completions(_) => false,
-            Command::Status
+            Command::Status(_)
             | Command::Config(_)
             | Command::Login(_)
             | Command::Logout(_)
@@ -150,7 +150,7 @@ pub fn run(command: Command, ctx: &mut Context) -> Result<(), CommandError> {
         Command::Get => get::cmd_get(ctx),
         Command::Store => store::cmd_store(ctx),
         Command::Erase => erase::cmd_erase(ctx),
-        Command::Status => status::cmd_status(ctx),
+        Command::Status(args) => status::cmd_status(ctx, args),
         Command::Config(c) => config::cmd_config(ctx, c),
         Command::Netrc(args) => netrc::cmd_netrc(ctx, args),
         Command::Exec(args) => exec::cmd_exec(ctx, args),
