@@ -41,9 +41,9 @@ impl Entry {
     pub fn describe(&self) -> String {
         let origin = self.origin.strip_prefix("file:").unwrap_or(&self.origin);
         match &self.value {
-            Some(v) => format!("{} = '{v}' ({} config, {origin})", self.key, self.scope),
+            Some(v) => format!("`{v}` ({} in the {} config {origin})", self.key, self.scope),
             None => format!(
-                "{} with no value ({} config, {origin})",
+                "{} with no value (in the {} config {origin})",
                 self.key, self.scope
             ),
         }
@@ -644,7 +644,7 @@ pub fn check<'c>(config: &'c GitConfig, wanted: &Wanted<'_>) -> GitSide<'c> {
                 problems.push(Problem {
                     code: "helper_before_gocred",
                     message: format!(
-                        "git runs {} before gocred for {url}; {} answers first whenever {} a credential for the host",
+                        "git runs the helper {} before gocred for {url}; {} answers first whenever {} a credential for the host",
                         names.join(", then "),
                         if before.len() == 1 { "it" } else { "each" },
                         if before.len() == 1 { "it has" } else { "one has" },
@@ -658,15 +658,22 @@ pub fn check<'c>(config: &'c GitConfig, wanted: &Wanted<'_>) -> GitSide<'c> {
                 Program::Missing { wanted: what, .. } => problems.push(Problem {
                     code: "gocred_not_found",
                     message: format!(
-                        "git runs {} for {url}, but {what} does not exist or is not executable",
+                        "git runs the helper {} for {url}, but {what} does not exist or is not executable",
                         h.entry.describe()
                     ),
-                    fix: fix(),
+                    fix: match fix().as_str() {
+                        "`gocred setup git`" if h.entry.value.as_deref() == Some("gocred") => {
+                            "`gocred setup git` (it writes this gocred's absolute path), or put \
+                             `git-credential-gocred` on PATH (a symlink to gocred)"
+                                .to_owned()
+                        }
+                        other => other.to_owned(),
+                    },
                 }),
                 _ => problems.push(Problem {
                     code: "gocred_arguments",
                     message: format!(
-                        "git runs {} for {url} with arguments gocred does not take (git adds get, store or erase)",
+                        "git runs the helper {} for {url}, with arguments gocred does not take (git adds get, store or erase)",
                         h.entry.describe()
                     ),
                     fix: fix(),
@@ -682,7 +689,7 @@ pub fn check<'c>(config: &'c GitConfig, wanted: &Wanted<'_>) -> GitSide<'c> {
                 problems.push(Problem {
                     code: "no_gocred",
                     message: format!(
-                        "git runs only {} for {url}, not gocred",
+                        "git runs only the helper {} for {url}, not gocred",
                         names.join(", then ")
                     ),
                     fix: fix(),
