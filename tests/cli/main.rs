@@ -40,4 +40,5 @@ mod proptests;
 mod redaction;
 mod regression;
 mod setup_quoting;
+mod status;
 mod test_env;
