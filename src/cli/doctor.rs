@@ -190,7 +190,8 @@ fn json(report: &Report, url: &str, module: &str, ok: bool) -> String {
             })
         })
         .collect();
-    let v = serde_json::json!({"url": url, "module": module, "ok": ok, "checks": checks});
+    let v =
+        serde_json::json!({"schema": 1, "url": url, "module": module, "ok": ok, "checks": checks});
     format!("{v:#}\n")
 }
 
@@ -635,6 +636,7 @@ fn auth(
                 .unwrap_or_default()
         ),
     );
+    git_side(report, ctx, rule, target);
     let cred = match answer(ctx, policy, rule, &scope) {
         Ok(Some((source, cred))) => {
             let expiry = match cred.password_expiry_utc {
@@ -731,6 +733,68 @@ fn auth(
             format!("GET {url}/info/refs failed: {e}"),
             "fix the network first",
         ),
+    }
+}
+
+/// Whether git asks gocred for this URL: its helper list as git resolves it, gocred found,
+/// nothing before it, and the path sent where the rule has one.
+fn git_side(report: &mut Report, ctx: &Context, rule: &Rule, target: &Target) {
+    const L: &str = "auth";
+    let config = match crate::gitconfig::read((ctx.env)("PATH").map(Into::into)) {
+        Ok(c) => c,
+        Err(e) => {
+            report.fail(
+                L,
+                "git",
+                e.to_string(),
+                "fix what git names above, then check with `git config --list`",
+            );
+            return;
+        }
+    };
+    let origin = super::exec::rule_origin(rule);
+    let prefix = super::exec::rule_path_prefix(rule);
+    let mut wanted = super::status::wanted_for_rule(rule, &origin, prefix.as_deref());
+    // The module's own URL: git's config may name a deeper path than the rule.
+    wanted.url.host = target.host_port();
+    wanted.url.path = target.path.clone();
+    let side = crate::gitconfig::check(&config, &wanted);
+    match side.problems.split_first() {
+        None => {
+            let first = side.helpers.iter().find(|h| h.gocred);
+            let via = first
+                .and_then(|h| match &h.program {
+                    crate::gitconfig::Program::Found { path, .. } => {
+                        Some(format!(" ({})", path.display()))
+                    }
+                    _ => None,
+                })
+                .unwrap_or_default();
+            report.pass(
+                L,
+                "git",
+                format!(
+                    "git asks gocred{via} first for {}{}",
+                    side.url,
+                    if side.needs_path {
+                        ", with the path (useHttpPath)"
+                    } else {
+                        ""
+                    }
+                ),
+            );
+        }
+        Some((first, rest)) => {
+            let mut detail = first.message.clone();
+            let mut fix = first.fix.clone();
+            for p in rest {
+                detail += &format!("; and {}", p.message);
+                if p.fix != fix {
+                    fix += &format!("; and {}", p.fix);
+                }
+            }
+            report.fail(L, "git", detail, fix);
+        }
     }
 }
 
