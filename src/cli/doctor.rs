@@ -20,6 +20,27 @@ use crate::time::{format_utc, relative};
 use std::io::Write;
 use std::time::{Duration, Instant};
 
+pub(super) const LONG_ABOUT: &str = "Check network, Go routing and auth for a private module, \
+with the fix for each failure.
+
+Three layers, each check a line with a check mark or a cross and, for every failure, the fix. network: the proxy \
+(variables and git's `http.proxy`), DNS, TCP, the TLS handshake, the certificate's issuer and \
+whether git trusts it (`http.sslCAInfo`). go: from `go env -json`, proxy or direct, the public \
+checksum database (a leak of the module's name), GOINSECURE, GOAUTH. auth: the rule that \
+matches; `git`, whether git asks gocred for the module's URL (the helpers git runs, in git's \
+order, from `credential.helper` and `credential.<url>.helper`; gocred found in git's exec-path \
+or on PATH, or at the absolute path the config names; no other helper before it; \
+`useHttpPath` where the rule has a path), as `gocred status` says it; the source that answers \
+and its expiry; and one authenticated `GET <repo>/info/refs?service=git-upload-pack`, sent \
+only to the host the rule matched. Every network step has a short timeout (3 s, or \
+`GOCRED_HTTP_TIMEOUT`). Exit status 0 when every check passed, 1 otherwise.
+
+JSON OUTPUT (--json): an object with `schema` (1; a new number only when a field changes \
+meaning or goes away), `url` (the repository URL checked), `module`, `ok` (every check passed) \
+and `checks`, in order, each with `layer` (network, go or auth), `check` (proxy, dns, tcp, \
+tunnel, tls, trust, url, go env, routing, checksum, insecure, goauth, rule, git, credential, \
+server), `ok`, `detail` and `fix` (null when ok).";
+
 #[derive(Debug, clap::Args)]
 pub struct DoctorArgs {
     /// A module path (git.corp.example/group/mod) or a repository URL

@@ -51,6 +51,7 @@ pub enum Command {
     /// Git credential helper: forget the credential on stdin
     Erase,
     /// Show every rule, its sources and what is stored (never a secret)
+    #[command(long_about = status::LONG_ABOUT)]
     Status(status::StatusArgs),
     /// Inspect the policy file
     #[command(subcommand)]
@@ -71,6 +72,7 @@ pub enum Command {
     /// Move the credentials of a plaintext netrc into the stores policy names
     ImportNetrc(import_netrc::ImportNetrcArgs),
     /// Check network, Go routing and auth for a private module, with the fix for each failure
+    #[command(long_about = doctor::LONG_ABOUT)]
     Doctor(doctor::DoctorArgs),
     /// Print the completion script for a shell (bash, zsh, fish, elvish, powershell)
     Completions(completions::CompletionsArgs),

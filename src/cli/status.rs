@@ -14,14 +14,14 @@ use serde_json::{Value, json};
 use std::io::Write;
 
 #[derive(Debug, clap::Args)]
-#[command(long_about = LONG_ABOUT)]
 pub struct StatusArgs {
     /// Print the status as one JSON object (schema 1; see JSON OUTPUT below)
     #[arg(long)]
     pub json: bool,
 }
 
-const LONG_ABOUT: &str = "Show every rule, its sources and what is stored (never a secret), \
+pub(super) const LONG_ABOUT: &str =
+    "Show every rule, its sources and what is stored (never a secret), \
 and whether git asks gocred for it.
 
 For each rule, `git asks gocred: yes` means git runs gocred first for the rule's URL \
