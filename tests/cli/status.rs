@@ -208,3 +208,137 @@ fn status_names_a_later_reset_that_setup_git_cannot_undo() {
         assert_eq!(value_of(&filled.stdout, "password"), None, "{version}");
     }
 }
+
+/// A tiny deterministic generator: the same configurations every run, no extra crate.
+struct Lcg(u64);
+
+impl Lcg {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        ((self.0 >> 33) % n as u64) as usize
+    }
+}
+
+#[test]
+fn status_helper_order_matches_what_git_credential_fill_runs_for_random_configs() {
+    // Config URLs around the rules' URLs: case, default and other ports, path prefixes on and
+    // off a `/` boundary, `%XX` escapes, wildcards, a user, partial URLs, another scheme.
+    const SUBS: &[&str] = &[
+        "",
+        "",
+        "https://h.example",
+        "https://H.Example",
+        "https://h.example/",
+        "https://h.example:443",
+        "https://h.example:0443/",
+        "https://h.example:8443",
+        "http://h.example",
+        "https://*.example",
+        "https://*.h.example",
+        "https://h.example/team",
+        "https://h.example/team/",
+        "https://h.example/tea",
+        "https://h.example/Team",
+        "https://h.example/%74eam",
+        "https://h.example/x/../team",
+        "https://h.example/team/repo",
+        "https://user@h.example",
+        "h.example",
+        "h.example:8443",
+        "https://",
+        "/team",
+        "team",
+    ];
+    let rule_urls = [
+        "https://h.example",
+        "https://h.example/team",
+        "https://h.example:8443",
+    ];
+    let mut policy_text = String::new();
+    for u in rule_urls {
+        policy_text += &format!(
+            "[[rule]]\nurl = \"{u}\"\nsources = [\"env\"]\nusername = \"u\"\ntoken_env = \"TOK\"\n\n"
+        );
+    }
+    let mut rng = Lcg(0x5eed);
+    let (mut compared, mut nonempty, mut with_path) = (0, 0, 0);
+    for (version, env) in envs() {
+        env.policy(&policy_text);
+        let rec = env.script(
+            "rec",
+            "log=\"$(dirname \"$0\")/helper.log\"\n\
+             if [ \"$2\" = get ]; then\n\
+               if grep -q '^path=' ; then echo \"$1+path\" >>\"$log\"; else echo \"$1\" >>\"$log\"; fi\n\
+             fi\nexit 0",
+        );
+        let log = env.root().join("helper.log");
+        let base = std::fs::read_to_string(env.git_config_global()).unwrap();
+        for round in 0..40 {
+            let mut config = base.clone();
+            for n in 0..(2 + rng.below(6)) {
+                let sub = SUBS[rng.below(SUBS.len())];
+                let section = if sub.is_empty() {
+                    "[credential]".to_owned()
+                } else {
+                    format!("[credential \"{sub}\"]")
+                };
+                let line = match rng.below(8) {
+                    0 => "\thelper =".to_owned(),
+                    1 | 2 => format!("\tuseHttpPath = {}", ["true", "false", "1"][rng.below(3)]),
+                    _ => format!("\thelper = {} h{n}", rec.display()),
+                };
+                config += &format!("{section}\n{line}\n");
+            }
+            std::fs::write(env.git_config_global(), &config).unwrap();
+            let v = status_json(&env);
+            for (i, url) in rule_urls.iter().enumerate() {
+                let git = &v["rules"][i]["git"];
+                let mut expected: Vec<String> = git["helpers"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|h| {
+                        let value = h["value"].as_str().unwrap();
+                        value.rsplit(' ').next().unwrap().to_owned()
+                    })
+                    .collect();
+                if git["use_http_path"] == true {
+                    for e in &mut expected {
+                        e.push_str("+path");
+                    }
+                }
+                let _ = std::fs::remove_file(&log);
+                env.credential_fill(url);
+                let ran: Vec<String> = std::fs::read_to_string(&log)
+                    .unwrap_or_default()
+                    .lines()
+                    .map(str::to_owned)
+                    .collect();
+                // Only a URL with a path can show whether git sends it.
+                let ran: Vec<String> = if url.ends_with("/team") {
+                    ran
+                } else {
+                    expected.iter_mut().for_each(|e| {
+                        *e = e.trim_end_matches("+path").to_owned();
+                    });
+                    ran.into_iter()
+                        .map(|r| r.trim_end_matches("+path").to_owned())
+                        .collect()
+                };
+                assert_eq!(
+                    ran, expected,
+                    "{version}, round {round}, {url}, config:\n{config}\nstatus: {git:#}"
+                );
+                compared += 1;
+                nonempty += usize::from(!ran.is_empty());
+                with_path += usize::from(ran.iter().any(|r| r.ends_with("+path")));
+            }
+        }
+    }
+    assert_eq!(compared, 2 * 40 * 3);
+    // The configurations exercised something: helpers ran, and git sent the path some times.
+    assert!(nonempty > 80 && with_path > 5, "{nonempty} {with_path}");
+}
