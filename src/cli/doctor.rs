@@ -14,7 +14,7 @@
 use super::CommandError;
 use super::context::Context;
 use crate::net::{Net, Options, probe};
-use crate::policy::{Decision, Input, Policy, Rule, ScopeKey, Target, normalize};
+use crate::policy::{Decision, Input, Policy, Rule, ScopeKey, SourceKind, Target, normalize};
 use crate::source::{Credential, Query, SourceError};
 use crate::time::{format_utc, relative};
 use std::io::Write;
@@ -703,8 +703,35 @@ fn auth(
             }
             return;
         }
-        Err(e) => {
-            report.fail(L, "credential", e, "fix what the message names");
+        Err((kind, e)) => {
+            let fix = match kind {
+                SourceKind::Keychain => format!(
+                    "make the keychain usable for gocred (`gocred status` names the backend: the \
+                     Secret Service needs an unlocked default collection, keyutils a session \
+                     keyring), or put another source before `keychain` in the rule at line {} of {}",
+                    rule.line,
+                    policy.path.display()
+                ),
+                SourceKind::File => {
+                    "repair the file store the message names (its owner, mode or content), \
+                     or move it aside and store the token again"
+                        .to_owned()
+                }
+                SourceKind::OAuth => format!(
+                    "`gocred login {host}` for new tokens (or `gocred logout {host}` first if the stored ones are damaged)"
+                ),
+                SourceKind::Env => format!(
+                    "set the variable the rule at line {} of {} names (token_env)",
+                    rule.line,
+                    policy.path.display()
+                ),
+            };
+            report.fail(
+                L,
+                "credential",
+                format!("the {} source: {e}", kind.name()),
+                fix,
+            );
             return;
         }
     };
@@ -825,7 +852,7 @@ fn answer(
     policy: &Policy,
     rule: &Rule,
     scope: &ScopeKey,
-) -> Result<Option<(&'static str, Credential)>, String> {
+) -> Result<Option<(&'static str, Credential)>, (SourceKind, String)> {
     // An OAuth source may refresh an expired token over the network: with doctor's short
     // timeout, unless the user set one.
     let env = |name: &str| match (ctx.env)(name) {
@@ -849,14 +876,14 @@ fn answer(
     };
     let mut unavailable = None;
     for &kind in &rule.sources {
-        let source = ctx.source(policy, kind).map_err(|e| e.message)?;
+        let source = ctx.source(policy, kind).map_err(|e| (kind, e.message))?;
         match source.get(&query) {
             Ok(Some(c)) => return Ok(Some((kind.name(), c))),
             Ok(None) => {}
             Err(SourceError::Unavailable(m)) => {
-                unavailable.get_or_insert(m);
+                unavailable.get_or_insert((kind, m));
             }
-            Err(SourceError::Fatal(m)) => return Err(m),
+            Err(SourceError::Fatal(m)) => return Err((kind, m)),
         }
     }
     unavailable.map_or(Ok(None), Err)

@@ -349,3 +349,26 @@ fn doctor_says_whether_git_asks_gocred_for_the_module_and_names_the_fix() {
         Some(TOKEN)
     );
 }
+
+#[test]
+fn doctor_names_the_fix_for_a_keychain_that_cannot_be_used() {
+    let w = World::new("Corp Internal CA");
+    // No D-Bus session and no session keyring in the test's environment: no keychain.
+    w.env.policy(&format!(
+        "[[rule]]\nurl = \"https://{}\"\nsources = [\"keychain\"]\n",
+        w.host()
+    ));
+    let out = w.doctor(&[]);
+    out.assert_code(1);
+    let credential = line(&out, "credential");
+    assert!(
+        credential.contains("✗ credential: the keychain source: "),
+        "{out}"
+    );
+    assert!(
+        credential.contains("fix: make the keychain usable for gocred"),
+        "{out}"
+    );
+    assert!(credential.contains("line 1 of"), "{out}");
+    assert!(!out.stdout.contains("fix what the message names"), "{out}");
+}
