@@ -59,6 +59,18 @@ pub enum GitConfigError {
     Unreadable(String),
 }
 
+impl GitConfigError {
+    /// The one step that fixes it.
+    pub fn fix(&self) -> &'static str {
+        match self {
+            GitConfigError::NoGit(_) => "install git, or put it on PATH",
+            GitConfigError::Unreadable(_) => {
+                "correct the file and line git names (`git config --list` reads it the same way)"
+            }
+        }
+    }
+}
+
 /// git's credential config and what it needs to find helper programs.
 #[derive(Debug, Clone, Default)]
 pub struct GitConfig {

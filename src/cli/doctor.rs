@@ -791,12 +791,7 @@ fn git_side(report: &mut Report, ctx: &Context, rule: &Rule, target: &Target) {
     let config = match crate::gitconfig::read((ctx.env)("PATH").map(Into::into)) {
         Ok(c) => c,
         Err(e) => {
-            report.fail(
-                L,
-                "git",
-                e.to_string(),
-                "fix what git names above, then check with `git config --list`",
-            );
+            report.fail(L, "git", e.to_string(), e.fix());
             return;
         }
     };

@@ -90,7 +90,8 @@ pub fn cmd_status(ctx: &mut Context, args: StatusArgs) -> Result<(), CommandErro
         plural(policy.rules.len())
     );
     // git's config, read once for every rule.
-    let git = gitconfig::read((ctx.env)("PATH").map(Into::into)).map_err(|e| e.to_string());
+    let git =
+        gitconfig::read((ctx.env)("PATH").map(Into::into)).map_err(|e| (e.to_string(), e.fix()));
     // What each store holds, fetched once per store.
     let mut stored: Vec<(SourceKind, Result<Vec<StoredInfo>, String>, String)> = Vec::new();
     for kind in [SourceKind::Keychain, SourceKind::File] {
@@ -202,7 +203,7 @@ pub fn cmd_status(ctx: &mut Context, args: StatusArgs) -> Result<(), CommandErro
         let v = json!({
             "schema": 1,
             "policy": {"path": path.display().to_string(), "exists": policy.exists},
-            "git": {"error": git.as_ref().err()},
+            "git": {"error": git.as_ref().err().map(|e| &e.0)},
             "rules": rules_json,
             "orphans": orphans_json,
         });
@@ -235,7 +236,7 @@ pub(super) fn wanted_for_rule<'a>(
 }
 
 /// The `git asks gocred` line of a rule, and its JSON.
-fn git_line(git: &Result<GitConfig, String>, rule: &Rule) -> (String, Value) {
+fn git_line(git: &Result<GitConfig, (String, &str)>, rule: &Rule) -> (String, Value) {
     let origin = super::exec::rule_origin(rule);
     let prefix = super::exec::rule_path_prefix(rule);
     let wanted = wanted_for_rule(rule, &origin, prefix.as_deref());
@@ -244,15 +245,15 @@ fn git_line(git: &Result<GitConfig, String>, rule: &Rule) -> (String, Value) {
             let side = gitconfig::check(config, &wanted);
             (render_git_side(&side, "  "), git_side_json(&side))
         }
-        Err(e) => {
-            let line = format!("  git asks gocred: unknown: {e}\n");
+        Err((e, fix)) => {
+            let line = format!("  git asks gocred: no: {e}\n    fix: {fix}\n");
             let v = json!({
                 "asks_gocred": false,
                 "url": null,
                 "use_http_path": false,
                 "needs_path": prefix.is_some(),
                 "helpers": [],
-                "problems": [{"code": "git_config_unreadable", "message": e, "fix": "fix what the message names, then run `git config --list` to check"}],
+                "problems": [{"code": "git_config_unreadable", "message": e, "fix": fix}],
             });
             (line, v)
         }

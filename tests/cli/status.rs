@@ -342,3 +342,39 @@ fn status_helper_order_matches_what_git_credential_fill_runs_for_random_configs(
     // The configurations exercised something: helpers ran, and git sent the path some times.
     assert!(nonempty > 80 && with_path > 5, "{nonempty} {with_path}");
 }
+
+#[test]
+fn status_says_no_with_the_fix_when_git_cannot_read_its_config() {
+    for (version, env) in envs() {
+        env.policy(&policy(&format!("https://{HOST}")));
+        let config = std::fs::read_to_string(env.git_config_global()).unwrap();
+        std::fs::write(env.git_config_global(), config + "[credential\n").unwrap();
+        let out = env.gocred(&["status"]).success();
+        assert!(
+            out.stdout
+                .contains("git asks gocred: no: git cannot read its config"),
+            "{version}: {out}"
+        );
+        assert!(
+            out.stdout
+                .contains("fix: correct the file and line git names"),
+            "{out}"
+        );
+        assert!(out.stdout.contains(".gitconfig"), "{out}");
+        let v = status_json(&env);
+        assert_eq!(
+            v["rules"][0]["git"]["problems"][0]["code"],
+            "git_config_unreadable"
+        );
+        assert!(
+            v["git"]["error"]
+                .as_str()
+                .unwrap()
+                .contains("bad config line"),
+            "{v:#}"
+        );
+        // git itself then asks no helper.
+        let filled = env.credential_fill(&format!("https://{HOST}/group/repo.git"));
+        assert!(filled.stderr.contains("bad config line"), "{filled}");
+    }
+}
