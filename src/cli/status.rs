@@ -31,7 +31,8 @@ or the config entry that undoes what it writes. gocred reads git's config throug
 (from the current directory, so a repository's own config counts) and resolves \
 `credential.helper` and `credential.<url>.helper` in git's order: every matching entry, in config \
 order; an empty value empties the list so far; a `<url>` matches by scheme, host (`*.` matches \
-one label), port and path prefix. A bare helper name `gocred` runs `git-credential-gocred` from \
+one label), port and path prefix. For a wildcard rule (`https://*.corp.example`) that is the \
+config every host under it gets; `gocred doctor` checks one host's own. A bare helper name `gocred` runs `git-credential-gocred` from \
 git's exec-path or PATH; a helper before gocred answers first whenever it has a credential.
 
 JSON OUTPUT (--json): an object with `schema` (1; a new number only when a field changes \

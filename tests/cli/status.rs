@@ -378,3 +378,28 @@ fn status_says_no_with_the_fix_when_git_cannot_read_its_config() {
         assert!(filled.stderr.contains("bad config line"), "{filled}");
     }
 }
+
+#[test]
+fn status_checks_a_wildcard_rule_against_the_config_every_host_under_it_gets() {
+    for (version, mut env) in envs() {
+        env.put_helper_on_path();
+        env.policy(&policy("https://*.corp.example"));
+        let (code, _) = verdict(&env, &version);
+        assert_eq!(code.as_deref(), Some("no_helper"), "{version}");
+        env.gocred(&["setup", "git"]).success();
+        let (code, _) = verdict(&env, &version);
+        assert_eq!(code, None, "{version}");
+        for host in ["a.corp.example", "b.corp.example"] {
+            assert_eq!(
+                fill(&env, &format!("https://{host}/group/repo.git")).as_deref(),
+                Some(SECRET),
+                "{version}: {host}"
+            );
+        }
+        // A later reset for every host under it undoes that, and status says so.
+        env.git_config("credential.https://*.corp.example.helper", "");
+        let (code, _) = verdict(&env, &version);
+        assert_eq!(code.as_deref(), Some("no_helper"), "{version}");
+        assert_eq!(fill(&env, "https://a.corp.example/group/repo.git"), None);
+    }
+}
