@@ -75,8 +75,9 @@ impl GitConfigError {
 #[derive(Debug, Clone, Default)]
 pub struct GitConfig {
     pub entries: Vec<Entry>,
-    /// `git --exec-path`: git looks for `git-credential-NAME` there before PATH.
-    pub exec_path: Option<PathBuf>,
+    /// `git --exec-path` (asked the first time a helper name needs it): git looks for
+    /// `git-credential-NAME` there before PATH.
+    pub exec_path: std::cell::OnceCell<Option<PathBuf>>,
     /// PATH as git's helpers see it (git puts its exec-path in front).
     pub path: Option<OsString>,
 }
@@ -105,15 +106,9 @@ pub fn read(path_var: Option<OsString>) -> Result<GitConfig, GitConfigError> {
             ));
         }
     };
-    let exec_path = git()
-        .arg("--exec-path")
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim_end_matches('\n')));
     Ok(GitConfig {
         entries,
-        exec_path,
+        exec_path: std::cell::OnceCell::new(),
         path: path_var,
     })
 }
@@ -557,8 +552,15 @@ impl GitConfig {
 
     /// `name` in git's exec-path, then in PATH, as the shell git starts finds it.
     fn lookup(&self, name: &str) -> Option<PathBuf> {
-        let dirs = self
-            .exec_path
+        let exec_path = self.exec_path.get_or_init(|| {
+            git()
+                .arg("--exec-path")
+                .output()
+                .ok()
+                .filter(|o| o.status.success())
+                .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim_end_matches('\n')))
+        });
+        let dirs = exec_path
             .iter()
             .cloned()
             .chain(self.path.iter().flat_map(std::env::split_paths));
