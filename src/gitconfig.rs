@@ -41,6 +41,10 @@ impl Entry {
     pub fn describe(&self) -> String {
         let origin = self.origin.strip_prefix("file:").unwrap_or(&self.origin);
         match &self.value {
+            Some(v) if v.is_empty() => format!(
+                "the empty {} (in the {} config {origin})",
+                self.key, self.scope
+            ),
             Some(v) => format!("`{v}` ({} in the {} config {origin})", self.key, self.scope),
             None => format!(
                 "{} with no value (in the {} config {origin})",
@@ -97,7 +101,7 @@ pub fn read(path_var: Option<OsString>) -> Result<GitConfig, GitConfigError> {
         .output()
         .map_err(GitConfigError::NoGit)?;
     // 1: no entry matched.
-    let entries = match output.status.code() {
+    let mut entries = match output.status.code() {
         Some(0) => parse(&output.stdout),
         Some(1) if output.stderr.is_empty() => Vec::new(),
         _ => {
@@ -106,6 +110,16 @@ pub fn read(path_var: Option<OsString>) -> Result<GitConfig, GitConfigError> {
             ));
         }
     };
+    // git names a repository's config relative to the current directory: say where it is.
+    if let Ok(cwd) = std::env::current_dir() {
+        for e in &mut entries {
+            if let Some(file) = e.origin.strip_prefix("file:")
+                && !file.starts_with('/')
+            {
+                e.origin = format!("file:{}", cwd.join(file).display());
+            }
+        }
+    }
     Ok(GitConfig {
         entries,
         exec_path: std::cell::OnceCell::new(),

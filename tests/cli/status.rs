@@ -403,3 +403,42 @@ fn status_checks_a_wildcard_rule_against_the_config_every_host_under_it_gets() {
         assert_eq!(fill(&env, "https://a.corp.example/group/repo.git"), None);
     }
 }
+
+#[test]
+fn status_in_a_repository_names_its_own_config_that_undoes_setup_git() {
+    for (version, mut env) in envs() {
+        env.put_helper_on_path();
+        env.policy(&policy(&format!("https://{HOST}")));
+        env.gocred(&["setup", "git"]).success();
+        let repo = env.root().join("repo");
+        env.git(&["init", "-q", repo.to_str().unwrap()]).success();
+        env.git(&["config", "--local", "credential.helper", ""])
+            .current_dir(&repo)
+            .success();
+        // Outside the repository git asks gocred; inside, the repository's reset empties the list.
+        assert_eq!(verdict(&env, &version).0, None, "{version}");
+        let out = env
+            .gocred(&["status", "--json"])
+            .current_dir(&repo)
+            .success();
+        let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+        let problem = &v["rules"][0]["git"]["problems"][0];
+        assert_eq!(problem["code"], "no_helper", "{version}: {v:#}");
+        let fix = problem["fix"].as_str().unwrap();
+        assert!(
+            fix.starts_with("the empty credential.helper (in the local config ")
+                && fix.ends_with(&format!("edit {}", repo.join(".git/config").display())),
+            "{version}: {fix}"
+        );
+        let filled = env
+            .git(&["credential", "fill"])
+            .current_dir(&repo)
+            .stdin(format!("url=https://{HOST}/group/repo.git\n\n"))
+            .run();
+        assert_eq!(value_of(&filled.stdout, "password"), None, "{version}");
+        assert_eq!(
+            fill(&env, &format!("https://{HOST}/group/repo.git")).as_deref(),
+            Some(SECRET)
+        );
+    }
+}
