@@ -137,6 +137,15 @@ fn status_says_no_when_the_gocred_git_would_run_is_not_there() {
         );
         assert_eq!(fill(&env, &url), None, "{version}");
 
+        // gocred with an argument git passes on before the operation.
+        env.git(&["config", "--global", "--unset-all", &helper_key])
+            .success();
+        env.git_config(&helper_key, "");
+        env.git_config(&helper_key, &format!("{GOCRED} --verbose"));
+        let (code, _) = verdict(&env, &version);
+        assert_eq!(code.as_deref(), Some("gocred_arguments"), "{version}");
+        assert_eq!(fill(&env, &url), None, "{version}");
+
         // The fix it names works: after `gocred setup git`, git gets gocred's answer.
         env.gocred(&["setup", "git"]).success();
         let (code, _) = verdict(&env, &version);
