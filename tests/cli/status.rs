@@ -451,3 +451,41 @@ fn status_in_a_repository_names_its_own_config_that_undoes_setup_git() {
         );
     }
 }
+
+#[test]
+fn status_says_no_when_a_value_less_credential_key_stops_git() {
+    for (version, mut env) in envs() {
+        env.put_helper_on_path();
+        env.policy(&policy(&format!("https://{HOST}")));
+        env.gocred(&["setup", "git"]).success();
+        let config = std::fs::read_to_string(env.git_config_global()).unwrap();
+        // Only for another host: git never looks at it for ours.
+        let other = config.clone() + "[credential \"https://other.example\"]\n\tuseHttpPath\n";
+        std::fs::write(env.git_config_global(), &other).unwrap();
+        assert_eq!(verdict(&env, &version).0, None, "{version}");
+        assert_eq!(
+            fill(&env, &format!("https://{HOST}/g/r.git")).as_deref(),
+            Some(SECRET)
+        );
+        // For every host: git stops before asking any helper.
+        std::fs::write(
+            env.git_config_global(),
+            config + "[credential]\n\tuseHttpPath\n",
+        )
+        .unwrap();
+        let (code, human) = verdict(&env, &version);
+        assert_eq!(code.as_deref(), Some("git_stops"), "{version}");
+        assert!(
+            human
+                .stdout
+                .contains("credential.usehttppath with no value"),
+            "{human}"
+        );
+        let filled = env.credential_fill(&format!("https://{HOST}/g/r.git"));
+        assert!(
+            filled.stderr.contains("missing value"),
+            "{version}: {filled}"
+        );
+        assert_eq!(value_of(&filled.stdout, "password"), None);
+    }
+}
