@@ -832,7 +832,7 @@ fn git_side(report: &mut Report, ctx: &Context, rule: &Rule, target: &Target) {
             let mut fix = first.fix.clone();
             for p in rest {
                 detail += &format!("; and {}", p.message);
-                if p.fix != fix {
+                if !fix.contains(p.fix.as_str()) {
                     fix += &format!("; and {}", p.fix);
                 }
             }
