@@ -5,7 +5,8 @@
 //!    issuer of the certificate the server shows, and whether git trusts it (`http.sslCAInfo`);
 //! 2. Go routing, from `go env -json`: proxy or direct, the public checksum database (a leak of the
 //!    module's name), GOINSECURE, GOAUTH;
-//! 3. auth: the rule that matches, the source that answers and its expiry, and one authenticated
+//! 3. auth: the rule that matches, whether git asks gocred for the URL (git's own helper list,
+//!    [`crate::gitconfig`]), the source that answers and its expiry, and one authenticated
 //!    `GET <repo>/info/refs?service=git-upload-pack`, sent only to the host the rule matched.
 //!
 //! Every network step has a short timeout (3 s, or `GOCRED_HTTP_TIMEOUT`). The exit status is 0
