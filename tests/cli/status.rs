@@ -489,3 +489,20 @@ fn status_says_no_when_a_value_less_credential_key_stops_git() {
         assert_eq!(value_of(&filled.stdout, "password"), None);
     }
 }
+
+#[test]
+fn status_without_git_on_path_says_no_and_to_install_git() {
+    let env = TestEnv::new();
+    env.policy(&policy(&format!("https://{HOST}")));
+    let empty = env.root().join("empty-bin");
+    std::fs::create_dir_all(&empty).unwrap();
+    let out = env.gocred(&["status"]).env("PATH", &empty).success();
+    assert!(
+        out.stdout.contains("git asks gocred: no: cannot run git"),
+        "{out}"
+    );
+    assert!(
+        out.stdout.contains("fix: install git, or put it on PATH"),
+        "{out}"
+    );
+}
