@@ -14,6 +14,7 @@ mod goauth;
 mod harden;
 mod import_netrc;
 mod login;
+mod login_token;
 mod logout;
 mod netrc;
 mod resolve;

@@ -24,6 +24,8 @@ mod hygiene;
 mod import_netrc;
 mod keychain;
 mod load;
+mod login_token;
+mod logout;
 mod netrc;
 mod netrc_differential;
 mod normalization;

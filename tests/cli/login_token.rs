@@ -1,0 +1,330 @@
+//! `gocred login HOST --with-token` (issue 10, "Getting a credential in, and out"): a personal
+//! access token from stdin or a prompt that does not echo, checked against the vendor's
+//! documented user endpoint (the fakes check the header as the real APIs do), stored in the
+//! rule's store with the user name git needs, and never shown, whatever happens.
+
+use crate::common::keyring::{Login, SecretService};
+use crate::common::vendor_fake::{Vendor, VendorFake, assert_one_line_failure};
+use crate::common::{GOCRED, TestEnv, value_of};
+
+/// A keychain-free rule for the fake's origin: the file store.
+fn setup(vendor: Vendor, extra: &str) -> (TestEnv, VendorFake) {
+    let mut env = TestEnv::new();
+    env.set_env("GOCRED_HTTP_TIMEOUT", "5");
+    let fake = VendorFake::start(&env, vendor);
+    fake.trust_in_git(&env);
+    env.policy(&format!(
+        "[[rule]]\nurl = \"{}\"\nsources = [\"file\"]\nstore = \"file\"\n{extra}",
+        fake.origin()
+    ));
+    (env, fake)
+}
+
+/// Neither stream of `out` holds `token`.
+#[track_caller]
+fn never_shown(out: &crate::common::Output, token: &str) {
+    assert!(!out.stdout.contains(token), "the token on stdout: {out}");
+    assert!(!out.stderr.contains(token), "the token on stderr: {out}");
+}
+
+#[test]
+fn with_token_gitlab_checks_private_token_stores_the_pats_user_and_git_clones_with_it() {
+    let (env, fake) = setup(Vendor::GitLab, "");
+    let pat = fake.create_pat();
+    let origin = fake.origin();
+    let out = env
+        .gocred(&["login", &origin, "--with-token", "--provider", "gitlab"])
+        .stdin(format!("{pat}\n"))
+        .success();
+    never_shown(&out, &pat);
+    let store = env.file_store_path();
+    assert_eq!(
+        out.stdout,
+        format!(
+            "Logged in to {origin} as alice. git gets user alice and the token from file {}.\n",
+            store.display()
+        )
+    );
+    // One check, with the header GitLab documents for personal access tokens.
+    let checks = fake.seen_at("/api/v4/user");
+    assert_eq!(checks.len(), 1, "{checks:?}");
+    assert_eq!(checks[0].private_token.as_deref(), Some(pat.as_str()));
+    let stored = env.file_store().unwrap();
+    assert_eq!(value_of(&stored, "username"), Some("alice"));
+    assert_eq!(value_of(&stored, "password"), Some(pat.as_str()));
+    assert_eq!(env.file_store_mode() & 0o077, 0);
+
+    // What git now gets, through a real clone.
+    fake.create_repo(&env, "group/repo.git");
+    env.use_gocred_by_path();
+    let dest = env.root().join("clone");
+    env.git(&["clone", "-q", &format!("{origin}/group/repo.git")])
+        .arg(&dest)
+        .success();
+    assert!(dest.join("README").exists());
+    assert!(fake.git_passwords().contains(&pat));
+}
+
+#[test]
+fn with_token_github_enterprise_checks_api_v3_user_with_bearer_and_stores_the_login() {
+    let (env, fake) = setup(Vendor::GitHub, "");
+    fake.script(|s| s.account = "octocat");
+    let pat = fake.create_pat();
+    let out = env
+        .gocred(&[
+            "login",
+            &fake.origin(),
+            "--with-token",
+            "--provider",
+            "github",
+        ])
+        .stdin(&pat)
+        .success();
+    never_shown(&out, &pat);
+    assert!(
+        out.stdout.contains("as octocat. git gets user octocat"),
+        "{out}"
+    );
+    let checks = fake.seen_at("/api/v3/user");
+    assert_eq!(checks.len(), 1);
+    assert_eq!(
+        checks[0].authorization.as_deref(),
+        Some(format!("Bearer {pat}").as_str())
+    );
+    let stored = env.file_store().unwrap();
+    assert_eq!(value_of(&stored, "username"), Some("octocat"));
+}
+
+#[test]
+fn with_token_a_rejected_token_is_one_line_with_host_and_status_and_nothing_is_stored() {
+    for vendor in [Vendor::GitLab, Vendor::GitHub] {
+        let (env, fake) = setup(vendor, "");
+        let wrong = "glpat-not-one-the-server-issued";
+        let out = env
+            .gocred(&[
+                "login",
+                &fake.origin(),
+                "--with-token",
+                "--provider",
+                vendor.provider(),
+            ])
+            .stdin(wrong)
+            .run();
+        never_shown(&out, wrong);
+        let line = assert_one_line_failure(
+            &out,
+            &format!("127.0.0.1:{}", fake.port()),
+            &["HTTP 401", "nothing was stored"],
+        );
+        assert!(line.contains("refused the token"), "{out}");
+        assert_eq!(env.file_store(), None, "{vendor:?}");
+    }
+}
+
+#[test]
+fn with_token_the_rules_username_wins_and_no_verify_skips_the_check() {
+    let (env, fake) = setup(Vendor::GitLab, "username = \"ci-bot\"\n");
+    let out = env
+        .gocred(&["login", &fake.origin(), "--with-token", "--no-verify"])
+        .stdin("glpat-anything\n")
+        .success();
+    assert!(out.stdout.contains("git gets user ci-bot"), "{out}");
+    assert!(out.stdout.contains("not checked (--no-verify)"), "{out}");
+    assert!(fake.seen().is_empty(), "--no-verify sent {:?}", fake.seen());
+    assert_eq!(
+        value_of(&env.file_store().unwrap(), "username"),
+        Some("ci-bot")
+    );
+    // --user that disagrees with the rule is refused.
+    let out = env
+        .gocred(&[
+            "login",
+            &fake.origin(),
+            "--with-token",
+            "--no-verify",
+            "--user",
+            "bob",
+        ])
+        .stdin("glpat-other\n")
+        .run();
+    out.assert_code(1);
+    assert!(out.stderr.contains("disagrees with the rule"), "{out}");
+}
+
+#[test]
+fn with_token_a_host_of_no_known_vendor_needs_provider_or_no_verify_and_a_user_name() {
+    let (env, fake) = setup(Vendor::GitLab, "");
+    let origin = fake.origin();
+    let out = env
+        .gocred(&["login", &origin, "--with-token"])
+        .stdin("glpat-x\n")
+        .run();
+    out.assert_code(1);
+    assert!(out.stderr.contains("--provider gitlab"), "{out}");
+    assert!(out.stderr.contains("--no-verify"), "{out}");
+    let out = env
+        .gocred(&["login", &origin, "--with-token", "--no-verify"])
+        .stdin("glpat-x\n")
+        .run();
+    out.assert_code(1);
+    assert!(out.stderr.contains("--user NAME"), "{out}");
+    assert_eq!(env.file_store(), None);
+    assert!(fake.seen().is_empty());
+    env.gocred(&[
+        "login",
+        &origin,
+        "--with-token",
+        "--no-verify",
+        "--user",
+        "me",
+    ])
+    .stdin("glpat-x\n")
+    .success();
+    assert_eq!(value_of(&env.file_store().unwrap(), "username"), Some("me"));
+}
+
+#[test]
+fn with_token_never_from_argv_and_bad_stdin_is_refused_with_nothing_stored() {
+    let (env, fake) = setup(Vendor::GitLab, "");
+    let origin = fake.origin();
+    // A token as an argument is a usage error (clap: unexpected argument).
+    env.gocred(&["login", &origin, "--with-token", "glpat-on-argv"])
+        .run()
+        .assert_code(2);
+    for (stdin, says) in [
+        ("", "no token on stdin"),
+        ("\n  \n", "no token on stdin"),
+        ("glpat-a\nglpat-b\n", "more than one token"),
+        ("glpat a\n", "more than one token"),
+    ] {
+        let out = env
+            .gocred(&[
+                "login",
+                &origin,
+                "--with-token",
+                "--no-verify",
+                "--user",
+                "u",
+            ])
+            .stdin(stdin)
+            .run();
+        out.assert_code(1);
+        assert!(out.stderr.contains(says), "{stdin:?}: {out}");
+        assert!(out.stderr.contains("nothing was stored"), "{out}");
+    }
+    let long = "x".repeat(5000);
+    let out = env
+        .gocred(&[
+            "login",
+            &origin,
+            "--with-token",
+            "--no-verify",
+            "--user",
+            "u",
+        ])
+        .stdin(&long)
+        .run();
+    out.assert_code(1);
+    assert!(out.stderr.contains("longer than 4096 bytes"), "{out}");
+    assert_eq!(env.file_store(), None);
+}
+
+#[test]
+fn with_token_a_rule_without_a_store_is_refused_and_no_rule_offers_a_keychain_rule() {
+    let env = TestEnv::new();
+    env.policy("[[rule]]\nurl = \"https://ci.corp.example\"\nsources = [\"env\"]\ntoken_env = \"CI_TOKEN\"\nusername = \"ci\"\n");
+    let out = env
+        .gocred(&["login", "ci.corp.example", "--with-token", "--no-verify"])
+        .stdin("tok\n")
+        .run();
+    out.assert_code(1);
+    assert!(
+        out.stderr.contains("has no store git reads a token from"),
+        "{out}"
+    );
+    let before = std::fs::read_to_string(env.policy_path()).unwrap();
+    let out = env
+        .gocred(&["login", "gitlab.other.example", "--with-token"])
+        .stdin("tok\n")
+        .run();
+    out.assert_code(1);
+    assert!(
+        out.stderr.contains(
+            "[[rule]]\nurl = \"https://gitlab.other.example\"\nsources = [\"keychain\"]\nstore = \"keychain\"\n"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.stderr
+            .contains("run `gocred login gitlab.other.example --with-token` again"),
+        "{out}"
+    );
+    assert_eq!(std::fs::read_to_string(env.policy_path()).unwrap(), before);
+}
+
+#[test]
+fn with_token_save_adds_the_keychain_rule_and_stores_in_the_secret_service() {
+    let mut env = TestEnv::new();
+    env.set_env("GOCRED_HTTP_TIMEOUT", "5");
+    let service = SecretService::start(&mut env, Login::Unlocked);
+    let fake = VendorFake::start(&env, Vendor::GitLab);
+    fake.trust_in_git(&env);
+    env.policy("[keychain]\nbackend = \"secret-service\"\n");
+    let pat = fake.create_pat();
+    let origin = fake.origin();
+    let out = env
+        .gocred(&[
+            "login",
+            &origin,
+            "--with-token",
+            "--provider",
+            "gitlab",
+            "--save",
+        ])
+        .stdin(&pat)
+        .success();
+    never_shown(&out, &pat);
+    assert!(out.stdout.starts_with("Added to "), "{out}");
+    assert!(
+        out.stdout
+            .contains("git gets user alice and the token from Secret Service"),
+        "{out}"
+    );
+    let entry = service
+        .lookup(&env, &origin)
+        .expect("nothing in the keychain");
+    assert!(entry.contains(&pat));
+    let request = format!("protocol=https\nhost=127.0.0.1:{}\n\n", fake.port());
+    let got = env.gocred(&["get"]).stdin(&request).success();
+    assert_eq!(value_of(&got.stdout, "username"), Some("alice"));
+    assert_eq!(value_of(&got.stdout, "password"), Some(pat.as_str()));
+}
+
+#[test]
+fn with_token_at_a_terminal_the_prompt_does_not_echo_the_token() {
+    let (env, fake) = setup(Vendor::GitLab, "");
+    let pat = fake.create_pat();
+    // `script` gives gocred a terminal and copies what the terminal shows to its stdout; the
+    // token is typed a second later, after the prompt turned echo off.
+    let command = format!(
+        "{GOCRED} login {} --with-token --provider gitlab",
+        fake.origin()
+    );
+    let out = env
+        .command("sh")
+        .args([
+            "-c",
+            "(sleep 1; printf '%s\\n' \"$PAT\"; sleep 2) | script -q -e -c \"$CMD\" /dev/null",
+        ])
+        .env("PAT", &pat)
+        .env("CMD", &command)
+        .run();
+    out.assert_success();
+    assert!(out.stdout.contains("(it is not shown)"), "{out}");
+    assert!(out.stdout.contains("Logged in to"), "{out}");
+    never_shown(&out, &pat);
+    assert_eq!(
+        value_of(&env.file_store().unwrap(), "password"),
+        Some(pat.as_str())
+    );
+}
