@@ -24,6 +24,7 @@ mod hygiene;
 mod import_netrc;
 mod keychain;
 mod load;
+mod login_device;
 mod login_token;
 mod logout;
 mod netrc;

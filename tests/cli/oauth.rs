@@ -86,7 +86,7 @@ fn login_without_a_browser_then_git_clones_and_keeps_fetching_past_expiry_with_n
         "no QR code: {out:?}"
     );
     assert!(
-        out.stderr.contains("not opening a browser: --no-browser"),
+        out.stderr.contains("Not opening a browser: --no-browser."),
         "{out:?}"
     );
     assert!(
