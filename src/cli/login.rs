@@ -22,7 +22,37 @@ use clap::Args;
 use std::io::{IsTerminal, Read, Write};
 use std::time::Duration;
 
+/// The DESCRIPTION of `gocred help login` and gocred-login(1).
+pub(super) const LONG_ABOUT: &str =
+    "Log in to a host, so that git gets its credential from gocred: with a personal \
+access token (--with-token), or with the OAuth 2.0 device flow of the host's `oauth` rule.
+
+--with-token reads the token from stdin, or asks for it at a terminal without showing it; it is \
+never an argument. Unless --no-verify, it is checked first with the vendor's user API (GitLab \
+`GET /api/v4/user` with `PRIVATE-TOKEN`; GitHub `GET https://api.github.com/user`, GitHub \
+Enterprise `GET https://HOST/api/v3/user`, with `Authorization: Bearer`). The vendor is the \
+rule's [rule.oauth] provider, else --provider, else the host's name (github.com, github.*, \
+gitlab.com, gitlab.*); for any other host say --provider or --no-verify. A token the server \
+refuses is not stored: one line names the host and the HTTP status, exit 1. The token goes to \
+the rule's store (keychain or file) under the user name git needs: the rule's `username`, else \
+--user, else the account the server named, else `oauth2` (GitLab) or `x-access-token` (GitHub). \
+It then says what git will get: host, user and store, never the token.
+
+The device flow says which server it contacts and whom it waits for, shows the URL, the code \
+and a QR code, and says a browser was opened only when the opener (xdg-open, open) reported \
+success. Ctrl-C before the tokens arrive prints \"cancelled, nothing changed\" (exit 130). A \
+host whose stored token is still valid is not logged in again without a yes at a terminal or \
+--force; without a terminal the login is refused with that hint (exit 1).
+
+A host with no rule gets the rule to add (keychain for --with-token, oauth for the device \
+flow); --save adds it to the config, keeping what is there.";
+
 #[derive(Debug, Args)]
+#[command(after_long_help = "Examples:
+  gocred login gitlab.corp.example --with-token --save
+  gocred login ghe.corp.example --with-token --provider github < token.txt
+  gocred login gitlab.corp.example
+  gocred login https://ghe.corp.example:8443 --force")]
 pub struct LoginArgs {
     /// The host or URL to log in to: gitlab.corp.example, https://ghe.corp.example:8443
     #[arg(value_name = "HOST|URL")]

@@ -18,16 +18,19 @@ use crate::source::oauth::{origin, token_scope, username};
 use clap::Args;
 use std::io::Write;
 
-#[derive(Debug, Args)]
-#[command(
-    long_about = "Forget what gocred keeps for a host, in every store its rule names: \
+/// The DESCRIPTION of `gocred help logout` and gocred-logout(1).
+pub(super) const LONG_ABOUT: &str = "Forget what gocred keeps for a host, in every store its rule names: \
 OAuth tokens from `gocred login` (revoked at the server first where it offers revocation), a \
 token from `gocred login --with-token` or a password git stored, in the keychain or the file \
 store. With --user, only that user's entries. Says what it forgot (store and user, never a \
 secret). Exit status 0 also when nothing was stored (\"Nothing stored for HOST\"): the host is \
 logged out either way, so running it twice is not an error; 1 for a host no rule serves (a \
-typo, most likely) or a store that cannot be read."
-)]
+typo, most likely) or a store that cannot be read.";
+
+#[derive(Debug, Args)]
+#[command(after_long_help = "Examples:
+  gocred logout gitlab.corp.example
+  gocred logout https://ghe.corp.example:8443 --user alice")]
 pub struct LogoutArgs {
     /// The host or URL to log out of
     #[arg(value_name = "HOST|URL")]
