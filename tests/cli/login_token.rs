@@ -328,3 +328,94 @@ fn with_token_at_a_terminal_the_prompt_does_not_echo_the_token() {
         Some(pat.as_str())
     );
 }
+
+#[test]
+fn with_token_ctrl_c_at_the_prompt_cancels_and_gives_the_terminal_its_echo_back() {
+    let (env, fake) = setup(Vendor::GitLab, "");
+    // ^C typed at the prompt (the terminal turns it into SIGINT for the foreground group; the
+    // shell around gocred survives it), then `stty -a` in the same terminal shows whether echo
+    // came back.
+    let command = format!(
+        "trap : INT; {GOCRED} login {} --with-token --provider gitlab; echo \"exit=$?\"; stty -a",
+        fake.origin()
+    );
+    let out = env
+        .command("sh")
+        .args([
+            "-c",
+            "(sleep 1; printf '\\003'; sleep 2) | script -q -e -c \"$CMD\" /dev/null",
+        ])
+        .env("CMD", &command)
+        .run();
+    assert!(out.stdout.contains("(it is not shown)"), "{out}");
+    assert!(
+        out.stdout.contains("gocred: cancelled, nothing changed"),
+        "{out}"
+    );
+    assert!(out.stdout.contains("exit=130"), "{out}");
+    let stty = out.stdout.split("exit=130").nth(1).unwrap_or_default();
+    assert!(
+        stty.split_whitespace().any(|w| w == "echo"),
+        "echo is still off: {out}"
+    );
+    assert_eq!(env.file_store(), None);
+    assert!(fake.seen().is_empty());
+}
+
+#[test]
+fn with_token_at_a_terminal_asks_before_replacing_a_stored_token_and_no_keeps_it() {
+    let (env, fake) = setup(Vendor::GitLab, "");
+    let first = fake.create_pat();
+    env.gocred(&[
+        "login",
+        &fake.origin(),
+        "--with-token",
+        "--provider",
+        "gitlab",
+    ])
+    .stdin(&first)
+    .success();
+    let second = fake.create_pat();
+    let command = format!(
+        "{GOCRED} login {} --with-token --provider gitlab",
+        fake.origin()
+    );
+    let out = env
+        .command("sh")
+        .args([
+            "-c",
+            "(sleep 1; printf 'n\\n'; sleep 1; printf '%s\\n' \"$PAT\"; sleep 1) | script -q -e -c \"$CMD\" /dev/null",
+        ])
+        .env("PAT", &second)
+        .env("CMD", &command)
+        .run();
+    assert!(
+        out.stdout.contains("(user alice) is already in file"),
+        "{out}"
+    );
+    assert!(out.stdout.contains("Replace it? [y/N]"), "{out}");
+    assert!(out.stdout.contains("not replaced"), "{out}");
+    assert_eq!(
+        value_of(&env.file_store().unwrap(), "password"),
+        Some(first.as_str())
+    );
+    // Piped (no terminal), the new token is what the caller asks for: replaced, and said so.
+    let out = env
+        .gocred(&[
+            "login",
+            &fake.origin(),
+            "--with-token",
+            "--provider",
+            "gitlab",
+        ])
+        .stdin(&second)
+        .success();
+    assert!(
+        out.stdout.contains("It replaces the token stored before."),
+        "{out}"
+    );
+    assert_eq!(
+        value_of(&env.file_store().unwrap(), "password"),
+        Some(second.as_str())
+    );
+}
