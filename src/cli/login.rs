@@ -32,7 +32,9 @@ never an argument. Unless --no-verify, it is checked first with the vendor's use
 `GET /api/v4/user` with `PRIVATE-TOKEN`; GitHub `GET https://api.github.com/user`, GitHub \
 Enterprise `GET https://HOST/api/v3/user`, with `Authorization: Bearer`). The vendor is the \
 rule's [rule.oauth] provider, else --provider, else the host's name (github.com, github.*, \
-gitlab.com, gitlab.*); for any other host say --provider or --no-verify. A token the server \
+gitlab.com, gitlab.*); for any other host say --provider or --no-verify. A GitLab token with \
+no scope for the API (read_repository or write_repository only) passes: GitLab answers it \
+`403 insufficient_scope`, which only a token it knows gets. A token the server \
 refuses is not stored: one line names the host and the HTTP status, exit 1. The token goes to \
 the rule's store (keychain or file) under the user name git needs: the rule's `username`, else \
 --user, else the account the server named, else `oauth2` (GitLab) or `x-access-token` (GitHub). \

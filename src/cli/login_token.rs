@@ -13,7 +13,7 @@ use super::CommandError;
 use super::context::Context;
 use super::login::{LoginArgs, guess_provider, interrupt, offer_rule, parse_target, stdout_error};
 use crate::net::{Net, Options};
-use crate::oauth::verify::{user_endpoint, verify};
+use crate::oauth::verify::{Verified, user_endpoint, verify};
 use crate::policy::{Decision, OAuthProvider, SourceKind, Target};
 use crate::secret::{Secret, SecretBytes};
 use crate::source::oauth::origin;
@@ -115,14 +115,21 @@ pub(super) fn cmd_login_token(ctx: &mut Context, args: &LoginArgs) -> Result<(),
     let token = read_token(ctx, &origin, at_terminal)?;
 
     let mut account = None;
+    let mut scope_note = "";
     if let Some((provider, url)) = &check {
         let _ = writeln!(ctx.stderr, "Checking the token with {url} ...");
         let _ = ctx.stderr.flush();
         let env = &*ctx.env;
         let net = Net::new(Options::from_env(env, rule.allow_http), env);
-        account = verify(&net, *provider, url, &token).map_err(|e| {
+        match verify(&net, *provider, url, &token).map_err(|e| {
             CommandError::user(format!("login to {origin}: {e}; nothing was stored"))
-        })?;
+        })? {
+            Verified::Account(name) => account = name,
+            Verified::NoApiScope => {
+                scope_note = " GitLab knows the token, but without the read_user or api scope \
+                              it does not say whose it is.";
+            }
+        }
     }
     let user = rule
         .username
@@ -159,7 +166,7 @@ pub(super) fn cmd_login_token(ctx: &mut Context, args: &LoginArgs) -> Result<(),
     };
     writeln!(
         ctx.stdout,
-        "Logged in to {scope}{who}. git gets user {user} and the token from {}.{replaced}{checked}",
+        "Logged in to {scope}{who}. git gets user {user} and the token from {}.{replaced}{checked}{scope_note}",
         store.location()
     )
     .map_err(stdout_error)

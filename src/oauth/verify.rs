@@ -9,6 +9,10 @@
 //!   `Bearer` as equal, `Bearer` as the one that also takes JWTs); the answer names `login`.
 //!
 //! Any answer but a 2xx JSON object is a failure named by its HTTP status: nothing is stored.
+//! One exception: GitLab answers a token it knows but whose scopes do not reach the API (a
+//! git-only token: `read_repository`, `write_repository`) with `403` and
+//! `{"error":"insufficient_scope"}`, where an unknown token gets `401`. Such a token is the
+//! least-privilege one a user should make for git, so it passes, with no account name.
 //! The token travels only in the header of that one request, never in a URL.
 
 use super::{ACCEPT_JSON, Endpoint, answer};
@@ -21,7 +25,7 @@ pub enum VerifyError {
     #[error("{0}")]
     Net(#[from] NetError),
     /// The server answered, but not with the account: refused (401, 403) or anything else.
-    #[error("{host} {} the token: HTTP {status} from {url}", if matches!(status, 401 | 403) { "refused" } else { "did not accept" })]
+    #[error("the token was {} (HTTP {status} from {url})", if matches!(status, 401 | 403) { "refused" } else { "not accepted" })]
     Refused {
         host: String,
         url: String,
@@ -35,6 +39,15 @@ pub enum VerifyError {
         status: u16,
         reason: String,
     },
+}
+
+/// What the server said of a token it accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verified {
+    /// The token's account, when the answer names one.
+    Account(Option<String>),
+    /// GitLab knows the token, but its scopes do not reach the API: it cannot say whose it is.
+    NoApiScope,
 }
 
 /// The user endpoint of `provider` for a host at `origin` (`https://host[:port]`), or `None`
@@ -58,7 +71,7 @@ pub fn verify(
     provider: OAuthProvider,
     url: &str,
     token: &Secret,
-) -> Result<Option<String>, VerifyError> {
+) -> Result<Verified, VerifyError> {
     let endpoint = Endpoint::new(url, "user lookup");
     let host = endpoint.host();
     let header = match provider {
@@ -69,6 +82,14 @@ pub fn verify(
         ),
     };
     let reply = net.get(url, &[ACCEPT_JSON, (header.0, header.1.expose())])?;
+    if provider == OAuthProvider::GitLab
+        && reply.status == 403
+        && answer::parse(&endpoint, &reply)
+            .err()
+            .is_some_and(|e| e.code() == Some("insufficient_scope"))
+    {
+        return Ok(Verified::NoApiScope);
+    }
     if !(200..300).contains(&reply.status) {
         return Err(VerifyError::Refused {
             host,
@@ -90,8 +111,10 @@ pub fn verify(
         OAuthProvider::GitLab => "username",
         _ => "login",
     };
-    Ok(fields
-        .text(key)
-        .filter(|name| name.chars().all(|c| !c.is_control() && c != ' ') && name.len() <= 255)
-        .map(|name| answer::one_line(&name, 100)))
+    Ok(Verified::Account(
+        fields
+            .text(key)
+            .filter(|name| name.chars().all(|c| !c.is_control() && c != ' ') && name.len() <= 255)
+            .map(|name| answer::one_line(&name, 100)),
+    ))
 }

@@ -116,7 +116,7 @@ fn with_token_a_rejected_token_is_one_line_with_host_and_status_and_nothing_is_s
             &format!("127.0.0.1:{}", fake.port()),
             &["HTTP 401", "nothing was stored"],
         );
-        assert!(line.contains("refused the token"), "{out}");
+        assert!(line.contains("the token was refused"), "{out}");
         assert_eq!(env.file_store(), None, "{vendor:?}");
     }
 }
@@ -417,5 +417,32 @@ fn with_token_at_a_terminal_asks_before_replacing_a_stored_token_and_no_keeps_it
     assert_eq!(
         value_of(&env.file_store().unwrap(), "password"),
         Some(second.as_str())
+    );
+}
+
+#[test]
+fn with_token_a_git_only_gitlab_token_passes_the_check_without_an_account() {
+    let (env, fake) = setup(Vendor::GitLab, "");
+    let pat = fake.create_git_only_pat();
+    let out = env
+        .gocred(&[
+            "login",
+            &fake.origin(),
+            "--with-token",
+            "--provider",
+            "gitlab",
+        ])
+        .stdin(&pat)
+        .success();
+    never_shown(&out, &pat);
+    assert!(out.stdout.contains("git gets user oauth2"), "{out}");
+    assert!(
+        out.stdout.contains("without the read_user or api scope"),
+        "{out}"
+    );
+    assert_eq!(fake.seen_at("/api/v4/user").len(), 1);
+    assert_eq!(
+        value_of(&env.file_store().unwrap(), "password"),
+        Some(pat.as_str())
     );
 }

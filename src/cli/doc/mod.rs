@@ -499,8 +499,9 @@ pub(crate) const GOCRED_1: &[Section] = &[
                  `--no-verify` skips that, and a host whose name says neither GitLab nor GitHub \
                  needs `--provider gitlab|github` or `--no-verify`), keeps it in the keychain (or \
                  the rule's `store`) with the user name git needs, and prints what git will now \
-                 get: host, user and store, never the token. A token the server refuses is not \
-                 stored: one line names the host and the HTTP status. Without `--save`, a host \
+                 get: host, user and store, never the token. A git-only GitLab token (no \
+                 `read_user` or `api` scope) passes the check with user `oauth2`. A token the \
+                 server refuses is not stored: one line names the host and the HTTP status. Without `--save`, a host \
                  with no rule gets the rule to add, printed.",
             ),
             Block::Para(

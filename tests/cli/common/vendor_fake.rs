@@ -180,6 +180,8 @@ struct Issued {
     expires_in: Option<u64>,
     /// Replaced by a refresh, or revoked.
     dead: bool,
+    /// Its scopes reach the API (a GitLab PAT with only `read_repository` does not).
+    api: bool,
 }
 
 struct State {
@@ -214,6 +216,7 @@ impl State {
             issued_at: self.server_now(),
             expires_in: self.script.expires_in,
             dead: false,
+            api: true,
         });
         (access, refresh)
     }
@@ -422,6 +425,16 @@ impl VendorFake {
 
     /// A personal access token the fake accepts from now on (no expiry, no refresh token).
     pub fn create_pat(&self) -> String {
+        self.pat(true)
+    }
+
+    /// A GitLab personal access token with only `read_repository`: git takes it, and
+    /// `/api/v4/user` answers `403 insufficient_scope` as GitLab does.
+    pub fn create_git_only_pat(&self) -> String {
+        self.pat(false)
+    }
+
+    fn pat(&self, api: bool) -> String {
         let mut st = self.state.lock().unwrap();
         st.next += 1;
         let prefix = match self.vendor {
@@ -436,6 +449,7 @@ impl VendorFake {
             issued_at,
             expires_in: None,
             dead: false,
+            api,
         });
         token
     }
@@ -705,6 +719,15 @@ fn handle(
             }),
         }
         .unwrap_or_default();
+        let no_api = st.issued.iter().any(|i| i.access == token && !i.api);
+        if vendor == Vendor::GitLab && no_api && st.access_valid(token) {
+            return Response::new(
+                403,
+                "application/json",
+                "{\"error\":\"insufficient_scope\",\"error_description\":\"The request requires \
+                 higher privileges than provided by the access token.\",\"scope\":\"api read_user\"}",
+            );
+        }
         if !st.access_valid(token) {
             let message = match vendor {
                 Vendor::GitLab => "401 Unauthorized",
