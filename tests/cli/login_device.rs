@@ -3,6 +3,7 @@
 //! so, "cancelled, nothing changed" on Ctrl-C, and a valid stored token that is not replaced
 //! without a yes at a terminal or `--force`.
 
+use crate::common::keyring::{Login, SecretService};
 use crate::common::vendor_fake::{Answer, Vendor, VendorFake};
 use crate::common::{GOCRED, TestEnv, value_of};
 use std::collections::VecDeque;
@@ -74,13 +75,16 @@ fn device_login_says_a_browser_opened_only_when_the_opener_succeeded() {
     assert!(!out.stderr.contains("Opened"), "{out}");
 }
 
-#[test]
-fn ctrl_c_while_waiting_for_approval_says_cancelled_nothing_changed() {
-    let (env, fake) = setup(Vendor::GitLab);
-    fake.script(|s| s.polls = VecDeque::from([Answer::Pending]));
+/// Runs `gocred ARGS`, waits until it says it is waiting for approval and has polled, sends it
+/// SIGINT (as a terminal's ^C does) and returns its exit code and what it printed after that.
+fn interrupt_while_waiting(
+    env: &TestEnv,
+    fake: &VendorFake,
+    args: &[&str],
+) -> (Option<i32>, String) {
     let mut child = env
         .std_command(GOCRED)
-        .args(["login", &fake.origin(), "--no-browser"])
+        .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -97,22 +101,60 @@ fn ctrl_c_while_waiting_for_approval_says_cancelled_nothing_changed() {
         seen += &line;
     }
     assert!(seen.contains("Waiting for approval"), "{seen}");
-    // Let it poll once, then interrupt it as a terminal's ^C would.
-    std::thread::sleep(Duration::from_millis(1500));
+    while fake.polls().is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(!fake.polls().is_empty(), "it never polled");
     env.command("kill")
         .args(["-INT", &child.id().to_string()])
         .success();
     let status = child.wait().unwrap();
     let mut rest = String::new();
     std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
-    assert_eq!(status.code(), Some(130), "{seen}{rest}");
+    (status.code(), rest)
+}
+
+#[test]
+fn ctrl_c_while_waiting_for_approval_says_cancelled_nothing_changed() {
+    let (env, fake) = setup(Vendor::GitLab);
+    fake.script(|s| s.polls = VecDeque::from([Answer::Pending]));
+    let (code, rest) =
+        interrupt_while_waiting(&env, &fake, &["login", &fake.origin(), "--no-browser"]);
+    assert_eq!(code, Some(130), "{rest}");
+    assert_eq!(rest.trim(), "gocred: cancelled, nothing changed");
+    assert_eq!(env.file_store(), None);
+}
+
+#[test]
+fn ctrl_c_after_save_added_the_rule_says_the_rule_stays_and_no_token_was_stored() {
+    let (mut env, fake) = setup(Vendor::GitLab);
+    // The rule --save writes keeps tokens in the keychain.
+    let service = SecretService::start(&mut env, Login::Unlocked);
+    env.policy("[keychain]\nbackend = \"secret-service\"\n");
+    fake.script(|s| s.polls = VecDeque::from([Answer::Pending]));
+    let origin = fake.origin();
+    let (code, rest) = interrupt_while_waiting(
+        &env,
+        &fake,
+        &[
+            "login",
+            &origin,
+            "--no-browser",
+            "--save",
+            "--provider",
+            "gitlab",
+            "--client-id",
+            crate::common::vendor_fake::CLIENT_ID,
+        ],
+    );
+    assert_eq!(code, Some(130), "{rest}");
     assert_eq!(
         rest.trim(),
-        "gocred: cancelled, nothing changed",
-        "{seen}{rest}"
+        "gocred: cancelled: no token was stored (the rule added by --save stays)"
     );
-    assert!(!fake.polls().is_empty(), "it never polled");
-    assert_eq!(env.file_store(), None);
+    let config = std::fs::read_to_string(env.policy_path()).unwrap();
+    assert!(config.contains(&format!("url = \"{origin}\"")), "{config}");
+    assert_eq!(service.lookup(&env, &origin), None);
 }
 
 #[test]
