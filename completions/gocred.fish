@@ -59,7 +59,7 @@ complete -c gocred -n "__fish_gocred_using_subcommand netrc" -l host -d 'Only th
 complete -c gocred -n "__fish_gocred_using_subcommand netrc" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c gocred -n "__fish_gocred_using_subcommand exec" -l host -d 'Only this host (`host` or `host:port`); may be given several times. Default: every host policy allows' -r
 complete -c gocred -n "__fish_gocred_using_subcommand exec" -s h -l help -d 'Print help'
-complete -c gocred -n "__fish_gocred_using_subcommand login" -l provider -d 'Who runs the OAuth server (for a host that has no rule yet)' -r -f -a "gitlab\t''
+complete -c gocred -n "__fish_gocred_using_subcommand login" -l provider -d 'Who runs the server: the OAuth endpoints of a new rule, the API that checks --with-token' -r -f -a "gitlab\t''
 github\t''
 oidc\t''"
 complete -c gocred -n "__fish_gocred_using_subcommand login" -l client-id -d 'The OAuth application\'s client id (for a host that has no rule yet)' -r

@@ -59,7 +59,7 @@ pub struct LoginArgs {
     /// The host or URL to log in to: gitlab.corp.example, https://ghe.corp.example:8443
     #[arg(value_name = "HOST|URL")]
     pub target: String,
-    /// Who runs the OAuth server (for a host that has no rule yet)
+    /// Who runs the server: the OAuth endpoints of a new rule, the API that checks --with-token
     #[arg(long, value_parser = ["gitlab", "github", "oidc"])]
     pub provider: Option<String>,
     /// The OAuth application's client id (for a host that has no rule yet)
