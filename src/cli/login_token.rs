@@ -28,6 +28,15 @@ pub(super) fn cmd_login_token(ctx: &mut Context, args: &LoginArgs) -> Result<(),
     interrupt::cancel_on_interrupt(false);
     let mut policy = ctx.load_policy()?;
     if matches!(policy.decide(target.clone()), Decision::NotManaged) {
+        // What would fail after --save wrote the rule fails before it.
+        let known = args.provider.is_some() || guess_provider(&target.host).is_some();
+        if args.save && !known && (!args.no_verify || args.user.is_none()) {
+            return Err(CommandError::user(format!(
+                "not saving a rule for {}: gocred cannot tell whether it runs GitLab or GitHub; \
+                 add --provider gitlab (or github), or --no-verify --user NAME",
+                target.origin()
+            )));
+        }
         let rule = suggested_token_rule(&target, args);
         policy = offer_rule(ctx, &policy, &target, args, rule, false)?;
         interrupt::cancel_on_interrupt(true);
