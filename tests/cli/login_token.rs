@@ -446,3 +446,136 @@ fn with_token_a_git_only_gitlab_token_passes_the_check_without_an_account() {
         Some(pat.as_str())
     );
 }
+
+/// A terminal driven by tmux (its own server socket, killed on drop): what a person types and
+/// what the screen shows.
+struct Tmux<'e> {
+    env: &'e TestEnv,
+    socket: std::path::PathBuf,
+}
+
+impl<'e> Tmux<'e> {
+    fn start(env: &'e TestEnv) -> Tmux<'e> {
+        crate::common::keyring::require_program("tmux");
+        let socket = env.root().join("tmux.sock");
+        let tmux = Tmux { env, socket };
+        tmux.run(&["new-session", "-d", "-x", "200", "-y", "50", "sh"]);
+        tmux
+    }
+
+    fn run(&self, args: &[&str]) -> crate::common::Output {
+        self.env
+            .command("tmux")
+            .env("TERM", "xterm")
+            .arg("-S")
+            .arg(&self.socket)
+            .args(args)
+            .success()
+    }
+
+    /// Types `text` and presses Enter.
+    fn type_line(&self, text: &str) {
+        self.run(&["send-keys", "-t", "0", "-l", text]);
+        self.run(&["send-keys", "-t", "0", "Enter"]);
+    }
+
+    /// Everything the terminal shows (history included).
+    fn screen(&self) -> String {
+        self.run(&["capture-pane", "-p", "-J", "-S", "-", "-t", "0"])
+            .stdout
+    }
+
+    /// Waits until the screen shows `text` (at least `times` times); returns the screen.
+    #[track_caller]
+    fn wait_for(&self, text: &str, times: usize) -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let screen = self.screen();
+            if screen.matches(text).count() >= times {
+                return screen;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the screen never showed {text:?}:\n{screen}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Tmux<'_> {
+    fn drop(&mut self) {
+        let _ = self
+            .env
+            .command("tmux")
+            .arg("-S")
+            .arg(&self.socket)
+            .arg("kill-server")
+            .run();
+    }
+}
+
+/// The README's first day, at a terminal: a fresh HOME, `login --with-token --save` with the
+/// token pasted at the prompt, `setup git`, a `git clone` with no prompt, `status`, `logout`,
+/// and a clone that then gets nothing. The token is never on the screen.
+#[test]
+fn first_day_at_a_terminal_login_with_token_setup_git_clone_status_logout() {
+    let mut env = TestEnv::new();
+    env.set_env("GOCRED_HTTP_TIMEOUT", "5");
+    env.set_env("GIT_TERMINAL_PROMPT", "0");
+    let _service = SecretService::start(&mut env, Login::Unlocked);
+    env.prepend_path(std::path::Path::new(GOCRED).parent().unwrap());
+    let fake = VendorFake::start(&env, Vendor::GitLab);
+    // The company's CA, as git already trusts it; the repository to clone.
+    fake.trust_in_git(&env);
+    fake.create_repo(&env, "group/repo.git");
+    let pat = fake.create_pat();
+    let origin = fake.origin();
+    let term = Tmux::start(&env);
+    term.type_line(&format!("cd {}", env.root().display()));
+
+    term.type_line(&format!(
+        "gocred login {origin} --with-token --provider gitlab --save; echo \"[login $?]\""
+    ));
+    term.wait_for("(it is not shown) and press Enter:", 1);
+    term.type_line(&pat);
+    let screen = term.wait_for("[login 0]", 1);
+    assert!(screen.contains("Added to "), "{screen}");
+    assert!(
+        screen.contains(&format!(
+            "Logged in to {origin} as alice. git gets user alice and the token from Secret Service"
+        )),
+        "{screen}"
+    );
+
+    term.type_line("gocred setup git; echo \"[setup $?]\"");
+    term.wait_for("[setup 0]", 1);
+    term.type_line(&format!(
+        "git clone -q {origin}/group/repo.git first; echo \"[clone $?]\"; cat first/README"
+    ));
+    let screen = term.wait_for("[clone 0]", 1);
+    assert!(screen.contains("group/repo.git\n"), "{screen}");
+
+    term.type_line("gocred status; echo \"[status $?]\"");
+    let screen = term.wait_for("[status 0]", 1);
+    assert!(screen.contains("alice"), "{screen}");
+
+    term.type_line(&format!("gocred logout {origin}; echo \"[logout $?]\""));
+    let screen = term.wait_for("[logout 0]", 1);
+    assert!(
+        screen.contains(&format!(
+            "Forgot 1 entry of user alice for {origin} in Secret Service"
+        )),
+        "{screen}"
+    );
+    term.type_line(&format!(
+        "git clone -q {origin}/group/repo.git second; echo \"[clone $?]\""
+    ));
+    let screen = term.wait_for("[clone 128]", 1);
+    assert!(
+        !screen.contains(&pat),
+        "the token was on the screen:\n{screen}"
+    );
+    // The first clone sent the token (from gocred, not typed).
+    assert!(fake.git_passwords().contains(&pat));
+}
