@@ -210,7 +210,14 @@ fn read_token(ctx: &mut Context, origin: &str, at_terminal: bool) -> Result<Secr
             "Paste the token for {origin} (it is not shown) and press Enter: "
         );
         let _ = ctx.stderr.flush();
-        let echo_off = tty::EchoOff::new();
+        // Never read a token that the terminal would show.
+        let Some(echo_off) = tty::EchoOff::new() else {
+            let _ = writeln!(ctx.stderr);
+            return Err(CommandError::user(
+                "cannot turn the terminal's echo off to read the token unseen: pipe it in \
+                 instead (`gocred login HOST --with-token < FILE`); nothing was stored",
+            ));
+        };
         let read = (&mut ctx.stdin)
             .take(MAX_TOKEN + 1)
             .read_until(b'\n', &mut raw.0);
