@@ -47,7 +47,9 @@ pub enum SetupCommand {
     /// metacharacter is written as `!'/the/path/gocred'`: one word, never code.
     ///
     /// Each value it replaces is named on stderr (`replacing credential.https://HOST.helper =
-    /// OLD`), and what it wrote and replaced is recorded in the same scope under `gocred.setup`
+    /// OLD`), and so is every helper from elsewhere in git's config that its empty value stops
+    /// for a host (`git no longer runs ...`); what it wrote and replaced is recorded in the same
+    /// scope under `gocred.setup`
     /// (one JSON value per key). `--undo` restores exactly the recorded values, in order (an
     /// empty reset and multi-valued lists included), on every key that still holds what setup
     /// wrote; a key changed since is left as it is, with a note naming what it had replaced.
@@ -385,6 +387,9 @@ fn setup_git(ctx: &mut Context, args: SetupGitArgs) -> Result<(), CommandError> 
                 vec!["true".to_owned()],
             )
         }));
+        let before = (!args.dry_run)
+            .then(|| running_helpers(ctx, &origins))
+            .flatten();
         let mut records = git.records()?;
         let mut changed = false;
         for (key, values) in &wanted {
@@ -408,6 +413,26 @@ fn setup_git(ctx: &mut Context, args: SetupGitArgs) -> Result<(), CommandError> 
                 replaced: current,
             }));
             changed = true;
+        }
+        if let Some(before) = before
+            && let Some(after) = running_helpers(ctx, &origins)
+        {
+            for (origin, was) in &before {
+                let now = after.get(origin).map_or(&[][..], Vec::as_slice);
+                for (key, value, described) in was {
+                    // Named above already when it was a value of a key setup replaced.
+                    let replaced_here = wanted.iter().any(|(k, _)| {
+                        key.eq_ignore_ascii_case(&format!("{}\0{k}", scope.trim_start_matches('-')))
+                    });
+                    if !replaced_here && !now.iter().any(|(k, v, _)| k == key && v == value) {
+                        notes.push(format!(
+                            "git no longer runs {} for {origin}: the empty helper value gocred \
+                             setup writes first resets the helpers configured before it",
+                            crate::redact::shown(described)
+                        ));
+                    }
+                }
+            }
         }
         if changed {
             if !git.get_all(RECORD_KEY)?.is_empty() {
@@ -441,6 +466,39 @@ fn setup_git(ctx: &mut Context, args: SetupGitArgs) -> Result<(), CommandError> 
         let _ = writeln!(ctx.stderr, "gocred setup git: {n}");
     }
     Ok(())
+}
+
+/// For each origin, the helpers git runs for it other than gocred (`scope\0key`, value,
+/// description),
+/// as git resolves them from every scope; `None` when git's config cannot be read (the notes
+/// these feed are then left out, nothing else).
+type Running = BTreeMap<String, Vec<(String, String, String)>>;
+
+fn running_helpers(ctx: &Context, origins: &[String]) -> Option<Running> {
+    let config = crate::gitconfig::read((ctx.env)("PATH").map(Into::into)).ok()?;
+    let mut running = BTreeMap::new();
+    for origin in origins {
+        let (protocol, host) = origin.split_once("://")?;
+        let url = crate::gitconfig::CredentialUrl {
+            protocol: protocol.to_owned(),
+            host: host.to_owned(),
+            path: None,
+        };
+        let helpers = config.helpers(&config.resolve(&url));
+        let list = helpers
+            .iter()
+            .filter(|h| !h.gocred)
+            .map(|h| {
+                (
+                    format!("{}\0{}", h.entry.scope, h.entry.key),
+                    h.entry.value.clone().unwrap_or_default(),
+                    h.entry.describe(),
+                )
+            })
+            .collect();
+        running.insert(origin.clone(), list);
+    }
+    Some(running)
 }
 
 /// `setup git --undo`: every key the record names gets back exactly what was there before,

@@ -349,6 +349,15 @@ fn setup_git_undo_restores_a_company_helper_setup_byte_for_byte() {
     ] {
         assert!(out.stderr.contains(line), "missing {line:?}: {out}");
     }
+    // The generic helper no longer runs for the mirror (for git.corp.example the company's own
+    // empty value had silenced it already): said once, where it is true.
+    assert!(
+        out.stderr.contains(
+            "git no longer runs `company-global` (credential.helper in the global config"
+        ) && out.stderr.contains(") for https://*.mirror.corp.example: "),
+        "{out}"
+    );
+    assert_eq!(out.stderr.matches("git no longer runs").count(), 1, "{out}");
     // The mirror had nothing: nothing is named as replaced there.
     assert!(
         !out.stderr.contains("replacing credential.https://*.mirror"),
