@@ -994,6 +994,77 @@ mod tests {
             );
         }
         assert!(!is_gocred("!'/usr/bin/other'"));
+    }
+
+    fn privacy(env: &[(&str, &str)], file: &[(&str, &str)]) -> GoPrivacy {
+        let mut now = GoPrivacy {
+            have_go: true,
+            ..GoPrivacy::default()
+        };
+        for (k, v) in file {
+            now.file.insert((*k).into(), (*v).into());
+            now.effective.insert((*k).into(), (*v).into());
+        }
+        for (k, v) in env {
+            now.from_env.push((*k).into());
+            now.effective.insert((*k).into(), (*v).into());
+        }
+        // go's defaults: GONOPROXY and GONOSUMDB follow GOPRIVATE.
+        let private = now.get("GOPRIVATE").to_owned();
+        for name in ["GONOPROXY", "GONOSUMDB"] {
+            if !now.explicit(name) {
+                now.effective.insert(name.into(), private.clone());
+            }
+        }
+        now
+    }
+
+    #[test]
+    fn setup_go_company_routing_plan_follows_go_help_private() {
+        let ours = vec!["git.corp.example".to_owned()];
+        let plan =
+            |env: &[(&str, &str)], file: &[(&str, &str)]| go_plan(&privacy(env, file), &ours).0;
+        // Nothing set: GOPRIVATE alone; the other two follow it.
+        assert_eq!(
+            plan(&[], &[]),
+            [("GOPRIVATE", "git.corp.example".to_owned())]
+        );
+        // GONOPROXY=none and a company proxy: routing kept.
+        assert_eq!(
+            plan(
+                &[("GOPROXY", "https://proxy.corp.example")],
+                &[("GONOPROXY", "none")]
+            ),
+            [
+                ("GOPRIVATE", "git.corp.example".to_owned()),
+                ("GONOPROXY", "none".to_owned())
+            ]
+        );
+        // A company proxy, no GONOPROXY: pinned to what GOPRIVATE was.
+        assert_eq!(
+            plan(
+                &[("GOPROXY", "https://proxy.corp.example|direct")],
+                &[("GOPRIVATE", "a.example")]
+            ),
+            [
+                ("GOPRIVATE", "a.example,git.corp.example".to_owned()),
+                ("GONOPROXY", "a.example".to_owned())
+            ]
+        );
+        // The public proxy and lists: merged; GONOSUMDB=none kept.
+        assert_eq!(
+            plan(&[("GONOPROXY", "b.example")], &[("GONOSUMDB", "none")]),
+            [
+                ("GOPRIVATE", "git.corp.example".to_owned()),
+                ("GONOSUMDB", "none".to_owned()),
+                ("GONOPROXY", "b.example,git.corp.example".to_owned())
+            ]
+        );
+        assert!(!company_proxy("https://proxy.golang.org,direct"));
+        assert!(!company_proxy("off"));
+        assert!(company_proxy(
+            "https://proxy.golang.org|https://athens.corp.example"
+        ));
         assert!(!is_gocred("!'/x/gocred' --config /tmp/other"));
     }
 }
