@@ -474,3 +474,44 @@ fn setup_git_replaced_helper_holding_a_token_is_named_redacted_and_restored_exac
     env.gocred(&["setup", "git", "--undo"]).success();
     assert_eq!(values(&env, key), format!("{helper}\0"));
 }
+
+#[test]
+fn setup_git_undo_record_lives_in_the_scope_it_describes() {
+    let mut env = TestEnv::new();
+    env.policy(POLICY);
+    env.put_helper_on_path();
+    let repo = env.root().join("repo");
+    env.git(&["init", "-q", repo.to_str().unwrap()])
+        .run()
+        .assert_success();
+    let key = "credential.https://git.corp.example.helper";
+    env.git(&["config", "--local", key, "repo-helper"])
+        .current_dir(&repo)
+        .run()
+        .assert_success();
+    let local = |args: &[&str]| env.git(args).current_dir(&repo).run().stdout;
+    env.gocred(&["setup", "git", "--local"])
+        .current_dir(&repo)
+        .success();
+    assert!(local(&["config", "--local", "--get-all", "gocred.setup"]).contains("repo-helper"));
+    assert_eq!(
+        values(&env, "gocred.setup"),
+        "",
+        "the global config holds no record"
+    );
+    // An undo of the global scope finds no record there and nothing of its own to remove.
+    env.gocred(&["setup", "git", "--undo"])
+        .current_dir(&repo)
+        .success();
+    assert_eq!(
+        local(&["config", "--local", "--null", "--get-all", key]),
+        "\0gocred\0"
+    );
+    env.gocred(&["setup", "git", "--local", "--undo"])
+        .current_dir(&repo)
+        .success();
+    assert_eq!(
+        local(&["config", "--local", "--null", "--get-all", key]),
+        "repo-helper\0"
+    );
+}
