@@ -307,8 +307,17 @@ impl Record {
                 .map(|s| s.as_str().map(str::to_owned))
                 .collect()
         };
+        let key = v.get("key")?.as_str()?;
+        // Only keys setup writes: a record is never a way to make undo touch another key (or
+        // pass git an option).
+        let lower = key.to_ascii_lowercase();
+        if !lower.starts_with("credential.")
+            || !(lower.ends_with(".helper") || lower.ends_with(".usehttppath"))
+        {
+            return None;
+        }
         Some(Record {
-            key: v.get("key")?.as_str()?.to_owned(),
+            key: key.to_owned(),
             wrote: list("wrote")?,
             replaced: list("replaced")?,
         })
@@ -994,6 +1003,25 @@ mod tests {
             );
         }
         assert!(!is_gocred("!'/usr/bin/other'"));
+    }
+
+    #[test]
+    fn setup_git_undo_record_names_only_keys_setup_writes() {
+        let record = |key: &str| {
+            Record::from_json(&format!(
+                r#"{{"key":{key:?},"wrote":["true"],"replaced":[]}}"#
+            ))
+        };
+        assert!(record("credential.https://h.example/g.useHttpPath").is_some());
+        assert!(record("credential.https://h.example.helper").is_some());
+        assert!(record("core.sshCommand").is_none());
+        assert!(record("--file=/etc/gitconfig").is_none());
+        let r = Record {
+            key: "credential.https://h.example.helper".into(),
+            wrote: vec![String::new(), "gocred".into()],
+            replaced: vec!["a\nb\"c".into()],
+        };
+        assert_eq!(Record::from_json(&r.to_json()), Some(r));
     }
 
     fn privacy(env: &[(&str, &str)], file: &[(&str, &str)]) -> GoPrivacy {
