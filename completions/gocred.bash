@@ -315,7 +315,7 @@ _gocred() {
                     return 0
                     ;;
                 --provider)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "gitlab github oidc" -- "${cur}"))
                     return 0
                     ;;
                 --client-id)

@@ -59,7 +59,9 @@ oauth\t'OAuth device flow (`gocred login HOST`): needs `--provider` and `--clien
 file\t'gocred\'s own 0600 file store (no keychain needed)'"
 complete -c gocred -n "__fish_gocred_using_subcommand config; and __fish_seen_subcommand_from init" -l username -d 'env: the user name git sends with the token (default oauth2)' -r
 complete -c gocred -n "__fish_gocred_using_subcommand config; and __fish_seen_subcommand_from init" -l token-env -d 'env: the variable holding the token (default GOCRED_TOKEN)' -r
-complete -c gocred -n "__fish_gocred_using_subcommand config; and __fish_seen_subcommand_from init" -l provider -d 'oauth: who runs the server (gitlab, github or oidc)' -r
+complete -c gocred -n "__fish_gocred_using_subcommand config; and __fish_seen_subcommand_from init" -l provider -d 'oauth: who runs the server (gitlab, github or oidc)' -r -f -a "gitlab\t''
+github\t''
+oidc\t''"
 complete -c gocred -n "__fish_gocred_using_subcommand config; and __fish_seen_subcommand_from init" -l client-id -d 'oauth: the OAuth application\'s client id' -r
 complete -c gocred -n "__fish_gocred_using_subcommand config; and __fish_seen_subcommand_from init" -l issuer -d 'oauth with provider oidc: the issuer URL' -r
 complete -c gocred -n "__fish_gocred_using_subcommand config; and __fish_seen_subcommand_from init" -l force -d 'Replace an existing policy (it is kept as `<file>.bak`)'

@@ -47,7 +47,7 @@ pub struct InitArgs {
     #[arg(long, value_name = "VAR")]
     pub token_env: Option<String>,
     /// oauth: who runs the server (gitlab, github or oidc)
-    #[arg(long, value_name = "PROVIDER")]
+    #[arg(long, value_name = "PROVIDER", value_parser = ["gitlab", "github", "oidc"])]
     pub provider: Option<String>,
     /// oauth: the OAuth application's client id
     #[arg(long, value_name = "ID")]
