@@ -7,7 +7,7 @@
 //! - git, which reads no `$NETRC`, gets gocred as the credential helper of every origin policy
 //!   names, through `GIT_CONFIG_COUNT` / `GIT_CONFIG_KEY_n` / `GIT_CONFIG_VALUE_n` appended to
 //!   any the caller already set: an empty `helper` first (no other helper answers for that
-//!   origin), then gocred's absolute path; `useHttpPath` for origins with path-scoped rules.
+//!   origin), then gocred's absolute path; `useHttpPath` under the prefix of each path-scoped rule.
 //! - SIGINT, SIGTERM and SIGHUP sent to gocred by a process are passed on to CMD (a terminal's
 //!   ^C already reaches CMD, which shares the foreground process group, and is not sent twice).
 //!   gocred waits for CMD, removes the directory, and exits with CMD's status (128 + N when CMD
@@ -139,29 +139,46 @@ fn write_netrc(path: &Path, contents: &[u8]) -> std::io::Result<()> {
 }
 
 /// The `credential.<origin>` keys that make git ask gocred (and nobody else) for the rules'
-/// origins; `hosts` limits them as it limits the netrc.
+/// origins; `hosts` limits them as it limits the netrc. `useHttpPath` is turned on only under
+/// the path prefix of each path-scoped rule (`credential.<origin>/<prefix>.useHttpPath`): there
+/// git must send the path for the rule to match, and elsewhere on the host git keeps asking
+/// without one, so a host-wide entry (stored without a path) still answers, as git's own helpers
+/// match entries.
 pub fn git_helper_config(policy: &Policy, hosts: &[String], helper: &str) -> Vec<(String, String)> {
-    let mut origins: Vec<(String, bool)> = Vec::new();
+    let mut origins: Vec<String> = Vec::new();
+    let mut path_prefixes: Vec<String> = Vec::new();
     for rule in &policy.rules {
         if !hosts.is_empty() && !hosts.contains(&rule_machine(rule)) {
             continue;
         }
         let origin = rule_origin(rule);
-        let path_scoped = rule.pattern.path.is_some();
-        match origins.iter_mut().find(|(o, _)| *o == origin) {
-            Some((_, p)) => *p |= path_scoped,
-            None => origins.push((origin, path_scoped)),
+        if let Some(prefix) = rule_path_prefix(rule)
+            && !path_prefixes.contains(&prefix)
+        {
+            path_prefixes.push(prefix);
+        }
+        if !origins.contains(&origin) {
+            origins.push(origin);
         }
     }
     let mut pairs = Vec::new();
-    for (origin, path_scoped) in origins {
+    for origin in origins {
         pairs.push((format!("credential.{origin}.helper"), String::new()));
         pairs.push((format!("credential.{origin}.helper"), helper.to_owned()));
-        if path_scoped {
-            pairs.push((format!("credential.{origin}.useHttpPath"), "true".into()));
-        }
+    }
+    for prefix in path_prefixes {
+        pairs.push((format!("credential.{prefix}.useHttpPath"), "true".into()));
     }
     pairs
+}
+
+/// `<origin>/<path prefix>` of a path-scoped rule (no trailing slash: git's URL matching takes
+/// it as a prefix on a `/` boundary), `None` for a host-wide rule.
+pub fn rule_path_prefix(rule: &Rule) -> Option<String> {
+    rule.pattern
+        .path
+        .as_ref()
+        .map(|path| format!("{}/{}", rule_origin(rule), path.trim_matches('/')))
 }
 
 /// `host[:port]` of a rule (`*.suffix` for a wildcard).

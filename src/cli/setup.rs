@@ -2,8 +2,9 @@
 //!
 //! `setup git` writes, for every origin of a rule, `credential.<origin>.helper` as exactly two
 //! values: an empty one (git forgets the helpers it collected so far, so no other helper answers
-//! for that origin) and gocred; plus `credential.<origin>.useHttpPath = true` where a rule has a
-//! path prefix (such a rule matches only when git sends the path). Idempotent: what is already
+//! for that origin) and gocred; plus `credential.<origin>/<prefix>.useHttpPath = true` under the
+//! prefix of every path-scoped rule (such a rule matches only when git sends the path; elsewhere
+//! git sends none, so an entry stored without a path keeps answering there). Idempotent: what is already
 //! right is left alone. `--dry-run` prints the exact `git config` commands; `--undo` removes
 //! exactly what setup wrote (a helper list someone changed since is left alone, with a note).
 //!
@@ -32,7 +33,7 @@ pub enum SetupCommand {
     ///
     /// For every origin of a rule, writes `credential.<origin>.helper` twice: an empty value (so
     /// no helper configured before answers for it) and gocred; and
-    /// `credential.<origin>.useHttpPath = true` where a rule has a path prefix. The helper is
+    /// `credential.<origin>/<prefix>.useHttpPath = true` under every rule's path prefix. The helper is
     /// `gocred` when `git-credential-gocred` is on PATH, else this binary's absolute path. git
     /// runs a helper value through the shell, so a path holding a space or a shell
     /// metacharacter is written as `!'/the/path/gocred'`: one word, never code.
@@ -172,18 +173,22 @@ fn helper_value(ctx: &Context) -> Result<String, CommandError> {
         .ok_or_else(|| CommandError::user("gocred's own path is not UTF-8"))
 }
 
-/// The (origin, needs useHttpPath) pairs of the policy, in rule order, once each.
-pub fn origins(policy: &Policy) -> Vec<(String, bool)> {
-    let mut out: Vec<(String, bool)> = Vec::new();
+/// The origins of the policy's rules, in rule order, once each, and the `<origin>/<prefix>` of
+/// every path-scoped rule (where git must send the path: `useHttpPath`), once each.
+pub fn origins(policy: &Policy) -> (Vec<String>, Vec<String>) {
+    let (mut origins, mut prefixes) = (Vec::new(), Vec::new());
     for rule in &policy.rules {
         let origin = rule_origin(rule);
-        let path = rule.pattern.path.is_some();
-        match out.iter_mut().find(|(o, _)| *o == origin) {
-            Some((_, p)) => *p |= path,
-            None => out.push((origin, path)),
+        if !origins.contains(&origin) {
+            origins.push(origin);
+        }
+        if let Some(prefix) = super::exec::rule_path_prefix(rule)
+            && !prefixes.contains(&prefix)
+        {
+            prefixes.push(prefix);
         }
     }
-    out
+    (origins, prefixes)
 }
 
 struct Git<'a> {
@@ -257,16 +262,21 @@ fn setup_git(ctx: &mut Context, args: SetupGitArgs) -> Result<(), CommandError> 
         out: &mut out,
     };
     let ours = vec![String::new(), helper.clone()];
-    for (origin, path) in origins(&policy) {
+    let (origins, prefixes) = origins(&policy);
+    for origin in &origins {
         let helper_key = format!("credential.{origin}.helper");
-        let path_key = format!("credential.{origin}.useHttpPath");
         let current = git.get_all(&helper_key)?;
         let is_ours = current.len() == 2 && current[0].is_empty() && is_gocred(&current[1]);
         if args.undo {
             if is_ours {
                 git.run(&["--unset-all", &helper_key])?;
-                if path && git.get_all(&path_key)? == ["true"] {
-                    git.run(&["--unset-all", &path_key])?;
+                // Earlier versions turned useHttpPath on for the whole origin.
+                let origin_path_key = format!("credential.{origin}.useHttpPath");
+                let path_rule_here = prefixes
+                    .iter()
+                    .any(|p| p.starts_with(&format!("{origin}/")));
+                if path_rule_here && git.get_all(&origin_path_key)? == ["true"] {
+                    git.run(&["--unset-all", &origin_path_key])?;
                 }
             } else if !current.is_empty() {
                 notes.push(format!(
@@ -279,7 +289,17 @@ fn setup_git(ctx: &mut Context, args: SetupGitArgs) -> Result<(), CommandError> 
             git.run(&["--replace-all", &helper_key, ""])?;
             git.run(&["--add", &helper_key, &helper])?;
         }
-        if path && git.get_all(&path_key)? != ["true"] {
+    }
+    // git sends the repository path only under the path prefixes of path-scoped rules: elsewhere
+    // on the host, an entry stored without a path keeps answering, as git's own helpers match.
+    for prefix in &prefixes {
+        let path_key = format!("credential.{prefix}.useHttpPath");
+        let current = git.get_all(&path_key)?;
+        if args.undo {
+            if current == ["true"] {
+                git.run(&["--unset-all", &path_key])?;
+            }
+        } else if current != ["true"] {
             git.run(&["--replace-all", &path_key, "true"])?;
         }
     }

@@ -149,3 +149,52 @@ fn connect_and_timeout_errors_name_the_fix_not_only_the_host() {
     };
     assert!(timeout.to_string().contains("GOCRED_HTTP_TIMEOUT=SECONDS"));
 }
+
+#[test]
+fn no_request_follows_a_redirect_whatever_its_method() {
+    // Another origin that records whether anyone came.
+    let elsewhere = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    elsewhere.set_nonblocking(true).unwrap();
+    let away = elsewhere.local_addr().unwrap().port();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        for status in [307, 308, 302] {
+            let (mut conn, _) = listener.accept().unwrap();
+            let mut buf = [0; 4096];
+            let _ = conn.read(&mut buf);
+            let _ = conn.write_all(
+                format!(
+                    "HTTP/1.1 {status} Moved\r\nLocation: http://127.0.0.1:{away}/x\r\n\
+                     Content-Length: 0\r\nConnection: close\r\n\r\n"
+                )
+                .as_bytes(),
+            );
+        }
+    });
+    let env = |n: &str| match n {
+        "GIT_CONFIG_NOSYSTEM" => Some("1".to_owned()),
+        "GIT_CONFIG_GLOBAL" => Some("/nonexistent".to_owned()),
+        _ => None,
+    };
+    let net = Net::new(Options::from_env(&env, true), &env);
+    let url = format!("http://127.0.0.1:{port}/token");
+    let r = net
+        .post_form(&url, &[], &[("device_code", "dc-SECRET")])
+        .unwrap();
+    assert_eq!(r.status, 307);
+    let r = net
+        .post_form(&url, &[], &[("refresh_token", "rt-SECRET")])
+        .unwrap();
+    assert_eq!(r.status, 308);
+    // doctor's probe: a GET with the credential in Authorization.
+    let r = net
+        .get(&url, &[("Authorization", "Basic dTpTRUNSRVQ=")])
+        .unwrap();
+    assert_eq!(r.status, 302);
+    server.join().unwrap();
+    assert!(
+        matches!(elsewhere.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "a redirect was followed"
+    );
+}

@@ -1,7 +1,9 @@
 //! Reading the policy file. Every problem is reported with file, line and column, all of them at
 //! once: a typo in one rule should not hide a wrong URL in the next.
 
-use super::{KeychainBackend, OAuthConfig, OAuthProvider, Policy, Rule, SourceKind, UrlPattern};
+use super::{
+    HostPattern, KeychainBackend, OAuthConfig, OAuthProvider, Policy, Rule, SourceKind, UrlPattern,
+};
 use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -107,8 +109,21 @@ pub const MAX_CONFIG_BYTES: u64 = 8 << 20;
 /// path, a regular file of at most [`MAX_CONFIG_BYTES`], that only its owner (this user or
 /// root) can change, in directories only their owners can change.
 pub fn load(path: &Path) -> Result<Policy, ConfigError> {
+    load_keeping(path, None)
+}
+
+/// [`load`] for one request (`get`): the file is read and checked whole, exactly as by
+/// [`load`], but the policy keeps only the rules that could match `host` (a normalized host
+/// name; `None`: no rule), so [`Policy::decide`] for any target on that host picks what it
+/// picks over the whole policy: a rule for another host never matches. Not for anything that
+/// lists or writes rules.
+pub fn load_for_host(path: &Path, host: Option<&str>) -> Result<Policy, ConfigError> {
+    load_keeping(path, Some(host.unwrap_or_default()))
+}
+
+fn load_keeping(path: &Path, only_host: Option<&str>) -> Result<Policy, ConfigError> {
     match super::trust::read(path)? {
-        Some(text) => load_str(path, &text),
+        Some(text) => load_str_keeping(path, &text, only_host),
         None => Ok(Policy {
             path: path.to_owned(),
             exists: false,
@@ -122,15 +137,34 @@ pub fn load(path: &Path) -> Result<Policy, ConfigError> {
 /// problem, goes through the full `toml` parser ([`load_str_full`]), which reports every
 /// problem. Both give the same policy for every file the fast reader accepts.
 pub fn load_str(path: &Path, text: &str) -> Result<Policy, ConfigError> {
-    if let Some(root) = super::scan::parse(text) {
-        let mut ck = Checker::new(text);
-        let mut policy = Policy {
-            path: path.to_owned(),
-            exists: true,
-            ..Policy::default()
-        };
-        ck.policy(&root, &mut policy);
-        if ck.diagnostics.is_empty() {
+    load_str_keeping(path, text, None)
+}
+
+/// [`load_str`], keeping only the rules that could match `only_host` when it is set (see
+/// [`load_for_host`]). Then no rule is kept for the duplicate check: each rule's pattern is
+/// hashed instead, and two equal hashes (a duplicate, or a rare collision) send the file to
+/// the full parser, which keeps every rule and names the duplicate.
+#[doc(hidden)]
+pub fn load_str_keeping(
+    path: &Path,
+    text: &str,
+    only_host: Option<&str>,
+) -> Result<Policy, ConfigError> {
+    let mut ck = Checker::new(text);
+    ck.only_host = only_host;
+    let mut policy = Policy {
+        path: path.to_owned(),
+        exists: true,
+        ..Policy::default()
+    };
+    // Each rule is checked as soon as it is read, while its table is still in the cache.
+    if let Some(root) = super::scan::parse(text, |keys, span| ck.rule_keys(keys, span, &mut policy))
+    {
+        ck.top(&root, &mut policy);
+        if only_host.is_none() {
+            ck.duplicates(&policy);
+        }
+        if ck.diagnostics.is_empty() && !ck.collided {
             return Ok(policy);
         }
     }
@@ -168,17 +202,76 @@ pub fn load_str_full(path: &Path, text: &str) -> Result<Policy, ConfigError> {
     }
 }
 
-struct Checker<'t> {
-    text: &'t str,
-    /// Byte offset of every line's first character: positions cost a binary search, not a scan
-    /// from the top (a policy of 10,000 rules asks for one per rule).
-    line_starts: Vec<usize>,
-    diagnostics: Vec<Diagnostic>,
+/// The keys of one `[[rule]]` table, each looked up once (the checker asks for most of them
+/// several times), whether they come from a `toml` table or from the fast reader.
+#[derive(Default)]
+pub(super) struct RuleKeys<'v, 'i> {
+    url: Option<&'v Value<'i>>,
+    sources: Option<&'v Value<'i>>,
+    username: Option<&'v Value<'i>>,
+    token_env: Option<&'v Value<'i>>,
+    store: Option<&'v Value<'i>>,
+    allow_http: Option<&'v Value<'i>>,
+    oauth: Option<&'v Value<'i>>,
+    goauth: Option<&'v Value<'i>>,
+    /// Keys that no rule has, each an error.
+    unknown: Vec<(&'v str, Range<usize>)>,
 }
 
-type Value<'i> = Spanned<DeValue<'i>>;
+impl<'v, 'i> RuleKeys<'v, 'i> {
+    #[cfg(test)]
+    pub(super) fn unknown_count(&self) -> usize {
+        self.unknown.len()
+    }
 
-const RULE_KEYS: &[&str] = &[
+    /// Records `key = value`; `false` if `key` was already recorded (TOML forbids that: only
+    /// the fast reader can ask, and it then leaves the file to the full parser).
+    pub(super) fn set(
+        &mut self,
+        key: &'v Spanned<toml::de::DeString<'i>>,
+        value: &'v Value<'i>,
+    ) -> bool {
+        let slot = match key.get_ref().as_ref() {
+            "url" => &mut self.url,
+            "sources" => &mut self.sources,
+            "username" => &mut self.username,
+            "token_env" => &mut self.token_env,
+            "store" => &mut self.store,
+            "allow_http" => &mut self.allow_http,
+            "oauth" => &mut self.oauth,
+            "goauth" => &mut self.goauth,
+            other => {
+                if self.unknown.iter().any(|(k, _)| *k == other) {
+                    return false;
+                }
+                self.unknown.push((other, key.span()));
+                return true;
+            }
+        };
+        slot.replace(value).is_none()
+    }
+}
+
+pub(super) struct Checker<'t> {
+    text: &'t str,
+    /// Byte offset of every line's first character, made on the first position asked for out
+    /// of order: positions then cost a binary search, not a scan from the top (a policy of
+    /// 10,000 rules asks for one per rule).
+    line_starts: std::cell::OnceCell<Vec<usize>>,
+    /// The last position asked for: (offset, 0-based line, that line's start). Rules ask in
+    /// file order, so each counts only the newlines since the one before.
+    cursor: std::cell::Cell<(usize, usize, usize)>,
+    diagnostics: Vec<Diagnostic>,
+    /// Keep only the rules that could match this host ([`load_for_host`]).
+    only_host: Option<&'t str>,
+    /// With `only_host`: the hash of every rule's pattern, and whether two were equal.
+    hashes: std::collections::HashSet<u64, Fnv>,
+    collided: bool,
+}
+
+pub(super) type Value<'i> = Spanned<DeValue<'i>>;
+
+pub(super) const RULE_KEYS: &[&str] = &[
     "url",
     "sources",
     "username",
@@ -200,22 +293,43 @@ const OAUTH_KEYS: &[&str] = &[
 ];
 
 impl<'t> Checker<'t> {
-    fn new(text: &'t str) -> Self {
+    pub(super) fn new(text: &'t str) -> Self {
         Checker {
             text,
-            line_starts: std::iter::once(0)
-                .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-                .collect(),
+            line_starts: std::cell::OnceCell::new(),
+            cursor: std::cell::Cell::new((0, 0, 0)),
+            only_host: None,
+            hashes: std::collections::HashSet::default(),
+            collided: false,
             diagnostics: Vec::new(),
         }
     }
 }
 
 impl Checker<'_> {
+    /// 1-based line and column (in characters) of the byte `offset`.
     fn position(&self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.text.len());
-        let index = self.line_starts.partition_point(|&start| start <= offset) - 1;
-        let column = self.text[self.line_starts[index]..offset].chars().count() + 1;
+        let (at, line, start) = self.cursor.get();
+        let (index, line_start) = if offset >= at {
+            let gap = &self.text.as_bytes()[at..offset];
+            let newlines = gap.iter().filter(|&&b| b == b'\n').count();
+            let line_start = match gap.iter().rposition(|&b| b == b'\n') {
+                Some(i) => at + i + 1,
+                None => start,
+            };
+            self.cursor.set((offset, line + newlines, line_start));
+            (line + newlines, line_start)
+        } else {
+            let starts = self.line_starts.get_or_init(|| {
+                std::iter::once(0)
+                    .chain(self.text.match_indices('\n').map(|(i, _)| i + 1))
+                    .collect()
+            });
+            let index = starts.partition_point(|&start| start <= offset) - 1;
+            (index, starts[index])
+        };
+        let column = self.text[line_start..offset].chars().count() + 1;
         (index + 1, column)
     }
 
@@ -266,6 +380,62 @@ impl Checker<'_> {
     }
 
     fn policy(&mut self, root: &DeTable<'_>, policy: &mut Policy) {
+        self.top(root, policy);
+        if let Some(v) = root.get("rule") {
+            match v.get_ref().as_array() {
+                Some(rules) => {
+                    for r in rules.iter() {
+                        self.rule_entry(r, policy);
+                    }
+                }
+                None => self.error(
+                    v.span(),
+                    "`rule` must be an array of tables: write each rule as [[rule]]",
+                ),
+            }
+        }
+        self.duplicates(policy);
+    }
+
+    /// One `[[rule]]` table, added to `policy` when it has no problem.
+    fn rule_entry(&mut self, r: &Value<'_>, policy: &mut Policy) {
+        if let Some(t) = self.table(r, "rule") {
+            let mut keys = RuleKeys::default();
+            for (key, value) in t.iter() {
+                keys.set(key, value);
+            }
+            self.rule_keys(&keys, r.span(), policy);
+        }
+    }
+
+    /// The keys of one `[[rule]]` whose table spans `span`, added to `policy` when they have
+    /// no problem.
+    pub(super) fn rule_keys(
+        &mut self,
+        keys: &RuleKeys<'_, '_>,
+        span: Range<usize>,
+        policy: &mut Policy,
+    ) {
+        let line = self.position(span.start).0;
+        let Some(rule) = self.rule(keys, span, line) else {
+            return;
+        };
+        match self.only_host {
+            None => policy.rules.push(rule),
+            Some(host) => {
+                use std::hash::BuildHasher;
+                if !self.hashes.insert(Fnv.hash_one(&rule.pattern)) {
+                    self.collided = true;
+                }
+                if could_match(&rule.pattern, host) {
+                    policy.rules.push(rule);
+                }
+            }
+        }
+    }
+
+    /// Everything but the rules: the top-level keys, `[keychain]` and `[file]`.
+    pub(super) fn top(&mut self, root: &DeTable<'_>, policy: &mut Policy) {
         self.unknown_keys(root, &["rule", "keychain", "file"], "the top level");
         if let Some(v) = root.get("keychain")
             && let Some(t) = self.table(v, "keychain")
@@ -299,31 +469,20 @@ impl Checker<'_> {
                 }
             }
         }
-        if let Some(v) = root.get("rule") {
-            match v.get_ref().as_array() {
-                Some(rules) => {
-                    for r in rules.iter() {
-                        if let Some(t) = self.table(r, "rule") {
-                            let line = self.position(r.span().start).0;
-                            if let Some(rule) = self.rule(t, r.span(), line) {
-                                policy.rules.push(rule);
-                            }
-                        }
-                    }
-                }
-                None => self.error(
-                    v.span(),
-                    "`rule` must be an array of tables: write each rule as [[rule]]",
-                ),
-            }
-        }
-        self.duplicates(policy);
     }
 
-    fn rule(&mut self, t: &DeTable<'_>, span: Range<usize>, line: usize) -> Option<Rule> {
+    fn rule(&mut self, k: &RuleKeys<'_, '_>, span: Range<usize>, line: usize) -> Option<Rule> {
         let before = self.diagnostics.len();
-        self.unknown_keys(t, RULE_KEYS, "[[rule]]");
-        let url = match t.get("url") {
+        for (key, key_span) in &k.unknown {
+            self.error(
+                key_span.clone(),
+                format!(
+                    "unknown key `{key}` in [[rule]] (expected one of: {})",
+                    RULE_KEYS.join(", ")
+                ),
+            );
+        }
+        let url = match k.url {
             None => {
                 self.error(span.clone(), "this [[rule]] has no `url`");
                 None
@@ -347,7 +506,7 @@ impl Checker<'_> {
         };
         let mut sources = Vec::new();
         let mut sources_span = span.clone();
-        match t.get("sources") {
+        match k.sources {
             None => self.error(
                 span.clone(),
                 "this [[rule]] has no `sources` (e.g. sources = [\"keychain\"])",
@@ -384,7 +543,7 @@ impl Checker<'_> {
                 }
             }
         }
-        let username = t.get("username").and_then(|v| {
+        let username = k.username.and_then(|v| {
             let s = self.string(v, "username")?;
             if s.is_empty() || s.contains(':') || s.chars().any(char::is_control) {
                 self.error(
@@ -395,7 +554,7 @@ impl Checker<'_> {
             }
             Some(s.to_owned())
         });
-        let token_env = t.get("token_env").and_then(|v| {
+        let token_env = k.token_env.and_then(|v| {
             let s = self.string(v, "token_env")?;
             let valid = s.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
                 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
@@ -408,7 +567,7 @@ impl Checker<'_> {
             }
             Some(s.to_owned())
         });
-        let store = t.get("store").and_then(|v| {
+        let store = k.store.and_then(|v| {
             let name = self.string(v, "store")?;
             let kind = match name {
                 "keychain" => SourceKind::Keychain,
@@ -430,15 +589,15 @@ impl Checker<'_> {
             }
             Some(kind)
         });
-        let allow_http = match t.get("allow_http") {
+        let allow_http = match k.allow_http {
             None => false,
             Some(v) => v.get_ref().as_bool().unwrap_or_else(|| {
                 self.error(v.span(), "`allow_http` must be true or false");
                 false
             }),
         };
-        let oauth = self.oauth(t, &sources, &sources_span, store, allow_http);
-        let goauth_preemptive = match t.get("goauth") {
+        let oauth = self.oauth(k.oauth, &sources, &sources_span, store, allow_http);
+        let goauth_preemptive = match k.goauth {
             None => false,
             Some(v) => match self.string(v, "goauth") {
                 None => false,
@@ -460,16 +619,16 @@ impl Checker<'_> {
             },
         };
         if sources.contains(&SourceKind::Env) {
-            if token_env.is_none() && t.get("token_env").is_none() {
+            if token_env.is_none() && k.token_env.is_none() {
                 self.error(
                     sources_span.clone(),
                     "source `env` needs `token_env` (the variable holding the token)",
                 );
             }
-            if username.is_none() && t.get("username").is_none() {
+            if username.is_none() && k.username.is_none() {
                 self.error(sources_span.clone(), "source `env` needs `username` (e.g. \"gitlab-ci-token\", \"x-access-token\" or \"oauth2\")");
             }
-        } else if let (Some(_), Some(v)) = (&token_env, t.get("token_env")) {
+        } else if let (Some(_), Some(v)) = (&token_env, k.token_env) {
             self.error(v.span(), "`token_env` is set but `env` is not in `sources`");
         }
         if let Some((_, pattern, url_span)) = &url
@@ -500,14 +659,14 @@ impl Checker<'_> {
     /// listed, and `oauth` combined with `env` only (its tokens live in `store`).
     fn oauth(
         &mut self,
-        rule: &DeTable<'_>,
+        oauth: Option<&Value<'_>>,
         sources: &[SourceKind],
         sources_span: &Range<usize>,
         store: Option<SourceKind>,
         allow_http: bool,
     ) -> Option<OAuthConfig> {
         let listed = sources.contains(&SourceKind::OAuth);
-        let Some(v) = rule.get("oauth") else {
+        let Some(v) = oauth else {
             if listed {
                 self.error(
                     sources_span.clone(),
@@ -650,9 +809,9 @@ impl Checker<'_> {
         })
     }
 
-    fn duplicates(&mut self, policy: &Policy) {
-        let mut seen: std::collections::HashMap<&UrlPattern, usize> =
-            std::collections::HashMap::new();
+    pub(super) fn duplicates(&mut self, policy: &Policy) {
+        let mut seen: std::collections::HashMap<&UrlPattern, usize, Fnv> =
+            std::collections::HashMap::with_capacity_and_hasher(policy.rules.len(), Fnv);
         let mut dups = Vec::new();
         for rule in &policy.rules {
             if let Some(first) = seen.insert(&rule.pattern, rule.line) {
@@ -666,6 +825,43 @@ impl Checker<'_> {
                 column: 1,
                 message: format!("rule for \"{url}\" matches exactly what the rule on line {first} matches; merge them"),
             });
+        }
+    }
+}
+
+/// Whether `pattern` could match some request for `host` (on some scheme, port or path): a
+/// superset of [`UrlPattern::matches`] for that host.
+fn could_match(pattern: &UrlPattern, host: &str) -> bool {
+    match &pattern.host {
+        HostPattern::Exact(h) => h == host,
+        HostPattern::Wildcard(suffix) => host
+            .strip_suffix(suffix.as_str())
+            .and_then(|head| head.strip_suffix('.'))
+            .is_some_and(|head| !head.is_empty()),
+    }
+}
+
+/// FNV-1a for the duplicate check: the patterns come from the user's own file (nothing to
+/// defend against), and SipHash was a tenth of a 10,000-rule `get`.
+#[derive(Clone, Copy, Default)]
+struct Fnv;
+
+impl std::hash::BuildHasher for Fnv {
+    type Hasher = FnvHasher;
+    fn build_hasher(&self) -> FnvHasher {
+        FnvHasher(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+struct FnvHasher(u64);
+
+impl std::hash::Hasher for FnvHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
         }
     }
 }

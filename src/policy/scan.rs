@@ -4,18 +4,19 @@
 //! It accepts a strict subset of TOML: comments, the headers `[[rule]]`, `[rule.oauth]`,
 //! `[keychain]` and `[file]`, and `key = value` lines with a bare key and a value that is a
 //! string without escapes (`"..."` or `'...'`), `true`, `false`, or an array of such strings
-//! (over several lines too). It builds the same [`DeTable`] that `toml` builds for such a file,
-//! and the loader checks it with the same [`super::load`] checker. On anything else (an escape,
+//! (over several lines too). It hands each rule's keys to the same checker that checks what
+//! the full parser reads (`RuleKeys`, in `load.rs`), and builds the same [`DeTable`] that
+//! `toml` builds for the rest. On anything else (an escape,
 //! a number, an inline table, a dotted key, a repeated key or table, a CR...) it gives up and the
 //! loader uses the full `toml` parser; it also does whenever the checker finds a problem, so
 //! every diagnostic comes from the full parser. So the fast reader can only ever speed up a file
 //! that the full parser reads to the same policy: `tests/cli/proptests.rs` and the
 //! `policy_load` fuzz target check exactly that.
 
+use super::load::{RuleKeys, Value};
+use std::ops::Range;
 use toml::Spanned;
-use toml::de::{DeArray, DeTable, DeValue};
-
-type Value<'i> = Spanned<DeValue<'i>>;
+use toml::de::{DeArray, DeString, DeTable, DeValue};
 
 /// The tables being filled: where a `key = value` line goes.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -27,50 +28,46 @@ enum Section {
     RuleOAuth,
 }
 
+type Entry<'i> = (Spanned<DeString<'i>>, Value<'i>);
+
+/// The `[[rule]]` being read: its `key = value` lines, in a list reused from rule to rule.
 struct OpenRule<'i> {
-    table: DeTable<'i>,
     start: usize,
     oauth: Option<(DeTable<'i>, usize)>,
 }
 
-/// The policy's TOML, or `None` when the file is not in the subset this reader knows.
-pub(super) fn parse(text: &str) -> Option<DeTable<'_>> {
-    // Control characters (other than tab and LF) are errors in every part of TOML; CR, DEL and
-    // the rest are left to the full parser.
-    if text
-        .bytes()
-        .any(|b| (b < 0x20 && b != b'\t' && b != b'\n') || b == 0x7f)
-    {
-        return None;
-    }
+/// The policy's TOML, or `None` when the file is not in the subset this reader knows. Each
+/// `[[rule]]` goes to `each_rule` (its keys and its span) as soon as it is complete, in file
+/// order, and is then dropped: the returned table holds everything but the rules. (A `None`
+/// after some rules went to `each_rule` means: forget them, the file is for the full parser.)
+pub(super) fn parse<'i>(
+    text: &'i str,
+    mut each_rule: impl FnMut(&RuleKeys<'_, 'i>, Range<usize>),
+) -> Option<DeTable<'i>> {
     let mut s = Scanner { text, at: 0 };
     let mut root = DeTable::new();
     let mut keychain: Option<(DeTable<'_>, usize)> = None;
     let mut file: Option<(DeTable<'_>, usize)> = None;
-    let mut rules: Vec<Value<'_>> = Vec::new();
     let mut rule: Option<OpenRule<'_>> = None;
+    let mut entries: Vec<Entry<'i>> = Vec::new();
     let mut section = Section::Root;
     loop {
         s.skip_blank();
         let Some(b) = s.peek() else { break };
         match b {
             b'\n' => s.at += 1,
-            b'#' => s.skip_comment(),
+            b'#' => s.skip_comment()?,
             b'[' => {
                 let start = s.at;
                 section = if s.eat("[[rule]]") {
                     if let Some(done) = rule.take() {
-                        rules.push(close_rule(done, start));
+                        close_rule(done, &mut entries, start, &mut each_rule)?;
                     }
-                    rule = Some(OpenRule {
-                        table: DeTable::new(),
-                        start,
-                        oauth: None,
-                    });
+                    rule = Some(OpenRule { start, oauth: None });
                     Section::Rule
                 } else if s.eat("[rule.oauth]") {
                     let open = rule.as_mut()?;
-                    if open.oauth.is_some() || open.table.contains_key("oauth") {
+                    if open.oauth.is_some() || entries.iter().any(|(k, _)| k.get_ref() == "oauth") {
                         return None;
                     }
                     open.oauth = Some((DeTable::new(), start));
@@ -96,9 +93,13 @@ pub(super) fn parse(text: &str) -> Option<DeTable<'_>> {
                 let (key, value) = s.key_value()?;
                 let table = match section {
                     Section::Root => return None,
+                    Section::Rule => {
+                        // A repeated key is found when the rule is closed.
+                        entries.push((key, value));
+                        continue;
+                    }
                     Section::Keychain => &mut keychain.as_mut()?.0,
                     Section::File => &mut file.as_mut()?.0,
-                    Section::Rule => &mut rule.as_mut()?.table,
                     Section::RuleOAuth => &mut rule.as_mut()?.oauth.as_mut()?.0,
                 };
                 if table.contains_key(key.get_ref().as_ref()) {
@@ -111,7 +112,7 @@ pub(super) fn parse(text: &str) -> Option<DeTable<'_>> {
     }
     let end = text.len();
     if let Some(done) = rule.take() {
-        rules.push(close_rule(done, end));
+        close_rule(done, &mut entries, end, &mut each_rule)?;
     }
     for (name, table) in [("keychain", keychain), ("file", file)] {
         if let Some((table, start)) = table {
@@ -121,29 +122,37 @@ pub(super) fn parse(text: &str) -> Option<DeTable<'_>> {
             );
         }
     }
-    if let Some(first) = rules.first() {
-        let span = first.span().start..end;
-        let mut array = DeArray::new();
-        for r in rules {
-            array.push(r);
-        }
-        root.insert(
-            Spanned::new(span.start + 2..span.start + 6, "rule".into()),
-            Spanned::new(span, DeValue::Array(array)),
-        );
-    }
     Some(root)
 }
 
-fn close_rule(open: OpenRule<'_>, end: usize) -> Value<'_> {
-    let mut table = open.table;
+/// Hands the rule that ends at `end` to `each_rule`; `None` for a repeated key.
+fn close_rule<'i>(
+    open: OpenRule<'i>,
+    entries: &mut Vec<Entry<'i>>,
+    end: usize,
+    each_rule: &mut impl FnMut(&RuleKeys<'_, 'i>, Range<usize>),
+) -> Option<()> {
     if let Some((oauth, start)) = open.oauth {
-        table.insert(
+        entries.push((
             Spanned::new(start + 6..start + 11, "oauth".into()),
             Spanned::new(start..end, DeValue::Table(oauth)),
-        );
+        ));
     }
-    Spanned::new(open.start..end, DeValue::Table(table))
+    let mut keys = RuleKeys::default();
+    for (key, value) in entries.iter() {
+        if !keys.set(key, value) {
+            return None;
+        }
+    }
+    each_rule(&keys, open.start..end);
+    drop(keys);
+    entries.clear();
+    Some(())
+}
+
+/// What TOML forbids in comments and strings (all but tab), and LF, which ends both.
+fn is_control(b: u8) -> bool {
+    (b < 0x20 && b != b'\t') || b == 0x7f
 }
 
 fn is_bare(b: u8) -> bool {
@@ -175,19 +184,23 @@ impl<'i> Scanner<'i> {
         }
     }
 
-    /// From `#` to the end of the line (the newline stays).
-    fn skip_comment(&mut self) {
-        match self.text[self.at..].find('\n') {
-            Some(i) => self.at += i,
-            None => self.at = self.text.len(),
+    /// From `#` to the end of the line (the newline stays); `None` for a control character
+    /// in it (TOML forbids them all but tab; CR is left to the full parser too).
+    fn skip_comment(&mut self) -> Option<()> {
+        let rest = &self.text.as_bytes()[self.at..];
+        let len = rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len());
+        if rest[..len].iter().any(|&b| is_control(b)) {
+            return None;
         }
+        self.at += len;
+        Some(())
     }
 
     /// Blanks, an optional comment, then a newline or the end of the file.
     fn end_of_line(&mut self) -> Option<()> {
         self.skip_blank();
         if self.peek() == Some(b'#') {
-            self.skip_comment();
+            self.skip_comment()?;
         }
         match self.peek() {
             None => Some(()),
@@ -204,7 +217,11 @@ impl<'i> Scanner<'i> {
         loop {
             match self.peek() {
                 Some(b' ' | b'\t' | b'\n') => self.at += 1,
-                Some(b'#') => self.skip_comment(),
+                Some(b'#') => {
+                    if self.skip_comment().is_none() {
+                        return;
+                    }
+                }
                 _ => return,
             }
         }
@@ -238,7 +255,10 @@ impl<'i> Scanner<'i> {
         if rest.as_bytes().first() == Some(&quote) && rest.as_bytes().get(1) == Some(&quote) {
             return None; // a multi-line string
         }
-        let len = rest.find([quote as char, '\n', '\\'])?;
+        // Ends at the quote; a newline, an escape or a control character first: not ours.
+        let len = rest
+            .bytes()
+            .position(|b| b == quote || b == b'\\' || is_control(b))?;
         if rest.as_bytes()[len] != quote {
             return None;
         }
@@ -298,7 +318,10 @@ mod tests {
     /// The fast reader took `text`, and the policy is the full parser's, field for field.
     #[track_caller]
     fn same_as_toml(text: &str) {
-        assert!(parse(text).is_some(), "the fast reader gave up on:\n{text}");
+        assert!(
+            parse(text, |_, _| {}).is_some(),
+            "the fast reader gave up on:\n{text}"
+        );
         let fast = load_str(Path::new("/p.toml"), text);
         let full = load_str_full(Path::new("/p.toml"), text);
         assert!(fast.is_ok(), "{fast:?}");
@@ -362,15 +385,30 @@ mod tests {
             "\u{feff}[[rule]]\n",
             "[[rule]]\n# a bell \u{7}\n",
         ] {
-            assert!(parse(text).is_none(), "took:\n{text}");
+            assert!(parse(text, |_, _| {}).is_none(), "took:\n{text}");
         }
+    }
+
+    #[test]
+    fn every_rule_key_the_reference_lists_is_known_to_the_fast_reader() {
+        for key in crate::policy::load::RULE_KEYS {
+            let text = format!("[[rule]]\n{key} = true\n");
+            let mut unknown = None;
+            assert!(parse(&text, |keys, _| unknown = Some(keys.unknown_count())).is_some());
+            assert_eq!(unknown, Some(0), "{key}");
+        }
+        let mut unknown = None;
+        parse("[[rule]]\nurls = true\n", |keys, _| {
+            unknown = Some(keys.unknown_count())
+        });
+        assert_eq!(unknown, Some(1));
     }
 
     #[test]
     fn a_file_with_a_problem_is_reported_by_the_full_parser() {
         // In the fast reader's subset, but invalid: the report is the full parser's.
         let text = "[[rule]]\nurl = \"https://*.co.uk\"\nsources = [\"file\"]\n";
-        assert!(parse(text).is_some());
+        assert!(parse(text, |_, _| {}).is_some());
         let fast = load_str(Path::new("/p.toml"), text).unwrap_err();
         let full = load_str_full(Path::new("/p.toml"), text).unwrap_err();
         assert_eq!(fast.report(), full.report());

@@ -122,14 +122,11 @@ fn same(want: Option<&str>, have: Option<&str>) -> bool {
     want.is_none_or(|w| have == Some(w))
 }
 
-/// Whether an entry stored with path `have` may answer (or be erased by) a request with path
-/// `want`. As in git, an entry stored with a path answers only that path, or a request without
-/// one. Unlike git's credential-store, an entry stored without a path answers every path: under
-/// a host-level rule it is the host's credential (stored by git without `useHttpPath`, by
-/// `import-netrc`, ...), and `gocred exec` turns `useHttpPath` on for hosts that also have
-/// path-scoped rules.
+/// Whether an entry stored for path `have` answers a request for path `want`: as git's
+/// `credential_match` (credential-store, credential-cache), a request with a path takes only an
+/// entry for that very path, and a request without one takes any entry.
 fn path_fits(want: Option<&str>, have: Option<&str>) -> bool {
-    have.is_none() || same(want, have)
+    want.is_none() || same(want, have)
 }
 
 /// Picks the credential a query asks for among the records of one scope, by git's rules
@@ -191,9 +188,7 @@ pub fn upsert(records: &mut Vec<Record>, record: Record) -> bool {
         Some(&record.cred.username),
         0,
     );
-    if answered
-        .is_some_and(|r| r.cred == record.cred && (record.path.is_some() || r.path.is_none()))
-    {
+    if answered.is_some_and(|r| r.cred == record.cred && r.path == record.path) {
         return false;
     }
     records.retain(|r| {
@@ -258,11 +253,15 @@ mod tests {
         kept.unknown.push(Secret::from("authtype=Bearer"));
         let mut records = vec![kept.clone()];
         assert!(!upsert(&mut records, rec(None, "a", "1")));
-        assert!(!upsert(&mut records, rec(Some("x.git"), "a", "1")));
         assert_eq!(records, [kept.clone()]);
-        // Another password for one path: an entry of its own; the host-wide one stays.
+        // The same password for one path: git's get for that path did not take the host-wide
+        // entry, so it is an entry of its own; the host-wide one stays.
+        assert!(upsert(&mut records, rec(Some("x.git"), "a", "1")));
+        assert!(!upsert(&mut records, rec(Some("x.git"), "a", "1")));
+        assert_eq!(records, [kept.clone(), rec(Some("x.git"), "a", "1")]);
+        // Another password for that path replaces its entry.
         assert!(upsert(&mut records, rec(Some("x.git"), "a", "2")));
-        assert_eq!(records.len(), 2);
+        assert_eq!(records, [kept.clone(), rec(Some("x.git"), "a", "2")]);
         // A new host-wide password replaces every path's entry of that user.
         assert!(upsert(&mut records, rec(None, "a", "3")));
         assert_eq!(records, [rec(None, "a", "3")]);

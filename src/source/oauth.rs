@@ -7,10 +7,10 @@
 //!
 //! A token that expires within the margin (60 s, or `GOCRED_OAUTH_REFRESH_MARGIN` seconds) is
 //! refreshed first, under an exclusive lock file per key in [`crate::paths::lock_dir`] (one per
-//! user, whatever the caller's environment): the
-//! first process refreshes and stores, the others wait for the lock, read the stored token again
-//! and find it fresh. So any number of concurrent git processes send one refresh request, which
-//! matters because servers rotate refresh tokens and treat a reused one as theft.
+//! user, whatever the caller's environment): the first process refreshes and stores, the others
+//! wait for the lock (a bounded time), read the stored token again and find it fresh. So any
+//! number of concurrent git processes send one refresh request, which matters because servers
+//! rotate refresh tokens and treat a reused one as theft.
 //!
 //! Nothing is lost to a passing failure: only an explicit refusal of the refresh token
 //! (`invalid_grant`, GitHub's `bad_refresh_token`: [`crate::oauth::OAuthError::is_refusal`])
@@ -83,6 +83,18 @@ pub fn margin(env: &dyn Fn(&str) -> Option<String>) -> u64 {
         .unwrap_or(DEFAULT_MARGIN)
 }
 
+/// How long to wait for another process's refresh: what its two requests (discovery, refresh)
+/// may take, plus time for its store calls.
+fn lock_wait(env: &dyn Fn(&str) -> Option<String>) -> std::time::Duration {
+    Options::from_env(env, false).timeout * 2 + std::time::Duration::from_secs(10)
+}
+
+/// A one-line note on stderr while git still gets an answer. Straight to stderr (a source has
+/// no Context), so redacted here as the Context's filter would: a server's words are in it.
+fn note(text: &str) {
+    eprintln!("{}", crate::redact::shown(&format!("gocred: note: {text}")));
+}
+
 /// Whether `cred` can be handed to git as it is.
 pub fn is_fresh(cred: &Credential, now: u64, margin: u64) -> bool {
     cred.password_expiry_utc
@@ -153,12 +165,37 @@ impl<'e> OAuthSource<'e> {
             }
         };
         let path = lock_path(&dir, key);
-        crate::fs::lock_exclusive(&path)
-            .map_err(|e| SourceError::Fatal(format!("oauth: cannot lock {}: {e}", path.display())))
+        // The holder is bounded (its requests time out, its store calls too), but a holder that
+        // is stopped or stuck must not hold git up forever: wait on a thread, for a while. A
+        // lock taken after we gave up is released at once (the guard drops with the message).
+        let wait = lock_wait(self.env);
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        let taking = path.clone();
+        std::thread::Builder::new()
+            .name("gocred-refresh-lock".into())
+            .spawn(move || {
+                let _ = tx.send(crate::fs::lock_exclusive(&taking));
+            })
+            .map_err(|e| SourceError::Fatal(format!("oauth: cannot start a thread: {e}")))?;
+        match rx.recv_timeout(wait) {
+            Ok(Ok(file)) => Ok(file),
+            Ok(Err(e)) => Err(SourceError::Fatal(format!(
+                "oauth: cannot lock {}: {e}",
+                path.display()
+            ))),
+            Err(_) => Err(SourceError::Unavailable(format!(
+                "oauth: another gocred process has been refreshing the token for {key} for {} s \
+                 and still holds {}; see which with `fuser {}` (a stopped or hung one), or try \
+                 again",
+                wait.as_secs(),
+                path.display(),
+                path.display()
+            ))),
+        }
     }
 
     /// Refreshes the token under `key` unless another process already did; the caller found it
-    /// stale.
+    /// stale (`seen`).
     fn refresh(
         &self,
         store: &dyn Store,
@@ -166,8 +203,17 @@ impl<'e> OAuthSource<'e> {
         config: &OAuthConfig,
         key: &ScopeKey,
         user: &str,
+        seen: &Credential,
     ) -> Result<Credential, SourceError> {
-        let _lock = self.lock(key)?;
+        let _lock = match self.lock(key) {
+            Ok(lock) => lock,
+            // Another process holds the refresh too long: the token git has is still good.
+            Err(SourceError::Unavailable(why)) if is_fresh(seen, super::now(), 0) => {
+                note(&format!("{why}; using the current token until it expires"));
+                return Ok(seen.clone());
+            }
+            Err(e) => return Err(e),
+        };
         let login = || format!("run `gocred login {key}`");
         let Some(cred) = self.read(store, rule, key, user)? else {
             return Err(SourceError::Unavailable(format!(
@@ -204,10 +250,10 @@ impl<'e> OAuthSource<'e> {
             // Anything else may pass (an outage, a rate limit, a timeout, a proxy's page): the
             // refresh token stays, and git gets the current token while it is still valid.
             Err(e) if is_fresh(&cred, super::now(), 0) => {
-                eprintln!(
-                    "gocred: note: oauth: cannot refresh the token for {key} now ({e}); using the \
-                     current one until it expires, and will retry on the next request"
-                );
+                note(&format!(
+                    "oauth: cannot refresh the token for {key} now ({e}); using the current one \
+                     until it expires, and will retry on the next request"
+                ));
                 Ok(cred)
             }
             Err(e) => Err(SourceError::Unavailable(format!(
@@ -245,7 +291,10 @@ impl<'e> OAuthSource<'e> {
             }
             // A new login replaced it while the server was refusing the old one.
             Some(now) if is_fresh(&now, super::now(), margin(self.env)) => Ok(now),
-            _ => Err(SourceError::Unavailable(format!(
+            None => Err(SourceError::Unavailable(format!(
+                "oauth: {e}; the token for {key} is gone already, {login}"
+            ))),
+            Some(_) => Err(SourceError::Unavailable(format!(
                 "oauth: {e}; the token for {key} changed meanwhile and was kept, {login} if it \
                  does not work"
             ))),
@@ -320,7 +369,8 @@ impl Source for OAuthSource<'_> {
         if is_fresh(&cred, query.now, margin(self.env)) {
             return Ok(Some(cred));
         }
-        self.refresh(&*store, rule, config, &key, &user).map(Some)
+        self.refresh(&*store, rule, config, &key, &user, &cred)
+            .map(Some)
     }
 }
 

@@ -141,10 +141,16 @@ fn url_conflicting_with_explicit_attributes_is_refused() {
             &format!("disagrees with the explicit {key}"),
         );
     }
-    // Agreeing (modulo case) is fine, and url alone is expanded.
+    // Agreeing (modulo case) is fine, and url alone is expanded (its path too: a request with
+    // a path takes only an entry stored for that path, as git's helpers match).
     let out = get(
         &env,
         "host=GIT.corp.example\nurl=https://git.corp.example/group/x\n",
+    );
+    assert_eq!(out.stdout, "", "{out}");
+    let out = get(
+        &env,
+        "host=GIT.corp.example\nurl=https://git.corp.example\n",
     );
     assert_eq!(out.stdout, "username=alice\npassword=s3cret\n", "{out}");
     let out = get(&env, "url=https://git.corp.example\n");

@@ -103,7 +103,7 @@ fn git_asks_only_gocred_for_the_policy_origins_and_keeps_the_callers_config() {
     );
     env.git_config("credential.helper", other.to_str().unwrap());
     let script = "git config --get-all credential.https://git.corp.example.helper; \
-                  git config --get credential.https://git.corp.example.usehttppath; \
+                  git config --get credential.https://git.corp.example/release-team.usehttppath; \
                   git config --get-all credential.https://ghe.corp.example:8443.helper; \
                   git config --get caller.kept; \
                   printf 'url=https://git.corp.example/group/repo.git\\n\\n' | git credential fill; \
@@ -122,11 +122,11 @@ fn git_asks_only_gocred_for_the_policy_origins_and_keeps_the_callers_config() {
         ["", GOCRED, "true", "", GOCRED, "yes", "protocol=https"],
         "{out}"
     );
-    // Our host: gocred's credential, never the other helper's.
+    // Our host: gocred's credential, never the other helper's. Outside the path rule's prefix
+    // git sends no path, so the host's entry (stored without one) answers.
     assert!(
-        out.stdout.contains(
-            "host=git.corp.example\npath=group/repo.git\nusername=alice\npassword=git-SENTINEL-1\n"
-        ),
+        out.stdout
+            .contains("host=git.corp.example\nusername=alice\npassword=git-SENTINEL-1\n"),
         "{out}"
     );
     // Any other host: git's own configuration is untouched (the other helper still answers).

@@ -39,9 +39,9 @@ fn setup_git_writes_host_scoped_helpers_once_and_undo_takes_them_back() {
         out.stdout,
         "git config --global --replace-all credential.https://git.corp.example.helper ''\n\
          git config --global --add credential.https://git.corp.example.helper gocred\n\
-         git config --global --replace-all credential.https://git.corp.example.useHttpPath true\n\
          git config --global --replace-all 'credential.https://*.mirror.corp.example.helper' ''\n\
-         git config --global --add 'credential.https://*.mirror.corp.example.helper' gocred\n"
+         git config --global --add 'credential.https://*.mirror.corp.example.helper' gocred\n\
+         git config --global --replace-all credential.https://git.corp.example/release-team.useHttpPath true\n"
     );
     assert_eq!(global_config(&env), before);
 
@@ -55,10 +55,12 @@ fn setup_git_writes_host_scoped_helpers_once_and_undo_takes_them_back() {
         get("credential.https://git.corp.example.helper"),
         "\ngocred\n"
     );
+    // useHttpPath only under the path rule's prefix, not for the whole host.
     assert_eq!(
-        get("credential.https://git.corp.example.usehttppath"),
+        get("credential.https://git.corp.example/release-team.usehttppath"),
         "true\n"
     );
+    assert_eq!(get("credential.https://git.corp.example.usehttppath"), "");
     assert_eq!(
         get("credential.https://*.mirror.corp.example.helper"),
         "\ngocred\n"
@@ -92,12 +94,21 @@ fn setup_git_writes_host_scoped_helpers_once_and_undo_takes_them_back() {
         !out.stdout.contains("OTHER"),
         "another helper answered for a policy host: {out}"
     );
+    // Outside the prefix git sends no path, so the host's entry (stored without a path) answers.
+    env.gocred(&["store"])
+        .stdin("protocol=https\nhost=git.corp.example\nusername=alice\npassword=host-pass\n")
+        .success();
+    let out = env.credential_fill("https://git.corp.example/other/app.git");
+    assert!(
+        out.stdout.contains("username=alice\npassword=host-pass\n"),
+        "{out}"
+    );
 
     // --undo removes exactly what setup wrote.
     env.gocred(&["setup", "git", "--undo"]).success();
     for key in [
         "credential.https://git.corp.example.helper",
-        "credential.https://git.corp.example.usehttppath",
+        "credential.https://git.corp.example/release-team.usehttppath",
         "credential.https://*.mirror.corp.example.helper",
     ] {
         assert_eq!(get(key), "", "{key}");

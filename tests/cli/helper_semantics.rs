@@ -245,8 +245,7 @@ fn helper_semantics_paths_and_erase_match_git_credential_store() {
         step("reject", false, PATHS, "username=alice\npassword=wrong\n"),
         /* 12 */ fill(true, &at("foo.git")),
         /* 13 */ approve(true, &at("qux.git"), "carol", "pc"),
-        // Without a path, the password names the entry, whatever its path. (A request with a
-        // path and no user name would now get bob's host-wide entry: see the next test.)
+        // Without a path, the password names the entry, whatever its path.
         /* 14 */
         step("reject", false, PATHS, "password=pa2\n"),
         /* 15 */ fill(true, "https://alice@paths.sem.example/foo.git"),
@@ -277,56 +276,45 @@ fn helper_semantics_paths_and_erase_match_git_credential_store() {
 
 const WIDE: &str = "https://wide.sem.example";
 
-/// Where gocred differs from git's credential-store, on purpose: under a host-level rule an entry
-/// stored without a path is the host's credential and answers every path (git's store would not
-/// answer a request with a path from it). Then a 401 on any path must erase it, or git would be
-/// handed the rejected credential forever.
+/// An entry stored without a path (git without `useHttpPath`, `import-netrc`, `login
+/// --with-token`) answers a request with a path exactly as git's credential-store answers it:
+/// not at all. A request that has a path takes only entries stored for that very path.
 #[test]
-fn helper_semantics_a_host_wide_entry_answers_every_path_and_a_401_there_erases_it() {
+fn helper_semantics_a_pathless_entry_does_not_answer_a_request_with_a_path() {
     let at = |path: &str| format!("{WIDE}/{path}");
     let steps = vec![
         /* 0 */ approve(false, WIDE, "alice", "pa"),
         /* 1 */ fill(true, &at("x.git")),
-        // git approves what worked for x.git: nothing new is stored.
-        /* 2 */
-        approve(true, &at("x.git"), "alice", "pa"),
+        /* 2 */ fill(false, &at("x.git")),
         /* 3 */ approve(true, &at("y.git"), "alice", "py"),
-        // The entry for the very path beats the host-wide one, whatever their age.
-        /* 4 */
-        fill(true, &at("y.git")),
+        /* 4 */ fill(true, &at("y.git")),
         /* 5 */ fill(true, &at("x.git")),
         /* 6 */ approve(false, WIDE, "bob", "pb"),
         /* 7 */ fill(true, "https://alice@wide.sem.example/y.git"),
-        // A 401 for x.git with the host-wide password erases it; y.git keeps its own.
-        /* 8 */
+        /* 8 */ fill(false, "https://bob@wide.sem.example/z.git"),
+        /* 9 */ fill(true, "https://bob@wide.sem.example/z.git"),
+        // A 401 for y.git takes y.git's entry only; the host-wide ones stay.
+        /* 10 */
         step(
             "reject",
             true,
-            &at("x.git"),
-            "username=alice\npassword=pa\n",
+            &at("y.git"),
+            "username=alice\npassword=py\n",
         ),
-        /* 9 */ fill(true, "https://alice@wide.sem.example/x.git"),
-        /* 10 */ fill(true, &at("y.git")),
-        /* 11 */ fill(true, "https://bob@wide.sem.example/z.git"),
+        /* 11 */ fill(true, &at("y.git")),
+        /* 12 */ fill(false, "https://alice@wide.sem.example"),
     ];
-    for backend in BACKENDS {
-        let o = run_gocred(backend, &[WIDE], &steps);
-        assert_user(&o[1], "alice", "pa");
-        assert_user(&o[4], "alice", "py");
-        assert_user(&o[5], "alice", "pa");
-        assert_user(&o[7], "alice", "py");
-        assert_nothing(&o[9]);
-        assert_user(&o[10], "alice", "py");
-        assert_user(&o[11], "bob", "pb");
-    }
-    // Step 2 stored nothing: the file holds one entry for alice without a path, one for y.git.
-    let env = TestEnv::new();
-    env.policy(&policy(None, &[WIDE]));
-    run(&env, GOCRED, &steps[..4], &[]);
-    let file = env.file_store().unwrap();
-    assert_eq!(file.matches("username=alice").count(), 2, "{file}");
-    assert_eq!(file.matches("path=").count(), 1, "{file}");
-    assert!(file.contains("path=y.git\n"), "{file}");
+    let oracle = run_credential_store(&steps);
+    assert_nothing(&oracle[1]);
+    assert_user(&oracle[2], "alice", "pa");
+    assert_user(&oracle[4], "alice", "py");
+    assert_nothing(&oracle[5]);
+    assert_user(&oracle[7], "alice", "py");
+    assert_user(&oracle[8], "bob", "pb");
+    assert_nothing(&oracle[9]);
+    assert_nothing(&oracle[11]);
+    assert_user(&oracle[12], "alice", "pa");
+    assert_same_as(&oracle, &[WIDE], &steps);
 }
 
 const EMPTY: &str = "https://empty.sem.example";

@@ -267,6 +267,81 @@ fn invalid_grant_erases_only_the_token_that_was_refused() {
     assert_eq!(value_of(&text, "oauth_refresh_token"), Some("rt-other"));
 }
 
+#[test]
+fn a_refresh_lock_held_forever_is_waited_for_a_bounded_time() {
+    use std::io::Write;
+    let (env, server) = setup(); // GOCRED_HTTP_TIMEOUT=1: a 12 s wait for the lock
+    let store = env.file_store_path();
+    seed(
+        &store,
+        &server.origin(),
+        "at-expired",
+        now() - 10,
+        "rt-kept",
+    );
+    let before = std::fs::read(&store).unwrap();
+    server.script(|_| Action::Hang(Duration::from_secs(120)));
+    let mut holder = env
+        .std_command(crate::common::GOCRED)
+        .arg("get")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    holder
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("protocol=http\nhost=127.0.0.1:{}\n\n", server.port()).as_bytes())
+        .unwrap();
+    // Once its refresh request arrived, it holds the lock: stop it there, for good.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while server.seen().is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the first get sent no refresh"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let pid = i32::try_from(holder.id()).unwrap();
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(pid, libc::SIGSTOP) };
+    let started = std::time::Instant::now();
+    let out = get(&env, &server);
+    let took = started.elapsed();
+    let after = std::fs::read(&store).unwrap();
+    // A token still valid (only within the refresh margin) is given to git after the wait.
+    seed(
+        &store,
+        &server.origin(),
+        "at-still-valid",
+        now() + 40,
+        "rt-kept",
+    );
+    let valid = get(&env, &server);
+    let _ = holder.kill();
+    let _ = holder.wait();
+    valid.assert_success();
+    assert_eq!(value_of(&valid.stdout, "password"), Some("at-still-valid"));
+    assert!(
+        valid.stderr.contains("gocred: note:") && valid.stderr.contains("still holds"),
+        "{valid}"
+    );
+    assert_eq!(out.code(), Some(1), "{out}");
+    assert_eq!(out.stdout, "");
+    assert_eq!(out.stderr_lines().len(), 1, "{out}");
+    for says in ["still holds", "fuser", &server.origin()] {
+        assert!(out.stderr.contains(says), "says {says:?}: {out}");
+    }
+    assert!(
+        took >= Duration::from_secs(11) && took < Duration::from_secs(30),
+        "waited {took:?}"
+    );
+    assert_eq!(server.seen().len(), 1, "a waiting get refreshed too");
+    assert_eq!(after, before, "the waiting get changed the store");
+}
+
 /// The effective uid (inside the test's user namespace: 0).
 fn euid() -> u32 {
     // SAFETY: geteuid cannot fail.
@@ -446,6 +521,26 @@ fn mixed_environments_inner() {
             value_of(&out.stdout, "password"),
             Some(format!("pw{i}").as_str()),
             "user{i} was lost: {out}"
+        );
+    }
+    // And no lock file went where an environment variable points.
+    for dir in [
+        env.runtime_dir().join("gocred"),
+        env.cache_home().join("gocred"),
+        root.join("home-b/.cache/gocred"),
+        root.join("home-c/.cache/gocred"),
+        root.join("run-c/gocred"),
+    ] {
+        let locks: Vec<_> = std::fs::read_dir(&dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".lock"))
+            .collect();
+        assert!(
+            locks.is_empty(),
+            "lock files in {}: {locks:?}",
+            dir.display()
         );
     }
     println!("{backend}: 6 stores and 6 refreshes in 3 environments, nothing lost");

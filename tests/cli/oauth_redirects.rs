@@ -203,3 +203,63 @@ fn proxies_see_only_connect_for_https() {
         assert!(!raw.contains(secret), "the proxy saw {secret}: {raw}");
     }
 }
+
+#[test]
+fn doctors_probe_follows_no_redirect_with_the_credential() {
+    use crate::common::go::go_toolchain;
+    use crate::common::https::{HttpsServer, Request, Response, TestCa};
+    use std::sync::Arc;
+
+    let mut env = TestEnv::new();
+    let ca = TestCa::new(&env.root().join("ca"), "Redirect Test CA");
+    // Another origin (another port), trusted too: it must hear nothing.
+    let elsewhere = HttpsServer::start(
+        "127.0.0.1:0",
+        ca.server_config(&["localhost"]),
+        Arc::new(|_: &Request| Response::new(200, "text/plain", "ok")),
+    );
+    let away = format!("https://localhost:{}/info/refs", elsewhere.port());
+    let server = HttpsServer::start(
+        "127.0.0.1:0",
+        ca.server_config(&["localhost"]),
+        Arc::new(move |_: &Request| {
+            let mut r = Response::new(307, "text/plain", "");
+            r.headers.push(("Location".into(), away.clone()));
+            r
+        }),
+    );
+    let host = format!("localhost:{}", server.port());
+    env.policy(&format!(
+        "[[rule]]\nurl = \"https://{host}\"\nsources = [\"file\"]\nstore = \"file\"\n"
+    ));
+    env.gocred(&["store"])
+        .stdin(format!(
+            "protocol=https\nhost={host}\nusername=alice\npassword=doc-SECRET\n\n"
+        ))
+        .success();
+    env.git_config(
+        &format!("http.https://{host}/.sslCAInfo"),
+        &ca.pem.to_string_lossy(),
+    );
+    let away_host = format!("localhost:{}", elsewhere.port());
+    env.git_config(
+        &format!("http.https://{away_host}/.sslCAInfo"),
+        &ca.pem.to_string_lossy(),
+    );
+    env.prepend_path(go_toolchain().0.parent().unwrap().to_owned());
+    env.set_env("GOROOT", go_toolchain().1.clone());
+    env.set_env("GOTOOLCHAIN", "local");
+    env.set_env("GOCRED_HTTP_TIMEOUT", "5");
+    let out = env
+        .gocred(&["doctor"])
+        .arg(format!("{host}/group/mod"))
+        .run();
+    assert_quiet_about(&out, &["doc-SECRET"]);
+    assert!(out.stdout.contains("HTTP 307"), "{out}");
+    assert_eq!(server.log().len(), 1, "{:?}", server.log());
+    assert!(
+        elsewhere.log().is_empty(),
+        "doctor followed the redirect: {:?}",
+        elsewhere.log()
+    );
+}

@@ -137,6 +137,52 @@ fn policy_in_force_is_the_file_as_it_is_now_after_rename_swap() {
 }
 
 #[test]
+fn policy_in_force_is_the_file_as_it_is_now_after_rename_swaps_during_gets() {
+    // The old cache keyed what a get had parsed on what it stat'ed afterwards: a swap in
+    // between left the revoked policy answering for good. Swap while gets run, end on the
+    // policy that revokes `a`: every get saw one whole file, and the last word is the file's.
+    let env = TestEnv::new();
+    let (a, b) = ("aaa.corp.example", "bbb.corp.example");
+    store_all(&env, &[a, b]);
+    let path = env.policy(&file_rules(&[a]));
+    let mtime = std::fs::metadata(&path).unwrap().modified().unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let swapper = {
+        let (path, stop) = (path.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut round = 0usize;
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                let next = path.with_file_name(format!("config.toml.{round}"));
+                let host = if round.is_multiple_of(2) { b } else { a };
+                std::fs::write(&next, file_rules(&[host])).unwrap();
+                std::fs::File::options()
+                    .write(true)
+                    .open(&next)
+                    .unwrap()
+                    .set_modified(mtime)
+                    .unwrap();
+                std::fs::rename(&next, &path).unwrap();
+                round += 1;
+            }
+        })
+    };
+    for _ in 0..30 {
+        let out = get(&env, a);
+        out.assert_success();
+        let whole =
+            out.stdout.is_empty() || out.stdout == format!("username=u-{a}\npassword=p-{a}\n");
+        assert!(whole, "{out}");
+    }
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    swapper.join().unwrap();
+    let next = path.with_file_name("config.toml.last");
+    std::fs::write(&next, file_rules(&[b])).unwrap();
+    std::fs::rename(&next, &path).unwrap();
+    assert_nothing(&env, a);
+    assert_answers(&env, b);
+}
+
+#[test]
 fn policy_in_force_is_never_half_served_when_an_edit_makes_it_invalid() {
     let env = TestEnv::new();
     let (a, b) = ("aaa.corp.example", "bbb.corp.example");

@@ -215,12 +215,18 @@ fn write_policy(dir: &Path, rules: &[GenRule]) {
 
 /// Plants one credential per scope in the file store (mode 0600), each with its own password.
 fn plant(dir: &Path, scopes: &[String]) {
-    let records: Vec<Record> = scopes
+    let entries: Vec<(String, Option<String>)> = scopes.iter().map(|s| (s.clone(), None)).collect();
+    plant_entries(dir, &entries);
+}
+
+/// One entry per (scope key, path git sent), each with its own password `pw-<index>`.
+fn plant_entries(dir: &Path, entries: &[(String, Option<String>)]) {
+    let records: Vec<Record> = entries
         .iter()
         .enumerate()
-        .map(|(i, scope)| Record {
+        .map(|(i, (scope, path))| Record {
             scope: ScopeKey(scope.clone()),
-            path: None,
+            path: path.clone(),
             unknown: Vec::new(),
             cred: Credential {
                 username: "u".into(),
@@ -655,16 +661,21 @@ proptest! {
         requests in prop::collection::vec(live_request(), 2..=3),
     ) {
         let env = crate::common::TestEnv::new();
-        // One credential under every scope a rule could pick, each with its own password.
-        let mut scopes = Vec::new();
+        // One credential under every scope a rule could pick, each with its own password: under
+        // a host-wide key one without a path and one per path git may send (a request with a
+        // path takes only the entry for that path, as git's helpers match), under a path key one.
+        let mut entries: Vec<(String, Option<String>)> = Vec::new();
         for host in LIVE_HOSTS {
-            for path in ["", "/team/repo.git", "/other/repo.git"] {
-                scopes.push(format!("https://{host}{path}"));
+            for path in [None, Some("team/repo.git"), Some("other/repo.git")] {
+                entries.push((format!("https://{host}"), path.map(str::to_owned)));
+                if let Some(path) = path {
+                    entries.push((format!("https://{host}/{path}"), None));
+                }
             }
         }
         let dir = env.file_store_path().parent().unwrap().to_owned();
         std::fs::create_dir_all(&dir).unwrap();
-        plant(&dir, &scopes);
+        plant_entries(&dir, &entries);
         let path = env.policy(&first.text());
         let mut states = vec![(first.clone(), None)];
         states.extend(edits.iter().map(|(p, e)| (p.clone(), Some(*e))));
@@ -693,8 +704,17 @@ proptest! {
                         prop_assert!(out.status.success(), "{}", out);
                         let want = match p.decide(Target::new("https", host, *req_path).unwrap()) {
                             Decision::NotManaged => String::new(),
-                            Decision::Managed { scope, .. } => {
-                                let i = scopes.iter().position(|s| *s == scope.0).unwrap();
+                            Decision::Managed { scope, rule, .. } => {
+                                // git's rules: a request with a path takes the entry for that
+                                // path; one without takes the newest (last planted) of the key.
+                                let fits = |p: &Option<String>| match (&rule.pattern.path, req_path) {
+                                    (Some(_), _) | (None, None) => true,
+                                    (None, Some(want)) => p.as_deref() == Some(*want),
+                                };
+                                let i = entries
+                                    .iter()
+                                    .rposition(|(s, p)| *s == scope.0 && fits(p))
+                                    .unwrap();
                                 format!("username=u\npassword=pw-{i}\n")
                             }
                         };
@@ -773,5 +793,24 @@ proptest! {
         let fast = policy::load_str(path, &text);
         let full = policy::load_str_full(path, &text);
         prop_assert_eq!(format!("{fast:?}"), format!("{full:?}"), "{}", text);
+        // What `get` loads (only the rules for the request's host) decides as the whole does.
+        for host in ["a.corp.example", "b.corp.example", "x.corp.example", "dup.example", "x.co.uk"] {
+            let kept = policy::load_str_keeping(path, &text, Some(host));
+            prop_assert_eq!(kept.is_ok(), full.is_ok(), "{} {:?}", host, kept);
+            let (Ok(kept), Ok(whole)) = (&kept, &full) else { continue };
+            for (scheme, port, path) in [
+                ("https", "", None),
+                ("https", ":8443", None),
+                ("http", "", None),
+                ("https", "", Some("team/x.git")),
+            ] {
+                let target = || Target::new(scheme, &format!("{host}{port}"), path).unwrap();
+                let said = |d: Decision<'_>| match d {
+                    Decision::NotManaged => None,
+                    Decision::Managed { rule, scope, .. } => Some((rule.url.clone(), rule.line, scope)),
+                };
+                prop_assert_eq!(said(kept.decide(target())), said(whole.decide(target())), "{}", text);
+            }
+        }
     }
 }

@@ -8,6 +8,7 @@
 use crate::common::go::go_toolchain;
 use crate::common::{GOCRED, TestEnv, set_mode};
 use std::collections::BTreeMap;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 const POLICY: &str = r#"
@@ -177,6 +178,26 @@ fn setup_go_structured_env_never_moves_one_variable_into_another() {
     assert_eq!(get("GONOSUMDB"), "s.example,git.corp.example");
     assert_eq!(get("GONOPROXY"), "x.example,git.corp.example");
 
+    // Bytes that are not UTF-8 reach gocred as U+FFFD (go's JSON): passing that on would change
+    // the value, so neither printing nor --write does.
+    env.set_env(
+        "GOPRIVATE",
+        std::ffi::OsStr::from_bytes(b"p.example,caf\xe9.example"),
+    );
+    for args in [&["setup", "go"][..], &["setup", "go", "--write"]] {
+        let out = env.gocred(args).run();
+        out.assert_failure();
+        assert_eq!(out.stdout, "", "{out}");
+        assert!(
+            out.stderr.contains("GOPRIVATE") && out.stderr.contains("not valid UTF-8"),
+            "{out}"
+        );
+    }
+    assert_eq!(
+        std::fs::read_to_string(&goenv).unwrap(),
+        "GONOSUMDB=s.example\nGONOPROXY=x.example\n",
+    );
+
     // --write: each variable gets its own old value plus ours, quotes and all.
     env.set_env("GOPRIVATE", "it's.example");
     env.gocred(&["setup", "go", "--write"]).success();
@@ -214,7 +235,21 @@ fn setup_git_quoting_helper_path_with_metacharacters_is_one_word_to_git() {
     let env = TestEnv::new();
     env.policy(POLICY);
     let exe = install_gocred_at(&env.root().join(HOSTILE_DIR).join("bin"));
-    let run = |args: &[&str]| env.command(&exe).args(args).success();
+    // PATH holds git alone: a git-credential-gocred installed on this machine (the Debian package
+    // check installs one for a while) would make setup write `gocred` instead of the path.
+    let git_only = env.root().join("git-only");
+    std::fs::create_dir_all(&git_only).unwrap();
+    let git = ["/usr/local/bin/git", "/usr/bin/git"]
+        .into_iter()
+        .find(|g| Path::new(g).is_file())
+        .expect("git installed");
+    std::os::unix::fs::symlink(git, git_only.join("git")).unwrap();
+    let run = |args: &[&str]| {
+        env.command(&exe)
+            .args(args)
+            .env("PATH", &git_only)
+            .success()
+    };
 
     // --dry-run prints sh commands; run by dash they configure exactly what setup itself would.
     let dry = run(&["setup", "git", "--dry-run"]);

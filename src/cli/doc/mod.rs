@@ -57,7 +57,7 @@ const LOCATION: Block = Block::Para(
 
 /// When the policy file is read at all (README: "Configuration").
 const TRUST: Block = Block::Para(
-    r"Like ssh's `StrictModes`, gocred reads the policy only when no one but its owner can change it: the file must be owned by you or root, and neither its group nor others may write it; the same holds for every directory above it (a sticky directory such as `/tmp` excepted), on the path as given and on the path its symlinks lead to. It must be a regular file (a symlink to one is fine; a FIFO or a device is refused) of at most 8 MiB, and `$GOCRED_CONFIG` must be an absolute path, since git runs gocred inside whatever repository it works in. Each refusal is one line naming the path and the `chmod` or `chown` that fixes it. A `$GOCRED_CONFIG` that names a file that does not exist is an error for `gocred config check` and `gocred status`, and a one-line note from `get` (which then answers nothing, and exits 0 as for a denied host: git ignores a helper's exit status and asks the next helper).",
+    r"Like ssh's `StrictModes`, gocred reads the policy only when no one but its owner can change it: the file must be owned by you or root, and neither its group nor others may write it; the same holds for every directory above it (except that a sticky directory such as `/tmp` may be writable by all), on the path as given and on the path its symlinks lead to. It must be a regular file (a symlink to one is fine; a FIFO or a device is refused) of at most 8 MiB, and `$GOCRED_CONFIG` must be an absolute path, since git runs gocred inside whatever repository it works in. Each refusal is one line naming the path and the `chmod` or `chown` that fixes it. A `$GOCRED_CONFIG` that names a file that does not exist is an error for `gocred config check` and `gocred status`, and a one-line note from `get` (which then answers nothing, and exits 0 as for a denied host: git ignores a helper's exit status and asks the next helper).",
 );
 
 /// The keys of a `[[rule]]` table, in the order the loader lists them.
@@ -293,6 +293,16 @@ pub(crate) const CONFIG_5: &[Section] = &[
                  name git sends is the rule's `username`, else `oauth2` (GitLab, and OIDC servers) \
                  or `x-access-token` (GitHub).",
             ),
+            Block::Para(
+                "Nothing is lost to an outage. A refresh that fails for a passing reason (HTTP \
+                 429 or 5xx, `temporarily_unavailable`, `slow_down`, a timeout, a dropped \
+                 connection) keeps the refresh token: git gets the current token while it is \
+                 still valid, with a one-line note, else nothing, and the next request tries \
+                 again. Only the server's explicit refusal of the refresh token (`invalid_grant`, \
+                 or GitHub's `bad_refresh_token`) erases it, and only if it is still the one \
+                 stored. No OAuth request follows a redirect, and through a proxy gocred only \
+                 opens `CONNECT` tunnels.",
+            ),
             Block::ManOnly(
                 "A self-managed GitLab (its application registered with the device flow and \
                  Confidential off), and an OIDC server whose endpoints are discovered from the \
@@ -374,10 +384,12 @@ pub(crate) const CONFIG_5: &[Section] = &[
                  (an `oauth` rule's own refresh token never leaves gocred). With \
                  `credential.useHttpPath`, git sends the repository path: an entry stored with a \
                  path answers only that path, or a request without a path, even under a \
-                 host-wide rule. An entry stored without one (git without `useHttpPath`, \
-                 `import-netrc`) is the host's credential and answers every path of a host-wide \
-                 rule, where git's `credential-store` would not; an entry for the very path beats \
-                 it. `erase` removes every entry that matches what git gives: all users when it \
+                 host-wide rule; a request with a path takes only an entry stored for that very \
+                 path (an entry stored without one, by git without `useHttpPath` or by \
+                 `import-netrc`, answers requests without a path), as git's own helpers do. \
+                 `setup git` and `exec` turn `useHttpPath` on only under the path prefixes of \
+                 path-scoped rules, so a host-wide entry keeps answering the rest of the host. \
+                 `erase` removes every entry that matches what git gives: all users when it \
                  names none, only the entries holding the password when it gives one, and never \
                  anything outside the rule's key. Fields a newer gocred wrote are kept, byte for \
                  byte, when gocred rewrites an entry or the file.",
@@ -396,6 +408,9 @@ pub(crate) const CONFIG_5: &[Section] = &[
                          `backend` if that matters to you.",
                         "gocred never pops up an unlock dialog. A locked keyring is reported in \
                          one line that says how to unlock it.",
+                        "Every call to the Secret Service has a deadline (10 seconds): a keyring \
+                         that stops answering fails the request in one line instead of holding \
+                         git up.",
                         "keyutils entries live in kernel memory, linked to your persistent \
                          keyring. They are gone after a reboot, or after 3 days unused. keyutils \
                          also needs a session keyring: a login shell has one, but a bare \
@@ -481,11 +496,12 @@ pub(crate) const GOCRED_1: &[Section] = &[
             ),
             Block::Para(
                 "A rule with a path prefix (`https://gitlab.corp.example/team/`) only matches \
-                 when git sends the repository path, so such a host also needs:",
+                 when git sends the repository path, so git must send it under that prefix \
+                 (`gocred setup git` writes this):",
             ),
             Block::Code(
                 "sh",
-                "git config --global credential.https://gitlab.corp.example.useHttpPath true\n",
+                "git config --global credential.https://gitlab.corp.example/team.useHttpPath true\n",
             ),
         ],
     },
@@ -516,8 +532,8 @@ pub(crate) const GOCRED_1: &[Section] = &[
             ),
             (
                 "`XDG_CONFIG_HOME`, `XDG_DATA_HOME`, `XDG_RUNTIME_DIR`",
-                "Where the policy, the default file store and the keychain lock live on Linux \
-                 (see FILES).",
+                "Where the policy and the default file store live on Linux (see FILES), and \
+                 where `gocred exec` puts its private netrc. Lock files never depend on them.",
             ),
             (
                 "the variable a rule's `token_env` names",
@@ -553,13 +569,15 @@ pub(crate) const GOCRED_1: &[Section] = &[
                 "The default `file` store, used only by rules that name it.",
             ),
             (
-                "`$XDG_RUNTIME_DIR/gocred/keychain.lock`",
-                "The lock that keeps concurrent keychain stores from losing each other's \
-                 entries (under `~/.cache/gocred/` when `XDG_RUNTIME_DIR` is unset).",
-            ),
-            (
-                "`$XDG_RUNTIME_DIR/gocred/oauth-*.lock`",
-                "The locks that let one process at a time refresh an OAuth token.",
+                "`/run/user/UID/gocred/keychain.lock`, `/run/user/UID/gocred/oauth-*.lock`",
+                "The locks that keep concurrent keychain stores from losing each other's \
+                 entries, and let one process at a time refresh an OAuth token. One directory \
+                 per user, found from the uid and the passwd database, never from the \
+                 environment, so every git of yours shares it: `/run/user/UID/gocred` when \
+                 `/run/user/UID` exists (yours, mode 0700), else `.cache/gocred/locks` in the \
+                 home directory the passwd database names. A lock directory that is a symlink, \
+                 belongs to someone else or that others can write is refused with the command \
+                 that fixes it.",
             ),
         ])],
     },

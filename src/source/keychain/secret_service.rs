@@ -1,11 +1,19 @@
-//! Opening the Secret Service store, bounded. Before it is used, a probe over a plain D-Bus
+//! The Secret Service store, every call bounded. Before it is used, a probe over a plain D-Bus
 //! connection (no encrypted session, no secret on it) checks that a Secret Service answers and
 //! that its default collection exists and is unlocked; meanwhile the store opens its own
 //! connection and encrypted session, so the probe costs no extra wall time. Both run in threads:
 //! whatever has not answered by the deadline is abandoned (the process does not wait for it).
+//!
+//! Opening is not the only wait: a service that accepts the session and then never answers a
+//! search (a hung gnome-keyring, a prompt nobody can see) would block git forever. So the store
+//! handed out is [`Bounded`]: every call it makes (search, read, write, delete, each a D-Bus
+//! round trip or several inside the store crate) runs on a thread of its own and is abandoned
+//! after the deadline, with an error that says what to do (issue 15, "every wait bounded").
 
 use super::Kind;
-use keyring_core::CredentialStore;
+use keyring_core::api::{CredentialApi, CredentialStoreApi};
+use keyring_core::{Credential, CredentialStore, Entry};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
@@ -14,6 +22,10 @@ use zbus::blocking::Connection;
 use zbus::zvariant::{OwnedObjectPath, Value};
 
 const SECRETS: &str = "org.freedesktop.secrets";
+/// How long one call of the opened store may take. Longer than opening's deadline: the keyring
+/// has answered already, and a busy one (hundreds of fills at once, a loaded machine) queues
+/// calls; a hung one still fails the request in one line instead of holding git forever.
+const CALL_DEADLINE: Duration = Duration::from_secs(10);
 const SERVICE_PATH: &str = "/org/freedesktop/secrets";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -123,9 +135,168 @@ pub(super) fn open(
             .unwrap_or(Err(Problem::Timeout(total)))?,
         Err(_) => return Err(Problem::Timeout(first_answer)),
     }
-    store_rx
+    let store = store_rx
         .recv_timeout(left(total))
-        .unwrap_or(Err(Problem::Timeout(total)))
+        .unwrap_or(Err(Problem::Timeout(total)))?;
+    Ok(Arc::new(Bounded {
+        inner: store,
+        deadline: CALL_DEADLINE,
+    }))
+}
+
+/// The Secret Service store with a deadline on every call that can reach D-Bus.
+struct Bounded {
+    inner: Arc<CredentialStore>,
+    deadline: Duration,
+}
+
+/// One entry of [`Bounded`].
+struct BoundedEntry {
+    inner: Arc<Entry>,
+    deadline: Duration,
+}
+
+/// Runs `call` on a thread of its own; after `deadline` it is abandoned and the answer is an
+/// error naming the wait and the fix. Its zbus error inside is what [`super::platform_detail`]
+/// shows (an I/O error's text: no payload, no secret).
+fn bounded<T: Send + 'static>(
+    deadline: Duration,
+    call: impl FnOnce() -> keyring_core::Result<T> + Send + 'static,
+) -> keyring_core::Result<T> {
+    let failure = |text: String| {
+        keyring_core::Error::PlatformFailure(Box::new(zbus::Error::InputOutput(Arc::new(
+            std::io::Error::new(std::io::ErrorKind::TimedOut, text),
+        ))))
+    };
+    let (tx, rx) = mpsc::sync_channel(1);
+    std::thread::Builder::new()
+        .name("gocred-secret-service-call".into())
+        .spawn(move || {
+            let _ = tx.send(call());
+        })
+        .map_err(|e| failure(format!("cannot start a thread: {e}")))?;
+    rx.recv_timeout(deadline).unwrap_or_else(|_| {
+        let problem = Problem::Timeout(deadline);
+        Err(failure(format!("{}; {}", problem.what(), problem.fix())))
+    })
+}
+
+impl CredentialStoreApi for Bounded {
+    fn vendor(&self) -> String {
+        self.inner.vendor()
+    }
+
+    fn id(&self) -> String {
+        self.inner.id()
+    }
+
+    /// Building an entry makes no D-Bus call (it only names the item), so it is not bounded.
+    fn build(
+        &self,
+        service: &str,
+        user: &str,
+        modifiers: Option<&HashMap<&str, &str>>,
+    ) -> keyring_core::Result<Entry> {
+        let entry = self.inner.build(service, user, modifiers)?;
+        let bounded: Arc<Credential> = Arc::new(BoundedEntry {
+            inner: Arc::new(entry),
+            deadline: self.deadline,
+        });
+        Ok(Entry::new_with_credential(bounded))
+    }
+
+    fn search(&self, spec: &HashMap<&str, &str>) -> keyring_core::Result<Vec<Entry>> {
+        let inner = Arc::clone(&self.inner);
+        let spec: HashMap<String, String> = spec
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let deadline = self.deadline;
+        let found = bounded(deadline, move || {
+            let spec: HashMap<&str, &str> =
+                spec.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            inner.search(&spec)
+        })?;
+        Ok(found
+            .into_iter()
+            .map(|entry| {
+                let bounded: Arc<Credential> = Arc::new(BoundedEntry {
+                    inner: Arc::new(entry),
+                    deadline,
+                });
+                Entry::new_with_credential(bounded)
+            })
+            .collect())
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+
+    fn persistence(&self) -> keyring_core::api::CredentialPersistence {
+        self.inner.persistence()
+    }
+
+    fn debug_fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Bounded Secret Service store")
+    }
+}
+
+impl CredentialApi for BoundedEntry {
+    fn set_secret(&self, secret: &[u8]) -> keyring_core::Result<()> {
+        let inner = Arc::clone(&self.inner);
+        let secret = crate::secret::SecretBytes(secret.to_vec());
+        bounded(self.deadline, move || inner.set_secret(&secret.0))
+    }
+
+    fn get_secret(&self) -> keyring_core::Result<Vec<u8>> {
+        let inner = Arc::clone(&self.inner);
+        bounded(self.deadline, move || inner.get_secret())
+    }
+
+    fn get_attributes(&self) -> keyring_core::Result<HashMap<String, String>> {
+        let inner = Arc::clone(&self.inner);
+        bounded(self.deadline, move || inner.get_attributes())
+    }
+
+    fn update_attributes(&self, attributes: &HashMap<&str, &str>) -> keyring_core::Result<()> {
+        let inner = Arc::clone(&self.inner);
+        let attributes: HashMap<String, String> = attributes
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        bounded(self.deadline, move || {
+            let attributes: HashMap<&str, &str> = attributes
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            inner.update_attributes(&attributes)
+        })
+    }
+
+    fn delete_credential(&self) -> keyring_core::Result<()> {
+        let inner = Arc::clone(&self.inner);
+        bounded(self.deadline, move || inner.delete_credential())
+    }
+
+    /// A wrapper already: the caller keeps using this one (keyring-core's convention).
+    fn get_credential(&self) -> keyring_core::Result<Option<Arc<Credential>>> {
+        let inner = Arc::clone(&self.inner);
+        bounded(self.deadline, move || inner.get_credential().map(drop))?;
+        Ok(None)
+    }
+
+    fn get_specifiers(&self) -> Option<(String, String)> {
+        self.inner.get_specifiers()
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+
+    fn debug_fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Bounded Secret Service entry")
+    }
 }
 
 /// Why there is certainly no session bus, found without starting a thread: with no

@@ -416,8 +416,9 @@ fn path_entries_answer_only_their_path_and_unknown_fields_survive_rewrites() {
     assert_eq!(get(Some("g/foo.git"), Some("bob")).as_deref(), Some("pb"));
     assert_eq!(get(Some("g/bar.git"), Some("bob")), None);
     assert_eq!(get(None, Some("bob")).as_deref(), Some("pb"));
-    // alice's entry has no path: the host's, for every path.
-    assert_eq!(get(Some("g/bar.git"), Some("alice")).as_deref(), Some("pa"));
+    // alice's entry has no path: as in git, it answers only requests without a path.
+    assert_eq!(get(Some("g/bar.git"), Some("alice")), None);
+    assert_eq!(get(None, Some("alice")).as_deref(), Some("pa"));
     // An erase for another path leaves bob; one for his path takes him, and alice stays as is.
     let erase = |path| {
         f.keychain

@@ -119,7 +119,9 @@ impl SecretService {
             address,
         };
         let deadline = Instant::now() + STARTUP;
-        while !socket.exists() {
+        // The socket file appears at bind(), before listen(): wait until it accepts (seen
+        // refusing a client under load otherwise).
+        while std::os::unix::net::UnixStream::connect(&socket).is_err() {
             if let Ok(Some(status)) = service.bus.try_wait() {
                 panic!("dbus-daemon exited at start ({status}): {RUN_SCRIPTS_TEST}");
             }

@@ -4,7 +4,10 @@
 //! directories under it, a private git global config and a policy file path in `GOCRED_CONFIG`.
 //! Every command it spawns starts from `env_clear()` and gets only what is listed in
 //! [`TestEnv::base_env`] plus what the test adds, so the machine's own CA variables, git config,
-//! keyrings and credentials can never leak in, and tests can run in parallel.
+//! keyrings and credentials can never leak in, and tests can run in parallel. A keyutils test
+//! (one that called `keyring::require_session_keyring` first, or whose policy names keyutils)
+//! runs every command in a user namespace of its env's own, so the user's kernel keyrings are
+//! never read or written; spawn through [`TestEnv::command`] or [`TestEnv::std_command`] only.
 //!
 //! ```ignore
 //! let env = TestEnv::new();
@@ -18,6 +21,7 @@
 pub mod connect_proxy;
 pub mod git_server;
 pub mod go;
+pub mod http;
 pub mod https;
 pub mod keyring;
 pub mod netrc_world;

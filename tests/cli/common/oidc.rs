@@ -330,12 +330,11 @@ pub struct Prompt {
 /// Runs `gocred login ARGS` in `env`; once it shows a code, calls `act` (approve it, deny it,
 /// interrupt the process...) with the prompt and the child's pid, then waits for it to end.
 pub fn gocred_login(env: &TestEnv, args: &[&str], act: impl FnOnce(&Prompt, u32)) -> LoginOutput {
-    let mut child = Command::new(GOCRED)
+    // Through the env (its keyring namespace, if it has one), as every other command of the test.
+    let mut child = env
+        .std_command(GOCRED)
         .arg("login")
         .args(args)
-        .env_clear()
-        .envs(env.base_env())
-        .current_dir(env.root())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
