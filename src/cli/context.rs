@@ -12,6 +12,9 @@ use crate::source::{
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
 
+/// The variable that silences notes (as `--quiet` does).
+pub const QUIET_VAR: &str = "GOCRED_QUIET";
+
 /// Reads an environment variable; a function so tests need not touch the process environment.
 pub type EnvLookup<'io> = Box<dyn Fn(&str) -> Option<String> + 'io>;
 
@@ -47,6 +50,27 @@ impl Context<'_> {
             let stdout = std::mem::replace(&mut self.stdout, Box::new(std::io::sink()));
             self.stdout = Box::new(crate::redact::Filtered::new(stdout));
         }
+    }
+
+    /// Whether notes are silenced: `--quiet`, or `GOCRED_QUIET` set to anything but empty, `0`,
+    /// `false` or `no`. Errors are never silenced.
+    pub fn quiet(&self) -> bool {
+        (self.env)(QUIET_VAR).is_some_and(|v| {
+            let v = v.trim().to_ascii_lowercase();
+            !matches!(v.as_str(), "" | "0" | "false" | "no")
+        })
+    }
+
+    /// Prints one note (`gocred: TEXT`, or `gocred CMD: TEXT` with a `who`) on stderr, unless
+    /// [`Context::quiet`]. A note says why something did not happen; the command goes on.
+    pub fn note(&mut self, who: Option<&str>, text: &str) {
+        if self.quiet() {
+            return;
+        }
+        let _ = match who {
+            Some(who) => writeln!(self.stderr, "gocred {who}: {text}"),
+            None => writeln!(self.stderr, "gocred: {text}"),
+        };
     }
 
     /// Where the policy is read from; refused when relative (git runs helpers inside whatever
@@ -108,7 +132,7 @@ impl Context<'_> {
             SourceKind::Keychain => Box::new(Keychain::new(policy.keychain_backend)),
             SourceKind::File => Box::new(self.file_store(policy)?),
             SourceKind::Env | SourceKind::OAuth => {
-                return Err(CommandError::user(format!(
+                return Err(CommandError::internal(format!(
                     "BUG: {} is not a store",
                     kind.name()
                 )));

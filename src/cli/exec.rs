@@ -220,7 +220,8 @@ fn existing_config_count(ctx: &Context) -> Result<usize, CommandError> {
         Some(v) if v.trim().is_empty() => Ok(0),
         Some(v) => v.trim().parse().map_err(|_| {
             CommandError::user(format!(
-                "GIT_CONFIG_COUNT is {v:?}, not a number: git would refuse it too"
+                "GIT_CONFIG_COUNT is '{}', not a number: git would refuse it too",
+                crate::redact::sanitize(&v)
             ))
         }),
     }
@@ -238,7 +239,7 @@ pub fn cmd_exec(ctx: &mut Context, args: ExecArgs) -> Result<(), CommandError> {
     sweep(&base);
     let built = build(ctx, &policy, &hosts)?;
     for note in &built.notes {
-        let _ = writeln!(ctx.stderr, "gocred exec: {note}");
+        ctx.note(Some("exec"), note);
     }
     let first = existing_config_count(ctx)?;
     let helper = helper_command()?;

@@ -1,8 +1,43 @@
 //! The `env` source, for build servers: the rule's `token_env` variable with its fixed
-//! `username`. Read-only, never stored. An unset or empty variable means "try the next source".
+//! `username`. Read-only, never stored. An unset or empty variable means "try the next source";
+//! [`missing`] says which one it was, so that a CI job whose variable is not set is told so
+//! (`gocred get` prints one note naming it and the rule) instead of git's bare "could not read
+//! Username".
 
 use super::{Credential, Query, Source, SourceError};
 use crate::secret::Secret;
+
+/// Why a rule's `env` source has nothing: its variable, and whether it is unset or empty.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Missing {
+    pub variable: String,
+    /// Set, but to the empty string.
+    pub empty: bool,
+}
+
+impl Missing {
+    /// `CI_JOB_TOKEN is not set`, `CI_JOB_TOKEN is empty`.
+    pub fn describe(&self) -> String {
+        let state = if self.empty { "is empty" } else { "is not set" };
+        format!("{} {state}", self.variable)
+    }
+}
+
+/// The variable `rule`'s `env` source reads, when it is unset or empty; `None` when the rule has
+/// no `token_env` or the variable holds a value.
+pub fn missing(
+    rule: &crate::policy::Rule,
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Option<Missing> {
+    let var = rule.token_env.as_deref()?;
+    match lookup(var) {
+        Some(v) if !v.is_empty() => None,
+        value => Some(Missing {
+            variable: var.to_owned(),
+            empty: value.is_some(),
+        }),
+    }
+}
 
 /// Reads variables through a function so tests need not touch the process environment.
 pub struct Env<F: Fn(&str) -> Option<String>> {

@@ -4,6 +4,7 @@
 mod common;
 
 mod bad_input;
+mod ci;
 mod commands;
 mod crash;
 mod deadlines;
@@ -24,6 +25,7 @@ mod hygiene;
 mod import_netrc;
 mod keychain;
 mod load;
+mod messages;
 mod netrc;
 mod netrc_differential;
 mod normalization;

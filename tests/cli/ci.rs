@@ -1,0 +1,265 @@
+//! Issue 10, "CI": a job whose `env` source finds its variable unset is told which variable and
+//! which rule, on stderr (git shows a helper's stderr), while `get` still exits 0 with nothing on
+//! stdout; `netrc` and `exec` name the variable once, not once per host; `--quiet` and
+//! `GOCRED_QUIET=1` silence these notes and never an error.
+//!
+//! Each test runs real git (and go) as a CI job would: a cleared environment with `CI=true`, no
+//! terminal prompt, no askpass, gocred as the only helper.
+
+use crate::common::git_server::GitServer;
+use crate::common::go::{GIT_HOST, GoWorld, MODULE, PROXY_HOST, VERSION};
+use crate::common::{Output, TestEnv};
+
+const USER: &str = "gitlab-ci-token";
+const TOKEN: &str = "job-token-SENTINEL-7";
+
+/// An env-source rule for `origin` reading `CI_JOB_TOKEN`, after a comment and a blank line
+/// (so the rule's `[[rule]]` is on line 3, not 1).
+fn env_rule(origin: &str) -> String {
+    format!(
+        "# CI policy\n\n[[rule]]\nurl = \"{origin}\"\nsources = [\"env\"]\n\
+         username = \"{USER}\"\ntoken_env = \"CI_JOB_TOKEN\"\nallow_http = true\n"
+    )
+}
+
+/// A CI job's environment: gocred the only helper, no prompt of any kind.
+fn ci_env() -> TestEnv {
+    let mut env = TestEnv::new();
+    env.set_env("CI", "true");
+    env.set_env("GITLAB_CI", "true");
+    env.set_env("GIT_TERMINAL_PROMPT", "0");
+    env.use_gocred_by_path();
+    env
+}
+
+fn clone(env: &TestEnv, url: &str, dir: &str) -> Output {
+    env.git(&["clone", "-q", url, dir]).run()
+}
+
+/// The lines of `stderr` that gocred printed.
+fn gocred_lines(stderr: &str) -> Vec<&str> {
+    stderr.lines().filter(|l| l.starts_with("gocred")).collect()
+}
+
+#[test]
+fn ci_unset_env_variable_is_named_with_its_rule_and_the_clone_works_once_set() {
+    let mut env = ci_env();
+    let server = GitServer::start(&env);
+    server.set_user(USER, TOKEN);
+    server.create_repo(&env, "group/mod.git");
+    let policy = env.policy(&env_rule(&server.origin()));
+    let url = server.url("127.0.0.1", "group/mod.git");
+
+    // 1. The variable is unset: git fails as it always did, and gocred's line names the cause.
+    let out = clone(&env, &url, "one");
+    out.assert_failure();
+    assert!(out.stderr.contains("could not read Username"), "{out}");
+    let expected = format!(
+        "gocred: CI_JOB_TOKEN is not set: rule {} ({} line 3) has no token for git",
+        server.origin(),
+        policy.display()
+    );
+    let lines = gocred_lines(&out.stderr);
+    assert_eq!(lines, [expected.as_str()], "{out}");
+    assert!(server.credentials_seen().is_empty());
+
+    // The helper itself: exit 0, nothing on stdout, the one line on stderr.
+    let get = env
+        .gocred(&["get"])
+        .stdin(format!(
+            "protocol=http\nhost=127.0.0.1:{}\n\n",
+            server.port()
+        ))
+        .run();
+    get.assert_success();
+    assert_eq!(get.stdout, "", "{get}");
+    assert_eq!(get.stderr, format!("{expected}\n"));
+
+    // 2. Set but empty (a masked variable not exposed to this branch): said as such.
+    let out = env
+        .git(&["clone", "-q", &url, "two"])
+        .env("CI_JOB_TOKEN", "")
+        .run();
+    out.assert_failure();
+    assert!(
+        out.stderr
+            .contains("gocred: CI_JOB_TOKEN is empty: rule http://127.0.0.1"),
+        "{out}"
+    );
+
+    // 3. Set: the clone works, with the job token on the wire, and no note.
+    env.set_env("CI_JOB_TOKEN", TOKEN);
+    let out = clone(&env, &url, "three");
+    out.assert_success();
+    assert_eq!(gocred_lines(&out.stderr), Vec::<&str>::new(), "{out}");
+    assert!(env.root().join("three/README").exists());
+    assert!(
+        server
+            .credentials_seen()
+            .contains(&(USER.to_owned(), TOKEN.to_owned()))
+    );
+}
+
+#[test]
+fn ci_quiet_flag_and_gocred_quiet_silence_the_note_but_never_an_error() {
+    let mut env = ci_env();
+    let server = GitServer::start(&env);
+    server.set_user(USER, TOKEN);
+    server.create_repo(&env, "group/mod.git");
+    env.policy(&env_rule(&server.origin()));
+    let url = server.url("127.0.0.1", "group/mod.git");
+    let request = format!("protocol=http\nhost=127.0.0.1:{}\n\n", server.port());
+
+    // Loud by default, as the test above shows; --quiet (before or after the subcommand).
+    for args in [&["--quiet", "get"][..], &["get", "--quiet"], &["get", "-q"]] {
+        let out = env.gocred(args).stdin(&request).run();
+        out.assert_success();
+        assert_eq!(
+            (out.stdout.as_str(), out.stderr.as_str()),
+            ("", ""),
+            "{args:?}"
+        );
+    }
+    let out = env
+        .gocred(&["get"])
+        .env("GOCRED_QUIET", "1")
+        .stdin(&request)
+        .run();
+    out.assert_success();
+    assert_eq!(out.stderr, "");
+    // GOCRED_QUIET=0 is not quiet.
+    let out = env
+        .gocred(&["get"])
+        .env("GOCRED_QUIET", "0")
+        .stdin(&request)
+        .run();
+    assert!(out.stderr.contains("CI_JOB_TOKEN is not set"), "{out}");
+
+    // Through git: the note is gone, git's own failure stays.
+    env.set_env("GOCRED_QUIET", "1");
+    let out = clone(&env, &url, "one");
+    out.assert_failure();
+    assert_eq!(gocred_lines(&out.stderr), Vec::<&str>::new(), "{out}");
+
+    // An error is never silenced: a broken policy still says so, with exit 1.
+    env.policy("[[rule]]\nurl = \"https://x.example\"\nsources = [\"nope\"]\n");
+    for args in [&["--quiet", "get"][..], &["get"]] {
+        let out = env.gocred(args).stdin(&request).run();
+        out.assert_code(1);
+        assert!(out.stderr.starts_with("gocred: "), "{out}");
+        assert!(out.stderr.contains("config.toml"), "{out}");
+    }
+}
+
+#[test]
+fn ci_netrc_and_exec_name_a_missing_variable_once_not_per_host() {
+    let env = ci_env();
+    let rules: String = ["a", "b", "c"]
+        .iter()
+        .map(|h| {
+            format!(
+                "[[rule]]\nurl = \"https://{h}.corp.example\"\nsources = [\"env\"]\n\
+                 username = \"{USER}\"\ntoken_env = \"CI_JOB_TOKEN\"\n\n"
+            )
+        })
+        .collect();
+    let policy = env.policy(&format!(
+        "{rules}[[rule]]\nurl = \"https://d.corp.example\"\nsources = [\"env\"]\n\
+         username = \"deploy\"\ntoken_env = \"DEPLOY_TOKEN\"\n"
+    ));
+    let file = policy.display();
+    let expected = [
+        format!(
+            "CI_JOB_TOKEN is not set: rules https://a.corp.example ({file} line 1), \
+             https://b.corp.example ({file} line 7), https://c.corp.example ({file} line 13) \
+             have no token for the netrc (left out)"
+        ),
+        format!(
+            "DEPLOY_TOKEN is not set: rule https://d.corp.example ({file} line 19) has no token \
+             for the netrc (left out)"
+        ),
+    ];
+
+    let out = env.gocred(&["netrc"]).run();
+    out.assert_success();
+    assert_eq!(out.stdout, "");
+    let want: Vec<String> = expected
+        .iter()
+        .map(|e| format!("gocred netrc: {e}"))
+        .collect();
+    assert_eq!(out.stderr_lines(), want, "{out}");
+
+    let out = env.gocred(&["exec", "--", "true"]).run();
+    out.assert_success();
+    let want: Vec<String> = expected
+        .iter()
+        .map(|e| format!("gocred exec: {e}"))
+        .collect();
+    assert_eq!(out.stderr_lines(), want, "{out}");
+
+    // Quiet: nothing at all, and the command still runs.
+    let out = env.gocred(&["--quiet", "exec", "--", "true"]).run();
+    out.assert_success();
+    assert_eq!(out.stderr, "");
+    let out = env.gocred(&["netrc"]).env("GOCRED_QUIET", "yes").run();
+    assert_eq!(out.stderr, "");
+
+    // With the variable set, the netrc has the entries and no note.
+    let out = env
+        .gocred(&["netrc"])
+        .env("CI_JOB_TOKEN", TOKEN)
+        .env("DEPLOY_TOKEN", "deploy-token")
+        .run();
+    out.assert_success();
+    assert_eq!(out.stderr, "");
+    assert_eq!(out.stdout.lines().count(), 4, "{}", out.stdout.len());
+}
+
+#[test]
+fn ci_gocred_exec_go_without_the_job_token_names_it_and_works_once_set() {
+    let w = GoWorld::new();
+    w.allow(USER, TOKEN);
+    w.env.policy(&format!(
+        "[[rule]]\nurl = \"https://{GIT_HOST}\"\nsources = [\"env\"]\nusername = \"{USER}\"\n\
+         token_env = \"CI_JOB_TOKEN\"\n\n\
+         [[rule]]\nurl = \"https://{PROXY_HOST}\"\nsources = [\"env\"]\nusername = \"{USER}\"\n\
+         token_env = \"CI_JOB_TOKEN\"\n"
+    ));
+    let spec = format!("{MODULE}@{VERSION}");
+    let download = || {
+        w.gocred_exec_go(&["mod", "download", &spec])
+            .env("CI", "true")
+            .env("GOPROXY", "direct")
+            .env("GOPRIVATE", GIT_HOST)
+    };
+
+    let out = download().run();
+    out.assert_failure();
+    let exec_notes: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("gocred exec:"))
+        .collect();
+    assert_eq!(exec_notes.len(), 1, "{out}");
+    assert!(
+        exec_notes[0].starts_with("gocred exec: CI_JOB_TOKEN is not set: rules https://"),
+        "{out}"
+    );
+    assert!(w.git.authorizations().is_empty(), "{out}");
+
+    let out = download().env("CI_JOB_TOKEN", TOKEN).run();
+    out.assert_success();
+    assert!(
+        !out.stderr.contains("gocred"),
+        "no note once the variable is set: {out}"
+    );
+    assert!(
+        w.git
+            .log()
+            .iter()
+            .any(|l| l.target.contains("git-upload-pack")
+                && l.status == 200
+                && l.basic() == Some((USER.to_owned(), TOKEN.to_owned()))),
+        "{out}"
+    );
+}
