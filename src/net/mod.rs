@@ -25,6 +25,7 @@
 //! `tests/cli/oauth_redirects.rs` holds both to it through the binary.
 
 pub mod probe;
+pub mod tls;
 
 use crate::secret::SecretBytes;
 use std::cell::RefCell;
@@ -292,7 +293,7 @@ impl<'e> Net<'e> {
             },
             ureq::Error::Rustls(e) => NetError::Tls {
                 host,
-                reason: e.to_string(),
+                reason: tls::words(&e),
             },
             ureq::Error::BodyExceedsLimit(_) => NetError::TooLarge { host },
             ureq::Error::ConnectProxyFailed(reason) => NetError::Proxy {
@@ -427,14 +428,11 @@ impl<'e> Net<'e> {
 
 /// The rustls error inside an I/O error, if that is what it is. rustls is not a dependency of
 /// its own: its error type is the one `ureq::Error::Rustls` carries.
+/// In words ([`tls::words`]): rustls's own `Display` can be `Debug` text.
 fn rustls_reason(e: &(dyn std::error::Error + Send + Sync + 'static)) -> Option<String> {
-    fn inner<T: std::error::Error + 'static>(
-        _variant: fn(T) -> ureq::Error,
-        e: &(dyn std::error::Error + Send + Sync + 'static),
-    ) -> Option<String> {
-        e.downcast_ref::<T>().map(T::to_string)
-    }
-    inner(ureq::Error::Rustls, e)
+    // Fails to compile if ureq's rustls is not ours: the downcast would then never match.
+    let _same_rustls: fn(rustls::Error) -> ureq::Error = ureq::Error::Rustls;
+    e.downcast_ref::<rustls::Error>().map(tls::words)
 }
 
 /// `30 s`, `0.5 s`.
