@@ -77,7 +77,7 @@ impl Context<'_> {
     /// repository it works in, so a relative `GOCRED_CONFIG` would name a file of that repository).
     pub fn config_path(&self) -> Result<&PathBuf, CommandError> {
         let path = self.config_path.as_ref().ok_or_else(|| {
-            CommandError::user("cannot tell where the config lives: set GOCRED_CONFIG or HOME")
+            CommandError::config("cannot tell where the config lives: set GOCRED_CONFIG or HOME")
         })?;
         if !path.is_absolute() {
             return Err(policy::ConfigError::Relative { path: path.clone() }.into());
@@ -121,7 +121,7 @@ impl Context<'_> {
 
     pub fn file_store(&self, policy: &Policy) -> Result<FileStore, CommandError> {
         let path = policy.file_path.clone().or_else(paths::default_file_store).ok_or_else(|| {
-            CommandError::user("cannot tell where the file store lives: set [file] path in the config, or HOME")
+            CommandError::config("cannot tell where the file store lives: set [file] path in the config, or HOME")
         })?;
         Ok(FileStore::new(path))
     }

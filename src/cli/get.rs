@@ -65,7 +65,7 @@ pub fn cmd_get(ctx: &mut Context) -> Result<(), CommandError> {
             .filter(|_| source.is_store() && rule.oauth.is_none()),
         ..Response::default()
     };
-    response
-        .write_to(&mut ctx.stdout)
-        .map_err(|e| CommandError::user(format!("cannot answer git for {}: {e}", target.host)))
+    response.write_to(&mut ctx.stdout).map_err(|e| {
+        CommandError::user(format!("cannot answer git for {}", target.host)).caused_by(&e)
+    })
 }

@@ -278,8 +278,9 @@ pub fn cmd_netrc(ctx: &mut Context, args: NetrcArgs) -> Result<(), CommandError>
         ctx.note(Some("netrc"), note);
     }
     match &args.output {
-        Some(path) => write_private_atomic(path, &built.text.0)
-            .map_err(|e| CommandError::user(format!("cannot write {}: {e}", path.display()))),
+        Some(path) => write_private_atomic(path, &built.text.0).map_err(|e| {
+            CommandError::user(format!("cannot write {}", path.display())).caused_by(&e)
+        }),
         None => ctx
             .stdout
             .write_all(&built.text.0)

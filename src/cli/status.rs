@@ -53,6 +53,12 @@ pub fn cmd_status(ctx: &mut Context) -> Result<(), CommandError> {
             ));
         }
     }
+    // A store that cannot work here fails the same way for every rule: said once, up top.
+    for (kind, entries, _) in &stored {
+        if let Err(e) = entries {
+            out += &format!("{}: unavailable: {e}\n", kind.name());
+        }
+    }
     let mut shown = vec![
         false;
         stored
@@ -90,8 +96,8 @@ pub fn cmd_status(ctx: &mut Context) -> Result<(), CommandError> {
         let mut index = 0;
         for (kind, entries, location) in &stored {
             match entries {
-                Err(e) if serves(rule, *kind) => {
-                    out += &format!("  {}: unavailable: {e}\n", kind.name())
+                Err(_) if serves(rule, *kind) => {
+                    out += &format!("  {}: unavailable (see above)\n", kind.name())
                 }
                 Err(_) => {}
                 Ok(entries) => {

@@ -154,6 +154,22 @@ fn messages_an_unavailable_keychain_is_said_once_not_under_each_rule() {
             "{out}"
         );
     }
+    // status: the reason once, up top; each rule points at it.
+    let out = env.gocred(&["status"]).run();
+    assert_eq!(
+        out.stdout
+            .matches("keychain: unavailable: keychain")
+            .count(),
+        1,
+        "{out}"
+    );
+    assert_eq!(
+        out.stdout
+            .matches("  keychain: unavailable (see above)")
+            .count(),
+        3,
+        "{out}"
+    );
 }
 
 #[test]
