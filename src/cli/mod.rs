@@ -130,7 +130,11 @@ pub fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+            return ExitCode::from(if e.use_stderr() {
+                Kind::Usage.exit_status()
+            } else {
+                0
+            });
         }
     };
     let mut ctx = Context::from_process();

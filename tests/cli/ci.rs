@@ -263,3 +263,41 @@ fn ci_gocred_exec_go_without_the_job_token_names_it_and_works_once_set() {
         "{out}"
     );
 }
+
+#[test]
+fn ci_unset_variable_behind_an_unavailable_keychain_is_an_error_with_the_variable_as_its_hint() {
+    // A laptop-and-CI rule (env first, then the keychain) in a job with no D-Bus session: the
+    // keychain's failure is the error, and the unset variable is what to fix.
+    let env = ci_env();
+    let policy = env.policy(
+        "[keychain]\nbackend = \"secret-service\"\n\n[[rule]]\nurl = \"https://gitlab.corp.example\"\n\
+         sources = [\"env\", \"keychain\"]\nstore = \"keychain\"\nusername = \"gitlab-ci-token\"\n\
+         token_env = \"CI_JOB_TOKEN\"\n",
+    );
+    let out = env
+        .gocred(&["get"])
+        .stdin("protocol=https\nhost=gitlab.corp.example\n\n")
+        .run();
+    out.assert_code(1);
+    assert_eq!(out.stdout, "");
+    let lines = out.stderr_lines();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(
+        lines[0].starts_with("gocred: keychain (secret-service): "),
+        "{out}"
+    );
+    assert_eq!(
+        lines[1],
+        format!(
+            "Hint: CI_JOB_TOKEN is not set: rule https://gitlab.corp.example ({} line 4) has \
+             no token for git",
+            policy.display()
+        )
+    );
+    // --quiet keeps the error and its hint: they are not notes.
+    let quiet = env
+        .gocred(&["--quiet", "get"])
+        .stdin("protocol=https\nhost=gitlab.corp.example\n\n")
+        .run();
+    assert_eq!(quiet.stderr, out.stderr);
+}

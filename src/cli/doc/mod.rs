@@ -82,7 +82,10 @@ pub(crate) const RULE_KEYS: &[(&str, &str)] = &[
     (
         "`token_env`",
         "The environment variable that the `env` source reads. If it is unset or empty, gocred \
-         tries the next source.",
+         tries the next source; if none answers, `get` prints one line naming the variable and \
+         the rule (`gocred: CI_JOB_TOKEN is not set: rule URL (FILE line N) has no token for \
+         git`), so a CI log says why git could not read a user name (`--quiet` or \
+         `GOCRED_QUIET=1` silences it).",
     ),
     (
         "`store`",
