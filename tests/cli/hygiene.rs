@@ -279,6 +279,9 @@ fn malformed_requests_never_echo_a_value() {
 
 #[test]
 fn import_netrc_never_echoes_a_password() {
+    // A machine no rule serves goes to the keychain (keyutils here, with no session bus): in a
+    // keyring namespace of the test's own, never the user's persistent keyring.
+    crate::common::keyring::require_session_keyring();
     let env = setup_without_answers();
     let s = secret("netrc");
     // Secrets where a netrc holds them: passwords (and what a broken line may turn into one).
