@@ -197,6 +197,21 @@ fn ci_netrc_and_exec_name_a_missing_variable_once_not_per_host() {
         .collect();
     assert_eq!(out.stderr_lines(), want, "{out}");
 
+    // GOAUTH='gocred goauth' after go's 401: the same variable, named for go.
+    let out = env
+        .gocred(&["goauth", "https://b.corp.example/group/mod?go-get=1"])
+        .stdin("HTTP/1.1 401 Unauthorized\r\n\r\n")
+        .run();
+    out.assert_success();
+    assert_eq!(out.stdout, "");
+    assert_eq!(
+        out.stderr,
+        format!(
+            "gocred goauth: CI_JOB_TOKEN is not set: rule https://b.corp.example ({file} line 7) \
+             has no token for go\n"
+        )
+    );
+
     // Quiet: nothing at all, and the command still runs.
     let out = env.gocred(&["--quiet", "exec", "--", "true"]).run();
     out.assert_success();
