@@ -92,7 +92,10 @@ fn a_stalled_secret_service_search_times_out_with_a_fix() {
         .build()
         .expect("serve the stalling Secret Service on the test bus");
 
-    for backend in ["secret-service", "auto"] {
+    for (backend, actions) in [
+        ("secret-service", &["get", "store", "erase"][..]),
+        ("auto", &["get"][..]),
+    ] {
         env.policy(&format!(
             "[keychain]\nbackend = \"{backend}\"\n\n[[rule]]\nurl = \"https://h.example\"\n\
              sources = [\"keychain\"]\nstore = \"keychain\"\n"
@@ -107,7 +110,10 @@ fn a_stalled_secret_service_search_times_out_with_a_fix() {
                 "erase",
                 "protocol=https\nhost=h.example\nusername=u\npassword=p-SECRET\n\n",
             ),
-        ] {
+        ]
+        .into_iter()
+        .filter(|(action, _)| actions.contains(action))
+        {
             let before = searches.load(std::sync::atomic::Ordering::SeqCst);
             let started = Instant::now();
             let out = env

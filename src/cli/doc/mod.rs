@@ -411,7 +411,7 @@ pub(crate) const CONFIG_5: &[Section] = &[
                          `backend` if that matters to you.",
                         "gocred never pops up an unlock dialog. A locked keyring is reported in \
                          one line that says how to unlock it.",
-                        "Every call to the Secret Service has a deadline (5 seconds): a keyring \
+                        "Every call to the Secret Service has a deadline (10 seconds): a keyring \
                          that stops answering fails the request in one line instead of holding \
                          git up.",
                         "keyutils entries live in kernel memory, linked to your persistent \
