@@ -39,7 +39,7 @@ use std::process::ExitCode;
 )]
 pub struct Cli {
     /// Print no notes (why a host got nothing, what was left out): only errors. Same as
-    /// GOCRED_QUIET=1
+    /// GOCRED_QUIET=1, which `gocred exec` then hands to its command
     #[arg(long, short = 'q', global = true)]
     pub quiet: bool,
     #[command(subcommand)]

@@ -212,10 +212,24 @@ fn ci_netrc_and_exec_name_a_missing_variable_once_not_per_host() {
         )
     );
 
-    // Quiet: nothing at all, and the command still runs.
-    let out = env.gocred(&["--quiet", "exec", "--", "true"]).run();
+    // Quiet: nothing at all, and the command still runs, with the gocred it runs quiet too.
+    let out = env
+        .gocred(&[
+            "--quiet",
+            "exec",
+            "--",
+            "sh",
+            "-c",
+            "echo \"quiet=$GOCRED_QUIET\"",
+        ])
+        .run();
     out.assert_success();
     assert_eq!(out.stderr, "");
+    assert_eq!(out.stdout, "quiet=1\n");
+    let out = env
+        .gocred(&["exec", "--", "sh", "-c", "echo \"quiet=$GOCRED_QUIET\""])
+        .run();
+    assert_eq!(out.stdout, "quiet=\n", "not quiet unless asked");
     let out = env.gocred(&["netrc"]).env("GOCRED_QUIET", "yes").run();
     assert_eq!(out.stderr, "");
 
