@@ -223,3 +223,56 @@ sys.exit(p.returncode)
         .success();
     assert_eq!(out.stderr, "");
 }
+
+/// Every `{:?}`-style format in gocred's own code (tests, `Debug` impls, asserts and panics
+/// aside): Debug text of a value reaching a person looks like `Other(OtherError(..))`.
+#[test]
+fn messages_no_debug_formatting_in_what_gocred_prints() {
+    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        &mut files,
+    );
+    let mut found = Vec::new();
+    for file in files {
+        if file.file_name().is_some_and(|n| n == "tests.rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&file).unwrap();
+        for (i, line) in text.lines().enumerate() {
+            if line.trim_start().starts_with("#[cfg(test)]") {
+                break; // the unit tests at the bottom of the file
+            }
+            let debug_format = line.contains(":?}") || line.contains(":#?}");
+            let allowed = [
+                "assert",
+                "panic!",
+                "unreachable!",
+                "write!(f",
+                "debug_struct",
+                "identifier_words(", // Debug text put into words
+            ]
+            .iter()
+            .any(|a| line.contains(a))
+                || line.trim_start().starts_with("//");
+            if debug_format && !allowed {
+                found.push(format!("{}:{}: {}", file.display(), i + 1, line.trim()));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "Debug formatting in messages (put the value in words):\n{}",
+        found.join("\n")
+    );
+}
