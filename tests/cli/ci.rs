@@ -330,3 +330,160 @@ fn ci_unset_variable_behind_an_unavailable_keychain_is_an_error_with_the_variabl
         .run();
     assert_eq!(quiet.stderr, out.stderr);
 }
+
+/// A tmux session of its own (socket under the test root), killed on drop.
+struct Tmux<'e> {
+    env: &'e TestEnv,
+    socket: std::path::PathBuf,
+}
+
+impl Tmux<'_> {
+    fn cmd(&self, args: &[&str]) -> crate::common::TestCommand {
+        self.env
+            .command("tmux")
+            .arg("-S")
+            .arg(&self.socket)
+            .args(args)
+    }
+
+    /// What the person sees: the pane's text, wrapped lines joined.
+    fn screen(&self) -> String {
+        self.cmd(&["capture-pane", "-p", "-J", "-S", "-", "-t", "ci"])
+            .success()
+            .stdout
+    }
+
+    /// Types `line` and Enter, then waits until the pane shows `until` followed by a digit
+    /// (the exit status the line echoes; the typed line itself shows `$?` there).
+    fn run(&self, line: &str, until: &str) -> String {
+        self.cmd(&["send-keys", "-t", "ci", "-l", line]).success();
+        self.cmd(&["send-keys", "-t", "ci", "Enter"]).success();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let screen = self.screen();
+            if screen
+                .match_indices(until)
+                .any(|(i, _)| screen[i + until.len()..].starts_with(|c: char| c.is_ascii_digit()))
+            {
+                return screen;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "waited for {until:?}; the pane shows:\n{screen}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Tmux<'_> {
+    fn drop(&mut self) {
+        let _ = self.cmd(&["kill-server"]).run();
+    }
+}
+
+#[test]
+fn ci_job_walked_in_tmux_variable_unset_then_set_for_git_and_gocred_exec_go() {
+    let w = GoWorld::new();
+    w.allow(USER, TOKEN);
+    let policy = w.env.policy(&format!(
+        "[[rule]]\nurl = \"https://{GIT_HOST}\"\nsources = [\"env\"]\nusername = \"{USER}\"\n\
+         token_env = \"CI_JOB_TOKEN\"\n\n\
+         [[rule]]\nurl = \"https://{PROXY_HOST}\"\nsources = [\"env\"]\nusername = \"{USER}\"\n\
+         token_env = \"CI_JOB_TOKEN\"\n"
+    ));
+    w.env.use_gocred_by_path();
+    let work = w.env.root().join("job");
+    std::fs::create_dir_all(&work).unwrap();
+    // The job's shell: the test's cleared environment, Go's isolated one, CI's flags.
+    let mut start = w.env.command("tmux");
+    let tmux = Tmux {
+        env: &w.env,
+        socket: w.env.root().join("tmux.sock"),
+    };
+    start = start
+        .arg("-S")
+        .arg(&tmux.socket)
+        .args([
+            "-f",
+            "/dev/null",
+            "new-session",
+            "-d",
+            "-s",
+            "ci",
+            "-x",
+            "250",
+            "-y",
+            "80",
+        ])
+        .arg("-c")
+        .arg(&work);
+    for (k, v) in w.go_env() {
+        start = start.arg("-e").arg(format!("{k}={}", v.to_string_lossy()));
+    }
+    start
+        .args(["-e", "CI=true", "-e", "PS1=$ "])
+        .args(["bash", "--norc", "--noprofile", "-i"])
+        .success();
+    let go = crate::common::go::go_toolchain().0.display().to_string();
+    let gocred = crate::common::GOCRED;
+    let clone = format!("https://{GIT_HOST}/group/mod.git");
+    let download = format!(
+        "GOPROXY=direct GOPRIVATE={GIT_HOST} {gocred} exec -- {go} mod download {MODULE}@{VERSION}"
+    );
+    let file = policy.display();
+
+    // 1. git without the job token: git's own failure, and gocred's line that names the cause.
+    let screen = tmux.run(
+        &format!("unset CI_JOB_TOKEN; git clone -q {clone} one; echo \"step1=$?\""),
+        "step1=",
+    );
+    assert!(
+        screen.contains(&format!(
+            "gocred: CI_JOB_TOKEN is not set: rule https://{GIT_HOST} ({file} line 1) has no \
+             token for git"
+        )),
+        "{screen}"
+    );
+    assert!(screen.contains("could not read Username"), "{screen}");
+    assert!(screen.contains("step1=128"), "{screen}");
+
+    // 2. With the token: the clone works and nothing from gocred shows.
+    let screen = tmux.run(
+        &format!("export CI_JOB_TOKEN={TOKEN}; git clone -q {clone} two; echo \"step2=$?\""),
+        "step2=",
+    );
+    assert!(screen.contains("step2=0"), "{screen}");
+    assert!(work.join("two/go.mod").exists(), "{screen}");
+
+    // 3. gocred exec -- go without the token: one line for both hosts, go fails.
+    let screen = tmux.run(
+        &format!("unset CI_JOB_TOKEN; {download}; echo \"step3=$?\""),
+        "step3=",
+    );
+    assert!(
+        screen.contains(&format!(
+            "gocred exec: CI_JOB_TOKEN is not set: rules https://{GIT_HOST} ({file} line 1), \
+             https://{PROXY_HOST} ({file} line 7) have no token for the netrc (left out)"
+        )),
+        "{screen}"
+    );
+    assert!(!screen.contains("step3=0"), "{screen}");
+
+    // 4. With the token: the download works.
+    let screen = tmux.run(
+        &format!("export CI_JOB_TOKEN={TOKEN}; {download}; echo \"step4=$?\""),
+        "step4=",
+    );
+    assert!(screen.contains("step4=0"), "{screen}");
+    assert!(
+        w.env
+            .root()
+            .join(format!("gopath/pkg/mod/{MODULE}@{VERSION}/mod.go"))
+            .exists(),
+        "{screen}"
+    );
+    // Once the token is set, gocred says nothing.
+    let after_set = screen.rsplit_once("step3=").map_or("", |(_, after)| after);
+    assert!(!after_set.contains("CI_JOB_TOKEN is not set"), "{screen}");
+}
