@@ -118,11 +118,14 @@ pub fn main() -> ExitCode {
                 .map(|s| s.to_string_lossy().into_owned())
         })
         .is_some_and(|name| name == "git-credential-gocred");
+    // git appends the action to the helper's own arguments (`credential.helper = gocred
+    // --quiet` runs `git-credential-gocred --quiet get`): the action is the last word.
     if invoked_as_helper
-        && args
-            .get(1)
-            .and_then(|a| a.to_str())
-            .is_none_or(|a| !HELPER_ACTIONS.contains(&a))
+        && (args.len() < 2
+            || args
+                .last()
+                .and_then(|a| a.to_str())
+                .is_none_or(|a| !HELPER_ACTIONS.contains(&a)))
     {
         return ExitCode::SUCCESS; // an action this helper does not know: silently ignored
     }

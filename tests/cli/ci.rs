@@ -487,3 +487,38 @@ fn ci_job_walked_in_tmux_variable_unset_then_set_for_git_and_gocred_exec_go() {
     let after_set = screen.rsplit_once("step3=").map_or("", |(_, after)| after);
     assert!(!after_set.contains("CI_JOB_TOKEN is not set"), "{screen}");
 }
+
+#[test]
+fn ci_quiet_flag_works_in_gits_helper_setting() {
+    // `credential.helper = gocred --quiet`: git runs `git-credential-gocred --quiet get`.
+    let mut env = TestEnv::new();
+    env.set_env("GIT_TERMINAL_PROMPT", "0");
+    env.put_helper_on_path();
+    let server = GitServer::start(&env);
+    server.set_user(USER, TOKEN);
+    server.create_repo(&env, "group/mod.git");
+    env.policy(&env_rule(&server.origin()));
+    let url = server.url("127.0.0.1", "group/mod.git");
+
+    env.git_config("credential.helper", "gocred --quiet");
+    let out = clone(&env, &url, "one");
+    out.assert_failure();
+    assert_eq!(gocred_lines(&out.stderr), Vec::<&str>::new(), "{out}");
+    assert!(out.stderr.contains("could not read Username"), "{out}");
+    let out = env
+        .git(&["clone", "-q", &url, "two"])
+        .env("CI_JOB_TOKEN", TOKEN)
+        .run();
+    out.assert_success();
+
+    // Without --quiet, the same helper name says why.
+    env.git(&["config", "--global", "credential.helper", "gocred"])
+        .success();
+    let out = clone(&env, &url, "three");
+    out.assert_failure();
+    assert_eq!(gocred_lines(&out.stderr).len(), 1, "{out}");
+    // An action git may add later is still ignored silently, flags or not.
+    let out = env.helper(&["--quiet", "frobnicate"]).run();
+    out.assert_success();
+    assert_eq!((out.stdout.as_str(), out.stderr.as_str()), ("", ""));
+}

@@ -552,7 +552,8 @@ pub(crate) const GOCRED_1: &[Section] = &[
             (
                 "`GOCRED_QUIET`",
                 "Set to `1` (anything but empty, `0`, `false` or `no`), notes are not printed, \
-                 as with `--quiet`; errors always are.",
+                 as with `--quiet`; errors always are. For git alone, `credential.helper = \
+                 gocred --quiet` does the same.",
             ),
             (
                 "`GOCRED_HTTP_TIMEOUT`",
