@@ -89,3 +89,45 @@ impl<F: Fn(&str) -> Option<String>> Source for Env<F> {
         }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_says_unset_or_empty_and_nothing_for_a_value() {
+        let policy = crate::policy::load_str(
+            std::path::Path::new("/c.toml"),
+            "[[rule]]\nurl = \"https://h.example\"\nsources = [\"env\"]\n\
+             username = \"u\"\ntoken_env = \"TOK\"\n",
+        )
+        .unwrap();
+        let rule = &policy.rules[0];
+        let unset = missing(rule, |_| None).unwrap();
+        assert_eq!(unset.describe(), "TOK is not set");
+        let empty = missing(rule, |_| Some(String::new())).unwrap();
+        assert_eq!(empty.describe(), "TOK is empty");
+        assert_eq!(missing(rule, |_| Some("t".into())), None);
+        // The source agrees: nothing exactly when `missing` says why.
+        let scope = crate::policy::ScopeKey("https://h.example".into());
+        let query = || Query {
+            scope: &scope,
+            rule,
+            path: None,
+            username: None,
+            now: 0,
+        };
+        assert!(
+            Env::new(|_| Some(String::new()))
+                .get(&query())
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            Env::new(|_| Some("t".into()))
+                .get(&query())
+                .unwrap()
+                .is_some()
+        );
+    }
+}
