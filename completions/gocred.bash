@@ -823,7 +823,7 @@ _gocred() {
             return 0
             ;;
         gocred__subcmd__status)
-            opts="-q -h --quiet --help"
+            opts="-q -h --json --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -55,7 +55,8 @@ pub enum Command {
     /// Git credential helper: forget the credential on stdin
     Erase,
     /// Show every rule, its sources and what is stored (never a secret)
-    Status,
+    #[command(long_about = status::LONG_ABOUT)]
+    Status(status::StatusArgs),
     /// Inspect the policy file
     #[command(subcommand)]
     Config(config::ConfigCommand),
@@ -75,6 +76,7 @@ pub enum Command {
     /// Move the credentials of a plaintext netrc into the stores policy names
     ImportNetrc(import_netrc::ImportNetrcArgs),
     /// Check network, Go routing and auth for a private module, with the fix for each failure
+    #[command(long_about = doctor::LONG_ABOUT)]
     Doctor(doctor::DoctorArgs),
     /// Print the completion script for a shell (bash, zsh, fish, elvish, powershell)
     Completions(completions::CompletionsArgs),
@@ -94,7 +96,7 @@ impl Command {
             | Command::Goauth(_)
             | Command::Setup(_)
             | Command::Completions(_) => false,
-            Command::Status
+            Command::Status(_)
             | Command::Config(_)
             | Command::Login(_)
             | Command::Logout(_)
@@ -186,7 +188,7 @@ pub fn run(command: Command, ctx: &mut Context) -> Result<(), CommandError> {
         Command::Get => get::cmd_get(ctx),
         Command::Store => store::cmd_store(ctx),
         Command::Erase => erase::cmd_erase(ctx),
-        Command::Status => status::cmd_status(ctx),
+        Command::Status(args) => status::cmd_status(ctx, args),
         Command::Config(c) => config::cmd_config(ctx, c),
         Command::Netrc(args) => netrc::cmd_netrc(ctx, args),
         Command::Exec(args) => exec::cmd_exec(ctx, args),

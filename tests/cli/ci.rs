@@ -501,6 +501,8 @@ fn ci_quiet_flag_works_in_gits_helper_setting() {
     let url = server.url("127.0.0.1", "group/mod.git");
 
     env.git_config("credential.helper", "gocred --quiet");
+    let status = env.gocred(&["status"]).success();
+    assert!(status.stdout.contains("git asks gocred: yes"), "{status}");
     let out = clone(&env, &url, "one");
     out.assert_failure();
     assert_eq!(gocred_lines(&out.stderr), Vec::<&str>::new(), "{out}");

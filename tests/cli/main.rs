@@ -42,4 +42,5 @@ mod proptests;
 mod redaction;
 mod regression;
 mod setup_quoting;
+mod status;
 mod test_env;
