@@ -204,3 +204,12 @@ pub fn run(command: Command, ctx: &mut Context) -> Result<(), CommandError> {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod shape {
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        // clap's own checks: no two flags share a name or a short letter (`-q` is global).
+        <super::Cli as clap::CommandFactory>::command().debug_assert();
+    }
+}
