@@ -195,7 +195,7 @@ pub fn build(ctx: &Context, policy: &Policy, hosts: &[String]) -> Result<Built, 
             many => format!(
                 "{} rules left out ({}): {message}",
                 many.len(),
-                many.join(", ")
+                super::resolve::some_of(many)
             ),
         });
     }

@@ -60,7 +60,7 @@ impl<'c, 'io> Resolver<'c, 'io> {
                     many => format!(
                         "{}: rules {} have no token for {what}",
                         m.describe(),
-                        many.join(", ")
+                        some_of(many)
                     ),
                 }
             })
@@ -149,6 +149,15 @@ impl<'c, 'io> Resolver<'c, 'io> {
     }
 }
 
+/// The first few of `names`, and how many more: one line stays readable for any policy.
+pub fn some_of(names: &[String]) -> String {
+    const SHOWN: usize = 5;
+    match names.len() {
+        n if n <= SHOWN => names.join(", "),
+        n => format!("{} and {} more", names[..SHOWN].join(", "), n - SHOWN),
+    }
+}
+
 /// The file store read once, on first use, and indexed by scope.
 struct FileSnapshot {
     store: FileStore,
@@ -175,5 +184,15 @@ impl Source for FileSnapshot {
                 .and_then(|rs| select(rs, query))
                 .map(|r| r.cred.clone())),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn some_of_names_five_and_counts_the_rest() {
+        let names: Vec<String> = (1..=7).map(|i| format!("r{i}")).collect();
+        assert_eq!(super::some_of(&names[..2]), "r1, r2");
+        assert_eq!(super::some_of(&names), "r1, r2, r3, r4, r5 and 2 more");
     }
 }
