@@ -150,12 +150,6 @@ impl From<SourceError> for CommandError {
     }
 }
 
-impl From<crate::net::NetError> for CommandError {
-    fn from(e: crate::net::NetError) -> Self {
-        CommandError::user(e.to_string())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
