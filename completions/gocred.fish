@@ -34,8 +34,8 @@ complete -c gocred -n "__fish_gocred_needs_command" -f -a "status" -d 'Show ever
 complete -c gocred -n "__fish_gocred_needs_command" -f -a "config" -d 'Inspect the policy file'
 complete -c gocred -n "__fish_gocred_needs_command" -f -a "netrc" -d 'Print a netrc for Go with the credential of every host policy allows (never for others)'
 complete -c gocred -n "__fish_gocred_needs_command" -f -a "exec" -d 'Run a command with a private netrc and gocred as git\'s helper, for as long as it runs'
-complete -c gocred -n "__fish_gocred_needs_command" -f -a "login" -d 'Log in with the OAuth device flow and keep the tokens where the host\'s rule says'
-complete -c gocred -n "__fish_gocred_needs_command" -f -a "logout" -d 'Revoke and forget the OAuth tokens `gocred login` stored for a host'
+complete -c gocred -n "__fish_gocred_needs_command" -f -a "login" -d 'Log in to a host: a personal access token (--with-token) or the OAuth device flow'
+complete -c gocred -n "__fish_gocred_needs_command" -f -a "logout" -d 'Forget what is stored for a host (OAuth tokens are revoked first)'
 complete -c gocred -n "__fish_gocred_needs_command" -f -a "goauth" -d 'GOAUTH command for the go command: GOAUTH=\'gocred goauth\' (see `go help goauth`)'
 complete -c gocred -n "__fish_gocred_needs_command" -f -a "setup" -d 'Configure git or go for the hosts policy names'
 complete -c gocred -n "__fish_gocred_needs_command" -f -a "import-netrc" -d 'Move the credentials of a plaintext netrc into the stores policy names'
@@ -70,18 +70,23 @@ complete -c gocred -n "__fish_gocred_using_subcommand netrc" -s h -l help -d 'Pr
 complete -c gocred -n "__fish_gocred_using_subcommand exec" -l host -d 'Only this host (`host` or `host:port`); may be given several times. Default: every host policy allows' -r
 complete -c gocred -n "__fish_gocred_using_subcommand exec" -s q -l quiet -d 'Print no notes (why a host got nothing, what was left out): only errors. Same as GOCRED_QUIET=1, which `gocred exec` then hands to its command'
 complete -c gocred -n "__fish_gocred_using_subcommand exec" -s h -l help -d 'Print help'
-complete -c gocred -n "__fish_gocred_using_subcommand login" -l provider -d 'Who runs the OAuth server (for a host that has no rule yet)' -r -f -a "gitlab\t''
+complete -c gocred -n "__fish_gocred_using_subcommand login" -l provider -d 'Who runs the server: the OAuth endpoints of a new rule, the API that checks --with-token' -r -f -a "gitlab\t''
 github\t''
 oidc\t''"
 complete -c gocred -n "__fish_gocred_using_subcommand login" -l client-id -d 'The OAuth application\'s client id (for a host that has no rule yet)' -r
 complete -c gocred -n "__fish_gocred_using_subcommand login" -l issuer -d 'The OIDC issuer whose discovery document names the endpoints (provider oidc)' -r
 complete -c gocred -n "__fish_gocred_using_subcommand login" -l scope -d 'A scope to ask for instead of the rule\'s (repeat for several)' -r
+complete -c gocred -n "__fish_gocred_using_subcommand login" -l user -d 'With --with-token: the user name git sends with the token (the rule\'s `username` wins)' -r
 complete -c gocred -n "__fish_gocred_using_subcommand login" -l no-browser -d 'Never open a browser; only show the URL, the code and the QR code'
 complete -c gocred -n "__fish_gocred_using_subcommand login" -l save -d 'Add the missing rule to the config file, then log in'
+complete -c gocred -n "__fish_gocred_using_subcommand login" -l with-token -d 'Keep a personal access token instead: read from stdin, or asked for (not shown) at a terminal; never an argument'
+complete -c gocred -n "__fish_gocred_using_subcommand login" -l no-verify -d 'With --with-token: store the token without checking it with the server first'
+complete -c gocred -n "__fish_gocred_using_subcommand login" -l force -d 'Replace a token that is stored and still valid without asking'
 complete -c gocred -n "__fish_gocred_using_subcommand login" -s q -l quiet -d 'Print no notes (why a host got nothing, what was left out): only errors. Same as GOCRED_QUIET=1, which `gocred exec` then hands to its command'
-complete -c gocred -n "__fish_gocred_using_subcommand login" -s h -l help -d 'Print help'
+complete -c gocred -n "__fish_gocred_using_subcommand login" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c gocred -n "__fish_gocred_using_subcommand logout" -l user -d 'Forget only the entries of this user (default: every user\'s)' -r
 complete -c gocred -n "__fish_gocred_using_subcommand logout" -s q -l quiet -d 'Print no notes (why a host got nothing, what was left out): only errors. Same as GOCRED_QUIET=1, which `gocred exec` then hands to its command'
-complete -c gocred -n "__fish_gocred_using_subcommand logout" -s h -l help -d 'Print help'
+complete -c gocred -n "__fish_gocred_using_subcommand logout" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c gocred -n "__fish_gocred_using_subcommand goauth" -s q -l quiet -d 'Print no notes (why a host got nothing, what was left out): only errors. Same as GOCRED_QUIET=1, which `gocred exec` then hands to its command'
 complete -c gocred -n "__fish_gocred_using_subcommand goauth" -s h -l help -d 'Print help'
 complete -c gocred -n "__fish_gocred_using_subcommand setup; and not __fish_seen_subcommand_from git go help" -s q -l quiet -d 'Print no notes (why a host got nothing, what was left out): only errors. Same as GOCRED_QUIET=1, which `gocred exec` then hands to its command'
@@ -120,8 +125,8 @@ complete -c gocred -n "__fish_gocred_using_subcommand help; and not __fish_seen_
 complete -c gocred -n "__fish_gocred_using_subcommand help; and not __fish_seen_subcommand_from get store erase status config netrc exec login logout goauth setup import-netrc doctor completions help" -f -a "config" -d 'Inspect the policy file'
 complete -c gocred -n "__fish_gocred_using_subcommand help; and not __fish_seen_subcommand_from get store erase status config netrc exec login logout goauth setup import-netrc doctor completions help" -f -a "netrc" -d 'Print a netrc for Go with the credential of every host policy allows (never for others)'
 complete -c gocred -n "__fish_gocred_using_subcommand help; and not __fish_seen_subcommand_from get store erase status config netrc exec login logout goauth setup import-netrc doctor completions help" -f -a "exec" -d 'Run a command with a private netrc and gocred as git\'s helper, for as long as it runs'
-complete -c gocred -n "__fish_gocred_using_subcommand help; and not __fish_seen_subcommand_from get store erase status config netrc exec login logout goauth setup import-netrc doctor completions help" -f -a "login" -d 'Log in with the OAuth device flow and keep the tokens where the host\'s rule says'
-complete -c gocred -n "__fish_gocred_using_subcommand help; and not __fish_seen_subcommand_from get store erase status config netrc exec login logout goauth setup import-netrc doctor completions help" -f -a "logout" -d 'Revoke and forget the OAuth tokens `gocred login` stored for a host'
+complete -c gocred -n "__fish_gocred_using_subcommand help; and not __fish_seen_subcommand_from get store erase status config netrc exec login logout goauth setup import-netrc doctor completions help" -f -a "login" -d 'Log in to a host: a personal access token (--with-token) or the OAuth device flow'
+complete -c gocred -n "__fish_gocred_using_subcommand help; and not __fish_seen_subcommand_from get store erase status config netrc exec login logout goauth setup import-netrc doctor completions help" -f -a "logout" -d 'Forget what is stored for a host (OAuth tokens are revoked first)'
 complete -c gocred -n "__fish_gocred_using_subcommand help; and not __fish_seen_subcommand_from get store erase status config netrc exec login logout goauth setup import-netrc doctor completions help" -f -a "goauth" -d 'GOAUTH command for the go command: GOAUTH=\'gocred goauth\' (see `go help goauth`)'
 complete -c gocred -n "__fish_gocred_using_subcommand help; and not __fish_seen_subcommand_from get store erase status config netrc exec login logout goauth setup import-netrc doctor completions help" -f -a "setup" -d 'Configure git or go for the hosts policy names'
 complete -c gocred -n "__fish_gocred_using_subcommand help; and not __fish_seen_subcommand_from get store erase status config netrc exec login logout goauth setup import-netrc doctor completions help" -f -a "import-netrc" -d 'Move the credentials of a plaintext netrc into the stores policy names'

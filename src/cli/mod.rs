@@ -14,6 +14,7 @@ mod goauth;
 mod harden;
 mod import_netrc;
 mod login;
+mod login_token;
 mod logout;
 mod netrc;
 mod resolve;
@@ -64,9 +65,11 @@ pub enum Command {
     Netrc(netrc::NetrcArgs),
     /// Run a command with a private netrc and gocred as git's helper, for as long as it runs
     Exec(exec::ExecArgs),
-    /// Log in with the OAuth device flow and keep the tokens where the host's rule says
+    /// Log in to a host: a personal access token (--with-token) or the OAuth device flow
+    #[command(long_about = login::LONG_ABOUT)]
     Login(login::LoginArgs),
-    /// Revoke and forget the OAuth tokens `gocred login` stored for a host
+    /// Forget what is stored for a host (OAuth tokens are revoked first)
+    #[command(long_about = logout::LONG_ABOUT)]
     Logout(logout::LogoutArgs),
     /// GOAUTH command for the go command: GOAUTH='gocred goauth' (see `go help goauth`)
     Goauth(goauth::GoauthArgs),

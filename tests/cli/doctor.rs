@@ -353,9 +353,10 @@ fn doctor_says_whether_git_asks_gocred_for_the_module_and_names_the_fix() {
 #[test]
 fn doctor_names_the_fix_for_a_keychain_that_cannot_be_used() {
     let w = World::new("Corp Internal CA");
-    // No D-Bus session and no session keyring in the test's environment: no keychain.
+    // The Secret Service, and no D-Bus session in the test's environment: no keychain (and
+    // never the keyutils keyring of whoever runs the tests).
     w.env.policy(&format!(
-        "[[rule]]\nurl = \"https://{}\"\nsources = [\"keychain\"]\n",
+        "[keychain]\nbackend = \"secret-service\"\n\n[[rule]]\nurl = \"https://{}\"\nsources = [\"keychain\"]\n",
         w.host()
     ));
     let out = w.doctor(&[]);
@@ -369,6 +370,6 @@ fn doctor_names_the_fix_for_a_keychain_that_cannot_be_used() {
         credential.contains("fix: make the keychain usable for gocred"),
         "{out}"
     );
-    assert!(credential.contains("line 1 of"), "{out}");
+    assert!(credential.contains("line 4 of"), "{out}");
     assert!(!out.stdout.contains("fix what the message names"), "{out}");
 }
