@@ -161,7 +161,7 @@ _gocred() {
 
     case "${cmd}" in
         gocred)
-            opts="-h -V --help --version get store erase status config netrc exec login logout goauth setup import-netrc doctor completions help"
+            opts="-q -h -V --quiet --help --version get store erase status config netrc exec login logout goauth setup import-netrc doctor completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -175,7 +175,7 @@ _gocred() {
             return 0
             ;;
         gocred__subcmd__completions)
-            opts="-h --help bash elvish fish powershell zsh"
+            opts="-q -h --quiet --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -189,7 +189,7 @@ _gocred() {
             return 0
             ;;
         gocred__subcmd__config)
-            opts="-h --help check path help"
+            opts="-q -h --quiet --help check path help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -203,7 +203,7 @@ _gocred() {
             return 0
             ;;
         gocred__subcmd__config__subcmd__check)
-            opts="-h --help"
+            opts="-q -h --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -273,7 +273,7 @@ _gocred() {
             return 0
             ;;
         gocred__subcmd__config__subcmd__path)
-            opts="-h --help"
+            opts="-q -h --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -287,7 +287,7 @@ _gocred() {
             return 0
             ;;
         gocred__subcmd__doctor)
-            opts="-h --json --help"
+            opts="-q -h --json --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -301,7 +301,7 @@ _gocred() {
             return 0
             ;;
         gocred__subcmd__erase)
-            opts="-h --help"
+            opts="-q -h --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -315,7 +315,7 @@ _gocred() {
             return 0
             ;;
         gocred__subcmd__exec)
-            opts="-h --host --help"
+            opts="-q -h --host --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -333,7 +333,7 @@ _gocred() {
             return 0
             ;;
         gocred__subcmd__get)
-            opts="-h --help"
+            opts="-q -h --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -347,7 +347,7 @@ _gocred() {
             return 0
             ;;
         gocred__subcmd__goauth)
-            opts="-h --help"
+            opts="-q -h --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -641,7 +641,7 @@ _gocred() {
             return 0
             ;;
         gocred__subcmd__import__subcmd__netrc)
-            opts="-h --save --remove --help"
+            opts="-q -h --save --remove --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -655,7 +655,7 @@ _gocred() {
             return 0
             ;;
         gocred__subcmd__login)
-            opts="-h --provider --client-id --issuer --scope --no-browser --save --with-token --no-verify --user --force --help"
+            opts="-q -h --provider --client-id --issuer --scope --no-browser --save --with-token --no-verify --user --force --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -689,7 +689,7 @@ _gocred() {
             return 0
             ;;
         gocred__subcmd__logout)
-            opts="-h --user --help"
+            opts="-q -h --user --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -707,7 +707,7 @@ _gocred() {
             return 0
             ;;
         gocred__subcmd__netrc)
-            opts="-h --output --host --help"
+            opts="-q -h --output --host --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -729,7 +729,7 @@ _gocred() {
             return 0
             ;;
         gocred__subcmd__setup)
-            opts="-h --help git go help"
+            opts="-q -h --quiet --help git go help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -743,7 +743,7 @@ _gocred() {
             return 0
             ;;
         gocred__subcmd__setup__subcmd__git)
-            opts="-h --global --system --local --dry-run --undo --help"
+            opts="-q -h --global --system --local --dry-run --undo --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -757,7 +757,7 @@ _gocred() {
             return 0
             ;;
         gocred__subcmd__setup__subcmd__go)
-            opts="-h --write --shell --help"
+            opts="-q -h --write --shell --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -831,7 +831,7 @@ _gocred() {
             return 0
             ;;
         gocred__subcmd__status)
-            opts="-h --json --help"
+            opts="-q -h --json --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -845,7 +845,7 @@ _gocred() {
             return 0
             ;;
         gocred__subcmd__store)
-            opts="-h --help"
+            opts="-q -h --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

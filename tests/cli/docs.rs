@@ -55,7 +55,10 @@ fn the_bash_script_completes_subcommands_and_shells() {
     };
     assert_eq!(complete("gocred co"), "config completions");
     assert_eq!(complete("gocred completions f"), "fish");
-    assert_eq!(complete("gocred config ''"), "-h --help check path help");
+    assert_eq!(
+        complete("gocred config ''"),
+        "-q -h --quiet --help check path help"
+    );
 }
 
 #[test]
