@@ -170,7 +170,7 @@ _gocred() {
 
     case "${cmd}" in
         gocred)
-            opts="-h -V --help --version get store erase status config netrc exec login logout goauth setup import-netrc doctor completions help"
+            opts="-q -h -V --quiet --help --version get store erase status config netrc exec login logout goauth setup import-netrc doctor completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -184,7 +184,7 @@ _gocred() {
             return 0
             ;;
         gocred__subcmd__completions)
-            opts="-h --help bash elvish fish powershell zsh"
+            opts="-q -h --quiet --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -198,7 +198,7 @@ _gocred() {
             return 0
             ;;
         gocred__subcmd__config)
-            opts="-h --help check path init help"
+            opts="-q -h --quiet --help check path init help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -212,7 +212,7 @@ _gocred() {
             return 0
             ;;
         gocred__subcmd__config__subcmd__check)
-            opts="-h --help"
+            opts="-q -h --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -296,7 +296,7 @@ _gocred() {
             return 0
             ;;
         gocred__subcmd__config__subcmd__init)
-            opts="-h --source --username --token-env --provider --client-id --issuer --force --help"
+            opts="-q -h --source --username --token-env --provider --client-id --issuer --force --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -334,7 +334,7 @@ _gocred() {
             return 0
             ;;
         gocred__subcmd__config__subcmd__path)
-            opts="-h --help"
+            opts="-q -h --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -348,7 +348,7 @@ _gocred() {
             return 0
             ;;
         gocred__subcmd__doctor)
-            opts="-h --json --help"
+            opts="-q -h --json --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -362,7 +362,7 @@ _gocred() {
             return 0
             ;;
         gocred__subcmd__erase)
-            opts="-h --help"
+            opts="-q -h --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -376,7 +376,7 @@ _gocred() {
             return 0
             ;;
         gocred__subcmd__exec)
-            opts="-h --host --help"
+            opts="-q -h --host --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -394,7 +394,7 @@ _gocred() {
             return 0
             ;;
         gocred__subcmd__get)
-            opts="-h --help"
+            opts="-q -h --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -408,7 +408,7 @@ _gocred() {
             return 0
             ;;
         gocred__subcmd__goauth)
-            opts="-h --help"
+            opts="-q -h --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -716,7 +716,7 @@ _gocred() {
             return 0
             ;;
         gocred__subcmd__import__subcmd__netrc)
-            opts="-h --save --remove --help"
+            opts="-q -h --save --remove --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -730,7 +730,7 @@ _gocred() {
             return 0
             ;;
         gocred__subcmd__login)
-            opts="-h --provider --client-id --issuer --scope --no-browser --save --with-token --no-verify --user --force --help"
+            opts="-q -h --provider --client-id --issuer --scope --no-browser --save --with-token --no-verify --user --force --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -764,7 +764,7 @@ _gocred() {
             return 0
             ;;
         gocred__subcmd__logout)
-            opts="-h --user --help"
+            opts="-q -h --user --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -782,7 +782,7 @@ _gocred() {
             return 0
             ;;
         gocred__subcmd__netrc)
-            opts="-h --output --host --help"
+            opts="-q -h --output --host --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -804,7 +804,7 @@ _gocred() {
             return 0
             ;;
         gocred__subcmd__setup)
-            opts="-h --help git go help"
+            opts="-q -h --quiet --help git go help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -818,7 +818,7 @@ _gocred() {
             return 0
             ;;
         gocred__subcmd__setup__subcmd__git)
-            opts="-h --global --system --local --dry-run --undo --help"
+            opts="-q -h --global --system --local --dry-run --undo --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -832,7 +832,7 @@ _gocred() {
             return 0
             ;;
         gocred__subcmd__setup__subcmd__go)
-            opts="-h --write --shell --help"
+            opts="-q -h --write --shell --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -906,7 +906,7 @@ _gocred() {
             return 0
             ;;
         gocred__subcmd__status)
-            opts="-h --json --help"
+            opts="-q -h --json --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -920,7 +920,7 @@ _gocred() {
             return 0
             ;;
         gocred__subcmd__store)
-            opts="-h --help"
+            opts="-q -h --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

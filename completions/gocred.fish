@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_gocred_global_optspecs
-    string join \n h/help V/version
+    string join \n q/quiet h/help V/version
 end
 
 function __fish_gocred_needs_command
@@ -24,6 +24,7 @@ function __fish_gocred_using_subcommand
     contains -- $cmd[1] $argv
 end
 
+complete -c gocred -n "__fish_gocred_needs_command" -s q -l quiet -d 'Print no notes (why a host got nothing, what was left out): only errors. Same as GOCRED_QUIET=1, which `gocred exec` then hands to its command'
 complete -c gocred -n "__fish_gocred_needs_command" -s h -l help -d 'Print help'
 complete -c gocred -n "__fish_gocred_needs_command" -s V -l version -d 'Print version'
 complete -c gocred -n "__fish_gocred_needs_command" -f -a "get" -d 'Git credential helper: answer a request on stdin (git-credential(1))'
@@ -41,17 +42,24 @@ complete -c gocred -n "__fish_gocred_needs_command" -f -a "import-netrc" -d 'Mov
 complete -c gocred -n "__fish_gocred_needs_command" -f -a "doctor" -d 'Check network, Go routing and auth for a private module, with the fix for each failure'
 complete -c gocred -n "__fish_gocred_needs_command" -f -a "completions" -d 'Print the completion script for a shell (bash, zsh, fish, elvish, powershell)'
 complete -c gocred -n "__fish_gocred_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c gocred -n "__fish_gocred_using_subcommand get" -s q -l quiet -d 'Print no notes (why a host got nothing, what was left out): only errors. Same as GOCRED_QUIET=1, which `gocred exec` then hands to its command'
 complete -c gocred -n "__fish_gocred_using_subcommand get" -s h -l help -d 'Print help'
+complete -c gocred -n "__fish_gocred_using_subcommand store" -s q -l quiet -d 'Print no notes (why a host got nothing, what was left out): only errors. Same as GOCRED_QUIET=1, which `gocred exec` then hands to its command'
 complete -c gocred -n "__fish_gocred_using_subcommand store" -s h -l help -d 'Print help'
+complete -c gocred -n "__fish_gocred_using_subcommand erase" -s q -l quiet -d 'Print no notes (why a host got nothing, what was left out): only errors. Same as GOCRED_QUIET=1, which `gocred exec` then hands to its command'
 complete -c gocred -n "__fish_gocred_using_subcommand erase" -s h -l help -d 'Print help'
 complete -c gocred -n "__fish_gocred_using_subcommand status" -l json -d 'Print the status as one JSON object (schema 1; see JSON OUTPUT below)'
+complete -c gocred -n "__fish_gocred_using_subcommand status" -s q -l quiet -d 'Print no notes (why a host got nothing, what was left out): only errors. Same as GOCRED_QUIET=1, which `gocred exec` then hands to its command'
 complete -c gocred -n "__fish_gocred_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c gocred -n "__fish_gocred_using_subcommand config; and not __fish_seen_subcommand_from check path init help" -s q -l quiet -d 'Print no notes (why a host got nothing, what was left out): only errors. Same as GOCRED_QUIET=1, which `gocred exec` then hands to its command'
 complete -c gocred -n "__fish_gocred_using_subcommand config; and not __fish_seen_subcommand_from check path init help" -s h -l help -d 'Print help'
 complete -c gocred -n "__fish_gocred_using_subcommand config; and not __fish_seen_subcommand_from check path init help" -f -a "check" -d 'Validate the policy file; report every problem with file, line and column'
 complete -c gocred -n "__fish_gocred_using_subcommand config; and not __fish_seen_subcommand_from check path init help" -f -a "path" -d 'Print where the policy file is read from'
 complete -c gocred -n "__fish_gocred_using_subcommand config; and not __fish_seen_subcommand_from check path init help" -f -a "init" -d 'Write a starting policy for HOST, every key explained in a comment'
 complete -c gocred -n "__fish_gocred_using_subcommand config; and not __fish_seen_subcommand_from check path init help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c gocred -n "__fish_gocred_using_subcommand config; and __fish_seen_subcommand_from check" -s q -l quiet -d 'Print no notes (why a host got nothing, what was left out): only errors. Same as GOCRED_QUIET=1, which `gocred exec` then hands to its command'
 complete -c gocred -n "__fish_gocred_using_subcommand config; and __fish_seen_subcommand_from check" -s h -l help -d 'Print help'
+complete -c gocred -n "__fish_gocred_using_subcommand config; and __fish_seen_subcommand_from path" -s q -l quiet -d 'Print no notes (why a host got nothing, what was left out): only errors. Same as GOCRED_QUIET=1, which `gocred exec` then hands to its command'
 complete -c gocred -n "__fish_gocred_using_subcommand config; and __fish_seen_subcommand_from path" -s h -l help -d 'Print help'
 complete -c gocred -n "__fish_gocred_using_subcommand config; and __fish_seen_subcommand_from init" -l source -d 'Where the rule finds the credential' -r -f -a "keychain\t'The system keychain; `gocred login HOST --with-token` or git\'s `store` fills it'
 env\t'An environment variable (CI): `--token-env` (default GOCRED_TOKEN), `--username`'
@@ -65,6 +73,7 @@ oidc\t''"
 complete -c gocred -n "__fish_gocred_using_subcommand config; and __fish_seen_subcommand_from init" -l client-id -d 'oauth: the OAuth application\'s client id' -r
 complete -c gocred -n "__fish_gocred_using_subcommand config; and __fish_seen_subcommand_from init" -l issuer -d 'oauth with provider oidc: the issuer URL' -r
 complete -c gocred -n "__fish_gocred_using_subcommand config; and __fish_seen_subcommand_from init" -l force -d 'Replace an existing policy (it is kept as `<file>.bak`)'
+complete -c gocred -n "__fish_gocred_using_subcommand config; and __fish_seen_subcommand_from init" -s q -l quiet -d 'Print no notes (why a host got nothing, what was left out): only errors. Same as GOCRED_QUIET=1, which `gocred exec` then hands to its command'
 complete -c gocred -n "__fish_gocred_using_subcommand config; and __fish_seen_subcommand_from init" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c gocred -n "__fish_gocred_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "check" -d 'Validate the policy file; report every problem with file, line and column'
 complete -c gocred -n "__fish_gocred_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "path" -d 'Print where the policy file is read from'
@@ -72,8 +81,10 @@ complete -c gocred -n "__fish_gocred_using_subcommand config; and __fish_seen_su
 complete -c gocred -n "__fish_gocred_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c gocred -n "__fish_gocred_using_subcommand netrc" -l output -d 'Write the netrc to FILE (mode 0600, replaced atomically) instead of stdout' -r -F
 complete -c gocred -n "__fish_gocred_using_subcommand netrc" -l host -d 'Only this host (`host` or `host:port`); may be given several times' -r
+complete -c gocred -n "__fish_gocred_using_subcommand netrc" -s q -l quiet -d 'Print no notes (why a host got nothing, what was left out): only errors. Same as GOCRED_QUIET=1, which `gocred exec` then hands to its command'
 complete -c gocred -n "__fish_gocred_using_subcommand netrc" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c gocred -n "__fish_gocred_using_subcommand exec" -l host -d 'Only this host (`host` or `host:port`); may be given several times. Default: every host policy allows' -r
+complete -c gocred -n "__fish_gocred_using_subcommand exec" -s q -l quiet -d 'Print no notes (why a host got nothing, what was left out): only errors. Same as GOCRED_QUIET=1, which `gocred exec` then hands to its command'
 complete -c gocred -n "__fish_gocred_using_subcommand exec" -s h -l help -d 'Print help'
 complete -c gocred -n "__fish_gocred_using_subcommand login" -l provider -d 'Who runs the server: the OAuth endpoints of a new rule, the API that checks --with-token' -r -f -a "gitlab\t''
 github\t''
@@ -87,10 +98,14 @@ complete -c gocred -n "__fish_gocred_using_subcommand login" -l save -d 'Add the
 complete -c gocred -n "__fish_gocred_using_subcommand login" -l with-token -d 'Keep a personal access token instead: read from stdin, or asked for (not shown) at a terminal; never an argument'
 complete -c gocred -n "__fish_gocred_using_subcommand login" -l no-verify -d 'With --with-token: store the token without checking it with the server first'
 complete -c gocred -n "__fish_gocred_using_subcommand login" -l force -d 'Replace a token that is stored and still valid without asking'
+complete -c gocred -n "__fish_gocred_using_subcommand login" -s q -l quiet -d 'Print no notes (why a host got nothing, what was left out): only errors. Same as GOCRED_QUIET=1, which `gocred exec` then hands to its command'
 complete -c gocred -n "__fish_gocred_using_subcommand login" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c gocred -n "__fish_gocred_using_subcommand logout" -l user -d 'Forget only the entries of this user (default: every user\'s)' -r
+complete -c gocred -n "__fish_gocred_using_subcommand logout" -s q -l quiet -d 'Print no notes (why a host got nothing, what was left out): only errors. Same as GOCRED_QUIET=1, which `gocred exec` then hands to its command'
 complete -c gocred -n "__fish_gocred_using_subcommand logout" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c gocred -n "__fish_gocred_using_subcommand goauth" -s q -l quiet -d 'Print no notes (why a host got nothing, what was left out): only errors. Same as GOCRED_QUIET=1, which `gocred exec` then hands to its command'
 complete -c gocred -n "__fish_gocred_using_subcommand goauth" -s h -l help -d 'Print help'
+complete -c gocred -n "__fish_gocred_using_subcommand setup; and not __fish_seen_subcommand_from git go help" -s q -l quiet -d 'Print no notes (why a host got nothing, what was left out): only errors. Same as GOCRED_QUIET=1, which `gocred exec` then hands to its command'
 complete -c gocred -n "__fish_gocred_using_subcommand setup; and not __fish_seen_subcommand_from git go help" -s h -l help -d 'Print help'
 complete -c gocred -n "__fish_gocred_using_subcommand setup; and not __fish_seen_subcommand_from git go help" -f -a "git" -d 'Make git ask gocred, and only gocred, for the hosts policy names'
 complete -c gocred -n "__fish_gocred_using_subcommand setup; and not __fish_seen_subcommand_from git go help" -f -a "go" -d 'Keep the policy\'s hosts private in Go (GOPRIVATE, GONOSUMDB, GONOPROXY)'
@@ -100,19 +115,24 @@ complete -c gocred -n "__fish_gocred_using_subcommand setup; and __fish_seen_sub
 complete -c gocred -n "__fish_gocred_using_subcommand setup; and __fish_seen_subcommand_from git" -l local -d 'Write to the current repository\'s config'
 complete -c gocred -n "__fish_gocred_using_subcommand setup; and __fish_seen_subcommand_from git" -l dry-run -d 'Print the git config commands instead of running them'
 complete -c gocred -n "__fish_gocred_using_subcommand setup; and __fish_seen_subcommand_from git" -l undo -d 'Put back what `gocred setup git` replaced, where it still holds what setup wrote'
+complete -c gocred -n "__fish_gocred_using_subcommand setup; and __fish_seen_subcommand_from git" -s q -l quiet -d 'Print no notes (why a host got nothing, what was left out): only errors. Same as GOCRED_QUIET=1, which `gocred exec` then hands to its command'
 complete -c gocred -n "__fish_gocred_using_subcommand setup; and __fish_seen_subcommand_from git" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c gocred -n "__fish_gocred_using_subcommand setup; and __fish_seen_subcommand_from go" -l shell -d 'Print `export` lines for this shell (default: sh), every value quoted for it' -r -f -a "sh\t'POSIX sh, dash, bash, zsh (export lines)'
 fish\t'fish (set -gx lines)'"
 complete -c gocred -n "__fish_gocred_using_subcommand setup; and __fish_seen_subcommand_from go" -l write -d 'Write the values with `go env -w` (into Go\'s own config file)'
+complete -c gocred -n "__fish_gocred_using_subcommand setup; and __fish_seen_subcommand_from go" -s q -l quiet -d 'Print no notes (why a host got nothing, what was left out): only errors. Same as GOCRED_QUIET=1, which `gocred exec` then hands to its command'
 complete -c gocred -n "__fish_gocred_using_subcommand setup; and __fish_seen_subcommand_from go" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c gocred -n "__fish_gocred_using_subcommand setup; and __fish_seen_subcommand_from help" -f -a "git" -d 'Make git ask gocred, and only gocred, for the hosts policy names'
 complete -c gocred -n "__fish_gocred_using_subcommand setup; and __fish_seen_subcommand_from help" -f -a "go" -d 'Keep the policy\'s hosts private in Go (GOPRIVATE, GONOSUMDB, GONOPROXY)'
 complete -c gocred -n "__fish_gocred_using_subcommand setup; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c gocred -n "__fish_gocred_using_subcommand import-netrc" -l save -d 'Append the rules for machines no rule serves to the config file'
 complete -c gocred -n "__fish_gocred_using_subcommand import-netrc" -l remove -d 'Delete FILE once every entry is stored and read back'
+complete -c gocred -n "__fish_gocred_using_subcommand import-netrc" -s q -l quiet -d 'Print no notes (why a host got nothing, what was left out): only errors. Same as GOCRED_QUIET=1, which `gocred exec` then hands to its command'
 complete -c gocred -n "__fish_gocred_using_subcommand import-netrc" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c gocred -n "__fish_gocred_using_subcommand doctor" -l json -d 'Print the checks as JSON'
+complete -c gocred -n "__fish_gocred_using_subcommand doctor" -s q -l quiet -d 'Print no notes (why a host got nothing, what was left out): only errors. Same as GOCRED_QUIET=1, which `gocred exec` then hands to its command'
 complete -c gocred -n "__fish_gocred_using_subcommand doctor" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c gocred -n "__fish_gocred_using_subcommand completions" -s q -l quiet -d 'Print no notes (why a host got nothing, what was left out): only errors. Same as GOCRED_QUIET=1, which `gocred exec` then hands to its command'
 complete -c gocred -n "__fish_gocred_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c gocred -n "__fish_gocred_using_subcommand help; and not __fish_seen_subcommand_from get store erase status config netrc exec login logout goauth setup import-netrc doctor completions help" -f -a "get" -d 'Git credential helper: answer a request on stdin (git-credential(1))'
 complete -c gocred -n "__fish_gocred_using_subcommand help; and not __fish_seen_subcommand_from get store erase status config netrc exec login logout goauth setup import-netrc doctor completions help" -f -a "store" -d 'Git credential helper: keep the credential on stdin, where the matching rule says'

@@ -659,7 +659,10 @@ pub fn check<'c>(config: &'c GitConfig, wanted: &Wanted<'_>) -> GitSide<'c> {
         };
     }
     let works = |h: &Helper<'_>| {
-        h.gocred && matches!(&h.program, Program::Found { args, .. } if args.is_empty())
+        // `--quiet` (`-q`) is gocred's one global flag, and works before git's action.
+        h.gocred
+            && matches!(&h.program, Program::Found { args, .. }
+                if args.iter().all(|a| a == "--quiet" || a == "-q"))
     };
     match helpers.iter().position(works) {
         Some(k) => {

@@ -12,6 +12,9 @@ use crate::source::{
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
 
+/// The variable that silences notes (as `--quiet` does).
+pub const QUIET_VAR: &str = "GOCRED_QUIET";
+
 /// Reads an environment variable; a function so tests need not touch the process environment.
 pub type EnvLookup<'io> = Box<dyn Fn(&str) -> Option<String> + 'io>;
 
@@ -49,11 +52,32 @@ impl Context<'_> {
         }
     }
 
+    /// Whether notes are silenced: `--quiet`, or `GOCRED_QUIET` set to anything but empty, `0`,
+    /// `false` or `no`. Errors are never silenced.
+    pub fn quiet(&self) -> bool {
+        (self.env)(QUIET_VAR).is_some_and(|v| {
+            let v = v.trim().to_ascii_lowercase();
+            !matches!(v.as_str(), "" | "0" | "false" | "no")
+        })
+    }
+
+    /// Prints one note (`gocred: TEXT`, or `gocred CMD: TEXT` with a `who`) on stderr, unless
+    /// [`Context::quiet`]. A note says why something did not happen; the command goes on.
+    pub fn note(&mut self, who: Option<&str>, text: &str) {
+        if self.quiet() {
+            return;
+        }
+        let _ = match who {
+            Some(who) => writeln!(self.stderr, "gocred {who}: {text}"),
+            None => writeln!(self.stderr, "gocred: {text}"),
+        };
+    }
+
     /// Where the policy is read from; refused when relative (git runs helpers inside whatever
     /// repository it works in, so a relative `GOCRED_CONFIG` would name a file of that repository).
     pub fn config_path(&self) -> Result<&PathBuf, CommandError> {
         let path = self.config_path.as_ref().ok_or_else(|| {
-            CommandError::user("cannot tell where the config lives: set GOCRED_CONFIG or HOME")
+            CommandError::config("cannot tell where the config lives: set GOCRED_CONFIG or HOME")
         })?;
         if !path.is_absolute() {
             return Err(policy::ConfigError::Relative { path: path.clone() }.into());
@@ -103,7 +127,7 @@ impl Context<'_> {
 
     pub fn file_store(&self, policy: &Policy) -> Result<FileStore, CommandError> {
         let path = policy.file_path.clone().or_else(paths::default_file_store).ok_or_else(|| {
-            CommandError::user("cannot tell where the file store lives: set [file] path in the config, or HOME")
+            CommandError::config("cannot tell where the file store lives: set [file] path in the config, or HOME")
         })?;
         Ok(FileStore::new(path))
     }
@@ -114,7 +138,7 @@ impl Context<'_> {
             SourceKind::Keychain => Box::new(Keychain::new(policy.keychain_backend)),
             SourceKind::File => Box::new(self.file_store(policy)?),
             SourceKind::Env | SourceKind::OAuth => {
-                return Err(CommandError::user(format!(
+                return Err(CommandError::internal(format!(
                     "BUG: {} is not a store",
                     kind.name()
                 )));

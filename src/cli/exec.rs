@@ -94,8 +94,11 @@ fn process_alive(_pid: u32) -> bool {
 }
 
 fn create_run_dir(base: &Path) -> Result<RunDir, CommandError> {
-    crate::fs::create_private_dir(base)
-        .map_err(|e| CommandError::user(format!("cannot create {}: {e}", base.display())))?;
+    crate::fs::create_private_dir(base).map_err(|e| {
+        CommandError::user(format!("cannot create {}", base.display()))
+            .caused_by(&e)
+            .hinted("set XDG_RUNTIME_DIR to a directory of yours (mode 0700)")
+    })?;
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
@@ -220,7 +223,8 @@ fn existing_config_count(ctx: &Context) -> Result<usize, CommandError> {
         Some(v) if v.trim().is_empty() => Ok(0),
         Some(v) => v.trim().parse().map_err(|_| {
             CommandError::user(format!(
-                "GIT_CONFIG_COUNT is {v:?}, not a number: git would refuse it too"
+                "GIT_CONFIG_COUNT is '{}', not a number: git would refuse it too",
+                crate::redact::sanitize(&v)
             ))
         }),
     }
@@ -238,7 +242,7 @@ pub fn cmd_exec(ctx: &mut Context, args: ExecArgs) -> Result<(), CommandError> {
     sweep(&base);
     let built = build(ctx, &policy, &hosts)?;
     for note in &built.notes {
-        let _ = writeln!(ctx.stderr, "gocred exec: {note}");
+        ctx.note(Some("exec"), note);
     }
     let first = existing_config_count(ctx)?;
     let helper = helper_command()?;
@@ -246,8 +250,13 @@ pub fn cmd_exec(ctx: &mut Context, args: ExecArgs) -> Result<(), CommandError> {
 
     let dir = create_run_dir(&base)?;
     let netrc = dir.path.join("netrc");
-    write_netrc(&netrc, &built.text.0)
-        .map_err(|e| CommandError::user(format!("cannot write {}: {e}", netrc.display())))?;
+    write_netrc(&netrc, &built.text.0).map_err(|e| {
+        CommandError::user(format!(
+            "cannot write the private netrc {}",
+            netrc.display()
+        ))
+        .caused_by(&e)
+    })?;
     drop(built);
 
     let (program, rest) = args
@@ -262,6 +271,10 @@ pub fn cmd_exec(ctx: &mut Context, args: ExecArgs) -> Result<(), CommandError> {
             .env(format!("GIT_CONFIG_VALUE_{}", first + i), value);
     }
     command.env("GIT_CONFIG_COUNT", (first + git_config.len()).to_string());
+    if ctx.quiet() {
+        // `gocred --quiet exec`: the gocred that git and go run under CMD is quiet too.
+        command.env(super::context::QUIET_VAR, "1");
+    }
 
     if let Some(sig) = signals::pending() {
         drop(dir);

@@ -33,13 +33,26 @@ pub fn cmd_get(ctx: &mut Context) -> Result<(), CommandError> {
     else {
         return Ok(());
     };
-    let found = Resolver::new(ctx, &policy).resolve_for(
+    let mut resolver = Resolver::new(ctx, &policy);
+    let found = resolver.resolve_for(
         rule,
         &scope,
         entry_path(rule, &target),
         request.username.as_deref(),
-    )?;
+    );
+    // An `env` variable that is not set (a CI job without its token): git would only say
+    // "could not read Username", so the note that names the variable and the rule is the one
+    // line that tells the cause. Still exit 0 and no answer: git moves on as for any miss.
+    let notes = resolver.missing_notes("git");
+    drop(resolver);
+    let found = match found {
+        Ok(found) => found,
+        Err(e) => return Err(notes.into_iter().fold(e, CommandError::hinted)),
+    };
     let Some((source, cred)) = found else {
+        for note in &notes {
+            ctx.note(None, note);
+        }
         return Ok(());
     };
     let response = Response {
@@ -53,7 +66,7 @@ pub fn cmd_get(ctx: &mut Context) -> Result<(), CommandError> {
             .filter(|_| source.is_store() && rule.oauth.is_none()),
         ..Response::default()
     };
-    response
-        .write_to(&mut ctx.stdout)
-        .map_err(|e| CommandError::user(format!("cannot answer git for {}: {e}", target.host)))
+    response.write_to(&mut ctx.stdout).map_err(|e| {
+        CommandError::user(format!("cannot answer git for {}", target.host)).caused_by(&e)
+    })
 }

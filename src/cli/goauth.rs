@@ -90,9 +90,11 @@ pub fn cmd_goauth(ctx: &mut Context, args: GoauthArgs) -> Result<(), CommandErro
                 }
             }
         }
+        // An unset `env` variable (a CI job without its token): named, once.
+        notes.extend(resolver.missing_notes("go"));
     }
     for note in notes {
-        let _ = writeln!(ctx.stderr, "gocred goauth: {note}");
+        ctx.note(Some("goauth"), &note);
     }
     ctx.stdout
         .write_all(&out.0)

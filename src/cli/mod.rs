@@ -27,7 +27,7 @@ pub use context::Context;
 pub use error::{CommandError, Kind};
 
 use clap::{Parser, Subcommand};
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 #[derive(Debug, Parser)]
@@ -39,6 +39,10 @@ use std::process::ExitCode;
     long_about = None,
 )]
 pub struct Cli {
+    /// Print no notes (why a host got nothing, what was left out): only errors. Same as
+    /// GOCRED_QUIET=1, which `gocred exec` then hands to its command
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -119,11 +123,14 @@ pub fn main() -> ExitCode {
                 .map(|s| s.to_string_lossy().into_owned())
         })
         .is_some_and(|name| name == "git-credential-gocred");
+    // git appends the action to the helper's own arguments (`credential.helper = gocred
+    // --quiet` runs `git-credential-gocred --quiet get`): the action is the last word.
     if invoked_as_helper
-        && args
-            .get(1)
-            .and_then(|a| a.to_str())
-            .is_none_or(|a| !HELPER_ACTIONS.contains(&a))
+        && (args.len() < 2
+            || args
+                .last()
+                .and_then(|a| a.to_str())
+                .is_none_or(|a| !HELPER_ACTIONS.contains(&a)))
     {
         return ExitCode::SUCCESS; // an action this helper does not know: silently ignored
     }
@@ -131,26 +138,55 @@ pub fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+            return ExitCode::from(if e.use_stderr() {
+                Kind::Usage.exit_status()
+            } else {
+                0
+            });
         }
     };
     let mut ctx = Context::from_process();
+    if cli.quiet {
+        // `--quiet` is GOCRED_QUIET=1 for this process: one place decides what a note is.
+        let env = std::mem::replace(&mut ctx.env, Box::new(|_| None));
+        ctx.env = Box::new(move |name| {
+            if name == context::QUIET_VAR {
+                Some("1".to_owned())
+            } else {
+                env(name)
+            }
+        });
+    }
+    if matches!(cli.command, Command::Get) && std::io::stdin().is_terminal() && !ctx.quiet() {
+        // git never gives a helper a terminal: a person typed `gocred get`. It still works.
+        let _ = writeln!(ctx.stderr, "{GET_AT_A_TERMINAL}");
+    }
     match run(cli.command, &mut ctx) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             let _ = ctx.stdout.flush();
             let _ = ctx.stderr.flush();
-            let _ = writeln!(ctx.stderr, "gocred: {}", e.message);
+            let _ = ctx.stderr.write_all(e.render().as_bytes());
             let _ = ctx.stderr.flush();
             e.exit_code()
         }
     }
 }
 
+/// The hint `gocred get` prints when a person starts it at a terminal.
+const GET_AT_A_TERMINAL: &str = "gocred: `gocred get` reads git's credential request on stdin \
+    (lines such as protocol=https and host=HOST, then an empty line; Ctrl-D ends it); git runs it as a \
+    credential helper, see `gocred status` and gitcredentials(7)";
+
 pub fn run(command: Command, ctx: &mut Context) -> Result<(), CommandError> {
     // Everything gocred tells a person is redacted and sanitized on its way out (src/redact.rs):
     // stderr always; stdout when it is a report, not data for a program.
     ctx.filter_output(command.stdout_is_for_a_person());
+    if !matches!(command, Command::Completions(_)) {
+        // Refused before anything runs, whether or not this command talks to the network: a
+        // typo must not silently leave the default in place.
+        crate::net::timeout_from_env(&*ctx.env).map_err(|e| CommandError::config(e.to_string()))?;
+    }
     match command {
         Command::Get => get::cmd_get(ctx),
         Command::Store => store::cmd_store(ctx),
@@ -171,3 +207,12 @@ pub fn run(command: Command, ctx: &mut Context) -> Result<(), CommandError> {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod shape {
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        // clap's own checks: no two flags share a name or a short letter (`-q` is global).
+        <super::Cli as clap::CommandFactory>::command().debug_assert();
+    }
+}

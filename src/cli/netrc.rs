@@ -88,6 +88,8 @@ pub fn build(ctx: &Context, policy: &Policy, hosts: &[String]) -> Result<Built, 
         notes: Vec::new(),
     };
     let mut seen = Vec::new();
+    // Each distinct failure, with the rules it left out, in the order first met.
+    let mut failures: Vec<(String, Vec<String>)> = Vec::new();
     for rule in &policy.rules {
         let p = &rule.pattern;
         let host = match &p.host {
@@ -153,6 +155,8 @@ pub fn build(ctx: &Context, policy: &Policy, hosts: &[String]) -> Result<Built, 
         let scope = ScopeKey(target.origin());
         let cred = match resolver.resolve(rule, &scope, None) {
             Ok(Some(cred)) => cred,
+            // Said once per variable, below, however many hosts read it.
+            Ok(None) if resolver.missing_for(rule) => continue,
             Ok(None) => {
                 built.notes.push(format!(
                     "{}: left out: no credential now (sources: {})",
@@ -166,9 +170,12 @@ pub fn build(ctx: &Context, policy: &Policy, hosts: &[String]) -> Result<Built, 
                 continue;
             }
             Err(e) => {
-                built
-                    .notes
-                    .push(format!("{}: left out: {}", rule.url, e.message));
+                // A keychain that cannot work here fails the same way for every rule: one
+                // note for all of them.
+                match failures.iter_mut().find(|(m, _)| *m == e.message) {
+                    Some((_, urls)) => urls.push(rule.url.clone()),
+                    None => failures.push((e.message, vec![rule.url.clone()])),
+                }
                 continue;
             }
         };
@@ -182,6 +189,19 @@ pub fn build(ctx: &Context, policy: &Policy, hosts: &[String]) -> Result<Built, 
             Err(e) => built.notes.push(format!("{}: left out: {e}", rule.url)),
         }
     }
+    for (message, urls) in failures {
+        built.notes.push(match urls.as_slice() {
+            [one] => format!("{one}: left out: {message}"),
+            many => format!(
+                "{} rules left out ({}): {message}",
+                many.len(),
+                super::resolve::some_of(many)
+            ),
+        });
+    }
+    built
+        .notes
+        .extend(resolver.missing_notes("the netrc (left out)"));
     for h in hosts {
         if !seen.contains(h) {
             built.notes.push(format!(
@@ -255,11 +275,12 @@ pub fn cmd_netrc(ctx: &mut Context, args: NetrcArgs) -> Result<(), CommandError>
     let policy = ctx.load_policy()?;
     let built = build(ctx, &policy, &hosts)?;
     for note in &built.notes {
-        let _ = writeln!(ctx.stderr, "gocred netrc: {note}");
+        ctx.note(Some("netrc"), note);
     }
     match &args.output {
-        Some(path) => write_private_atomic(path, &built.text.0)
-            .map_err(|e| CommandError::user(format!("cannot write {}: {e}", path.display()))),
+        Some(path) => write_private_atomic(path, &built.text.0).map_err(|e| {
+            CommandError::user(format!("cannot write {}", path.display())).caused_by(&e)
+        }),
         None => ctx
             .stdout
             .write_all(&built.text.0)

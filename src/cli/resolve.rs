@@ -10,6 +10,7 @@
 use super::CommandError;
 use super::context::Context;
 use crate::policy::{Policy, Rule, ScopeKey, SourceKind};
+use crate::source::env::{self, Missing};
 use crate::source::{Credential, Query, Record, Source, SourceError, file::FileStore, select};
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -19,6 +20,9 @@ pub struct Resolver<'c, 'io> {
     policy: &'c Policy,
     /// Each source the rules asked for so far, opened once.
     opened: Vec<(SourceKind, Box<dyn Source + 'c>)>,
+    /// The `env` variables that left a rule without a credential, each with those rules (URL
+    /// and line), in the order first seen: one note per variable, however many hosts use it.
+    missing: Vec<(Missing, Vec<(String, usize)>)>,
 }
 
 impl<'c, 'io> Resolver<'c, 'io> {
@@ -27,6 +31,55 @@ impl<'c, 'io> Resolver<'c, 'io> {
             ctx,
             policy,
             opened: Vec::new(),
+            missing: Vec::new(),
+        }
+    }
+
+    /// Whether `rule` was left without a credential by an unset `env` variable.
+    pub fn missing_for(&self, rule: &Rule) -> bool {
+        self.missing.iter().any(|(_, rules)| {
+            rules
+                .iter()
+                .any(|(url, line)| *url == rule.url && *line == rule.line)
+        })
+    }
+
+    /// One line per unset (or empty) `env` variable that left rules without a credential:
+    /// `CI_JOB_TOKEN is not set: rule URL (FILE line N) has no token for WHAT`.
+    pub fn missing_notes(&self, what: &str) -> Vec<String> {
+        let file = self.policy.path.display();
+        self.missing
+            .iter()
+            .map(|(m, rules)| {
+                let named: Vec<String> = rules
+                    .iter()
+                    .map(|(url, line)| format!("{url} ({file} line {line})"))
+                    .collect();
+                match named.as_slice() {
+                    [one] => format!("{}: rule {one} has no token for {what}", m.describe()),
+                    many => format!(
+                        "{}: rules {} have no token for {what}",
+                        m.describe(),
+                        some_of(many)
+                    ),
+                }
+            })
+            .collect()
+    }
+
+    /// Remembers the unset `env` variable of `rule`, which just resolved to nothing.
+    fn note_missing(&mut self, rule: &Rule) {
+        if !rule.sources.contains(&SourceKind::Env) {
+            return;
+        }
+        let Some(m) = env::missing(rule, |name| (self.ctx.env)(name)) else {
+            return;
+        };
+        let who = (rule.url.clone(), rule.line);
+        match self.missing.iter_mut().find(|(seen, _)| *seen == m) {
+            Some((_, rules)) if rules.contains(&who) => {}
+            Some((_, rules)) => rules.push(who),
+            None => self.missing.push((m, vec![who])),
         }
     }
 
@@ -91,7 +144,17 @@ impl<'c, 'io> Resolver<'c, 'io> {
                 Err(e @ SourceError::Fatal(_)) => return Err(e.into()),
             }
         }
+        self.note_missing(rule);
         unavailable.map_or(Ok(None), |e| Err(e.into()))
+    }
+}
+
+/// The first few of `names`, and how many more: one line stays readable for any policy.
+pub fn some_of(names: &[String]) -> String {
+    const SHOWN: usize = 5;
+    match names.len() {
+        n if n <= SHOWN => names.join(", "),
+        n => format!("{} and {} more", names[..SHOWN].join(", "), n - SHOWN),
     }
 }
 
@@ -121,5 +184,15 @@ impl Source for FileSnapshot {
                 .and_then(|rs| select(rs, query))
                 .map(|r| r.cred.clone())),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn some_of_names_five_and_counts_the_rest() {
+        let names: Vec<String> = (1..=7).map(|i| format!("r{i}")).collect();
+        assert_eq!(super::some_of(&names[..2]), "r1, r2");
+        assert_eq!(super::some_of(&names), "r1, r2, r3, r4, r5 and 2 more");
     }
 }

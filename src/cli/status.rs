@@ -105,6 +105,12 @@ pub fn cmd_status(ctx: &mut Context, args: StatusArgs) -> Result<(), CommandErro
             ));
         }
     }
+    // A store that cannot work here fails the same way for every rule: said once, up top.
+    for (kind, entries, _) in &stored {
+        if let Err(e) = entries {
+            out += &format!("{}: unavailable: {e}\n", kind.name());
+        }
+    }
     let mut shown = vec![
         false;
         stored
@@ -161,7 +167,7 @@ pub fn cmd_status(ctx: &mut Context, args: StatusArgs) -> Result<(), CommandErro
         for (kind, entries, location) in &stored {
             match entries {
                 Err(e) if serves(rule, *kind) => {
-                    out += &format!("  {}: unavailable: {e}\n", kind.name());
+                    out += &format!("  {}: unavailable (see above)\n", kind.name());
                     errors_json.push(json!({"store": kind.name(), "error": e}));
                 }
                 Err(_) => {}

@@ -25,6 +25,7 @@
 //! `tests/cli/oauth_redirects.rs` holds both to it through the binary.
 
 pub mod probe;
+pub mod tls;
 
 use crate::secret::SecretBytes;
 use std::cell::RefCell;
@@ -50,18 +51,59 @@ pub struct Options {
 }
 
 impl Options {
-    /// 10 s to connect and 30 s in all, or `GOCRED_HTTP_TIMEOUT` seconds for both.
+    /// 10 s to connect and 30 s in all, or `GOCRED_HTTP_TIMEOUT` seconds for both. An invalid
+    /// value is refused before any command runs (`cli::run` calls [`timeout_from_env`]); here
+    /// it falls back to the defaults.
     pub fn from_env(env: Env<'_>, allow_http: bool) -> Options {
-        let custom = env("GOCRED_HTTP_TIMEOUT")
-            .and_then(|v| v.trim().parse::<f64>().ok())
-            .filter(|s| s.is_finite() && *s > 0.0)
-            .map(Duration::from_secs_f64);
+        let custom = timeout_from_env(env).ok().flatten();
         Options {
             allow_http,
             connect_timeout: custom.unwrap_or(Duration::from_secs(10)),
             timeout: custom.unwrap_or(Duration::from_secs(30)),
         }
     }
+}
+
+/// The variable that sets every HTTP timeout.
+pub const TIMEOUT_VAR: &str = "GOCRED_HTTP_TIMEOUT";
+
+/// The longest `GOCRED_HTTP_TIMEOUT` accepted: a day.
+const MAX_TIMEOUT_SECS: f64 = 86_400.0;
+
+/// `GOCRED_HTTP_TIMEOUT` as a duration: `None` when unset or empty; an error, naming the variable
+/// and the accepted form, for anything but a positive number of seconds up to a day (`30`,
+/// `2.5`, surrounding blanks allowed). A typo must not silently leave the 30 s default in place.
+pub fn timeout_from_env(env: Env<'_>) -> Result<Option<Duration>, InvalidTimeout> {
+    let Some(raw) = env(TIMEOUT_VAR) else {
+        return Ok(None);
+    };
+    let value = raw.trim();
+    if value.is_empty() {
+        return Ok(None);
+    }
+    let bad = || InvalidTimeout {
+        value: crate::redact::sanitize(value).into_owned(),
+    };
+    let secs: f64 = value
+        .parse()
+        .ok()
+        .filter(|_| value.bytes().all(|b| b.is_ascii_digit() || b == b'.'))
+        .ok_or_else(bad)?;
+    if !(secs > 0.0 && secs <= MAX_TIMEOUT_SECS) {
+        return Err(bad());
+    }
+    Duration::try_from_secs_f64(secs)
+        .map(Some)
+        .map_err(|_| bad())
+}
+
+/// A `GOCRED_HTTP_TIMEOUT` that is not a number of seconds.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "GOCRED_HTTP_TIMEOUT={value} is not a timeout: set it to a positive number of seconds up to 86400 (e.g. 30 or 2.5), or unset it for the defaults (10 s to connect, 30 s in all)"
+)]
+pub struct InvalidTimeout {
+    pub value: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -251,7 +293,7 @@ impl<'e> Net<'e> {
             },
             ureq::Error::Rustls(e) => NetError::Tls {
                 host,
-                reason: e.to_string(),
+                reason: tls::words(&e),
             },
             ureq::Error::BodyExceedsLimit(_) => NetError::TooLarge { host },
             ureq::Error::ConnectProxyFailed(reason) => NetError::Proxy {
@@ -386,14 +428,11 @@ impl<'e> Net<'e> {
 
 /// The rustls error inside an I/O error, if that is what it is. rustls is not a dependency of
 /// its own: its error type is the one `ureq::Error::Rustls` carries.
+/// In words ([`tls::words`]): rustls's own `Display` can be `Debug` text.
 fn rustls_reason(e: &(dyn std::error::Error + Send + Sync + 'static)) -> Option<String> {
-    fn inner<T: std::error::Error + 'static>(
-        _variant: fn(T) -> ureq::Error,
-        e: &(dyn std::error::Error + Send + Sync + 'static),
-    ) -> Option<String> {
-        e.downcast_ref::<T>().map(T::to_string)
-    }
-    inner(ureq::Error::Rustls, e)
+    // Fails to compile if ureq's rustls is not ours: the downcast would then never match.
+    let _same_rustls: fn(rustls::Error) -> ureq::Error = ureq::Error::Rustls;
+    e.downcast_ref::<rustls::Error>().map(tls::words)
 }
 
 /// `30 s`, `0.5 s`.

@@ -194,7 +194,12 @@ pub fn handshake(stream: &mut TcpStream, host: &str) -> Result<Vec<Vec<u8>>, Str
             {
                 return Err("the server did not finish the TLS handshake in time".into());
             }
-            Err(e) => return Err(e.to_string()),
+            Err(e) => {
+                return Err(e
+                    .get_ref()
+                    .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+                    .map_or_else(|| e.to_string(), super::tls::words));
+            }
         }
     }
     conn.send_close_notify();
@@ -228,7 +233,7 @@ pub fn verify(chain: &[Vec<u8>], host: &str, roots: &[Vec<u8>]) -> Result<(), St
     verifier
         .verify_server_cert(&leaf, &rest, &name, &[], UnixTime::now())
         .map(|_| ())
-        .map_err(|e| e.to_string())
+        .map_err(|e| super::tls::words(&e))
 }
 
 /// One DER element: (tag, content, rest).

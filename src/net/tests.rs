@@ -84,6 +84,33 @@ fn timeouts_default_and_can_be_shortened() {
 }
 
 #[test]
+fn an_invalid_timeout_is_an_error_naming_the_variable_and_the_form() {
+    let with = |v: &'static str| move |n: &str| (n == "GOCRED_HTTP_TIMEOUT").then(|| v.to_owned());
+    assert_eq!(
+        timeout_from_env(&with(" 2.5 ")),
+        Ok(Some(Duration::from_millis(2500)))
+    );
+    assert_eq!(timeout_from_env(&with("")), Ok(None));
+    assert_eq!(timeout_from_env(&|_| None), Ok(None));
+    for bad in [
+        "30s", "0", "-1", "NaN", "inf", "1e9", "86401", "1e3", "+5", "ten",
+    ] {
+        let e = timeout_from_env(&with(bad)).unwrap_err();
+        assert!(
+            e.to_string().starts_with("GOCRED_HTTP_TIMEOUT="),
+            "{bad}: {e}"
+        );
+        assert!(
+            e.to_string().contains("positive number of seconds"),
+            "{bad}: {e}"
+        );
+    }
+    // The defaults stay where the value is refused (cli::run refuses it first).
+    let o = Options::from_env(&with("30s"), false);
+    assert_eq!(o.timeout, Duration::from_secs(30));
+}
+
+#[test]
 fn a_server_that_never_answers_times_out_in_one_line() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();

@@ -52,10 +52,18 @@ pub(super) fn read(path: &Path) -> Result<Option<String>, ConfigError> {
             path: path.to_owned(),
         });
     }
-    String::from_utf8(bytes).map(Some).map_err(|_| {
+    String::from_utf8(bytes).map(Some).map_err(|e| {
+        // Named by line and column (1-based, in bytes), as every other problem in the file.
+        let bytes = e.as_bytes();
+        let at = e.utf8_error().valid_up_to();
+        let line = 1 + bytes[..at].iter().filter(|&&b| b == b'\n').count();
+        let column = 1 + at - bytes[..at].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
         io(std::io::Error::new(
             std::io::ErrorKind::InvalidData,
-            "not UTF-8 text",
+            format!(
+                "line {line}, column {column}: not UTF-8 text (byte 0x{:02x}); save the file as UTF-8",
+                bytes[at]
+            ),
         ))
     })
 }

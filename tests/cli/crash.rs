@@ -368,13 +368,18 @@ fn a_full_disk_gives_one_error_naming_the_file_and_keeps_the_old_one() {
         8,
     );
     assert_eq!(status.code(), Some(1), "{status:?} {stderr:?}");
+    // One error (the notes aside), and the OS's reason under it as its cause.
     let errors: Vec<&str> = stderr
         .lines()
         .filter(|l| !l.starts_with("gocred netrc: "))
         .collect();
-    assert_eq!(errors.len(), 1, "{stderr}");
+    assert_eq!(errors.len(), 2, "{stderr}");
     assert!(
-        errors[0].contains(&target.display().to_string()),
+        errors[0].starts_with("gocred: ") && errors[0].contains(&target.display().to_string()),
+        "{stderr}"
+    );
+    assert!(
+        errors[1].starts_with("Caused by: File too large"),
         "{stderr}"
     );
     assert!(!stderr.contains("SENTINEL"), "{stderr}");

@@ -4,6 +4,7 @@
 mod common;
 
 mod bad_input;
+mod ci;
 mod commands;
 mod config_init;
 mod crash;
@@ -28,6 +29,7 @@ mod load;
 mod login_device;
 mod login_token;
 mod logout;
+mod messages;
 mod netrc;
 mod netrc_differential;
 mod normalization;

@@ -228,10 +228,12 @@ fn a_broken_file_store_fails_nothing_but_its_hosts_and_says_why() {
     );
     assert!(
         out.stderr
-            .contains("https://git.corp.example: left out: file store"),
+            .contains("gocred netrc: 4 rules left out (https://git.corp.example, https://ghe.corp.example:8443, https://empty.corp.example, https://expired.corp.example): file store "),
         "{out}"
     );
     assert!(out.stderr.contains("chmod 600"), "{out}");
+    // The one broken store is said once, not under each of its rules.
+    assert_eq!(out.stderr.matches("chmod 600").count(), 1, "{out}");
     assert!(!out.stderr.contains("SENTINEL"), "{out}");
 }
 

@@ -11,7 +11,7 @@
 //!   with the real curl, git and go for every host, and every host gocred imports gets exactly
 //!   what git sends it.
 
-use crate::common::netrc_world::{NetrcWorld, Sent, python};
+use crate::common::netrc_world::{NetrcWorld, Sent, UNREACHED, python};
 use crate::netrc::{ADVERSARIAL, PORTS_POLICY, adversarial_setup, ports_setup};
 use gocred::netrc::{curl, go, import};
 use std::collections::BTreeMap;
@@ -257,7 +257,11 @@ fn probe_name(name: &str) -> Option<String> {
                 && !l.ends_with('-')
                 && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
         })
-        && name.bytes().any(|b| b.is_ascii_alphabetic());
+        // A last label like a TLD: `a.0xe` or `h.1` is no name a resolver looks up.
+        && name
+            .rsplit('.')
+            .next()
+            .is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_alphabetic()));
     ok.then_some(name)
 }
 
@@ -347,7 +351,11 @@ fn import_netrc_differential_against_curl_git_and_go() {
         for p in &probes {
             hosts_checked += 1;
             let host = p.split(':').next().unwrap();
-            let model_curl = lossy(curl::lookup(data, host).sent());
+            // A file libcurl refuses fails the transfer: no request reaches the host.
+            let model_curl = match curl::lookup(data, host) {
+                curl::Lookup::Refused { .. } => Some((UNREACHED.to_owned(), String::new())),
+                found => lossy(found.sent()),
+            };
             let model_go = go::lookup(&go_entries, p)
                 .map(|e| (e.login.clone(), e.password.expose().to_owned()));
             for (reader, real, model) in [

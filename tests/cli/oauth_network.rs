@@ -106,7 +106,7 @@ fn an_untrusted_certificate_is_a_tls_failure_naming_sslcainfo_not_cannot_connect
         &out,
         &format!("127.0.0.1:{}", fake.port()),
         &[
-            "TLS failed (invalid peer certificate",
+            "TLS failed (the server's certificate is signed by a CA gocred does not trust)",
             "git's http.sslCAInfo for this URL",
         ],
     );

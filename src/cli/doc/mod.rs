@@ -82,7 +82,10 @@ pub(crate) const RULE_KEYS: &[(&str, &str)] = &[
     (
         "`token_env`",
         "The environment variable that the `env` source reads. If it is unset or empty, gocred \
-         tries the next source.",
+         tries the next source; if none answers, `get` prints one line naming the variable and \
+         the rule (`gocred: CI_JOB_TOKEN is not set: rule URL (FILE line N) has no token for \
+         git`), so a CI log says why git could not read a user name (`--quiet` or \
+         `GOCRED_QUIET=1` silences it).",
     ),
     (
         "`store`",
@@ -560,8 +563,14 @@ pub(crate) const GOCRED_1: &[Section] = &[
         blocks: &[Block::Para(
             "Status 0 means success. This includes \"not my host\", which gives no output. Status \
              1 means bad input from git, a broken config or a store that needs fixing, and the \
-             reason is printed as one line on stderr with the fix. Status 2 means a bad command \
-             line. stdout is git's protocol channel, so it carries only the answer, and nothing \
+             reason is printed as one line on stderr with the fix, followed by `Caused by:` and \
+             `Hint:` lines where there is more to say. Status 2 means a bad command line, and \
+             255 a bug in gocred. Notes (why a host got no credential, what a netrc left out) \
+             are lines on stderr that change no status; `--quiet` or `GOCRED_QUIET=1` \
+             silences them, never an error. When a rule's `env` source finds its variable \
+             unset or empty, `get` says so in one note naming the variable and the rule (file \
+             and line), and exits 0 with no answer: git then fails with \"could not read \
+             Username\", and the note names the cause. stdout is git's protocol channel, so it carries only the answer, and nothing \
              at all on error. gocred refuses requests that contain CR, LF or NUL in a value, \
              requests with no `protocol`, https and http requests with no `host` (other \
              protocols, such as git's `protocol=cert` password requests, are simply not \
@@ -586,12 +595,20 @@ pub(crate) const GOCRED_1: &[Section] = &[
             ),
             (
                 "the variable a rule's `token_env` names",
-                "The token that the `env` source answers with.",
+                "The token that the `env` source answers with. Unset or empty, `get`, `netrc` \
+                 and `exec` print one note naming it and the rules that read it.",
+            ),
+            (
+                "`GOCRED_QUIET`",
+                "Set to `1` (anything but empty, `0`, `false` or `no`), notes are not printed, \
+                 as with `--quiet`; errors always are. For git alone, `credential.helper = \
+                 gocred --quiet` does the same.",
             ),
             (
                 "`GOCRED_HTTP_TIMEOUT`",
                 "Seconds that an OAuth request may take, both to connect and in all (by \
-                 default 10 to connect and 30 in all).",
+                 default 10 to connect and 30 in all): a positive number up to 86400, such as \
+                 `30` or `2.5`. Any other value is an error for every command, not ignored.",
             ),
             (
                 "`GOCRED_OAUTH_REFRESH_MARGIN`",

@@ -20,6 +20,11 @@ use std::sync::{Arc, Mutex};
 /// its Basic `Authorization` (bytes that are not UTF-8 shown as U+FFFD), or `None`.
 pub type Sent = BTreeMap<String, Option<(String, String)>>;
 
+/// The user name [`Sent`] shows for a host no request reached at all (the reader could not
+/// resolve or connect to it): a probe that proves nothing, reported rather than taken for "sent
+/// nothing".
+pub const UNREACHED: &str = "<no request reached this host>";
+
 /// Every request's `Host` and `Authorization`, in order.
 type Log = Arc<Mutex<Vec<(String, Option<String>)>>>;
 
@@ -151,9 +156,20 @@ impl NetrcWorld {
 
     /// What the servers logged since the last call, as the credential each `Host` received.
     /// Panics when one host received two different credentials (each probe asks each host once).
+    /// A probed host that no request reached shows as [`UNREACHED`] (never a credential).
     fn take(&self, probed: &[String]) -> Sent {
         let log = std::mem::take(&mut *self.log.lock().unwrap());
-        let mut sent: Sent = probed.iter().map(|h| (h.clone(), None)).collect();
+        let mut sent: Sent = probed
+            .iter()
+            .map(|h| (h.clone(), Some((UNREACHED.to_owned(), String::new()))))
+            .collect();
+        for (host, _) in &log {
+            if let Some(slot) = sent.get_mut(host)
+                && slot.as_ref().is_some_and(|(u, _)| u == UNREACHED)
+            {
+                *slot = None;
+            }
+        }
         for (host, auth) in log {
             let Some(auth) = auth else { continue };
             let cred = decode(&auth);
