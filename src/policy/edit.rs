@@ -110,7 +110,7 @@ pub struct InitOptions {
 /// Why `config init` cannot write a policy from these options (before anything is read).
 #[derive(Debug, thiserror::Error)]
 pub enum InitError {
-    #[error("{host:?} {reason}")]
+    #[error("cannot start a policy for {host:?}: {reason}")]
     Host { host: String, reason: String },
     #[error("{0}")]
     Missing(String),
@@ -142,7 +142,7 @@ fn rule_url(host: &str) -> Result<(String, Target), InitError> {
     let target = normalize(Input::Url(host)).map_err(|e| bad(e.to_string()))?;
     if target.scheme != "https" {
         return Err(bad(
-            "is not https: `config init` writes https rules only (an http rule needs \
+            "not https: `config init` writes https rules only (an http rule needs \
              `allow_http = true`, written by hand)"
                 .into(),
         ));
