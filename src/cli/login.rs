@@ -438,51 +438,16 @@ fn save_rule(
 
 /// Appends `rules` (TOML text) to the config file, atomically, after checking that the result
 /// loads and serves every one of `targets`; returns the new policy. Also `import-netrc --save`.
+/// The one policy-file edit ([`crate::policy::edit::append_rules`]): the file is read as the
+/// loader reads it (a regular file only, trusted, capped), its bytes kept, and written under a lock.
 pub(super) fn save_rules(
     ctx: &Context,
     rule: &str,
     targets: &[Target],
 ) -> Result<policy::Policy, CommandError> {
     let path = ctx.config_path()?.clone();
-    let old = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(e) => {
-            return Err(CommandError::user(format!(
-                "cannot read {}: {e}",
-                path.display()
-            )));
-        }
-    };
-    let mut text = old.clone();
-    if !text.is_empty() && !text.ends_with('\n') {
-        text.push('\n');
-    }
-    if !text.is_empty() {
-        text.push('\n');
-    }
-    text += rule;
-    let new = policy::load_str(&path, &text).map_err(|e| {
-        CommandError::user(format!(
-            "not saving: the config would be invalid ({}); the flags may hold a bad value",
-            e.report().replace('\n', "; ")
-        ))
-    })?;
-    for target in targets {
-        if matches!(new.decide(target.clone()), Decision::NotManaged) {
-            return Err(CommandError::user(format!(
-                "BUG: the rule for {} does not match it",
-                target.origin()
-            )));
-        }
-    }
-    crate::fs::write_private_atomic(&path, text.as_bytes()).map_err(|e| {
-        CommandError::user(format!(
-            "cannot write {} ({e}); it is unchanged",
-            path.display()
-        ))
-    })?;
-    Ok(new)
+    crate::policy::edit::append_rules(&path, rule, targets)
+        .map_err(|e| CommandError::user(e.to_string()))
 }
 
 /// Why no browser may be opened here, or `None` when one can.

@@ -110,7 +110,7 @@ pub struct InitOptions {
 /// Why `config init` cannot write a policy from these options (before anything is read).
 #[derive(Debug, thiserror::Error)]
 pub enum InitError {
-    #[error("cannot start a policy for {host:?}: {reason}")]
+    #[error("cannot start a policy for '{host}': {reason}")]
     Host { host: String, reason: String },
     #[error("{0}")]
     Missing(String),
