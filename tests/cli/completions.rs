@@ -25,7 +25,8 @@ sources = ["keychain"]
 
 const HOSTS: &[&str] = &["gitlab.corp.example", "ghe.corp.example:8443"];
 
-/// A test env with the policy above, `gocred` on PATH, and `shell`'s script from the binary.
+/// A test env with the policy above, `gocred` on PATH, and `shell`'s script from the binary
+/// (zsh's as `zfunc/_gocred`, the name compinit looks for).
 fn env_with_script(shell: &str) -> (TestEnv, std::path::PathBuf) {
     let mut env = TestEnv::new();
     env.policy(POLICY);
@@ -34,7 +35,12 @@ fn env_with_script(shell: &str) -> (TestEnv, std::path::PathBuf) {
     std::os::unix::fs::symlink(GOCRED, bin.join("gocred")).unwrap();
     env.prepend_path(bin);
     let out = env.gocred(&["completions", shell]).success();
-    let script = env.write_file(&format!("completion.{shell}"), &out.stdout);
+    let script = if shell == "zsh" {
+        std::fs::create_dir_all(env.root().join("zfunc")).unwrap();
+        env.write_file("zfunc/_gocred", &out.stdout)
+    } else {
+        env.write_file(&format!("completion.{shell}"), &out.stdout)
+    };
     std::fs::write(env.root().join("netrc-a"), "").unwrap();
     std::fs::write(env.root().join("netrc-b"), "").unwrap();
     (env, script)
@@ -82,11 +88,12 @@ fn check(got: &[(String, Vec<String>)], shell: &str, env: &TestEnv) {
         "{shell}"
     );
     let root = env.root().display().to_string();
-    assert_eq!(
-        *find(&format!("gocred import-netrc {root}/netrc-")),
-        sorted(&[&format!("{root}/netrc-a"), &format!("{root}/netrc-b")]),
-        "{shell}"
-    );
+    // bash and fish show the whole path, zsh the file name.
+    let files: Vec<String> = find(&format!("gocred import-netrc {root}/netrc-"))
+        .iter()
+        .map(|f| f.rsplit('/').next().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(files, sorted(&["netrc-a", "netrc-b"]), "{shell}");
     // A command after `exec --`, then that command's own completions.
     assert!(
         find("gocred exec -- gi").contains(&"git".to_owned()),
@@ -157,6 +164,46 @@ fn completions_fish_offer_policy_hosts_files_and_commands() {
     let out = env.command("fish").args(["-c", &body]).run();
     out.assert_success();
     check(&candidates(&out.stdout), "fish", &env);
+}
+
+/// An interactive `zsh -f` in a pseudo-terminal (zsh/zpty), with compinit and the script on
+/// `fpath`: each argument is typed, then Tab and a key that prints `<END>`. compadd is wrapped to
+/// print what it adds, so the candidates are what zsh's completion system itself offered.
+const ZSH_DRIVER: &str = r#"
+zmodload zsh/zpty
+zpty z zsh -f -i
+zpty -w z "PROMPT=''; RPROMPT=''; fpath=($ZFUNC \$fpath); autoload -Uz compinit; compinit -u -D"
+zpty -w z 'compadd() { if [[ ${@[1,(i)(-|--)]} == *-(O|A|D)\ * ]]; then builtin compadd "$@"; return $?; fi; typeset -a __hits; builtin compadd -A __hits "$@"; local r=$?; (( $#__hits )) && print -r -- "<HI""T>${(j: :)__hits}</HI""T>"; builtin compadd "$@"; return r; }'
+zpty -w z 'zstyle ":completion:*" menu no; LISTMAX=100000'
+zpty -w z 'bindkey "^I" complete-word; comp-end() { print -r -- "<EN""D>"; }; zle -N comp-end; bindkey "^X" comp-end'
+zpty -w z 'print -r -- "<REA""DY>"'
+out=""
+while zpty -r z chunk; do out+=$chunk; [[ $out == *"<READY>"* ]] && break; done
+for line in "$@"; do
+  zpty -w -n z "$line"$'\t'$'\x18'
+  out=""
+  while zpty -r z chunk; do out+=$chunk; [[ $out == *"<END>"* ]] && break; done
+  hits=(${(f)"$(print -r -- $out | grep -ao '<HIT>.*</HIT>' | sed 's/<HIT>//; s/<\/HIT>//')"})
+  print -r -- "$line"$'\t'"${(j: :)hits}"
+  zpty -w -n z $'\x15'
+done
+zpty -d z
+"#;
+
+#[test]
+fn completions_zsh_offer_policy_hosts_files_and_commands() {
+    let (env, script) = env_with_script("zsh");
+    let root = env.root().display().to_string();
+    let lines: Vec<String> = LINES.iter().map(|l| l.replace("ROOT", &root)).collect();
+    let out = env
+        .command("zsh")
+        .args(["-f", "-c", ZSH_DRIVER, "zsh"])
+        .args(&lines)
+        .env("ZFUNC", script.parent().unwrap())
+        .timeout(std::time::Duration::from_secs(60))
+        .run();
+    out.assert_success();
+    check(&candidates(&out.stdout), "zsh", &env);
 }
 
 #[test]
