@@ -82,6 +82,9 @@ _gocred() {
             gocred__subcmd__config,help)
                 cmd="gocred__subcmd__config__subcmd__help"
                 ;;
+            gocred__subcmd__config,init)
+                cmd="gocred__subcmd__config__subcmd__init"
+                ;;
             gocred__subcmd__config,path)
                 cmd="gocred__subcmd__config__subcmd__path"
                 ;;
@@ -90,6 +93,9 @@ _gocred() {
                 ;;
             gocred__subcmd__config__subcmd__help,help)
                 cmd="gocred__subcmd__config__subcmd__help__subcmd__help"
+                ;;
+            gocred__subcmd__config__subcmd__help,init)
+                cmd="gocred__subcmd__config__subcmd__help__subcmd__init"
                 ;;
             gocred__subcmd__config__subcmd__help,path)
                 cmd="gocred__subcmd__config__subcmd__help__subcmd__path"
@@ -147,6 +153,9 @@ _gocred() {
                 ;;
             gocred__subcmd__help__subcmd__config,check)
                 cmd="gocred__subcmd__help__subcmd__config__subcmd__check"
+                ;;
+            gocred__subcmd__help__subcmd__config,init)
+                cmd="gocred__subcmd__help__subcmd__config__subcmd__init"
                 ;;
             gocred__subcmd__help__subcmd__config,path)
                 cmd="gocred__subcmd__help__subcmd__config__subcmd__path"
@@ -280,7 +289,7 @@ _gocred() {
             return 0
             ;;
         gocred__subcmd__config)
-            opts="-q -h --quiet --help check path help"
+            opts="-q -h --quiet --help check path init help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -308,7 +317,7 @@ _gocred() {
             return 0
             ;;
         gocred__subcmd__config__subcmd__help)
-            opts="check path help"
+            opts="check path init help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -349,6 +358,20 @@ _gocred() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        gocred__subcmd__config__subcmd__help__subcmd__init)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         gocred__subcmd__config__subcmd__help__subcmd__path)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -356,6 +379,44 @@ _gocred() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gocred__subcmd__config__subcmd__init)
+            opts="-q -h --source --username --token-env --provider --client-id --issuer --force --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --source)
+                    COMPREPLY=($(compgen -W "keychain env oauth file" -- "${cur}"))
+                    return 0
+                    ;;
+                --username)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-env)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --provider)
+                    COMPREPLY=($(compgen -W "gitlab github oidc" -- "${cur}"))
+                    return 0
+                    ;;
+                --client-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --issuer)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -508,7 +569,7 @@ _gocred() {
             return 0
             ;;
         gocred__subcmd__help__subcmd__config)
-            opts="check path"
+            opts="check path init"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -522,6 +583,20 @@ _gocred() {
             return 0
             ;;
         gocred__subcmd__help__subcmd__config__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gocred__subcmd__help__subcmd__config__subcmd__init)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -51,17 +51,33 @@ complete -c gocred -n "__fish_gocred_using_subcommand erase" -s h -l help -d 'Pr
 complete -c gocred -n "__fish_gocred_using_subcommand status" -l json -d 'Print the status as one JSON object (schema 1; see JSON OUTPUT below)'
 complete -c gocred -n "__fish_gocred_using_subcommand status" -s q -l quiet -d 'Print no notes (why a host got nothing, what was left out): only errors. Same as GOCRED_QUIET=1, which `gocred exec` then hands to its command'
 complete -c gocred -n "__fish_gocred_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c gocred -n "__fish_gocred_using_subcommand config; and not __fish_seen_subcommand_from check path help" -s q -l quiet -d 'Print no notes (why a host got nothing, what was left out): only errors. Same as GOCRED_QUIET=1, which `gocred exec` then hands to its command'
-complete -c gocred -n "__fish_gocred_using_subcommand config; and not __fish_seen_subcommand_from check path help" -s h -l help -d 'Print help'
-complete -c gocred -n "__fish_gocred_using_subcommand config; and not __fish_seen_subcommand_from check path help" -f -a "check" -d 'Validate the policy file; report every problem with file, line and column'
-complete -c gocred -n "__fish_gocred_using_subcommand config; and not __fish_seen_subcommand_from check path help" -f -a "path" -d 'Print where the policy file is read from'
-complete -c gocred -n "__fish_gocred_using_subcommand config; and not __fish_seen_subcommand_from check path help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c gocred -n "__fish_gocred_using_subcommand config; and not __fish_seen_subcommand_from check path init help" -s q -l quiet -d 'Print no notes (why a host got nothing, what was left out): only errors. Same as GOCRED_QUIET=1, which `gocred exec` then hands to its command'
+complete -c gocred -n "__fish_gocred_using_subcommand config; and not __fish_seen_subcommand_from check path init help" -s h -l help -d 'Print help'
+complete -c gocred -n "__fish_gocred_using_subcommand config; and not __fish_seen_subcommand_from check path init help" -f -a "check" -d 'Validate the policy file; report every problem with file, line and column'
+complete -c gocred -n "__fish_gocred_using_subcommand config; and not __fish_seen_subcommand_from check path init help" -f -a "path" -d 'Print where the policy file is read from'
+complete -c gocred -n "__fish_gocred_using_subcommand config; and not __fish_seen_subcommand_from check path init help" -f -a "init" -d 'Write a starting policy for HOST, every key explained in a comment'
+complete -c gocred -n "__fish_gocred_using_subcommand config; and not __fish_seen_subcommand_from check path init help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c gocred -n "__fish_gocred_using_subcommand config; and __fish_seen_subcommand_from check" -s q -l quiet -d 'Print no notes (why a host got nothing, what was left out): only errors. Same as GOCRED_QUIET=1, which `gocred exec` then hands to its command'
 complete -c gocred -n "__fish_gocred_using_subcommand config; and __fish_seen_subcommand_from check" -s h -l help -d 'Print help'
 complete -c gocred -n "__fish_gocred_using_subcommand config; and __fish_seen_subcommand_from path" -s q -l quiet -d 'Print no notes (why a host got nothing, what was left out): only errors. Same as GOCRED_QUIET=1, which `gocred exec` then hands to its command'
 complete -c gocred -n "__fish_gocred_using_subcommand config; and __fish_seen_subcommand_from path" -s h -l help -d 'Print help'
+complete -c gocred -n "__fish_gocred_using_subcommand config; and __fish_seen_subcommand_from init" -l source -d 'Where the rule finds the credential' -r -f -a "keychain\t'The system keychain; `gocred login HOST --with-token` or git\'s `store` fills it'
+env\t'An environment variable (CI): `--token-env` (default GOCRED_TOKEN), `--username`'
+oauth\t'OAuth device flow (`gocred login HOST`): needs `--provider` and `--client-id`'
+file\t'gocred\'s own 0600 file store (no keychain needed)'"
+complete -c gocred -n "__fish_gocred_using_subcommand config; and __fish_seen_subcommand_from init" -l username -d 'env: the user name git sends with the token (default oauth2)' -r
+complete -c gocred -n "__fish_gocred_using_subcommand config; and __fish_seen_subcommand_from init" -l token-env -d 'env: the variable holding the token (default GOCRED_TOKEN)' -r
+complete -c gocred -n "__fish_gocred_using_subcommand config; and __fish_seen_subcommand_from init" -l provider -d 'oauth: who runs the server (gitlab, github or oidc)' -r -f -a "gitlab\t''
+github\t''
+oidc\t''"
+complete -c gocred -n "__fish_gocred_using_subcommand config; and __fish_seen_subcommand_from init" -l client-id -d 'oauth: the OAuth application\'s client id' -r
+complete -c gocred -n "__fish_gocred_using_subcommand config; and __fish_seen_subcommand_from init" -l issuer -d 'oauth with provider oidc: the issuer URL' -r
+complete -c gocred -n "__fish_gocred_using_subcommand config; and __fish_seen_subcommand_from init" -l force -d 'Replace an existing policy (it is kept as `<file>.bak`)'
+complete -c gocred -n "__fish_gocred_using_subcommand config; and __fish_seen_subcommand_from init" -s q -l quiet -d 'Print no notes (why a host got nothing, what was left out): only errors. Same as GOCRED_QUIET=1, which `gocred exec` then hands to its command'
+complete -c gocred -n "__fish_gocred_using_subcommand config; and __fish_seen_subcommand_from init" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c gocred -n "__fish_gocred_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "check" -d 'Validate the policy file; report every problem with file, line and column'
 complete -c gocred -n "__fish_gocred_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "path" -d 'Print where the policy file is read from'
+complete -c gocred -n "__fish_gocred_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "init" -d 'Write a starting policy for HOST, every key explained in a comment'
 complete -c gocred -n "__fish_gocred_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c gocred -n "__fish_gocred_using_subcommand netrc" -l output -d 'Write the netrc to FILE (mode 0600, replaced atomically) instead of stdout' -r -F
 complete -c gocred -n "__fish_gocred_using_subcommand netrc" -l host -d 'Only this host (`host` or `host:port`); may be given several times' -r
@@ -98,7 +114,7 @@ complete -c gocred -n "__fish_gocred_using_subcommand setup; and __fish_seen_sub
 complete -c gocred -n "__fish_gocred_using_subcommand setup; and __fish_seen_subcommand_from git" -l system -d 'Write to the system git config'
 complete -c gocred -n "__fish_gocred_using_subcommand setup; and __fish_seen_subcommand_from git" -l local -d 'Write to the current repository\'s config'
 complete -c gocred -n "__fish_gocred_using_subcommand setup; and __fish_seen_subcommand_from git" -l dry-run -d 'Print the git config commands instead of running them'
-complete -c gocred -n "__fish_gocred_using_subcommand setup; and __fish_seen_subcommand_from git" -l undo -d 'Remove what `gocred setup git` wrote'
+complete -c gocred -n "__fish_gocred_using_subcommand setup; and __fish_seen_subcommand_from git" -l undo -d 'Put back what `gocred setup git` replaced, where it still holds what setup wrote'
 complete -c gocred -n "__fish_gocred_using_subcommand setup; and __fish_seen_subcommand_from git" -s q -l quiet -d 'Print no notes (why a host got nothing, what was left out): only errors. Same as GOCRED_QUIET=1, which `gocred exec` then hands to its command'
 complete -c gocred -n "__fish_gocred_using_subcommand setup; and __fish_seen_subcommand_from git" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c gocred -n "__fish_gocred_using_subcommand setup; and __fish_seen_subcommand_from go" -l shell -d 'Print `export` lines for this shell (default: sh), every value quoted for it' -r -f -a "sh\t'POSIX sh, dash, bash, zsh (export lines)'
@@ -135,6 +151,7 @@ complete -c gocred -n "__fish_gocred_using_subcommand help; and not __fish_seen_
 complete -c gocred -n "__fish_gocred_using_subcommand help; and not __fish_seen_subcommand_from get store erase status config netrc exec login logout goauth setup import-netrc doctor completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c gocred -n "__fish_gocred_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "check" -d 'Validate the policy file; report every problem with file, line and column'
 complete -c gocred -n "__fish_gocred_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "path" -d 'Print where the policy file is read from'
+complete -c gocred -n "__fish_gocred_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "init" -d 'Write a starting policy for HOST, every key explained in a comment'
 complete -c gocred -n "__fish_gocred_using_subcommand help; and __fish_seen_subcommand_from setup" -f -a "git" -d 'Make git ask gocred, and only gocred, for the hosts policy names'
 complete -c gocred -n "__fish_gocred_using_subcommand help; and __fish_seen_subcommand_from setup" -f -a "go" -d 'Keep the policy\'s hosts private in Go (GOPRIVATE, GONOSUMDB, GONOPROXY)'
 

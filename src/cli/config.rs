@@ -1,8 +1,8 @@
-//! `gocred config check|path`.
+//! `gocred config check|path|init`.
 
 use super::CommandError;
 use super::context::Context;
-use crate::policy::{self, ConfigError};
+use crate::policy::{self, ConfigError, SourceKind, edit};
 use clap::Subcommand;
 
 #[derive(Debug, Subcommand)]
@@ -11,6 +11,53 @@ pub enum ConfigCommand {
     Check,
     /// Print where the policy file is read from
     Path,
+    /// Write a starting policy for HOST, every key explained in a comment
+    ///
+    /// Writes one rule for `https://HOST` (HOST as git or a URL has it: `host[:port][/path]`)
+    /// at the config path, mode 0600, atomically, and checks it loads. A file already there is
+    /// never touched: refused, or with `--force` replaced after being copied to `<file>.bak`.
+    Init(InitArgs),
+}
+
+/// Where the starting rule finds the credential.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum InitSource {
+    /// The system keychain; `gocred login HOST --with-token` or git's `store` fills it
+    Keychain,
+    /// An environment variable (CI): `--token-env` (default GOCRED_TOKEN), `--username`
+    Env,
+    /// OAuth device flow (`gocred login HOST`): needs `--provider` and `--client-id`
+    Oauth,
+    /// gocred's own 0600 file store (no keychain needed)
+    File,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct InitArgs {
+    /// The host (or URL) the rule is for, e.g. git.corp.example or github.com
+    #[arg(value_name = "HOST")]
+    pub host: String,
+    /// Where the rule finds the credential
+    #[arg(long, value_enum, default_value = "keychain")]
+    pub source: InitSource,
+    /// env: the user name git sends with the token (default oauth2)
+    #[arg(long, value_name = "NAME")]
+    pub username: Option<String>,
+    /// env: the variable holding the token (default GOCRED_TOKEN)
+    #[arg(long, value_name = "VAR")]
+    pub token_env: Option<String>,
+    /// oauth: who runs the server (gitlab, github or oidc)
+    #[arg(long, value_name = "PROVIDER", value_parser = ["gitlab", "github", "oidc"])]
+    pub provider: Option<String>,
+    /// oauth: the OAuth application's client id
+    #[arg(long, value_name = "ID")]
+    pub client_id: Option<String>,
+    /// oauth with provider oidc: the issuer URL
+    #[arg(long, value_name = "URL")]
+    pub issuer: Option<String>,
+    /// Replace an existing policy (it is kept as `<file>.bak`)
+    #[arg(long)]
+    pub force: bool,
 }
 
 pub fn cmd_config(ctx: &mut Context, command: ConfigCommand) -> Result<(), CommandError> {
@@ -22,6 +69,46 @@ pub fn cmd_config(ctx: &mut Context, command: ConfigCommand) -> Result<(), Comma
     use std::io::Write;
     match command {
         ConfigCommand::Path => out(ctx, path.display().to_string()),
+        ConfigCommand::Init(args) => {
+            let options = edit::InitOptions {
+                host: args.host,
+                source: match args.source {
+                    InitSource::Keychain => SourceKind::Keychain,
+                    InitSource::Env => SourceKind::Env,
+                    InitSource::Oauth => SourceKind::OAuth,
+                    InitSource::File => SourceKind::File,
+                },
+                username: args.username,
+                token_env: args.token_env,
+                provider: args.provider,
+                client_id: args.client_id,
+                issuer: args.issuer,
+            };
+            let policy = edit::init(&path, &options, args.force)
+                .map_err(|e| CommandError::user(e.to_string()))?;
+            let rule = &policy.rules[0];
+            let host = rule
+                .url
+                .trim_start_matches("https://")
+                .trim_end_matches('/');
+            let next = match options.source {
+                SourceKind::Env => format!(
+                    "set {} in the environment, then `gocred setup git`",
+                    rule.token_env.as_deref().unwrap_or_default()
+                ),
+                SourceKind::OAuth => format!("`gocred setup git`, then `gocred login {host}`"),
+                _ => format!("`gocred setup git`, then `gocred login {host} --with-token`"),
+            };
+            out(
+                ctx,
+                format!(
+                    "wrote {}: one rule for {} (source {}); next: {next}",
+                    path.display(),
+                    rule.url,
+                    options.source.name()
+                ),
+            )
+        }
         ConfigCommand::Check => match policy::load(&path) {
             Ok(p) if !p.exists => match ctx.missing_named_config(&p) {
                 Some(missing) => Err(CommandError::user(missing)),

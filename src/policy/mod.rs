@@ -5,6 +5,7 @@
 //! The [`Decision::Managed`] scope key is the *only* key stores use, so a credential stored for one
 //! (scheme, host, port[, path]) can never be read back for another.
 
+pub mod edit;
 mod load;
 pub mod pattern;
 pub mod psl;

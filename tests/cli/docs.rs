@@ -57,7 +57,7 @@ fn the_bash_script_completes_subcommands_and_shells() {
     assert_eq!(complete("gocred completions f"), "fish");
     assert_eq!(
         complete("gocred config ''"),
-        "-q -h --quiet --help check path help"
+        "-q -h --quiet --help check path init help"
     );
 }
 

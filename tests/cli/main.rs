@@ -7,6 +7,7 @@ mod bad_input;
 mod ci;
 mod commands;
 mod completions;
+mod config_init;
 mod crash;
 mod deadlines;
 mod deny;

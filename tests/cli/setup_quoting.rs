@@ -198,8 +198,14 @@ fn setup_go_structured_env_never_moves_one_variable_into_another() {
         "GONOSUMDB=s.example\nGONOPROXY=x.example\n",
     );
 
-    // --write: each variable gets its own old value plus ours, quotes and all.
-    env.set_env("GOPRIVATE", "it's.example");
+    // --write: each variable gets its own old value plus ours, quotes and all; GOPRIVATE comes
+    // from the environment, so it is not copied into go's file.
+    std::fs::write(
+        &goenv,
+        "GOPRIVATE=it's.example\nGONOSUMDB=s.example\nGONOPROXY=x.example\n",
+    )
+    .unwrap();
+    env.set_env("GOPRIVATE", "");
     env.gocred(&["setup", "go", "--write"]).success();
     let text = std::fs::read_to_string(&goenv).unwrap();
     let mut lines: Vec<&str> = text.lines().collect();

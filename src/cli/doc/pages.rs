@@ -135,6 +135,23 @@ pub(crate) const SUBCOMMAND_PAGES: &[SubPage] = &[
         examples: "gocred config check\nGOCRED_CONFIG=$PWD/new.toml gocred config check\n",
     },
     SubPage {
+        name: "gocred-config-init",
+        description: &[],
+        exit_status: "0 when the policy was written and loads. 1 when a file is already there \
+                      (without `--force`), HOST is not a host name, or the file cannot be \
+                      written safely, with one line on stderr that names it. 2 for a bad \
+                      command line.",
+        environment: &[],
+        files: &[(
+            "`<config path>.bak`",
+            "The file that was there, kept by `--force` before it replaces it.",
+        )],
+        examples: "gocred config init gitlab.corp.example
+\
+                   gocred config init gitlab.corp.example --source env --token-env CI_JOB_TOKEN --username gitlab-ci-token
+",
+    },
+    SubPage {
         name: "gocred-config-path",
         description: &[Block::Para(
             "Prints the path of the policy file that every command reads: `$GOCRED_CONFIG` when \
