@@ -16,6 +16,9 @@ _gocred() {
             ",$1")
                 cmd="gocred"
                 ;;
+            gocred,__complete)
+                cmd="gocred__subcmd____complete"
+                ;;
             gocred,completions)
                 cmd="gocred__subcmd__completions"
                 ;;
@@ -61,6 +64,18 @@ _gocred() {
             gocred,store)
                 cmd="gocred__subcmd__store"
                 ;;
+            gocred__subcmd____complete,help)
+                cmd="gocred__subcmd____complete__subcmd__help"
+                ;;
+            gocred__subcmd____complete,hosts)
+                cmd="gocred__subcmd____complete__subcmd__hosts"
+                ;;
+            gocred__subcmd____complete__subcmd__help,help)
+                cmd="gocred__subcmd____complete__subcmd__help__subcmd__help"
+                ;;
+            gocred__subcmd____complete__subcmd__help,hosts)
+                cmd="gocred__subcmd____complete__subcmd__help__subcmd__hosts"
+                ;;
             gocred__subcmd__config,check)
                 cmd="gocred__subcmd__config__subcmd__check"
                 ;;
@@ -84,6 +99,9 @@ _gocred() {
                 ;;
             gocred__subcmd__config__subcmd__help,path)
                 cmd="gocred__subcmd__config__subcmd__help__subcmd__path"
+                ;;
+            gocred__subcmd__help,__complete)
+                cmd="gocred__subcmd__help__subcmd____complete"
                 ;;
             gocred__subcmd__help,completions)
                 cmd="gocred__subcmd__help__subcmd__completions"
@@ -130,6 +148,9 @@ _gocred() {
             gocred__subcmd__help,store)
                 cmd="gocred__subcmd__help__subcmd__store"
                 ;;
+            gocred__subcmd__help__subcmd____complete,hosts)
+                cmd="gocred__subcmd__help__subcmd____complete__subcmd__hosts"
+                ;;
             gocred__subcmd__help__subcmd__config,check)
                 cmd="gocred__subcmd__help__subcmd__config__subcmd__check"
                 ;;
@@ -172,6 +193,76 @@ _gocred() {
         gocred)
             opts="-q -h -V --quiet --help --version get store erase status config netrc exec login logout goauth setup import-netrc doctor completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gocred__subcmd____complete)
+            opts="-q -h --quiet --help hosts help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gocred__subcmd____complete__subcmd__help)
+            opts="hosts help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gocred__subcmd____complete__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gocred__subcmd____complete__subcmd__help__subcmd__hosts)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gocred__subcmd____complete__subcmd__hosts)
+            opts="-q -h --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -424,6 +515,34 @@ _gocred() {
         gocred__subcmd__help)
             opts="get store erase status config netrc exec login logout goauth setup import-netrc doctor completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gocred__subcmd__help__subcmd____complete)
+            opts="hosts"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gocred__subcmd__help__subcmd____complete__subcmd__hosts)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -941,3 +1060,53 @@ if [[ "${BASH_VERSINFO[0]}" -eq 4 && "${BASH_VERSINFO[1]}" -ge 4 || "${BASH_VERS
 else
     complete -F _gocred -o bashdefault -o default gocred
 fi
+
+# Added by gocred: hosts of the policy, files for import-netrc, a command after `exec --`.
+_gocred_dynamic() {
+    local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
+    local sub="" positionals=0 i word
+    for ((i = 1; i < COMP_CWORD; i++)); do
+        word=${COMP_WORDS[i]}
+        if [[ $sub == exec && $word == -- ]]; then
+            if declare -F _comp_command_offset >/dev/null; then
+                _comp_command_offset $((i + 1))
+            elif declare -F _command_offset >/dev/null; then
+                _command_offset $((i + 1))
+            elif ((i + 1 == COMP_CWORD)); then
+                COMPREPLY=($(compgen -c -- "$cur"))
+            else
+                COMPREPLY=($(compgen -f -- "$cur"))
+            fi
+            return 0
+        fi
+        case $word in
+        --provider | --client-id | --issuer | --scope | --user | --output | --host) ((i++)) ;;
+        -*) ;;
+        *) if [[ -z $sub ]]; then sub=$word; else ((positionals++)); fi ;;
+        esac
+    done
+    if [[ $prev == --host && ($sub == netrc || $sub == exec) ]]; then
+        COMPREPLY=($(compgen -W "$(gocred __complete hosts 2>/dev/null)" -- "$cur"))
+        return 0
+    fi
+    if [[ $cur != -* && $positionals -eq 0 ]]; then
+        case $prev in
+        --provider | --client-id | --issuer | --scope | --user | --output) ;;
+        *)
+            case $sub in
+            login | logout | doctor)
+                COMPREPLY=($(compgen -W "$(gocred __complete hosts 2>/dev/null)" -- "$cur"))
+                return 0
+                ;;
+            import-netrc)
+                compopt -o filenames 2>/dev/null
+                COMPREPLY=($(compgen -f -- "$cur"))
+                return 0
+                ;;
+            esac
+            ;;
+        esac
+    fi
+    _gocred "$@"
+}
+complete -F _gocred_dynamic -o bashdefault -o default gocred

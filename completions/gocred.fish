@@ -154,3 +154,25 @@ complete -c gocred -n "__fish_gocred_using_subcommand help; and __fish_seen_subc
 complete -c gocred -n "__fish_gocred_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "init" -d 'Write a starting policy for HOST, every key explained in a comment'
 complete -c gocred -n "__fish_gocred_using_subcommand help; and __fish_seen_subcommand_from setup" -f -a "git" -d 'Make git ask gocred, and only gocred, for the hosts policy names'
 complete -c gocred -n "__fish_gocred_using_subcommand help; and __fish_seen_subcommand_from setup" -f -a "go" -d 'Keep the policy\'s hosts private in Go (GOPRIVATE, GONOSUMDB, GONOPROXY)'
+
+# Added by gocred: hosts of the policy, files for import-netrc, a command after `exec --`.
+function __fish_gocred_hosts
+    gocred __complete hosts 2>/dev/null
+end
+function __fish_gocred_after_dashdash
+    contains -- -- (commandline -opc)
+end
+function __fish_gocred_exec_command
+    set -l tokens (commandline -opc)
+    set -l at (contains -i -- -- $tokens)
+    set -l rest (string escape -- $tokens[(math $at + 1)..-1]) (commandline -ct)
+    if test (count $tokens) -eq $at
+        complete -C (commandline -ct)
+    else
+        complete -C (string join -- ' ' $rest)
+    end
+end
+complete -c gocred -n "__fish_gocred_using_subcommand login; or __fish_gocred_using_subcommand logout; or __fish_gocred_using_subcommand doctor" -f -a "(__fish_gocred_hosts)"
+complete -c gocred -n "__fish_gocred_using_subcommand netrc; or __fish_gocred_using_subcommand exec; and not __fish_gocred_after_dashdash" -l host -x -a "(__fish_gocred_hosts)"
+complete -c gocred -n "__fish_gocred_using_subcommand import-netrc" -F
+complete -c gocred -n "__fish_gocred_using_subcommand exec; and __fish_gocred_after_dashdash" -f -a "(__fish_gocred_exec_command)"

@@ -83,6 +83,9 @@ pub enum Command {
     Doctor(doctor::DoctorArgs),
     /// Print the completion script for a shell (bash, zsh, fish, elvish, powershell)
     Completions(completions::CompletionsArgs),
+    /// What the completion scripts ask for (the policy's hosts)
+    #[command(name = "__complete", hide = true, subcommand)]
+    Complete(completions::CompleteCommand),
 }
 
 impl Command {
@@ -98,7 +101,8 @@ impl Command {
             | Command::Exec(_)
             | Command::Goauth(_)
             | Command::Setup(_)
-            | Command::Completions(_) => false,
+            | Command::Completions(_)
+            | Command::Complete(_) => false,
             Command::Status(_)
             | Command::Config(_)
             | Command::Login(_)
@@ -182,7 +186,7 @@ pub fn run(command: Command, ctx: &mut Context) -> Result<(), CommandError> {
     // Everything gocred tells a person is redacted and sanitized on its way out (src/redact.rs):
     // stderr always; stdout when it is a report, not data for a program.
     ctx.filter_output(command.stdout_is_for_a_person());
-    if !matches!(command, Command::Completions(_)) {
+    if !matches!(command, Command::Completions(_) | Command::Complete(_)) {
         // Refused before anything runs, whether or not this command talks to the network: a
         // typo must not silently leave the default in place.
         crate::net::timeout_from_env(&*ctx.env).map_err(|e| CommandError::config(e.to_string()))?;
@@ -202,6 +206,7 @@ pub fn run(command: Command, ctx: &mut Context) -> Result<(), CommandError> {
         Command::ImportNetrc(args) => import_netrc::cmd_import_netrc(ctx, args),
         Command::Doctor(args) => doctor::cmd_doctor(ctx, args),
         Command::Completions(a) => completions::cmd_completions(ctx, a),
+        Command::Complete(c) => completions::cmd_complete(ctx, c),
     }
 }
 

@@ -6,6 +6,7 @@ mod common;
 mod bad_input;
 mod ci;
 mod commands;
+mod completions;
 mod config_init;
 mod crash;
 mod deadlines;

@@ -3,6 +3,7 @@
 //! alone. Nothing here depends on the date or the commit, so the output changes only when the
 //! definition, the text or the version in Cargo.toml does.
 
+use super::pages::{COMMON_ENVIRONMENT, COMMON_FILES, SUBCOMMAND_PAGES, SubPage};
 use super::{Block, CONFIG_5, CONFIG_NAME, GOCRED_1, Section};
 use crate::cli::Cli;
 use clap::{Command, CommandFactory};
@@ -28,7 +29,7 @@ pub(crate) fn pages() -> Vec<(String, String)> {
         "git-credential-gocred.1".to_owned(),
         ".so man1/gocred.1\n".to_owned(),
     ));
-    pages.push(("gocred-config.5".to_owned(), gocred_config_5()));
+    pages.push(("gocred-config.5".to_owned(), gocred_config_5(&root)));
     // clap_mangen ends a synopsis with a space; roff ignores it, diffs and editors show it.
     for (_, page) in &mut pages {
         *page = page
@@ -88,7 +89,7 @@ fn gocred_1(root: &Command) -> String {
     page += &part(|w| m.render_synopsis_section(w));
     page += &sections(description);
     page += &part(|w| m.render_options_section(w));
-    page += &part(|w| m.render_subcommands_section(w));
+    page += &subcommands(&part(|w| m.render_subcommands_section(w)));
     page += &sections(rest);
     page += &see_also(&[
         ("gocred-config", 5),
@@ -98,12 +99,25 @@ fn gocred_1(root: &Command) -> String {
     page
 }
 
+/// The subcommand that gets no page of its own: `man gocred-config` must open the policy
+/// format, gocred-config(5), and a gocred-config(1) would come first. Its subcommands have
+/// theirs, and gocred-config(5) lists them.
+const NO_PAGE: &str = "gocred-config";
+
 /// A page for each subcommand of `cmd` that is not hidden, and for theirs, depth first.
 fn subcommand_pages(cmd: &Command, pages: &mut Vec<(String, String)>) {
     for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
-        pages.push(subcommand_page(sub));
+        let (name, page) = subcommand_page(sub);
+        if name != format!("{NO_PAGE}.1") {
+            pages.push((name, page));
+        }
         subcommand_pages(sub, pages);
     }
+}
+
+/// The text of `doc/pages.rs` for the page named `name` (`gocred-get`), if it has one.
+fn sub_page(name: &str) -> Option<&'static SubPage> {
+    SUBCOMMAND_PAGES.iter().find(|p| p.name == name)
 }
 
 fn subcommand_page(cmd: &Command) -> (String, String) {
@@ -113,32 +127,121 @@ fn subcommand_page(cmd: &Command) -> (String, String) {
     page += &part(|w| m.render_name_section(w));
     page += &part(|w| m.render_synopsis_section(w));
     page += &part(|w| m.render_description_section(w));
+    let file = m.get_filename();
+    let text = sub_page(file.trim_end_matches(".1"));
+    if let Some(text) = text {
+        let mut roff = Roff::new();
+        for block in text.description {
+            block_to_roff(&mut roff, block, false);
+        }
+        page += &body(&roff);
+    }
     page += &part(|w| m.render_options_section(w));
     if cmd.get_subcommands().any(|s| !s.is_hide_set()) {
-        page += &part(|w| m.render_subcommands_section(w));
+        page += &subcommands(&part(|w| m.render_subcommands_section(w)));
+    }
+    if let Some(text) = text {
+        page += &reference(
+            text.exit_status,
+            text.environment,
+            text.files,
+            text.examples,
+        );
     }
     if let Some(text) = cmd.get_after_long_help().or(cmd.get_after_help()) {
         page += &after_help(&text.to_string());
     }
     page += &see_also(&[("gocred", 1), ("gocred-config", 5)]);
-    (m.get_filename(), page)
+    (file, page)
 }
 
-fn gocred_config_5() -> String {
+/// A SUBCOMMANDS section, where the subcommand without a page points at gocred-config(5).
+fn subcommands(section: &str) -> String {
+    section.replace(
+        &format!("{}(1)", NO_PAGE.replace('-', "\\-")),
+        &format!("{}(5)", NO_PAGE.replace('-', "\\-")),
+    )
+}
+
+/// EXIT STATUS, ENVIRONMENT (the common rows first), FILES (the policy first) and, when there
+/// are any, EXAMPLES.
+fn reference(
+    exit_status: &'static str,
+    environment: &'static [(&'static str, &'static str)],
+    files: &'static [(&'static str, &'static str)],
+    examples: &'static str,
+) -> String {
+    let environment: Vec<(&str, &str)> = COMMON_ENVIRONMENT
+        .iter()
+        .chain(environment)
+        .copied()
+        .collect();
+    let files: Vec<(&str, &str)> = COMMON_FILES.iter().chain(files).copied().collect();
+    let mut roff = Roff::new();
+    roff.control("SH", ["EXIT STATUS"]);
+    roff.text(inlines(exit_status));
+    for (heading, rows) in [("ENVIRONMENT", &environment), ("FILES", &files)] {
+        roff.control("SH", [heading]);
+        for (key, meaning) in rows {
+            roff.control("TP", []);
+            roff.text(inlines(key));
+            roff.text(inlines(meaning));
+        }
+    }
+    if !examples.is_empty() {
+        roff.control("SH", ["EXAMPLES"]);
+        code_block(&mut roff, examples, true);
+    }
+    body(&roff)
+}
+
+fn gocred_config_5(root: &Command) -> String {
     let mut roff = Roff::new();
     roff.control("SH", ["NAME"]);
     roff.text([roman(format!("gocred-config - {CONFIG_NAME}"))]);
     let mut page = String::from(PREAMBLE);
     page += &title("gocred-config.5");
     page += &body(&roff);
-    page += &sections(CONFIG_5.iter());
+    let (head, rest) = CONFIG_5.split_at(
+        CONFIG_5
+            .iter()
+            .position(|s| s.heading == "LOCATION")
+            .expect("gocred-config(5) has a LOCATION"),
+    );
+    page += &sections(head);
+    page += &config_commands(root);
+    page += &sections(rest);
     page += &see_also(&[
         ("gocred", 1),
-        ("gocred-config", 1),
+        ("gocred-config-check", 1),
         ("gitcredentials", 7),
         ("git-credential", 1),
     ]);
     page
+}
+
+/// COMMANDS: `gocred config`'s subcommands, each with its page, since `gocred config` has
+/// none of its own.
+fn config_commands(root: &Command) -> String {
+    let config = root
+        .find_subcommand("config")
+        .expect("gocred has a config subcommand");
+    let mut roff = Roff::new();
+    roff.control("SH", ["COMMANDS"]);
+    roff.text([roman(
+        "gocred config works on this file; each subcommand has its own page:",
+    )]);
+    for sub in config.get_subcommands().filter(|s| !s.is_hide_set()) {
+        roff.control("TP", []);
+        roff.text([
+            bold(format!("gocred config {}", sub.get_name())),
+            roman(format!(" (gocred-config-{}(1))", sub.get_name())),
+        ]);
+        roff.text([roman(
+            sub.get_about().map(ToString::to_string).unwrap_or_default(),
+        )]);
+    }
+    body(&roff)
 }
 
 fn body(roff: &Roff) -> String {

@@ -10,6 +10,7 @@
 //! `scripts/generate-docs` rewrites the files.
 
 mod man;
+mod pages;
 #[cfg(test)]
 mod tests;
 
@@ -443,6 +444,50 @@ pub(crate) const CONFIG_5: &[Section] = &[
         ],
     },
     Section {
+        heading: "EXIT STATUS",
+        in_readme: false,
+        blocks: &[Block::ManOnly(
+            "A policy that cannot be read or has an error (an unknown key, a bad URL, a source \
+             that lacks what it needs, a file others can write) makes every command that reads \
+             it exit with status 1 and one line on stderr naming the file, the line and the fix; \
+             `gocred config check` lists every problem at once. A missing file is a policy with \
+             no rules, except that a `$GOCRED_CONFIG` naming a missing file is an error for \
+             `gocred config check` and `gocred status`.",
+        )],
+    },
+    Section {
+        heading: "ENVIRONMENT",
+        in_readme: false,
+        blocks: &[Block::Keys(&[
+            (
+                "`GOCRED_CONFIG`",
+                "The policy file to read instead of the default one: an absolute path.",
+            ),
+            (
+                "`XDG_CONFIG_HOME`, `XDG_DATA_HOME`",
+                "Where the policy and the default `file` store live on Linux.",
+            ),
+            (
+                "the variable a rule's `token_env` names",
+                "The token of the `env` source.",
+            ),
+        ])],
+    },
+    Section {
+        heading: "FILES",
+        in_readme: false,
+        blocks: &[Block::Keys(&[
+            (
+                "`~/.config/gocred/config.toml`",
+                "The policy on Linux (see LOCATION for the other systems).",
+            ),
+            (
+                "`~/.local/share/gocred/credentials`",
+                "The default `file` store.",
+            ),
+        ])],
+    },
+    Section {
         heading: "EXAMPLES",
         in_readme: true,
         blocks: &[
@@ -646,5 +691,17 @@ pub(crate) const GOCRED_1: &[Section] = &[
                  that fixes it.",
             ),
         ])],
+    },
+    Section {
+        heading: "EXAMPLES",
+        in_readme: false,
+        blocks: &[Block::Code(
+            "sh",
+            "gocred login gitlab.corp.example --with-token --save < token.txt\n\
+             gocred setup git\n\
+             gocred status\n\
+             gocred exec -- go mod download\n\
+             gocred doctor gitlab.corp.example/group/module\n",
+        )],
     },
 ];

@@ -108,7 +108,6 @@ fn every_subcommand_has_a_page_and_the_config_file_has_one_too() {
         "gocred-store.1",
         "gocred-erase.1",
         "gocred-status.1",
-        "gocred-config.1",
         "gocred-config-check.1",
         "gocred-config-path.1",
         "gocred-completions.1",
@@ -118,6 +117,78 @@ fn every_subcommand_has_a_page_and_the_config_file_has_one_too() {
         assert!(names.iter().any(|n| n == name), "no {name} in {names:?}");
     }
     assert!(!names.iter().any(|n| n.contains("help")), "{names:?}");
+}
+
+/// `man gocred-config` searches section 1 first: a gocred-config(1) for the `config`
+/// subcommand would hide the policy format behind a list of two subcommands.
+#[test]
+fn man_gocred_config_reaches_the_policy_format() {
+    let pages = pages();
+    assert!(
+        pages
+            .iter()
+            .all(|(name, _)| !name.starts_with("gocred-config.") || name == "gocred-config.5"),
+        "{:?}",
+        pages.iter().map(|(n, _)| n).collect::<Vec<_>>()
+    );
+    let page = |name: &str| &pages.iter().find(|(n, _)| n == name).unwrap().1;
+    assert!(page("gocred.1").contains("gocred\\-config(5)\n"));
+    assert!(!page("gocred.1").contains("gocred\\-config(1)"));
+    let format = page("gocred-config.5");
+    assert!(format.contains("[[rule]]"), "{format}");
+    for sub in ["check", "path"] {
+        assert!(format.contains(&format!("gocred config {sub}")), "{sub}");
+    }
+}
+
+/// The sections that man-pages(7) expects of a command's page, and this project of every page.
+const REQUIRED_SECTIONS: &[&str] = &[
+    "NAME",
+    "SYNOPSIS",
+    "DESCRIPTION",
+    "EXIT STATUS",
+    "ENVIRONMENT",
+    "FILES",
+    "EXAMPLES",
+];
+
+#[test]
+fn every_page_holds_the_sections_a_reader_looks_for() {
+    let mut missing = Vec::new();
+    for (name, page) in pages() {
+        if page.starts_with(".so ") {
+            continue;
+        }
+        let headings: Vec<&str> = page
+            .lines()
+            .filter_map(|l| l.strip_prefix(".SH "))
+            .map(|h| h.trim_matches('"'))
+            .collect();
+        for section in REQUIRED_SECTIONS {
+            match headings.iter().filter(|h| *h == section).count() {
+                1 => {}
+                n => missing.push(format!("{name}: {n} {section} sections")),
+            }
+        }
+        // A DESCRIPTION that only repeats the one-line summary says no behaviour.
+        let description: Vec<&str> = page
+            .lines()
+            .skip_while(|l| *l != ".SH DESCRIPTION")
+            .skip(1)
+            .take_while(|l| !l.starts_with(".SH"))
+            .filter(|l| !l.starts_with('.'))
+            .collect();
+        if description.concat().len() < 120 {
+            missing.push(format!(
+                "{name}: a DESCRIPTION of one line: {description:?}"
+            ));
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "add the text to src/cli/doc/pages.rs (or doc/mod.rs):\n{}",
+        missing.join("\n")
+    );
 }
 
 #[test]

@@ -1,0 +1,332 @@
+//! What each subcommand's page says beyond its clap definition: more DESCRIPTION where the
+//! clap text is one line, and the EXIT STATUS, ENVIRONMENT, FILES and EXAMPLES that every page
+//! holds (a test checks each page for them). A subcommand whose `after_long_help` starts with
+//! `Examples:` takes its EXAMPLES from there, and its entry here has none.
+
+use super::Block;
+
+pub(crate) struct SubPage {
+    /// The page's name: `gocred-config-check`.
+    pub(crate) name: &'static str,
+    /// Paragraphs after clap's description.
+    pub(crate) description: &'static [Block],
+    pub(crate) exit_status: &'static str,
+    /// Rows after the ones every page has (`GOCRED_CONFIG`, `GOCRED_QUIET`).
+    pub(crate) environment: &'static [(&'static str, &'static str)],
+    /// Rows after the policy file, which every page has.
+    pub(crate) files: &'static [(&'static str, &'static str)],
+    /// Shell lines, or empty when `after_long_help` has them.
+    pub(crate) examples: &'static str,
+}
+
+/// Every page's first rows of ENVIRONMENT.
+pub(crate) const COMMON_ENVIRONMENT: &[(&str, &str)] = &[
+    (
+        "`GOCRED_CONFIG`",
+        "The policy file to read instead of the default one (an absolute path).",
+    ),
+    (
+        "`GOCRED_QUIET`",
+        "Set to `1`, notes are not printed, as with `--quiet`; errors always are.",
+    ),
+];
+
+/// Every page's first row of FILES.
+pub(crate) const COMMON_FILES: &[(&str, &str)] = &[(
+    "`~/.config/gocred/config.toml`",
+    "The policy on Linux (`$XDG_CONFIG_HOME/gocred/config.toml`); gocred-config(5) describes it \
+     and names the places on other systems.",
+)];
+
+const HELPER_EXIT: &str = "0 when the request was answered, and also when the policy does not \
+    manage the URL (nothing is printed, and git asks its next helper). 1 for a request git should \
+    not have sent (CR, LF or NUL in a value, no `protocol`, no `host`, over-long input), a broken \
+    policy or a store that needs fixing, with one line on stderr that says the fix; stdout then \
+    stays empty. 2 for a bad command line. git ignores a helper's status, so the stderr line is \
+    what a person sees.";
+
+const REPORT_EXIT: &str = "0 on success. 1 when the policy is broken or a store cannot be read, \
+    with one line on stderr naming the file or host and the fix. 2 for a bad command line.";
+
+const HELPER_ENV: &[(&str, &str)] = &[(
+    "the variable a rule's `token_env` names",
+    "The token of the `env` source. Unset or empty, `get` prints one note naming it and the rule.",
+)];
+
+const STORE_FILES: &[(&str, &str)] = &[(
+    "`~/.local/share/gocred/credentials`",
+    "The default `file` store (`$XDG_DATA_HOME/gocred/credentials`, or the policy's `[file] \
+     path`), used only by rules that name it.",
+)];
+
+const OAUTH_ENV: &[(&str, &str)] = &[
+    (
+        "`GOCRED_HTTP_TIMEOUT`",
+        "Seconds an OAuth or token-check request may take (10 to connect, 30 in all by default).",
+    ),
+    (
+        "`https_proxy`, `no_proxy`, `GIT_SSL_CAINFO`",
+        "The proxy and CA certificates of those requests when git's config names none.",
+    ),
+];
+
+pub(crate) const SUBCOMMAND_PAGES: &[SubPage] = &[
+    SubPage {
+        name: "gocred-get",
+        description: &[Block::Para(
+            "git runs `gocred get` with a request on stdin (`protocol`, `host`, and `path` with \
+             `credential.useHttpPath`). gocred finds the most specific rule of the policy that \
+             matches the URL and asks its sources in order; the first that has a credential \
+             answers with `username=` and `password=` lines on stdout. A URL that no rule names \
+             gets no output at all.",
+        )],
+        exit_status: HELPER_EXIT,
+        environment: HELPER_ENV,
+        files: STORE_FILES,
+        examples: "printf 'protocol=https\\nhost=gitlab.corp.example\\n\\n' | gocred get\n\
+                   git config --global credential.https://gitlab.corp.example.helper gocred\n",
+    },
+    SubPage {
+        name: "gocred-store",
+        description: &[Block::Para(
+            "git runs `gocred store` after a credential worked. gocred keeps it in the store \
+             that the matching rule's `store` key names (`keychain` or `file`), under the \
+             rule's key; a rule without `store`, or a URL no rule names, stores nothing. The \
+             `env` source is never written.",
+        )],
+        exit_status: HELPER_EXIT,
+        environment: &[],
+        files: STORE_FILES,
+        examples: "printf 'protocol=https\\nhost=gitlab.corp.example\\nusername=oauth2\\npassword=TOKEN\\n\\n' | gocred store\n",
+    },
+    SubPage {
+        name: "gocred-erase",
+        description: &[Block::Para(
+            "git runs `gocred erase` after the server refused a credential. gocred removes every \
+             entry of the rule's `store` that matches what git gives: every user when git names \
+             none, and only the entry holding the password when git gives one. Nothing outside \
+             the rule's key is touched.",
+        )],
+        exit_status: HELPER_EXIT,
+        environment: &[],
+        files: STORE_FILES,
+        examples: "printf 'protocol=https\\nhost=gitlab.corp.example\\nusername=oauth2\\n\\n' | gocred erase\n",
+    },
+    SubPage {
+        name: "gocred-status",
+        description: &[],
+        exit_status: REPORT_EXIT,
+        environment: &[],
+        files: STORE_FILES,
+        examples: "gocred status\nGOCRED_CONFIG=/etc/gocred/ci.toml gocred status\n",
+    },
+    SubPage {
+        name: "gocred-config-check",
+        description: &[Block::Para(
+            "Reads the policy as every command does (with the same ownership and mode checks) \
+             and prints every problem, each with its file, line and column, or one line saying \
+             the file is valid and how many rules it has.",
+        )],
+        exit_status: "0 when the policy is valid. 1 when it has a problem, or when \
+                      `$GOCRED_CONFIG` names a file that does not exist. 2 for a bad command \
+                      line.",
+        environment: &[],
+        files: &[],
+        examples: "gocred config check\nGOCRED_CONFIG=$PWD/new.toml gocred config check\n",
+    },
+    SubPage {
+        name: "gocred-config-init",
+        description: &[],
+        exit_status: "0 when the policy was written and loads. 1 when a file is already there \
+                      (without `--force`), HOST is not a host name, or the file cannot be \
+                      written safely, with one line on stderr that names it. 2 for a bad \
+                      command line.",
+        environment: &[],
+        files: &[(
+            "`<config path>.bak`",
+            "The file that was there, kept by `--force` before it replaces it.",
+        )],
+        examples: "gocred config init gitlab.corp.example
+\
+                   gocred config init gitlab.corp.example --source env --token-env CI_JOB_TOKEN --username gitlab-ci-token
+",
+    },
+    SubPage {
+        name: "gocred-config-path",
+        description: &[Block::Para(
+            "Prints the path of the policy file that every command reads: `$GOCRED_CONFIG` when \
+             it is set, else the default for this system. It does not read the file.",
+        )],
+        exit_status: "0 on success, 2 for a bad command line.",
+        environment: &[],
+        files: &[],
+        examples: "gocred config path\n\"$EDITOR\" \"$(gocred config path)\"\n",
+    },
+    SubPage {
+        name: "gocred-netrc",
+        description: &[Block::Para(
+            "Asks the sources of every rule with an exact https host (or only the `--host` \
+             ones) as `get` would, and prints one `machine HOST login USER password SECRET` \
+             entry per host that has a credential, for the go command and curl. Hosts with no \
+             credential, wildcard rules and path-scoped rules are left out, each with a note on \
+             stderr. `--output` writes the file with mode 0600, atomically, never through a \
+             symlink.",
+        )],
+        exit_status: "0 when the netrc was written, even with hosts left out (each left out \
+                      host is a note on stderr). 1 for a broken policy, a store that cannot be \
+                      read, or an `--output` file that cannot be written safely. 2 for a bad \
+                      command line.",
+        environment: HELPER_ENV,
+        files: STORE_FILES,
+        examples: "gocred netrc --output ~/.netrc\ngocred netrc --host gitlab.corp.example > \"$XDG_RUNTIME_DIR/netrc\"\n",
+    },
+    SubPage {
+        name: "gocred-exec",
+        description: &[Block::Para(
+            "Writes a netrc with the credentials of the policy's hosts into a private directory \
+             (mode 0700, under `$XDG_RUNTIME_DIR` when it is set), points `NETRC` at it, makes \
+             gocred git's credential helper for those hosts through `GIT_CONFIG_*` variables, \
+             runs the command, and removes the directory when the command ends.",
+        )],
+        exit_status: "The command's own exit status. 1 when gocred could not prepare its \
+                      environment (a broken policy, a store that cannot be read) or the \
+                      command cannot be started, with one line on stderr. 2 for a bad command \
+                      line.",
+        environment: HELPER_ENV,
+        files: &[(
+            "`$XDG_RUNTIME_DIR/gocred/exec-*`",
+            "The private netrc while the command runs (under gocred's cache directory when the \
+             variable is unset).",
+        )],
+        examples: "gocred exec -- go mod download\ngocred exec --host gitlab.corp.example -- git fetch\n",
+    },
+    SubPage {
+        name: "gocred-login",
+        description: &[],
+        exit_status: "0 when the token or the OAuth login was stored. 1 when the server refused \
+                      the token, the device flow was denied or timed out, or the store failed, \
+                      with one line on stderr naming the host. 2 for a bad command line.",
+        environment: OAUTH_ENV,
+        files: STORE_FILES,
+        examples: "",
+    },
+    SubPage {
+        name: "gocred-logout",
+        description: &[],
+        exit_status: "0 when the host is logged out, also when nothing was stored for it. 1 \
+                      when the host has no rule or a store failed. 2 for a bad command line.",
+        environment: OAUTH_ENV,
+        files: STORE_FILES,
+        examples: "",
+    },
+    SubPage {
+        name: "gocred-goauth",
+        description: &[Block::Para(
+            "The go command runs `gocred goauth` with no argument before its first request, and \
+             with the URL and the server's response after a 4xx. gocred prints, for each host \
+             that policy allows, the URL and an `Authorization` header, as `go help goauth` \
+             describes, and nothing for other hosts.",
+        )],
+        exit_status: "0, also when no host gets a header. 1 for a broken policy or a store that \
+                      cannot be read. 2 for a bad command line.",
+        environment: HELPER_ENV,
+        files: STORE_FILES,
+        examples: "GOAUTH='gocred goauth' go mod download\ngo env -w GOAUTH='gocred goauth'\n",
+    },
+    SubPage {
+        name: "gocred-setup",
+        description: &[Block::Para(
+            "`gocred setup git` configures git's credential helpers for the policy's hosts, and \
+             `gocred setup go` prints the Go settings that keep them private.",
+        )],
+        exit_status: REPORT_EXIT,
+        environment: &[],
+        files: &[],
+        examples: "gocred setup git\neval \"$(gocred setup go)\"\n",
+    },
+    SubPage {
+        name: "gocred-setup-git",
+        description: &[],
+        exit_status: "0 when git's config was written. 1 for a broken policy or when `git \
+                      config` failed, with one line on stderr. 2 for a bad command line.",
+        environment: &[],
+        files: &[(
+            "`~/.gitconfig`",
+            "Where `git config --global` writes the helper settings.",
+        )],
+        examples: "gocred setup git\ngit config --global --get-regexp '^credential\\.'\n",
+    },
+    SubPage {
+        name: "gocred-setup-go",
+        description: &[],
+        exit_status: "0 when the settings were printed. 1 for a broken policy or when `go env` \
+                      failed. 2 for a bad command line.",
+        environment: &[(
+            "`GOPRIVATE`, `GONOSUMDB`, `GONOPROXY`",
+            "The values the printed lines extend, as `go env` reports them.",
+        )],
+        files: &[],
+        examples: "eval \"$(gocred setup go)\"\n",
+    },
+    SubPage {
+        name: "gocred-import-netrc",
+        description: &[Block::Para(
+            "Reads a netrc (FILE, else `$NETRC`, else `~/.netrc`) the way git's libcurl \
+             does and stores each entry whose host the policy maps to a `keychain` or `file` \
+             store, in that store. Entries for hosts the policy does not name are reported and \
+             left alone (the rules to add are printed); `--save` adds them to the policy, and \
+             `--remove` deletes the file once every entry in it was stored.",
+        )],
+        exit_status: "0 when every entry the policy allows was imported (entries for other \
+                      hosts are notes). 1 when the file cannot be read safely, the policy is \
+                      broken or a store failed. 2 for a bad command line.",
+        environment: &[(
+            "`NETRC`",
+            "The file read when no FILE is given, else `~/.netrc`.",
+        )],
+        files: &[("`~/.netrc`", "The file read by default.")],
+        examples: "gocred import-netrc\ngocred import-netrc ~/.netrc.old --save\n",
+    },
+    SubPage {
+        name: "gocred-doctor",
+        description: &[],
+        exit_status: "0 when every check passed. 1 when one failed; each failure is printed \
+                      with its fix. 2 for a bad command line.",
+        environment: &[(
+            "`GOPROXY`, `GOPRIVATE`, `GONOPROXY`, `GONOSUMDB`, `GOFLAGS`, `GOAUTH`, `https_proxy`",
+            "What the routing and network checks read, as `go env` and git report them.",
+        )],
+        files: &[],
+        examples: "gocred doctor gitlab.corp.example/group/module\ngocred doctor --json https://gitlab.corp.example/group/module.git\n",
+    },
+    SubPage {
+        name: "gocred-completions",
+        description: &[Block::Para(
+            "Prints the completion script for SHELL on stdout. The scripts complete \
+             subcommands and options, the hosts of the policy after `login`, `logout`, \
+             `doctor` and `--host` (they run the hidden `gocred __complete hosts`, which prints \
+             each rule's host and nothing when the policy cannot be read), files after \
+             `import-netrc`, and commands after `exec --`.",
+        )],
+        exit_status: "0 on success, 2 for an unknown shell.",
+        environment: &[],
+        files: &[
+            (
+                "`/usr/share/bash-completion/completions/gocred`",
+                "Where bash-completion loads the bash script from, the first time `gocred` is \
+                 completed (`~/.local/share/bash-completion/completions/gocred` for one user).",
+            ),
+            (
+                "`/usr/share/fish/vendor_completions.d/gocred.fish`",
+                "Where fish finds its script (`~/.config/fish/completions/gocred.fish` for one \
+                 user).",
+            ),
+            (
+                "`/usr/share/zsh/vendor-completions/_gocred`",
+                "Where zsh finds its script on Debian (`site-functions` elsewhere; a directory \
+                 of your `fpath` for one user).",
+            ),
+        ],
+        examples: "",
+    },
+];
