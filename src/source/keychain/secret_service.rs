@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 use zbus::blocking::Connection;
-use zbus::zvariant::{OwnedObjectPath, Value};
+use zbus::zvariant::{OwnedObjectPath, OwnedValue, Value};
 
 const SECRETS: &str = "org.freedesktop.secrets";
 const SERVICE_PATH: &str = "/org/freedesktop/secrets";
@@ -138,6 +138,169 @@ pub(super) fn open(
         inner: store,
         deadline: total,
     }))
+}
+
+/// What [`lookup`] found.
+pub(super) enum Lookup {
+    /// The secret of the one unlocked item filed under the service and user name.
+    Hit(crate::secret::SecretBytes),
+    /// Not decided here: no such item, a locked or duplicated one, or an answer the full path
+    /// (the store, after its probe) words better. Nothing was lost but the time.
+    Undecided,
+    /// No usable Secret Service: what [`open`] would have found.
+    Unusable(Problem),
+    /// The Secret Service was reached and then did not answer in time.
+    Stalled(Problem),
+}
+
+/// The hit path of `get`, on one connection, without the store or the probe: `OpenSession`
+/// (our own constant-time Diffie-Hellman, [`super::dh`]) and `SearchItems` sent together, then
+/// `GetSecrets` for the one unlocked item. An unlocked item answers for its collection, so the
+/// probe's `ReadAlias` and `Locked` (and `NameHasOwner`: with `NoAutoStart` the bus itself
+/// answers `ServiceUnknown`) would only repeat what the bus already said: three calls to the
+/// keyring, two of them in flight at once, on one connection (the store's path: a probe
+/// connection and a store connection, seven calls).
+///
+/// Deadlines as in [`open`]: the bus must accept the connection within `first_answer`; every
+/// later answer must come before `total` has passed since the start.
+pub(super) fn lookup(
+    start_if_needed: bool,
+    first_answer: Duration,
+    total: Duration,
+    service: &str,
+    user: &str,
+) -> Lookup {
+    if let Some(why) = no_bus_socket() {
+        return Lookup::Unusable(Problem::NoBus(why));
+    }
+    let started = Instant::now();
+    // Our half of the key agreement, computed while the connection is being made.
+    let keypair = std::thread::Builder::new()
+        .name("gocred-dh".into())
+        .spawn(super::dh::Keypair::generate);
+    async_io::block_on(async {
+        let connect = async { zbus::connection::Builder::session()?.build().await };
+        let conn = match within(first_answer, connect).await {
+            None if start_if_needed => return Lookup::Stalled(Problem::Timeout(first_answer)),
+            None => return Lookup::Unusable(Problem::Timeout(first_answer)),
+            Some(Err(e)) => return Lookup::Unusable(Problem::NoBus(io_detail(&e))),
+            Some(Ok(conn)) => conn,
+        };
+        let keypair = match keypair {
+            Ok(thread) => thread.join().ok(),
+            Err(_) => Some(super::dh::Keypair::generate()),
+        };
+        let Some(Ok(keypair)) = keypair else {
+            return Lookup::Undecided;
+        };
+        let left = || total.saturating_sub(started.elapsed());
+        let Ok(proxy) = service_proxy(&conn).await else {
+            return Lookup::Undecided;
+        };
+        let attributes = HashMap::from([("service", service), ("username", user)]);
+        let open_args = (super::dh::ALGORITHM, Value::from(keypair.public.clone()));
+        let search_args = (attributes,);
+        let open = call::<(OwnedValue, OwnedObjectPath)>(
+            &proxy,
+            start_if_needed,
+            "OpenSession",
+            &open_args,
+        );
+        let search = call::<(Vec<OwnedObjectPath>, Vec<OwnedObjectPath>)>(
+            &proxy,
+            start_if_needed,
+            "SearchItems",
+            &search_args,
+        );
+        let Some((opened, found)) = within(left(), futures_lite::future::zip(open, search)).await
+        else {
+            return Lookup::Stalled(Problem::Timeout(total));
+        };
+        let (output, session) = match opened {
+            Ok(reply) => reply,
+            Err(e) => {
+                let name = error_name(&e);
+                if name.ends_with(".ServiceUnknown")
+                    || name.ends_with(".NameHasNoOwner")
+                    || name.contains(".Spawn.")
+                {
+                    return Lookup::Unusable(Problem::NotRunning(name));
+                }
+                return Lookup::Undecided;
+            }
+        };
+        let item = match found {
+            Ok((unlocked, locked)) if unlocked.len() == 1 && locked.is_empty() => {
+                unlocked.into_iter().next()
+            }
+            _ => None,
+        };
+        let Some(item) = item else {
+            return Lookup::Undecided;
+        };
+        let Ok(theirs) = Vec::<u8>::try_from(output) else {
+            return Lookup::Undecided;
+        };
+        let Ok(key) = keypair.agree(&theirs) else {
+            return Lookup::Undecided;
+        };
+        type Secrets = HashMap<OwnedObjectPath, (OwnedObjectPath, Vec<u8>, Vec<u8>, String)>;
+        let get_args = (vec![&item], &session);
+        let get = call::<Secrets>(&proxy, start_if_needed, "GetSecrets", &get_args);
+        let secrets = match within(left(), get).await {
+            None => return Lookup::Stalled(Problem::Timeout(total)),
+            Some(Ok(secrets)) => secrets,
+            Some(Err(_)) => return Lookup::Undecided,
+        };
+        let Some((_, iv, value, _)) = secrets.get(&item) else {
+            return Lookup::Undecided;
+        };
+        match key.decrypt(iv, value) {
+            Ok(plain) => Lookup::Hit(crate::secret::SecretBytes(plain)),
+            Err(_) => Lookup::Undecided,
+        }
+    })
+}
+
+/// A proxy for `org.freedesktop.Secret.Service` that caches nothing (no call on the wire).
+async fn service_proxy(conn: &zbus::Connection) -> zbus::Result<zbus::Proxy<'static>> {
+    zbus::proxy::Builder::<zbus::Proxy<'static>>::new(conn)
+        .destination(SECRETS)?
+        .path(SERVICE_PATH)?
+        .interface("org.freedesktop.Secret.Service")?
+        .cache_properties(zbus::proxy::CacheProperties::No)
+        .build()
+        .await
+}
+
+/// `fut`, or `None` once `limit` has passed.
+async fn within<T>(limit: Duration, fut: impl std::future::Future<Output = T>) -> Option<T> {
+    futures_lite::future::or(async { Some(fut.await) }, async {
+        async_io::Timer::after(limit).await;
+        None
+    })
+    .await
+}
+
+/// One method call on the Secret Service; unless `start_if_needed`, flagged `NoAutoStart` so
+/// that a bus without one answers at once rather than starting a daemon.
+async fn call<R>(
+    proxy: &zbus::Proxy<'_>,
+    start_if_needed: bool,
+    method: &str,
+    body: &(impl zbus::export::serde::Serialize + zbus::zvariant::DynamicType),
+) -> zbus::Result<R>
+where
+    R: for<'d> zbus::zvariant::DynamicDeserialize<'d>,
+{
+    if start_if_needed {
+        proxy.call(method, body).await
+    } else {
+        proxy
+            .call_with_flags(method, zbus::proxy::MethodFlags::NoAutoStart.into(), body)
+            .await?
+            .ok_or_else(|| zbus::Error::Failure("BUG: no reply to a method call".into()))
+    }
 }
 
 /// The Secret Service store with a deadline on every call that can reach D-Bus.
