@@ -4,7 +4,7 @@
 //! backends' own tools (`secret-tool`, `keyctl`).
 
 use crate::common::keyring::{
-    Login, SecretService, keyutils_lookup, keyutils_purge, require_session_keyring,
+    Login, SecretService, keyutils_lookup, keyutils_purge, require_program, require_session_keyring,
 };
 use crate::common::{Output, TestEnv, value_of};
 /// keyutils keys (and gocred's index key) live in the user's persistent keyring, shared by every
@@ -181,6 +181,54 @@ fn secret_service_serves_git_approve_fill_reject() {
     assert!(
         found.stderr.contains("attribute.username = gocred:index\n"),
         "{found}"
+    );
+}
+
+/// gocred's `get` reads the keyring over its own Diffie-Hellman session (src/source/keychain/dh.rs)
+/// and gnome-keyring encrypts for it: what libsecret (`secret-tool store`, its own session)
+/// wrote comes back through gocred byte for byte, for secrets of one block, exactly one block
+/// and many blocks, with `secret-service` and with `auto` (no auto-start); and what gocred
+/// stores, `secret-tool lookup` reads.
+#[test]
+fn secret_tool_reads_what_gocred_writes_and_back() {
+    let mut env = TestEnv::new();
+    let keyring = SecretService::start(&mut env, Login::Unlocked);
+    let base = "https://interop.corp.example";
+    let host = "interop.corp.example";
+    let long = "x".repeat(300);
+    for backend in [Some("secret-service"), None] {
+        env.policy(&policy(backend, base));
+        // 49 bytes of record around a 16-byte block boundary, and several blocks.
+        for password in ["p", "abcdefghijklmnop", long.as_str()] {
+            let record = format!("scope={base}\nusername=alice\npassword={password}\n\n");
+            env.command(require_program("secret-tool"))
+                .env("DBUS_SESSION_BUS_ADDRESS", keyring.address())
+                .args(&[
+                    "store",
+                    &format!("--label=gocred: {base}"),
+                    "service",
+                    "gocred",
+                    "username",
+                    base,
+                ])
+                .stdin(record)
+                .run()
+                .assert_success();
+            let out = env.gocred(&["get"]).stdin(get_request(host)).run();
+            assert_filled(&out, "alice", password);
+            assert!(out.stderr.is_empty(), "{backend:?}: {out}");
+        }
+    }
+    env.gocred(&["store"])
+        .stdin(format!(
+            "protocol=https\nhost={host}\nusername=bob\npassword=pb-1\n\n"
+        ))
+        .success();
+    let raw = keyring.lookup(&env, base).expect("gocred's item");
+    assert!(
+        raw.contains(&format!("username=alice\npassword={long}\n"))
+            && raw.contains("username=bob\npassword=pb-1\n"),
+        "{raw}"
     );
 }
 
