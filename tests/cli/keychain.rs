@@ -203,7 +203,7 @@ fn secret_tool_reads_what_gocred_writes_and_back() {
             let record = format!("scope={base}\nusername=alice\npassword={password}\n\n");
             env.command(require_program("secret-tool"))
                 .env("DBUS_SESSION_BUS_ADDRESS", keyring.address())
-                .args(&[
+                .args([
                     "store",
                     &format!("--label=gocred: {base}"),
                     "service",
