@@ -179,13 +179,93 @@ pub(super) fn lookup(
         .name("gocred-dh".into())
         .spawn(super::dh::Keypair::generate);
     async_io::block_on(async {
-        let connect = async { zbus::connection::Builder::session()?.build().await };
-        let conn = match within(first_answer, connect).await {
+        let conn = match within(first_answer, connect()).await {
             None if start_if_needed => return Lookup::Stalled(Problem::Timeout(first_answer)),
             None => return Lookup::Unusable(Problem::Timeout(first_answer)),
             Some(Err(e)) => return Lookup::Unusable(Problem::NoBus(io_detail(&e))),
             Some(Ok(conn)) => conn,
         };
+        // This thread runs the connection's tasks (its socket reader) while it waits: no
+        // executor thread, and no hop between threads for every reply.
+        let executor = conn.executor().clone();
+        let ticking = async move {
+            loop {
+                executor.tick().await;
+            }
+        };
+        futures_lite::future::or(
+            converse(
+                conn,
+                keypair,
+                started,
+                start_if_needed,
+                total,
+                service,
+                user,
+            ),
+            ticking,
+        )
+        .await
+    })
+}
+
+/// The session bus, connected from this thread: a plain `unix:path=` address (the usual one)
+/// is connected here without zbus's connecting thread; anything else goes through zbus.
+async fn connect() -> zbus::Result<zbus::Connection> {
+    let builder = match plain_socket_path() {
+        Some(path) => {
+            let stream = async_io::Async::<std::os::unix::net::UnixStream>::connect(&path)
+                .await
+                .map_err(|e| {
+                    zbus::Error::InputOutput(Arc::new(std::io::Error::new(
+                        e.kind(),
+                        format!("unix:path={}: {e}", path.display()),
+                    )))
+                })?
+                .into_inner()?;
+            zbus::connection::Builder::async_io_unix_stream(stream)
+        }
+        None => zbus::connection::Builder::session()?,
+    };
+    builder.internal_executor(false).build().await
+}
+
+/// The socket of a session bus address that is one `unix:path=` (optionally with a `guid`),
+/// without escapes; `$XDG_RUNTIME_DIR/bus` when the variable is unset (what zbus would use).
+fn plain_socket_path() -> Option<std::path::PathBuf> {
+    let Some(address) = std::env::var_os("DBUS_SESSION_BUS_ADDRESS") else {
+        return std::env::var_os("XDG_RUNTIME_DIR")
+            .map(|dir| std::path::PathBuf::from(dir).join("bus"));
+    };
+    let address = address.to_str()?;
+    let rest = address.strip_prefix("unix:")?;
+    if rest.contains([';', '%']) {
+        return None;
+    }
+    let mut path = None;
+    for pair in rest.split(',') {
+        match pair.split_once('=')? {
+            ("path", p) if !p.is_empty() => path = Some(std::path::PathBuf::from(p)),
+            ("guid", _) => {}
+            _ => return None,
+        }
+    }
+    path
+}
+
+/// [`lookup`] once connected.
+async fn converse(
+    conn: zbus::Connection,
+    keypair: std::io::Result<
+        std::thread::JoinHandle<Result<super::dh::Keypair, super::dh::CryptoError>>,
+    >,
+    started: Instant,
+    start_if_needed: bool,
+    total: Duration,
+    service: &str,
+    user: &str,
+) -> Lookup {
+    {
         let keypair = match keypair {
             Ok(thread) => thread.join().ok(),
             Err(_) => Some(super::dh::Keypair::generate()),
@@ -259,7 +339,7 @@ pub(super) fn lookup(
             Ok(plain) => Lookup::Hit(crate::secret::SecretBytes(plain)),
             Err(_) => Lookup::Undecided,
         }
-    })
+    }
 }
 
 /// A proxy for `org.freedesktop.Secret.Service` that caches nothing (no call on the wire).
