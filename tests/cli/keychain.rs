@@ -232,6 +232,107 @@ fn secret_tool_reads_what_gocred_writes_and_back() {
     );
 }
 
+/// A Secret Service hit is one connection and three calls to the keyring (`OpenSession` and
+/// `SearchItems` sent together, then `GetSecrets`): no probe connection, no `NameHasOwner`, no
+/// `ReadAlias`, no `Locked` property read (what the bus's answers already say). Watched with
+/// `dbus-monitor` on the test bus, for `secret-service` and `auto`.
+#[test]
+fn a_secret_service_hit_is_one_connection_and_three_calls() {
+    let mut env = TestEnv::new();
+    let keyring = SecretService::start(&mut env, Login::Unlocked);
+    let base = "https://calls.corp.example";
+    env.policy(&policy(Some("secret-service"), base));
+    env.gocred(&["store"])
+        .stdin("protocol=https\nhost=calls.corp.example\nusername=alice\npassword=pa-1\n\n")
+        .success();
+    let log = env.root().join("monitor.log");
+    let mut monitor = std::process::Command::new(require_program("dbus-monitor"))
+        .args(["--address", keyring.address(), "type='method_call'"])
+        .env_clear()
+        .stdin(std::process::Stdio::null())
+        .stdout(std::fs::File::create(&log).unwrap())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start dbus-monitor");
+    let seen = |marker: &str| {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .contains(marker)
+    };
+    let mark = |marker: &str| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while !seen(marker) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "dbus-monitor never saw {marker}"
+            );
+            keyring.dbus_send(
+                &env,
+                &[
+                    "--dest=org.freedesktop.DBus",
+                    "/org/freedesktop/DBus",
+                    "org.freedesktop.DBus.NameHasOwner",
+                    &format!("string:{marker}"),
+                ],
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    };
+    let mut calls_per_backend = Vec::new();
+    for (i, backend) in [Some("secret-service"), None].into_iter().enumerate() {
+        env.policy(&policy(backend, base));
+        mark(&format!("gocred.test.before{i}"));
+        let out = env
+            .gocred(&["get"])
+            .stdin(get_request("calls.corp.example"))
+            .run();
+        assert_filled(&out, "alice", "pa-1");
+        mark(&format!("gocred.test.after{i}"));
+        let text = std::fs::read_to_string(&log).unwrap();
+        let window = text
+            .split(&format!("gocred.test.before{i}"))
+            .nth(1)
+            .and_then(|rest| rest.split(&format!("gocred.test.after{i}")).next())
+            .unwrap()
+            .to_owned();
+        // gocred's connection is the one that opened a session.
+        let sender = window
+            .lines()
+            .find(|l| l.contains("member=OpenSession"))
+            .and_then(|l| l.split_whitespace().find(|w| w.starts_with("sender=")))
+            .unwrap_or_else(|| panic!("no OpenSession from gocred: {window}"))
+            .to_owned();
+        let members: Vec<String> = window
+            .lines()
+            .filter(|l| l.starts_with("method call") && l.contains(&format!("{sender} ")))
+            .filter_map(|l| l.split_whitespace().find(|w| w.starts_with("member=")))
+            .map(str::to_owned)
+            .collect();
+        // One connection: every other method call in the window is the markers' dbus-send.
+        let others = window
+            .lines()
+            .filter(|l| l.starts_with("method call") && !l.contains(&format!("{sender} ")))
+            .filter(|l| !l.contains("member=Hello") && !l.contains("member=NameHasOwner"))
+            .count();
+        calls_per_backend.push((backend, members, others));
+    }
+    let _ = monitor.kill();
+    let _ = monitor.wait();
+    for (backend, members, others) in calls_per_backend {
+        assert_eq!(
+            members,
+            [
+                "member=Hello",
+                "member=OpenSession",
+                "member=SearchItems",
+                "member=GetSecrets"
+            ],
+            "{backend:?}"
+        );
+        assert_eq!(others, 0, "{backend:?}: a second connection made calls");
+    }
+}
+
 #[test]
 fn keyutils_serves_git_approve_fill_reject() {
     require_session_keyring();
