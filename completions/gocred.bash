@@ -655,7 +655,7 @@ _gocred() {
             return 0
             ;;
         gocred__subcmd__login)
-            opts="-h --provider --client-id --issuer --scope --no-browser --save --help"
+            opts="-h --provider --client-id --issuer --scope --no-browser --save --with-token --no-verify --user --force --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -677,6 +677,10 @@ _gocred() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -685,12 +689,16 @@ _gocred() {
             return 0
             ;;
         gocred__subcmd__logout)
-            opts="-h --help"
+            opts="-h --user --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -823,7 +831,7 @@ _gocred() {
             return 0
             ;;
         gocred__subcmd__status)
-            opts="-h --help"
+            opts="-h --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -151,8 +151,13 @@ pub fn url_matcher(data: &[u8]) {
         _ => (host, ""),
     };
     let mut variants = vec![host.to_ascii_uppercase(), host.to_ascii_lowercase()];
-    // One trailing dot: DNS names only (an IP literal `[..]` takes none, `[::1].` is no host).
-    if !name.ends_with('.') && !name.starts_with('[') {
+    // One trailing dot: DNS names only (an IP literal takes none: `[::1].` is no host, and
+    // `127.0.0.1.` is a DNS name, not the address; a name ending in a number is an IPv4 address).
+    let last = name.rsplit('.').next().unwrap_or(name);
+    let numeric = last.bytes().all(|b| b.is_ascii_digit())
+        || last.get(..2).is_some_and(|x| x.eq_ignore_ascii_case("0x"))
+            && last[2..].bytes().all(|b| b.is_ascii_hexdigit());
+    if !name.ends_with('.') && !name.starts_with('[') && !numeric {
         variants.push(format!("{name}.{port}"));
     }
     for variant in variants {
@@ -272,13 +277,17 @@ pub fn netrc(data: &[u8]) {
             passwords.push(p.expose().to_owned());
         }
     }
-    // A password that is also a host name or a line number may show up as one.
+    // A password that is also a host name, a line number or a word of a note's fixed text
+    // (`machine`, ...) may show up as one: only value-like ones (with a digit) are looked for.
     passwords.retain(|p| {
         p.len() >= 6
+            && p.bytes().any(|b| b.is_ascii_digit())
             && !p.bytes().all(|b| b.is_ascii_digit())
             && !names
                 .iter()
-                .any(|(_, n)| n.to_ascii_lowercase().contains(&p.to_ascii_lowercase()))
+                .map(|(_, n)| n)
+                .chain(go_entries.iter().map(|e| &e.machine))
+                .any(|n| n.to_ascii_lowercase().contains(&p.to_ascii_lowercase()))
     });
     let plan = netrc::import::plan(data);
     let mut messages: Vec<String> = plan.notes.clone();
@@ -457,7 +466,17 @@ pub fn normalize(data: &[u8]) {
     });
 
     // The URL: what came before the host, or an option, is never a target.
-    let after_scheme = url.split_once("://").map_or(url, |(_, r)| r);
+    let after_scheme = match url.split_once("://") {
+        Some((scheme, rest))
+            if scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+                && scheme
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)) =>
+        {
+            rest
+        }
+        _ => url, // a module path or host: https
+    };
     let authority = &after_scheme[..after_scheme
         .find(['/', '?', '#'])
         .unwrap_or(after_scheme.len())];

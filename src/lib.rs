@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod fs;
+pub mod gitconfig;
 pub mod net;
 pub mod netrc;
 pub mod oauth;

@@ -63,6 +63,15 @@ pub fn lock_dir() -> Result<PathBuf, String> {
         })?;
         let cache = home.join(".cache");
         let gocred = cache.join("gocred");
+        if !home.is_dir() {
+            return Err(format!(
+                "cannot put lock files anywhere: {} does not exist, and neither does {}, the home \
+                 directory of uid {uid} in the passwd database; create that directory (or run \
+                 gocred in a login session, which has /run/user/{uid})",
+                run.display(),
+                home.display()
+            ));
+        }
         for parent in [&home, &cache, &gocred] {
             if parent != &home {
                 create_dir_0700(parent)

@@ -67,6 +67,12 @@ impl Context<'_> {
         Ok(policy::load(self.config_path()?)?)
     }
 
+    /// [`Context::load_policy`] for a request to `host` only (`get`): the file read and checked
+    /// whole, keeping only the rules that could match `host` ([`policy::load_for_host`]).
+    pub fn load_policy_for_host(&self, host: Option<&str>) -> Result<Policy, CommandError> {
+        Ok(policy::load_for_host(self.config_path()?, host)?)
+    }
+
     /// When `$GOCRED_CONFIG` names a file that `policy` found missing: the one line that says
     /// so. A typo there must not pass for a policy that denies everything on purpose.
     pub fn missing_named_config(&self, policy: &Policy) -> Option<String> {

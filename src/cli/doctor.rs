@@ -5,7 +5,8 @@
 //!    issuer of the certificate the server shows, and whether git trusts it (`http.sslCAInfo`);
 //! 2. Go routing, from `go env -json`: proxy or direct, the public checksum database (a leak of the
 //!    module's name), GOINSECURE, GOAUTH;
-//! 3. auth: the rule that matches, the source that answers and its expiry, and one authenticated
+//! 3. auth: the rule that matches, whether git asks gocred for the URL (git's own helper list,
+//!    [`crate::gitconfig`]), the source that answers and its expiry, and one authenticated
 //!    `GET <repo>/info/refs?service=git-upload-pack`, sent only to the host the rule matched.
 //!
 //! Every network step has a short timeout (3 s, or `GOCRED_HTTP_TIMEOUT`). The exit status is 0
@@ -14,11 +15,32 @@
 use super::CommandError;
 use super::context::Context;
 use crate::net::{Net, Options, probe};
-use crate::policy::{Decision, Input, Policy, Rule, ScopeKey, Target, normalize};
+use crate::policy::{Decision, Input, Policy, Rule, ScopeKey, SourceKind, Target, normalize};
 use crate::source::{Credential, Query, SourceError};
 use crate::time::{format_utc, relative};
 use std::io::Write;
 use std::time::{Duration, Instant};
+
+pub(super) const LONG_ABOUT: &str = "Check network, Go routing and auth for a private module, \
+with the fix for each failure.
+
+Three layers, each check a line with a check mark or a cross and, for every failure, the fix. network: the proxy \
+(variables and git's `http.proxy`), DNS, TCP, the TLS handshake, the certificate's issuer and \
+whether git trusts it (`http.sslCAInfo`). go: from `go env -json`, proxy or direct, the public \
+checksum database (a leak of the module's name), GOINSECURE, GOAUTH. auth: the rule that \
+matches; `git`, whether git asks gocred for the module's URL (the helpers git runs, in git's \
+order, from `credential.helper` and `credential.<url>.helper`; gocred found in git's exec-path \
+or on PATH, or at the absolute path the config names; no other helper before it; \
+`useHttpPath` where the rule has a path), as `gocred status` says it; the source that answers \
+and its expiry; and one authenticated `GET <repo>/info/refs?service=git-upload-pack`, sent \
+only to the host the rule matched. Every network step has a short timeout (3 s, or \
+`GOCRED_HTTP_TIMEOUT`). Exit status 0 when every check passed, 1 otherwise.
+
+JSON OUTPUT (--json): an object with `schema` (1; a new number only when a field changes \
+meaning or goes away), `url` (the repository URL checked), `module`, `ok` (every check passed) \
+and `checks`, in order, each with `layer` (network, go or auth), `check` (proxy, dns, tcp, \
+tunnel, tls, trust, url, go env, routing, checksum, insecure, goauth, rule, git, credential, \
+server), `ok`, `detail` and `fix` (null when ok).";
 
 #[derive(Debug, clap::Args)]
 pub struct DoctorArgs {
@@ -190,7 +212,8 @@ fn json(report: &Report, url: &str, module: &str, ok: bool) -> String {
             })
         })
         .collect();
-    let v = serde_json::json!({"url": url, "module": module, "ok": ok, "checks": checks});
+    let v =
+        serde_json::json!({"schema": 1, "url": url, "module": module, "ok": ok, "checks": checks});
     format!("{v:#}\n")
 }
 
@@ -635,6 +658,7 @@ fn auth(
                 .unwrap_or_default()
         ),
     );
+    git_side(report, ctx, rule, target);
     let cred = match answer(ctx, policy, rule, &scope) {
         Ok(Some((source, cred))) => {
             let expiry = match cred.password_expiry_utc {
@@ -680,8 +704,35 @@ fn auth(
             }
             return;
         }
-        Err(e) => {
-            report.fail(L, "credential", e, "fix what the message names");
+        Err((kind, e)) => {
+            let fix = match kind {
+                SourceKind::Keychain => format!(
+                    "make the keychain usable for gocred (`gocred status` names the backend: the \
+                     Secret Service needs an unlocked default collection, keyutils a session \
+                     keyring), or put another source before `keychain` in the rule at line {} of {}",
+                    rule.line,
+                    policy.path.display()
+                ),
+                SourceKind::File => {
+                    "repair the file store the message names (its owner, mode or content), \
+                     or move it aside and store the token again"
+                        .to_owned()
+                }
+                SourceKind::OAuth => format!(
+                    "`gocred login {host}` for new tokens (or `gocred logout {host}` first if the stored ones are damaged)"
+                ),
+                SourceKind::Env => format!(
+                    "set the variable the rule at line {} of {} names (token_env)",
+                    rule.line,
+                    policy.path.display()
+                ),
+            };
+            report.fail(
+                L,
+                "credential",
+                format!("the {} source: {e}", kind.name()),
+                fix,
+            );
             return;
         }
     };
@@ -734,13 +785,70 @@ fn auth(
     }
 }
 
+/// Whether git asks gocred for this URL: its helper list as git resolves it, gocred found,
+/// nothing before it, and the path sent where the rule has one.
+fn git_side(report: &mut Report, ctx: &Context, rule: &Rule, target: &Target) {
+    const L: &str = "auth";
+    let config = match crate::gitconfig::read((ctx.env)("PATH").map(Into::into)) {
+        Ok(c) => c,
+        Err(e) => {
+            report.fail(L, "git", e.to_string(), e.fix());
+            return;
+        }
+    };
+    let origin = super::exec::rule_origin(rule);
+    let prefix = super::exec::rule_path_prefix(rule);
+    let mut wanted = super::status::wanted_for_rule(rule, &origin, prefix.as_deref());
+    // The module's own URL: git's config may name a deeper path than the rule.
+    wanted.url.host = target.host_port();
+    wanted.url.path = target.path.clone();
+    let side = crate::gitconfig::check(&config, &wanted);
+    match side.problems.split_first() {
+        None => {
+            let first = side.helpers.iter().find(|h| h.gocred);
+            let via = first
+                .and_then(|h| match &h.program {
+                    crate::gitconfig::Program::Found { path, .. } => {
+                        Some(format!(" ({})", path.display()))
+                    }
+                    _ => None,
+                })
+                .unwrap_or_default();
+            report.pass(
+                L,
+                "git",
+                format!(
+                    "git asks gocred{via} first for {}{}",
+                    side.url,
+                    if side.needs_path {
+                        ", with the path (useHttpPath)"
+                    } else {
+                        ""
+                    }
+                ),
+            );
+        }
+        Some((first, rest)) => {
+            let mut detail = first.message.clone();
+            let mut fix = first.fix.clone();
+            for p in rest {
+                detail += &format!("; and {}", p.message);
+                if !fix.contains(p.fix.as_str()) {
+                    fix += &format!("; and {}", p.fix);
+                }
+            }
+            report.fail(L, "git", detail, fix);
+        }
+    }
+}
+
 /// The first source of `rule` that answers, and its name.
 fn answer(
     ctx: &Context,
     policy: &Policy,
     rule: &Rule,
     scope: &ScopeKey,
-) -> Result<Option<(&'static str, Credential)>, String> {
+) -> Result<Option<(&'static str, Credential)>, (SourceKind, String)> {
     // An OAuth source may refresh an expired token over the network: with doctor's short
     // timeout, unless the user set one.
     let env = |name: &str| match (ctx.env)(name) {
@@ -764,14 +872,14 @@ fn answer(
     };
     let mut unavailable = None;
     for &kind in &rule.sources {
-        let source = ctx.source(policy, kind).map_err(|e| e.message)?;
+        let source = ctx.source(policy, kind).map_err(|e| (kind, e.message))?;
         match source.get(&query) {
             Ok(Some(c)) => return Ok(Some((kind.name(), c))),
             Ok(None) => {}
             Err(SourceError::Unavailable(m)) => {
-                unavailable.get_or_insert(m);
+                unavailable.get_or_insert((kind, m));
             }
-            Err(SourceError::Fatal(m)) => return Err(m),
+            Err(SourceError::Fatal(m)) => return Err((kind, m)),
         }
     }
     unavailable.map_or(Ok(None), Err)

@@ -13,8 +13,9 @@ pub fn cmd_get(ctx: &mut Context) -> Result<(), CommandError> {
     let request = ctx.read_request()?;
     // The one normalization of the request: it picks the rule.
     let target = Target::from_request(&request);
-    // The file as it is now, read whole on every call.
-    let policy = ctx.load_policy()?;
+    // The file as it is now, read and checked whole on every call; only the rules for this
+    // host are kept.
+    let policy = ctx.load_policy_for_host(target.as_ref().map(|t| t.host.as_str()))?;
     if let Some(note) = ctx.missing_named_config(&policy) {
         // git ignores a helper's exit status (it moves on to the next helper either way), so
         // the note on stderr is what a person sees; exit 0 with no answer, as for a denied host.

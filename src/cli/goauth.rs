@@ -16,7 +16,10 @@
 //!   every request to that host, before the server asks).
 //! - With a URL: only the rule policy picks for that URL answers, for that URL's host alone (and
 //!   only under the rule's path prefix when it has one). A host policy does not allow gets
-//!   nothing, and so does plain http.
+//!   nothing, and so does plain http. The URL goes through the one normalization of a target:
+//!   its query is split off, then its path is decoded and checked, so `%2e%2e` and friends never
+//!   reach a path rule. A URL with user-info gets no answer; an argument that starts with `-`
+//!   is refused with exit 1 (go never passes one: someone else put it there).
 //!
 //! The credential is resolved exactly as `get` resolves it (an expired OAuth token is refreshed
 //! first). A source that cannot answer leaves a note on stderr and no answer, with exit 0: a

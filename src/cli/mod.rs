@@ -14,6 +14,7 @@ mod goauth;
 mod harden;
 mod import_netrc;
 mod login;
+mod login_token;
 mod logout;
 mod netrc;
 mod resolve;
@@ -51,7 +52,8 @@ pub enum Command {
     /// Git credential helper: forget the credential on stdin
     Erase,
     /// Show every rule, its sources and what is stored (never a secret)
-    Status,
+    #[command(long_about = status::LONG_ABOUT)]
+    Status(status::StatusArgs),
     /// Inspect the policy file
     #[command(subcommand)]
     Config(config::ConfigCommand),
@@ -59,9 +61,11 @@ pub enum Command {
     Netrc(netrc::NetrcArgs),
     /// Run a command with a private netrc and gocred as git's helper, for as long as it runs
     Exec(exec::ExecArgs),
-    /// Log in with the OAuth device flow and keep the tokens where the host's rule says
+    /// Log in to a host: a personal access token (--with-token) or the OAuth device flow
+    #[command(long_about = login::LONG_ABOUT)]
     Login(login::LoginArgs),
-    /// Revoke and forget the OAuth tokens `gocred login` stored for a host
+    /// Forget what is stored for a host (OAuth tokens are revoked first)
+    #[command(long_about = logout::LONG_ABOUT)]
     Logout(logout::LogoutArgs),
     /// GOAUTH command for the go command: GOAUTH='gocred goauth' (see `go help goauth`)
     Goauth(goauth::GoauthArgs),
@@ -71,6 +75,7 @@ pub enum Command {
     /// Move the credentials of a plaintext netrc into the stores policy names
     ImportNetrc(import_netrc::ImportNetrcArgs),
     /// Check network, Go routing and auth for a private module, with the fix for each failure
+    #[command(long_about = doctor::LONG_ABOUT)]
     Doctor(doctor::DoctorArgs),
     /// Print the completion script for a shell (bash, zsh, fish, elvish, powershell)
     Completions(completions::CompletionsArgs),
@@ -90,7 +95,7 @@ impl Command {
             | Command::Goauth(_)
             | Command::Setup(_)
             | Command::Completions(_) => false,
-            Command::Status
+            Command::Status(_)
             | Command::Config(_)
             | Command::Login(_)
             | Command::Logout(_)
@@ -150,7 +155,7 @@ pub fn run(command: Command, ctx: &mut Context) -> Result<(), CommandError> {
         Command::Get => get::cmd_get(ctx),
         Command::Store => store::cmd_store(ctx),
         Command::Erase => erase::cmd_erase(ctx),
-        Command::Status => status::cmd_status(ctx),
+        Command::Status(args) => status::cmd_status(ctx, args),
         Command::Config(c) => config::cmd_config(ctx, c),
         Command::Netrc(args) => netrc::cmd_netrc(ctx, args),
         Command::Exec(args) => exec::cmd_exec(ctx, args),

@@ -1,19 +1,60 @@
-//! `gocred status`: every rule, its sources, and what is stored for it (user, expiry, where).
-//! Never a secret. On a fresh machine it says what to do next.
+//! `gocred status [--json]`: every rule, its sources, what is stored for it (user, expiry,
+//! where), and whether git asks gocred for it (git's helper list as git resolves it, see
+//! [`crate::gitconfig`]), with the fix when it does not. Never a secret. On a fresh machine it
+//! says what to do next. `--json` prints the same as one object of a stable schema (`"schema":
+//! 1`, every field described in gocred-status(1)).
 
 use super::CommandError;
 use super::context::Context;
-use crate::policy::{Decision, Policy, SourceKind, Target};
+use crate::gitconfig::{self, CredentialUrl, GitConfig, GitSide, Program, Wanted};
+use crate::policy::{Decision, Policy, Rule, SourceKind, Target};
 use crate::source::StoredInfo;
 use crate::time::{format_utc, relative};
+use serde_json::{Value, json};
 use std::io::Write;
+
+#[derive(Debug, clap::Args)]
+pub struct StatusArgs {
+    /// Print the status as one JSON object (schema 1; see JSON OUTPUT below)
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub(super) const LONG_ABOUT: &str =
+    "Show every rule, its sources and what is stored (never a secret), \
+and whether git asks gocred for it.
+
+For each rule, `git asks gocred: yes` means git runs gocred first for the rule's URL \
+(`https://host` or `https://host/prefix`) and, for a rule with a path, sends the path \
+(`credential.useHttpPath`). Otherwise the line says `no`, why, and the fix: `gocred setup git`, \
+or the config entry that undoes what it writes. gocred reads git's config through `git config` \
+(from the current directory, so a repository's own config counts) and resolves \
+`credential.helper` and `credential.<url>.helper` in git's order: every matching entry, in config \
+order; an empty value empties the list so far; a `<url>` matches by scheme, host (`*.` matches \
+one label), port and path prefix. For a wildcard rule (`https://*.corp.example`) that is the \
+config every host under it gets; `gocred doctor` checks one host's own. A bare helper name `gocred` runs `git-credential-gocred` from \
+git's exec-path or PATH; a helper before gocred answers first whenever it has a credential.
+
+JSON OUTPUT (--json): an object with `schema` (1; a new number only when a field changes \
+meaning or goes away), `policy` (`path`, `exists`), `git` (`error`: why git's config could not be \
+read, or null) and `rules`, one per rule in file order, each with: `url` (as written), `line`, \
+`sources` (names), `username` (or null), `store` (or null), `token_env` (`{\"name\", \
+\"set\"}` or null), `oauth` (`{\"provider\", \"client_id\", \"store\"}` or null), `stored` \
+(entries: `scope`, `username`, `expires` (Unix seconds or null), `expired`, \
+`refresh_token`, `location`, `problem` (or null)), `store_errors` (`{\"store\", \
+\"error\"}`), and `git`: `asks_gocred` (bool), `url` (what git's config was matched \
+against), `use_http_path` (bool), `needs_path` (bool), `helpers` (what git runs, in order: \
+`value`, `key`, `scope`, `origin`, `program` (the path found, or null), `found`, `gocred`) and \
+`problems` (`code`, `message`, `fix`; codes: git_config_unreadable, git_stops, no_helper, \
+no_gocred, gocred_not_found, gocred_arguments, helper_before_gocred, no_use_http_path). \
+`orphans` lists stored entries no rule serves (same fields as `stored`).";
 
 const EXAMPLE: &str = r#"[[rule]]
 url = "https://gitlab.corp.example"
 sources = ["keychain"]
 store = "keychain""#;
 
-pub fn cmd_status(ctx: &mut Context) -> Result<(), CommandError> {
+pub fn cmd_status(ctx: &mut Context, args: StatusArgs) -> Result<(), CommandError> {
     let path = ctx.config_path()?.clone();
     let policy = ctx.load_policy()?;
     if let Some(missing) = ctx.missing_named_config(&policy) {
@@ -29,10 +70,18 @@ pub fn cmd_status(ctx: &mut Context) -> Result<(), CommandError> {
         out += &format!("gocred policy: {} ({what})\n\n", path.display());
         out += "Every host is denied until a rule allows it. To start, put a rule like this in that file:\n\n";
         out += EXAMPLE;
-        out += "\n\nthen tell git to ask gocred for that host:\n\n";
-        out += "    git config --global credential.https://gitlab.corp.example.helper ''\n";
-        out += "    git config --global --add credential.https://gitlab.corp.example.helper gocred\n\n";
-        out += "and check it with `gocred config check`.\n";
+        out += "\n\nthen check it with `gocred config check`, and tell git to ask gocred for its \
+                 hosts with `gocred setup git`.\n";
+        if args.json {
+            let v = json!({
+                "schema": 1,
+                "policy": {"path": path.display().to_string(), "exists": policy.exists},
+                "git": {"error": null},
+                "rules": [],
+                "orphans": [],
+            });
+            return write(ctx, &format!("{v:#}\n"));
+        }
         return write(ctx, &out);
     }
     out += &format!(
@@ -41,6 +90,9 @@ pub fn cmd_status(ctx: &mut Context) -> Result<(), CommandError> {
         policy.rules.len(),
         plural(policy.rules.len())
     );
+    // git's config, read once for every rule.
+    let git =
+        gitconfig::read((ctx.env)("PATH").map(Into::into)).map_err(|e| (e.to_string(), e.fix()));
     // What each store holds, fetched once per store.
     let mut stored: Vec<(SourceKind, Result<Vec<StoredInfo>, String>, String)> = Vec::new();
     for kind in [SourceKind::Keychain, SourceKind::File] {
@@ -60,7 +112,17 @@ pub fn cmd_status(ctx: &mut Context) -> Result<(), CommandError> {
             .map(|s| s.1.as_ref().map_or(0, Vec::len))
             .sum()
     ];
+    let mut rules_json = Vec::new();
     for (i, rule) in policy.rules.iter().enumerate() {
+        let mut rule_json = json!({
+            "url": rule.url,
+            "line": rule.line,
+            "sources": rule.sources.iter().map(|s| s.name()).collect::<Vec<_>>(),
+            "username": rule.username,
+            "store": rule.store.map(SourceKind::name),
+            "token_env": null,
+            "oauth": null,
+        });
         out += &format!("\n{}\n", rule.url);
         let names: Vec<&str> = rule.sources.iter().map(|s| s.name()).collect();
         out += &format!("  sources: {}\n", names.join(", "));
@@ -82,22 +144,32 @@ pub fn cmd_status(ctx: &mut Context) -> Result<(), CommandError> {
                 o.store.name(),
                 rule.url
             );
+            rule_json["oauth"] = json!({
+                "provider": o.provider.name(),
+                "client_id": o.client_id,
+                "store": o.store.name(),
+            });
         }
         if let Some(var) = &rule.token_env {
             let set = (ctx.env)(var).is_some_and(|v| !v.is_empty());
             out += &format!("  env: {var} is {}\n", if set { "set" } else { "not set" });
+            rule_json["token_env"] = json!({"name": var, "set": set});
         }
         let mut index = 0;
+        let mut stored_json = Vec::new();
+        let mut errors_json = Vec::new();
         for (kind, entries, location) in &stored {
             match entries {
                 Err(e) if serves(rule, *kind) => {
-                    out += &format!("  {}: unavailable: {e}\n", kind.name())
+                    out += &format!("  {}: unavailable: {e}\n", kind.name());
+                    errors_json.push(json!({"store": kind.name(), "error": e}));
                 }
                 Err(_) => {}
                 Ok(entries) => {
                     for entry in entries {
                         if owner(&policy, entry) == Some(i) && serves(rule, *kind) {
                             out += &format!("  stored: {}\n", describe(entry, location, ctx.now));
+                            stored_json.push(entry_json(entry, location, ctx.now));
                             shown[index] = true;
                         }
                         index += 1;
@@ -105,13 +177,21 @@ pub fn cmd_status(ctx: &mut Context) -> Result<(), CommandError> {
                 }
             }
         }
+        rule_json["stored"] = Value::Array(stored_json);
+        rule_json["store_errors"] = Value::Array(errors_json);
+        let (line, git_json) = git_line(&git, rule);
+        out += &line;
+        rule_json["git"] = git_json;
+        rules_json.push(rule_json);
     }
     let mut index = 0;
     let mut orphans = String::new();
+    let mut orphans_json = Vec::new();
     for (_, entries, location) in &stored {
         for entry in entries.as_ref().map_or(&[][..], Vec::as_slice) {
             if !shown[index] {
                 orphans += &format!("  {}\n", describe(entry, location, ctx.now));
+                orphans_json.push(entry_json(entry, location, ctx.now));
             }
             index += 1;
         }
@@ -120,7 +200,130 @@ pub fn cmd_status(ctx: &mut Context) -> Result<(), CommandError> {
         out += "\nStored, but no rule serves it from there (never returned):\n";
         out += &orphans;
     }
+    if args.json {
+        let v = json!({
+            "schema": 1,
+            "policy": {"path": path.display().to_string(), "exists": policy.exists},
+            "git": {"error": git.as_ref().err().map(|e| &e.0)},
+            "rules": rules_json,
+            "orphans": orphans_json,
+        });
+        return write(ctx, &format!("{v:#}\n"));
+    }
     write(ctx, &out)
+}
+
+/// What git's side of `rule` is: the URL git's config is matched against, and what
+/// `gocred setup git` writes for it.
+pub(super) fn wanted_for_rule<'a>(
+    rule: &Rule,
+    origin: &'a str,
+    prefix: Option<&'a str>,
+) -> Wanted<'a> {
+    let host = super::exec::rule_machine(rule);
+    Wanted {
+        url: CredentialUrl {
+            protocol: rule.pattern.scheme.clone(),
+            host,
+            path: rule
+                .pattern
+                .path
+                .as_ref()
+                .map(|p| p.trim_matches('/').to_owned()),
+        },
+        origin,
+        prefix,
+    }
+}
+
+/// The `git asks gocred` line of a rule, and its JSON.
+fn git_line(git: &Result<GitConfig, (String, &str)>, rule: &Rule) -> (String, Value) {
+    let origin = super::exec::rule_origin(rule);
+    let prefix = super::exec::rule_path_prefix(rule);
+    let wanted = wanted_for_rule(rule, &origin, prefix.as_deref());
+    match git {
+        Ok(config) => {
+            let side = gitconfig::check(config, &wanted);
+            (render_git_side(&side, "  "), git_side_json(&side))
+        }
+        Err((e, fix)) => {
+            let line = format!("  git asks gocred: no: {e}\n    fix: {fix}\n");
+            let v = json!({
+                "asks_gocred": false,
+                "url": null,
+                "use_http_path": false,
+                "needs_path": prefix.is_some(),
+                "helpers": [],
+                "problems": [{"code": "git_config_unreadable", "message": e, "fix": fix}],
+            });
+            (line, v)
+        }
+    }
+}
+
+/// `git asks gocred: yes`, or `no: why` and `fix: ...` lines, indented by `indent`.
+pub(super) fn render_git_side(side: &GitSide<'_>, indent: &str) -> String {
+    let mut out = String::new();
+    if side.asks_gocred() {
+        out += &format!("{indent}git asks gocred: yes\n");
+    }
+    for (n, p) in side.problems.iter().enumerate() {
+        let head = if n == 0 {
+            "git asks gocred: no:"
+        } else {
+            "and:"
+        };
+        out += &format!("{indent}{head} {}\n{indent}  fix: {}\n", p.message, p.fix);
+    }
+    out
+}
+
+pub(super) fn git_side_json(side: &GitSide<'_>) -> Value {
+    let helpers: Vec<Value> = side
+        .helpers
+        .iter()
+        .map(|h| {
+            let (program, found) = match &h.program {
+                Program::Found { path, .. } => (Some(path.display().to_string()), true),
+                Program::Missing { .. } => (None, false),
+                Program::Shell => (None, true),
+            };
+            json!({
+                "value": h.entry.value,
+                "key": h.entry.key,
+                "scope": h.entry.scope,
+                "origin": h.entry.origin,
+                "program": program,
+                "found": found,
+                "gocred": h.gocred,
+            })
+        })
+        .collect();
+    let problems: Vec<Value> = side
+        .problems
+        .iter()
+        .map(|p| json!({"code": p.code, "message": p.message, "fix": p.fix}))
+        .collect();
+    json!({
+        "asks_gocred": side.asks_gocred(),
+        "url": side.url,
+        "use_http_path": side.use_http_path,
+        "needs_path": side.needs_path,
+        "helpers": helpers,
+        "problems": problems,
+    })
+}
+
+fn entry_json(entry: &StoredInfo, location: &str, now: u64) -> Value {
+    json!({
+        "scope": entry.scope.as_str(),
+        "username": entry.username,
+        "expires": entry.password_expiry_utc,
+        "expired": entry.password_expiry_utc.is_some_and(|t| t <= now),
+        "refresh_token": entry.has_refresh_token,
+        "location": location,
+        "problem": entry.problem,
+    })
 }
 
 /// Whether `rule` reads from the store `kind`: as a source, or as where its OAuth tokens live.

@@ -16,6 +16,7 @@
 
 mod answer;
 pub mod device;
+pub mod verify;
 
 pub use device::{DeviceAuthorization, Poll};
 

@@ -1,7 +1,9 @@
 //! Reading the policy file. Every problem is reported with file, line and column, all of them at
 //! once: a typo in one rule should not hide a wrong URL in the next.
 
-use super::{KeychainBackend, OAuthConfig, OAuthProvider, Policy, Rule, SourceKind, UrlPattern};
+use super::{
+    HostPattern, KeychainBackend, OAuthConfig, OAuthProvider, Policy, Rule, SourceKind, UrlPattern,
+};
 use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -107,8 +109,21 @@ pub const MAX_CONFIG_BYTES: u64 = 8 << 20;
 /// path, a regular file of at most [`MAX_CONFIG_BYTES`], that only its owner (this user or
 /// root) can change, in directories only their owners can change.
 pub fn load(path: &Path) -> Result<Policy, ConfigError> {
+    load_keeping(path, None)
+}
+
+/// [`load`] for one request (`get`): the file is read and checked whole, exactly as by
+/// [`load`], but the policy keeps only the rules that could match `host` (a normalized host
+/// name; `None`: no rule), so [`Policy::decide`] for any target on that host picks what it
+/// picks over the whole policy: a rule for another host never matches. Not for anything that
+/// lists or writes rules.
+pub fn load_for_host(path: &Path, host: Option<&str>) -> Result<Policy, ConfigError> {
+    load_keeping(path, Some(host.unwrap_or_default()))
+}
+
+fn load_keeping(path: &Path, only_host: Option<&str>) -> Result<Policy, ConfigError> {
     match super::trust::read(path)? {
-        Some(text) => load_str(path, &text),
+        Some(text) => load_str_keeping(path, &text, only_host),
         None => Ok(Policy {
             path: path.to_owned(),
             exists: false,
@@ -122,7 +137,21 @@ pub fn load(path: &Path) -> Result<Policy, ConfigError> {
 /// problem, goes through the full `toml` parser ([`load_str_full`]), which reports every
 /// problem. Both give the same policy for every file the fast reader accepts.
 pub fn load_str(path: &Path, text: &str) -> Result<Policy, ConfigError> {
+    load_str_keeping(path, text, None)
+}
+
+/// [`load_str`], keeping only the rules that could match `only_host` when it is set (see
+/// [`load_for_host`]). Then no rule is kept for the duplicate check: each rule's pattern is
+/// hashed instead, and two equal hashes (a duplicate, or a rare collision) send the file to
+/// the full parser, which keeps every rule and names the duplicate.
+#[doc(hidden)]
+pub fn load_str_keeping(
+    path: &Path,
+    text: &str,
+    only_host: Option<&str>,
+) -> Result<Policy, ConfigError> {
     let mut ck = Checker::new(text);
+    ck.only_host = only_host;
     let mut policy = Policy {
         path: path.to_owned(),
         exists: true,
@@ -132,8 +161,10 @@ pub fn load_str(path: &Path, text: &str) -> Result<Policy, ConfigError> {
     if let Some(root) = super::scan::parse(text, |keys, span| ck.rule_keys(keys, span, &mut policy))
     {
         ck.top(&root, &mut policy);
-        ck.duplicates(&policy);
-        if ck.diagnostics.is_empty() {
+        if only_host.is_none() {
+            ck.duplicates(&policy);
+        }
+        if ck.diagnostics.is_empty() && !ck.collided {
             return Ok(policy);
         }
     }
@@ -231,6 +262,11 @@ pub(super) struct Checker<'t> {
     /// file order, so each counts only the newlines since the one before.
     cursor: std::cell::Cell<(usize, usize, usize)>,
     diagnostics: Vec<Diagnostic>,
+    /// Keep only the rules that could match this host ([`load_for_host`]).
+    only_host: Option<&'t str>,
+    /// With `only_host`: the hash of every rule's pattern, and whether two were equal.
+    hashes: std::collections::HashSet<u64, Fnv>,
+    collided: bool,
 }
 
 pub(super) type Value<'i> = Spanned<DeValue<'i>>;
@@ -262,6 +298,9 @@ impl<'t> Checker<'t> {
             text,
             line_starts: std::cell::OnceCell::new(),
             cursor: std::cell::Cell::new((0, 0, 0)),
+            only_host: None,
+            hashes: std::collections::HashSet::default(),
+            collided: false,
             diagnostics: Vec::new(),
         }
     }
@@ -378,8 +417,20 @@ impl Checker<'_> {
         policy: &mut Policy,
     ) {
         let line = self.position(span.start).0;
-        if let Some(rule) = self.rule(keys, span, line) {
-            policy.rules.push(rule);
+        let Some(rule) = self.rule(keys, span, line) else {
+            return;
+        };
+        match self.only_host {
+            None => policy.rules.push(rule),
+            Some(host) => {
+                use std::hash::BuildHasher;
+                if !self.hashes.insert(Fnv.hash_one(&rule.pattern)) {
+                    self.collided = true;
+                }
+                if could_match(&rule.pattern, host) {
+                    policy.rules.push(rule);
+                }
+            }
         }
     }
 
@@ -775,6 +826,18 @@ impl Checker<'_> {
                 message: format!("rule for \"{url}\" matches exactly what the rule on line {first} matches; merge them"),
             });
         }
+    }
+}
+
+/// Whether `pattern` could match some request for `host` (on some scheme, port or path): a
+/// superset of [`UrlPattern::matches`] for that host.
+fn could_match(pattern: &UrlPattern, host: &str) -> bool {
+    match &pattern.host {
+        HostPattern::Exact(h) => h == host,
+        HostPattern::Wildcard(suffix) => host
+            .strip_suffix(suffix.as_str())
+            .and_then(|head| head.strip_suffix('.'))
+            .is_some_and(|head| !head.is_empty()),
     }
 }
 

@@ -12,7 +12,10 @@ mod scan;
 pub mod target;
 mod trust;
 
-pub use load::{ConfigError, Diagnostic, MAX_CONFIG_BYTES, load, load_str, load_str_full};
+pub use load::{
+    ConfigError, Diagnostic, MAX_CONFIG_BYTES, load, load_for_host, load_str, load_str_full,
+    load_str_keeping,
+};
 pub use pattern::{HostPattern, UrlPattern};
 pub use target::{Input, Target, TargetError, normalize};
 

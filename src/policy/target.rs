@@ -282,6 +282,12 @@ fn from_attributes(protocol: &str, host: &str, path: Option<&str>) -> Result<Tar
     let (host, port) = split_host_port(host).ok_or(TargetError::Host)?;
     let host = normalize_host(host).ok_or(TargetError::Host)?;
     let port = port.filter(|&p| p != default);
+    // What git's protocol cannot carry, no path holds (as a URL's cannot: `parse_url`).
+    if let Some(what) = path.and_then(crate::protocol::forbidden_char) {
+        return Err(TargetError::Unreadable(format!(
+            "its path contains a {what}"
+        )));
+    }
     let path = path
         .map(|p| p.trim_matches('/'))
         .filter(|p| !p.is_empty())
@@ -491,6 +497,9 @@ mod tests {
         let a = t("https", "h", Some("/group/mod/")).unwrap();
         assert_eq!(a.path.as_deref(), Some("group/mod"));
         assert_eq!(t("https", "h", Some("///")).unwrap().path, None);
+        // What git's protocol cannot carry is no path at all.
+        assert!(t("https", "h", Some("group/x\0y")).is_none());
+        assert!(t("https", "h", Some("group/x\ny")).is_none());
     }
 
     #[test]

@@ -10,6 +10,7 @@ mod request;
 mod response;
 mod url;
 
+pub(crate) use line::forbidden_char;
 pub use line::{LineWriter, ProtocolError};
 pub use request::{Limits, Request, decode, read_request};
 pub use response::Response;

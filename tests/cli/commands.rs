@@ -21,7 +21,7 @@ fn status_on_a_fresh_machine_says_what_to_do_next() {
     for next_step in [
         "Every host is denied",
         "[[rule]]",
-        "git config --global --add credential.https://gitlab.corp.example.helper gocred",
+        "gocred setup git",
         "gocred config check",
     ] {
         assert!(

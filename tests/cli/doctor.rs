@@ -44,6 +44,8 @@ impl World {
         env.policy(&format!(
             "[[rule]]\nurl = \"https://{host}\"\nsources = [\"file\"]\nstore = \"file\"\n"
         ));
+        // git asks gocred for the host (doctor checks it).
+        env.gocred(&["setup", "git"]).success();
         let go_bin = go_toolchain().0.parent().unwrap().to_owned();
         env.prepend_path(go_bin);
         let root = env.root();
@@ -157,6 +159,7 @@ fn all_checks_pass_and_the_server_sees_the_credential_once() {
         "{out}"
     );
     assert!(line(&out, "server").contains("HTTP 200"), "{out}");
+    assert!(line(&out, "git").contains("git asks gocred"), "{out}");
     let seen = w.server.log();
     assert_eq!(seen.len(), 1, "one authenticated request: {seen:?}");
     assert_eq!(seen[0].basic(), Some((USER.into(), TOKEN.into())));
@@ -164,6 +167,7 @@ fn all_checks_pass_and_the_server_sees_the_credential_once() {
     let out = w.doctor(&["--json"]);
     out.assert_success();
     let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v["schema"], 1);
     assert_eq!(v["ok"], true);
     assert!(
         v["checks"]
@@ -293,4 +297,79 @@ fn through_gits_http_proxy_every_step_goes_through_the_tunnel() {
     // The TLS probe and the authenticated request, both tunnelled to the git server.
     assert_eq!(proxy.tunnels(), vec![host.clone(), host], "{out}");
     assert_eq!(w.server.log().len(), 1);
+}
+
+#[test]
+fn doctor_says_whether_git_asks_gocred_for_the_module_and_names_the_fix() {
+    let mut w = World::new("Corp Internal CA");
+    w.store(None);
+    w.trust_in_git();
+    let host = w.host();
+    w.go_private(&host);
+    // Another helper, for every host, before what setup wrote: it answers first.
+    w.env.gocred(&["setup", "git", "--undo"]).success();
+    let other = w.env.script(
+        "other-helper",
+        "[ \"$1\" = get ] && printf 'username=o\\npassword=from-other\\n'; exit 0",
+    );
+    w.env
+        .git_config("credential.helper", &other.display().to_string());
+    w.env.git_config(
+        &format!("credential.https://{host}.helper"),
+        crate::common::GOCRED,
+    );
+    let out = w.doctor(&[]);
+    out.assert_code(1);
+    let git = line(&out, "git");
+    assert!(git.starts_with("  ✗ git: git runs the helper"), "{out}");
+    assert!(git.contains("before gocred"), "{out}");
+    assert!(git.contains("fix: `gocred setup git`"), "{out}");
+    // What git really does: the other helper answers.
+    let filled = w.env.credential_fill(&format!("https://{}.git", w.module));
+    assert_eq!(
+        crate::common::value_of(&filled.stdout, "password"),
+        Some("from-other")
+    );
+    // The fix it names makes the check pass, and git then gets gocred's answer.
+    w.env.gocred(&["setup", "git"]).success();
+    let out = w.doctor(&["--json"]);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let check = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == "git")
+        .unwrap()
+        .clone();
+    assert_eq!(check["ok"], true, "{v:#}");
+    assert_eq!(check["layer"], "auth");
+    let filled = w.env.credential_fill(&format!("https://{}.git", w.module));
+    assert_eq!(
+        crate::common::value_of(&filled.stdout, "password"),
+        Some(TOKEN)
+    );
+}
+
+#[test]
+fn doctor_names_the_fix_for_a_keychain_that_cannot_be_used() {
+    let w = World::new("Corp Internal CA");
+    // The Secret Service, and no D-Bus session in the test's environment: no keychain (and
+    // never the keyutils keyring of whoever runs the tests).
+    w.env.policy(&format!(
+        "[keychain]\nbackend = \"secret-service\"\n\n[[rule]]\nurl = \"https://{}\"\nsources = [\"keychain\"]\n",
+        w.host()
+    ));
+    let out = w.doctor(&[]);
+    out.assert_code(1);
+    let credential = line(&out, "credential");
+    assert!(
+        credential.contains("✗ credential: the keychain source: "),
+        "{out}"
+    );
+    assert!(
+        credential.contains("fix: make the keychain usable for gocred"),
+        "{out}"
+    );
+    assert!(credential.contains("line 4 of"), "{out}");
+    assert!(!out.stdout.contains("fix what the message names"), "{out}");
 }

@@ -383,22 +383,11 @@ fn the_setup_gocred_status_suggests_works_with_real_git() {
         .env_remove("GOCRED_CONFIG")
         .success()
         .stdout;
-    let commands: Vec<&str> = advice
-        .lines()
-        .map(str::trim)
-        .filter(|l| l.starts_with("git config"))
-        .collect();
-    assert_eq!(commands.len(), 2, "{advice}");
-    for command in commands {
-        let command = command.replace("https://gitlab.corp.example", &server.origin());
-        let args: Vec<String> = command
-            .split_whitespace()
-            .skip(1)
-            .map(|a| a.replace("''", ""))
-            .collect();
-        env.command("git").args(&args).success();
-    }
+    assert!(advice.contains("`gocred setup git`"), "{advice}");
     env.policy(&file_rule(&server.origin()));
+    env.gocred(&["setup", "git"]).success();
+    let status = env.gocred(&["status"]).success();
+    assert!(status.stdout.contains("git asks gocred: yes"), "{status}");
     clone(
         &env,
         &server.url("127.0.0.1", "repo.git"),

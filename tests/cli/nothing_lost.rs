@@ -342,6 +342,77 @@ fn a_refresh_lock_held_forever_is_waited_for_a_bounded_time() {
     assert_eq!(after, before, "the waiting get changed the store");
 }
 
+#[test]
+fn a_user_without_a_passwd_home_gets_a_fix_not_a_lock_where_home_points() {
+    // A uid with no passwd entry and no /run/user/UID: HOME points at a directory it owns, and
+    // gocred must still not take its locks there (another git of the same uid with another
+    // HOME would not meet them).
+    const UID: &str = "54321";
+    let (env, server) = setup();
+    let store = env.file_store_path();
+    seed(
+        &store,
+        &server.origin(),
+        "at-expired",
+        now() - 10,
+        "rt-kept",
+    );
+    std::process::Command::new("chown")
+        .args(["-R", &format!("{UID}:{UID}")])
+        .arg(env.root())
+        .status()
+        .unwrap()
+        .success()
+        .then_some(())
+        .expect("chown the test directory to the test uid");
+    let out = env
+        .command("setpriv")
+        .args([
+            &format!("--reuid={UID}"),
+            &format!("--regid={UID}"),
+            "--clear-groups",
+            crate::common::GOCRED,
+            "get",
+        ])
+        .stdin(format!(
+            "protocol=http\nhost=127.0.0.1:{}\n\n",
+            server.port()
+        ))
+        .run();
+    assert_eq!(out.code(), Some(1), "{out}");
+    assert_eq!(out.stdout, "");
+    assert_eq!(out.stderr_lines().len(), 1, "{out}");
+    for says in [
+        &format!("/run/user/{UID}") as &str,
+        "passwd database",
+        "give the user a home directory",
+    ] {
+        assert!(out.stderr.contains(says), "says {says:?}: {out}");
+    }
+    assert!(server.seen().is_empty(), "refreshed without the lock");
+    let planted: Vec<_> = walk(&env.root())
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "lock"))
+        .collect();
+    assert!(
+        planted.is_empty(),
+        "lock files where the environment points: {planted:?}"
+    );
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(walk(&path));
+        } else {
+            found.push(path);
+        }
+    }
+    found
+}
+
 /// The effective uid (inside the test's user namespace: 0).
 fn euid() -> u32 {
     // SAFETY: geteuid cannot fail.

@@ -86,7 +86,7 @@ fn login_without_a_browser_then_git_clones_and_keeps_fetching_past_expiry_with_n
         "no QR code: {out:?}"
     );
     assert!(
-        out.stderr.contains("not opening a browser: --no-browser"),
+        out.stderr.contains("Not opening a browser: --no-browser."),
         "{out:?}"
     );
     assert!(
@@ -250,7 +250,7 @@ fn logout_revokes_at_the_server_and_erases_here_and_status_shows_the_account_bef
             .contains("username=oauth2")
     );
     let out = s.env.gocred(&["logout", &s.git.origin()]).success();
-    assert!(out.stdout.contains("Not logged in"), "{out}");
+    assert!(out.stdout.contains("Nothing stored for"), "{out}");
 }
 
 #[test]

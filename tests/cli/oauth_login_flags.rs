@@ -79,8 +79,10 @@ fn a_terminal_shows_a_live_countdown_to_the_codes_expiry() {
     out.assert_success();
     // 900 s to begin with: 15:00, then 14:59 a second later…
     assert!(
-        out.stdout
-            .contains("\rWaiting for approval; the code expires in 14:59"),
+        out.stdout.contains(&format!(
+            "\rWaiting for approval from 127.0.0.1:{}; the code expires in 14:59",
+            fake.port()
+        )),
         "{out}"
     );
     assert!(out.stdout.contains("Logged in to"), "{out}");

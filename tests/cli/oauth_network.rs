@@ -148,6 +148,8 @@ fn tls_trusts_what_git_trusts_and_no_more() {
         .success();
     // git's global http.sslCAInfo.
     env.git_config("http.sslCAInfo", fake.ca_pem.to_str().unwrap());
-    login(&env).assert_success();
+    // A second login over a valid token must be forced (issue 10).
+    env.gocred(&["login", &fake.origin(), "--no-browser", "--force"])
+        .success();
     assert_eq!(fake.seen_at("/login/device/code").len(), 2);
 }

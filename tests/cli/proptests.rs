@@ -793,5 +793,24 @@ proptest! {
         let fast = policy::load_str(path, &text);
         let full = policy::load_str_full(path, &text);
         prop_assert_eq!(format!("{fast:?}"), format!("{full:?}"), "{}", text);
+        // What `get` loads (only the rules for the request's host) decides as the whole does.
+        for host in ["a.corp.example", "b.corp.example", "x.corp.example", "dup.example", "x.co.uk"] {
+            let kept = policy::load_str_keeping(path, &text, Some(host));
+            prop_assert_eq!(kept.is_ok(), full.is_ok(), "{} {:?}", host, kept);
+            let (Ok(kept), Ok(whole)) = (&kept, &full) else { continue };
+            for (scheme, port, path) in [
+                ("https", "", None),
+                ("https", ":8443", None),
+                ("http", "", None),
+                ("https", "", Some("team/x.git")),
+            ] {
+                let target = || Target::new(scheme, &format!("{host}{port}"), path).unwrap();
+                let said = |d: Decision<'_>| match d {
+                    Decision::NotManaged => None,
+                    Decision::Managed { rule, scope, .. } => Some((rule.url.clone(), rule.line, scope)),
+                };
+                prop_assert_eq!(said(kept.decide(target())), said(whole.decide(target())), "{}", text);
+            }
+        }
     }
 }

@@ -408,7 +408,7 @@ pub(crate) const CONFIG_5: &[Section] = &[
                          `backend` if that matters to you.",
                         "gocred never pops up an unlock dialog. A locked keyring is reported in \
                          one line that says how to unlock it.",
-                        "Every call to the Secret Service has a deadline (5 seconds): a keyring \
+                        "Every call to the Secret Service has a deadline (10 seconds): a keyring \
                          that stops answering fails the request in one line instead of holding \
                          git up.",
                         "keyutils entries live in kernel memory, linked to your persistent \
@@ -477,23 +477,72 @@ pub(crate) const GOCRED_1: &[Section] = &[
         ],
     },
     Section {
-        heading: "TELL GIT TO USE IT",
+        heading: "THE FIRST DAY",
         in_readme: true,
         blocks: &[
             Block::Para(
-                "For every host (gocred still answers only for hosts that the policy allows):",
+                "You have a personal access token (GitLab: Settings > Access tokens, scope \
+                 `read_repository` or `write_repository`; GitHub: Settings > Developer settings > \
+                 Personal access tokens):",
             ),
-            Block::Code("sh", "git config --global credential.helper gocred\n"),
+            Block::Code(
+                "sh",
+                "gocred login gitlab.corp.example --with-token --save   # paste the token; it is not shown\n\
+                 gocred setup git                                       # git now asks gocred for that host\n\
+                 git clone https://gitlab.corp.example/group/repo.git   # no prompt\n",
+            ),
             Block::Para(
-                "Or only for your company's hosts. This is the safer choice, because no other \
-                 helper then answers for those hosts. The empty value clears the helpers that git \
-                 already has for the host:",
+                "`login --with-token` reads the token from stdin (`gocred login HOST --with-token \
+                 < token.txt`) or asks for it at a terminal without echoing it; it is never a \
+                 command-line argument. It checks the token with the server first (GitLab `GET \
+                 /api/v4/user`, GitHub `GET /user`, GitHub Enterprise `/api/v3/user`; \
+                 `--no-verify` skips that, and a host whose name says neither GitLab nor GitHub \
+                 needs `--provider gitlab|github` or `--no-verify`), keeps it in the keychain (or \
+                 the rule's `store`) with the user name git needs, and prints what git will now \
+                 get: host, user and store, never the token. A git-only GitLab token (no \
+                 `read_user` or `api` scope) passes the check with user `oauth2`. A token the \
+                 server refuses is not stored: one line names the host and the HTTP status. Without `--save`, a host \
+                 with no rule gets the rule to add, printed.",
+            ),
+            Block::Para(
+                "Your company registered gocred as an OAuth application instead? Log in with the \
+                 device flow (see [OAuth](#oauth-gocred-login)); tokens are then refreshed for \
+                 you:",
+            ),
+            Block::Code(
+                "sh",
+                "gocred login gitlab.corp.example --provider gitlab --client-id ID --save\n\
+                 gocred setup git\n",
+            ),
+            Block::Para("And to see or undo it:"),
+            Block::Code(
+                "sh",
+                "gocred status                          # every rule, what is stored (never a secret)\n\
+                 gocred logout gitlab.corp.example      # forget it here (OAuth tokens are revoked first)\n",
+            ),
+            Block::Para(
+                "`gocred logout HOST` forgets what every store the host's rule names holds \
+                 (keychain, file, OAuth tokens), for every user or only `--user NAME`, and says \
+                 which users it forgot in which store. With nothing stored it says \"Nothing \
+                 stored for HOST\" and exits 0: the host is logged out either way. A second \
+                 `gocred login` over a token that is still valid asks first at a terminal, and \
+                 without one needs `--force`.",
+            ),
+            Block::Heading("What `gocred setup git` writes"),
+            Block::Para(
+                "Only for the hosts the policy names, the empty value first to clear the helpers \
+                 git already has for the host, so no other helper answers for it:",
             ),
             Block::Code(
                 "sh",
                 "git config --global credential.https://gitlab.corp.example.helper ''\n\
                  git config --global --add credential.https://gitlab.corp.example.helper gocred\n",
             ),
+            Block::Para(
+                "Or, by hand, for every host (gocred still answers only for hosts that the policy \
+                 allows):",
+            ),
+            Block::Code("sh", "git config --global credential.helper gocred\n"),
             Block::Para(
                 "A rule with a path prefix (`https://gitlab.corp.example/team/`) only matches \
                  when git sends the repository path, so git must send it under that prefix \

@@ -22,6 +22,10 @@ use zbus::blocking::Connection;
 use zbus::zvariant::{OwnedObjectPath, OwnedValue, Value};
 
 const SECRETS: &str = "org.freedesktop.secrets";
+/// How long one call of the opened store may take. Longer than opening's deadline: the keyring
+/// has answered already, and a busy one (hundreds of fills at once, a loaded machine) queues
+/// calls; a hung one still fails the request in one line instead of holding git forever.
+const CALL_DEADLINE: Duration = Duration::from_secs(10);
 const SERVICE_PATH: &str = "/org/freedesktop/secrets";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -136,7 +140,7 @@ pub(super) fn open(
         .unwrap_or(Err(Problem::Timeout(total)))?;
     Ok(Arc::new(Bounded {
         inner: store,
-        deadline: total,
+        deadline: CALL_DEADLINE,
     }))
 }
 

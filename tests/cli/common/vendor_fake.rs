@@ -9,6 +9,11 @@
 //!   `login` at GHE's `/api/v3/user`.
 //! - GitLab: `POST /oauth/authorize_device`, `POST /oauth/token` (JSON, RFC 8628 errors with HTTP
 //!   400), `POST /oauth/revoke`, and `username` at `/api/v4/user`.
+//! - The user endpoints take a token as the real APIs document: GitLab in `PRIVATE-TOKEN` or
+//!   `Authorization: Bearer`, GitHub in `Authorization: token` or `Bearer`; anything else (or a
+//!   token the fake did not issue) is `401 {"message":"401 Unauthorized"}` (GitLab) or
+//!   `401 {"message":"Bad credentials"}` (GitHub). [`VendorFake::create_pat`] issues a personal
+//!   access token (no expiry, no refresh token) that these endpoints and git accept.
 //!
 //! Served over TLS on 127.0.0.1 (a port of its own) with a test CA that git and gocred are told
 //! to trust through git's `http.<url>.sslCAInfo`. Every other path is git smart HTTP
@@ -138,6 +143,8 @@ pub struct Seen {
     pub path: String,
     pub accept: Option<String>,
     pub authorization: Option<String>,
+    /// GitLab's `PRIVATE-TOKEN` header.
+    pub private_token: Option<String>,
     /// The form fields of a POST (may hold device codes and refresh tokens: never print them).
     pub form: Vec<(String, String)>,
 }
@@ -173,6 +180,8 @@ struct Issued {
     expires_in: Option<u64>,
     /// Replaced by a refresh, or revoked.
     dead: bool,
+    /// Its scopes reach the API (a GitLab PAT with only `read_repository` does not).
+    api: bool,
 }
 
 struct State {
@@ -207,6 +216,7 @@ impl State {
             issued_at: self.server_now(),
             expires_in: self.script.expires_in,
             dead: false,
+            api: true,
         });
         (access, refresh)
     }
@@ -413,6 +423,37 @@ impl VendorFake {
             .any(|i| !i.dead && i.refresh.as_deref() == Some(refresh_token))
     }
 
+    /// A personal access token the fake accepts from now on (no expiry, no refresh token).
+    pub fn create_pat(&self) -> String {
+        self.pat(true)
+    }
+
+    /// A GitLab personal access token with only `read_repository`: git takes it, and
+    /// `/api/v4/user` answers `403 insufficient_scope` as GitLab does.
+    pub fn create_git_only_pat(&self) -> String {
+        self.pat(false)
+    }
+
+    fn pat(&self, api: bool) -> String {
+        let mut st = self.state.lock().unwrap();
+        st.next += 1;
+        let prefix = match self.vendor {
+            Vendor::GitHub => "ghp_fakepat",
+            Vendor::GitLab => "glpat-fakepat",
+        };
+        let token = format!("{prefix}{}x{}", st.next, std::process::id());
+        let issued_at = st.server_now();
+        st.issued.push(Issued {
+            access: token.clone(),
+            refresh: None,
+            issued_at,
+            expires_in: None,
+            dead: false,
+            api,
+        });
+        token
+    }
+
     /// Every grant ends, as an administrator revoking the application would do.
     pub fn revoke_all(&self) {
         for i in &mut self.state.lock().unwrap().issued {
@@ -467,6 +508,7 @@ fn handle(
         path: req.path().to_owned(),
         accept: req.header("Accept").map(str::to_owned),
         authorization: req.header("Authorization").map(str::to_owned),
+        private_token: req.header("PRIVATE-TOKEN").map(str::to_owned),
         form: if req.method == "POST"
             && req
                 .header("Content-Type")
@@ -664,16 +706,37 @@ fn handle(
         && ((vendor == Vendor::GitHub && path == "/api/v3/user")
             || (vendor == Vendor::GitLab && path == "/api/v4/user"))
     {
-        let token = seen
+        let bearer = seen
             .authorization
             .as_deref()
-            .and_then(|a| a.strip_prefix("Bearer "))
-            .unwrap_or_default();
+            .and_then(|a| a.strip_prefix("Bearer "));
+        let token = match vendor {
+            Vendor::GitLab => seen.private_token.as_deref().or(bearer),
+            Vendor::GitHub => bearer.or_else(|| {
+                seen.authorization
+                    .as_deref()
+                    .and_then(|a| a.strip_prefix("token "))
+            }),
+        }
+        .unwrap_or_default();
+        let no_api = st.issued.iter().any(|i| i.access == token && !i.api);
+        if vendor == Vendor::GitLab && no_api && st.access_valid(token) {
+            return Response::new(
+                403,
+                "application/json",
+                "{\"error\":\"insufficient_scope\",\"error_description\":\"The request requires \
+                 higher privileges than provided by the access token.\",\"scope\":\"api read_user\"}",
+            );
+        }
         if !st.access_valid(token) {
+            let message = match vendor {
+                Vendor::GitLab => "401 Unauthorized",
+                Vendor::GitHub => "Bad credentials",
+            };
             return Response::new(
                 401,
                 "application/json",
-                "{\"message\":\"401 Unauthorized\"}",
+                format!("{{\"message\":\"{message}\"}}"),
             );
         }
         let key = match vendor {
