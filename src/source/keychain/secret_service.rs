@@ -165,8 +165,9 @@ pub(super) enum Lookup {
 /// keyring, two of them in flight at once, on one connection (the store's path: a probe
 /// connection and a store connection, seven calls).
 ///
-/// Deadlines as in [`open`]: the bus must accept the connection within `first_answer`; every
-/// later answer must come before `total` has passed since the start.
+/// Deadlines as in [`open`] and [`Bounded`]: the bus must accept the connection within
+/// `first_answer`, the session must be open before `total` has passed since the start, and
+/// each call then has [`CALL_DEADLINE`].
 pub(super) fn lookup(
     start_if_needed: bool,
     first_answer: Duration,
@@ -289,9 +290,15 @@ async fn converse(
             "SearchItems",
             &search_args,
         );
-        let Some((opened, found)) = within(left(), futures_lite::future::zip(open, search)).await
-        else {
+        // Opening the session has what is left of `total`, as the store's opening does; the
+        // search, a call, has the store's per-call deadline.
+        let (opened, found) =
+            futures_lite::future::zip(within(left(), open), within(CALL_DEADLINE, search)).await;
+        let Some(opened) = opened else {
             return Lookup::Stalled(Problem::Timeout(total));
+        };
+        let Some(found) = found else {
+            return Lookup::Stalled(Problem::Timeout(CALL_DEADLINE));
         };
         let (output, session) = match opened {
             Ok(reply) => reply,
@@ -324,8 +331,8 @@ async fn converse(
         type Secrets = HashMap<OwnedObjectPath, (OwnedObjectPath, Vec<u8>, Vec<u8>, String)>;
         let get_args = (vec![&item], &session);
         let get = call::<Secrets>(&proxy, start_if_needed, "GetSecrets", &get_args);
-        let secrets = match within(left(), get).await {
-            None => return Lookup::Stalled(Problem::Timeout(total)),
+        let secrets = match within(CALL_DEADLINE, get).await {
+            None => return Lookup::Stalled(Problem::Timeout(CALL_DEADLINE)),
             Some(Ok(secrets)) => secrets,
             Some(Err(_)) => return Lookup::Undecided,
         };
