@@ -9,6 +9,12 @@
 //! handed out is [`Bounded`]: every call it makes (search, read, write, delete, each a D-Bus
 //! round trip or several inside the store crate) runs on a thread of its own and is abandoned
 //! after the deadline, with an error that says what to do (issue 15, "every wait bounded").
+//!
+//! `get` first tries [`lookup`] (issue 14): one connection, our own Diffie-Hellman session
+//! ([`super::dh`]), `OpenSession` and `SearchItems` in flight together, then `GetSecrets`. When
+//! one unlocked item answers, that is the answer, with no probe and no store. Anything else
+//! (no item, a locked or duplicated one, an unexpected error) goes the store's way above, so
+//! misses and failures say exactly what they said before.
 
 use super::Kind;
 use keyring_core::api::{CredentialApi, CredentialStoreApi};
