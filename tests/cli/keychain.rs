@@ -4,7 +4,7 @@
 //! backends' own tools (`secret-tool`, `keyctl`).
 
 use crate::common::keyring::{
-    Login, SecretService, keyutils_lookup, keyutils_purge, require_session_keyring,
+    Login, SecretService, keyutils_lookup, keyutils_purge, require_program, require_session_keyring,
 };
 use crate::common::{Output, TestEnv, value_of};
 /// keyutils keys (and gocred's index key) live in the user's persistent keyring, shared by every
@@ -182,6 +182,155 @@ fn secret_service_serves_git_approve_fill_reject() {
         found.stderr.contains("attribute.username = gocred:index\n"),
         "{found}"
     );
+}
+
+/// gocred's `get` reads the keyring over its own Diffie-Hellman session (src/source/keychain/dh.rs)
+/// and gnome-keyring encrypts for it: what libsecret (`secret-tool store`, its own session)
+/// wrote comes back through gocred byte for byte, for secrets of one block, exactly one block
+/// and many blocks, with `secret-service` and with `auto` (no auto-start); and what gocred
+/// stores, `secret-tool lookup` reads.
+#[test]
+fn secret_tool_reads_what_gocred_writes_and_back() {
+    let mut env = TestEnv::new();
+    let keyring = SecretService::start(&mut env, Login::Unlocked);
+    let base = "https://interop.corp.example";
+    let host = "interop.corp.example";
+    let long = "x".repeat(300);
+    for backend in [Some("secret-service"), None] {
+        env.policy(&policy(backend, base));
+        // 49 bytes of record around a 16-byte block boundary, and several blocks.
+        for password in ["p", "abcdefghijklmnop", long.as_str()] {
+            let record = format!("scope={base}\nusername=alice\npassword={password}\n\n");
+            env.command(require_program("secret-tool"))
+                .env("DBUS_SESSION_BUS_ADDRESS", keyring.address())
+                .args([
+                    "store",
+                    &format!("--label=gocred: {base}"),
+                    "service",
+                    "gocred",
+                    "username",
+                    base,
+                ])
+                .stdin(record)
+                .run()
+                .assert_success();
+            let out = env.gocred(&["get"]).stdin(get_request(host)).run();
+            assert_filled(&out, "alice", password);
+            assert!(out.stderr.is_empty(), "{backend:?}: {out}");
+        }
+    }
+    env.gocred(&["store"])
+        .stdin(format!(
+            "protocol=https\nhost={host}\nusername=bob\npassword=pb-1\n\n"
+        ))
+        .success();
+    let raw = keyring.lookup(&env, base).expect("gocred's item");
+    assert!(
+        raw.contains(&format!("username=alice\npassword={long}\n"))
+            && raw.contains("username=bob\npassword=pb-1\n"),
+        "{raw}"
+    );
+}
+
+/// A Secret Service hit is one connection and three calls to the keyring (`OpenSession` and
+/// `SearchItems` sent together, then `GetSecrets`): no probe connection, no `NameHasOwner`, no
+/// `ReadAlias`, no `Locked` property read (what the bus's answers already say). Watched with
+/// `dbus-monitor` on the test bus, for `secret-service` and `auto`.
+#[test]
+fn a_secret_service_hit_is_one_connection_and_three_calls() {
+    let mut env = TestEnv::new();
+    let keyring = SecretService::start(&mut env, Login::Unlocked);
+    let base = "https://calls.corp.example";
+    env.policy(&policy(Some("secret-service"), base));
+    env.gocred(&["store"])
+        .stdin("protocol=https\nhost=calls.corp.example\nusername=alice\npassword=pa-1\n\n")
+        .success();
+    let log = env.root().join("monitor.log");
+    let mut monitor = std::process::Command::new(require_program("dbus-monitor"))
+        .args(["--address", keyring.address(), "type='method_call'"])
+        .env_clear()
+        .stdin(std::process::Stdio::null())
+        .stdout(std::fs::File::create(&log).unwrap())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start dbus-monitor");
+    let seen = |marker: &str| {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .contains(marker)
+    };
+    let mark = |marker: &str| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while !seen(marker) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "dbus-monitor never saw {marker}"
+            );
+            keyring.dbus_send(
+                &env,
+                &[
+                    "--dest=org.freedesktop.DBus",
+                    "/org/freedesktop/DBus",
+                    "org.freedesktop.DBus.NameHasOwner",
+                    &format!("string:{marker}"),
+                ],
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    };
+    let mut calls_per_backend = Vec::new();
+    for (i, backend) in [Some("secret-service"), None].into_iter().enumerate() {
+        env.policy(&policy(backend, base));
+        mark(&format!("gocred.test.before{i}"));
+        let out = env
+            .gocred(&["get"])
+            .stdin(get_request("calls.corp.example"))
+            .run();
+        assert_filled(&out, "alice", "pa-1");
+        mark(&format!("gocred.test.after{i}"));
+        let text = std::fs::read_to_string(&log).unwrap();
+        let window = text
+            .split(&format!("gocred.test.before{i}"))
+            .nth(1)
+            .and_then(|rest| rest.split(&format!("gocred.test.after{i}")).next())
+            .unwrap()
+            .to_owned();
+        // gocred's connection is the one that opened a session.
+        let sender = window
+            .lines()
+            .find(|l| l.contains("member=OpenSession"))
+            .and_then(|l| l.split_whitespace().find(|w| w.starts_with("sender=")))
+            .unwrap_or_else(|| panic!("no OpenSession from gocred: {window}"))
+            .to_owned();
+        let members: Vec<String> = window
+            .lines()
+            .filter(|l| l.starts_with("method call") && l.contains(&format!("{sender} ")))
+            .filter_map(|l| l.split_whitespace().find(|w| w.starts_with("member=")))
+            .map(str::to_owned)
+            .collect();
+        // One connection: every other method call in the window is the markers' dbus-send.
+        let others = window
+            .lines()
+            .filter(|l| l.starts_with("method call") && !l.contains(&format!("{sender} ")))
+            .filter(|l| !l.contains("member=Hello") && !l.contains("member=NameHasOwner"))
+            .count();
+        calls_per_backend.push((backend, members, others));
+    }
+    let _ = monitor.kill();
+    let _ = monitor.wait();
+    for (backend, members, others) in calls_per_backend {
+        assert_eq!(
+            members,
+            [
+                "member=Hello",
+                "member=OpenSession",
+                "member=SearchItems",
+                "member=GetSecrets"
+            ],
+            "{backend:?}"
+        );
+        assert_eq!(others, 0, "{backend:?}: a second connection made calls");
+    }
 }
 
 #[test]

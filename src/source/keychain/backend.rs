@@ -137,41 +137,19 @@ fn cannot_open(kind: Kind) -> String {
     )
 }
 
+/// `auto` must not hold git up: a bus that has not said by then whether a Secret Service runs
+/// is passed over.
+#[cfg(target_os = "linux")]
+pub(super) const AUTO_FIRST_ANSWER: std::time::Duration = std::time::Duration::from_secs(1);
+/// A running (or, named explicitly, activatable) Secret Service may be slow: wait longer, but
+/// not forever.
+#[cfg(target_os = "linux")]
+pub(super) const DEADLINE: std::time::Duration = std::time::Duration::from_secs(5);
+
 #[cfg(target_os = "linux")]
 pub(super) fn open(backend: KeychainBackend) -> Result<Opened, String> {
     use super::secret_service;
-    use std::time::Duration;
 
-    /// `auto` must not hold git up: a bus that has not said by then whether a Secret Service
-    /// runs is passed over.
-    const AUTO_FIRST_ANSWER: Duration = Duration::from_secs(1);
-    /// A running (or, named explicitly, activatable) Secret Service may be slow: wait longer,
-    /// but not forever.
-    const DEADLINE: Duration = Duration::from_secs(5);
-
-    let keyutils = |passed_over: Option<String>| {
-        if let Err(why) = session_keyring() {
-            return Err(match &passed_over {
-                None => format!(
-                    "keychain (keyutils): {why}; {}",
-                    Kind::Keyutils.access_fix()
-                ),
-                Some(ss) => format!(
-                    "keychain (auto): no usable Secret Service ({ss}), and kernel keyutils cannot \
-                     keep credentials here ({why}); run inside `keyctl session -` (or a login \
-                     through pam_keyinit), start and unlock a Secret Service keyring, or use the \
-                     file store"
-                ),
-            });
-        }
-        let store: Arc<CredentialStore> =
-            linux_keyutils_keyring_store::Store::new().map_err(|_| cannot_open(Kind::Keyutils))?;
-        Ok(Opened {
-            store,
-            kind: Kind::Keyutils,
-            passed_over,
-        })
-    };
     let secret_service = |store| Opened {
         store,
         kind: Kind::SecretService,
@@ -180,20 +158,57 @@ pub(super) fn open(backend: KeychainBackend) -> Result<Opened, String> {
     match backend {
         KeychainBackend::Auto => match secret_service::open(false, AUTO_FIRST_ANSWER, DEADLINE) {
             Ok(store) => Ok(secret_service(store)),
-            Err(problem) => keyutils(Some(problem.what())),
+            Err(problem) => unusable(backend, problem),
         },
         KeychainBackend::SecretService => secret_service::open(true, DEADLINE, DEADLINE)
             .map(secret_service)
-            .map_err(|problem| {
-                format!(
-                    "keychain (secret-service): {}; {}",
-                    problem.what(),
-                    problem.fix()
-                )
-            }),
+            .or_else(|problem| unusable(backend, problem)),
         KeychainBackend::Keyutils => keyutils(None),
         KeychainBackend::MacOs | KeychainBackend::Windows => Err(elsewhere(backend)),
     }
+}
+
+/// What `backend` comes to when the Secret Service showed `problem`: `auto` uses keyutils
+/// instead, `secret-service` fails with the problem and its fix.
+#[cfg(target_os = "linux")]
+pub(super) fn unusable(
+    backend: KeychainBackend,
+    problem: super::secret_service::Problem,
+) -> Result<Opened, String> {
+    match backend {
+        KeychainBackend::Auto => keyutils(Some(problem.what())),
+        _ => Err(format!(
+            "keychain (secret-service): {}; {}",
+            problem.what(),
+            problem.fix()
+        )),
+    }
+}
+
+/// kernel keyutils; `passed_over` is why `auto` did not use the Secret Service.
+#[cfg(target_os = "linux")]
+fn keyutils(passed_over: Option<String>) -> Result<Opened, String> {
+    if let Err(why) = session_keyring() {
+        return Err(match &passed_over {
+            None => format!(
+                "keychain (keyutils): {why}; {}",
+                Kind::Keyutils.access_fix()
+            ),
+            Some(ss) => format!(
+                "keychain (auto): no usable Secret Service ({ss}), and kernel keyutils cannot \
+                 keep credentials here ({why}); run inside `keyctl session -` (or a login \
+                 through pam_keyinit), start and unlock a Secret Service keyring, or use the \
+                 file store"
+            ),
+        });
+    }
+    let store: Arc<CredentialStore> =
+        linux_keyutils_keyring_store::Store::new().map_err(|_| cannot_open(Kind::Keyutils))?;
+    Ok(Opened {
+        store,
+        kind: Kind::Keyutils,
+        passed_over,
+    })
 }
 
 /// `Ok` when this process has a session keyring of its own. Without one (a container shell, a

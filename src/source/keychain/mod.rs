@@ -17,6 +17,8 @@
 
 mod backend;
 #[cfg(target_os = "linux")]
+mod dh;
+#[cfg(target_os = "linux")]
 mod secret_service;
 #[cfg(test)]
 mod tests;
@@ -67,9 +69,13 @@ impl Keychain {
 
     /// `keychain (keyutils)`, or `keychain (auto: keyutils)`: who says what follows.
     fn who(&self, opened: &Opened) -> String {
+        self.who_kind(opened.kind)
+    }
+
+    fn who_kind(&self, kind: Kind) -> String {
         match self.backend {
-            KeychainBackend::Auto => format!("keychain (auto: {})", opened.kind.name()),
-            _ => format!("keychain ({})", opened.kind.name()),
+            KeychainBackend::Auto => format!("keychain (auto: {})", kind.name()),
+            _ => format!("keychain ({})", kind.name()),
         }
     }
 
@@ -145,16 +151,74 @@ impl Keychain {
         let Some(bytes) = self.read(opened, entry, scope.as_str())? else {
             return Ok(Vec::new());
         };
+        self.decode(opened.kind, &bytes, scope)
+    }
+
+    /// The records in the secret of `scope`'s entry, read from a `kind` keychain.
+    fn decode(
+        &self,
+        kind: Kind,
+        bytes: &SecretBytes,
+        scope: &ScopeKey,
+    ) -> Result<Vec<Record>, SourceError> {
         let records = record::decode(&bytes.0)
-            .map_err(|e| self.corrupt(opened, scope.as_str(), &e.to_string()))?;
+            .map_err(|e| self.corrupt_in(kind, scope.as_str(), &e.to_string()))?;
         if records.iter().any(|r| r.scope != *scope) {
-            return Err(self.corrupt(
-                opened,
+            return Err(self.corrupt_in(
+                kind,
                 scope.as_str(),
                 "it holds a credential filed under another scope",
             ));
         }
         Ok(records)
+    }
+
+    /// `get` on the Secret Service's hit path ([`secret_service::lookup`]): `Some` when it
+    /// decided (a hit, or a service that stopped answering), `None` to take the store's path;
+    /// a Secret Service it found unusable is recorded as the store's `open` would have.
+    #[cfg(target_os = "linux")]
+    fn secret_service_hit(
+        &self,
+        query: &Query<'_>,
+    ) -> Option<Result<Option<Credential>, SourceError>> {
+        use secret_service::Lookup;
+        let start_if_needed = match self.backend {
+            KeychainBackend::Auto => false,
+            KeychainBackend::SecretService => true,
+            _ => return None,
+        };
+        if self.opened.get().is_some() {
+            return None;
+        }
+        let first_answer = if start_if_needed {
+            backend::DEADLINE
+        } else {
+            backend::AUTO_FIRST_ANSWER
+        };
+        match secret_service::lookup(
+            start_if_needed,
+            first_answer,
+            backend::DEADLINE,
+            SERVICE,
+            query.scope.as_str(),
+        ) {
+            Lookup::Hit(bytes) => Some(
+                self.decode(Kind::SecretService, &bytes, query.scope)
+                    .map(|records| select(&records, query).map(|r| r.cred.clone())),
+            ),
+            Lookup::Stalled(problem) => Some(Err(SourceError::Unavailable(format!(
+                "{}: {}; {}",
+                self.who_kind(Kind::SecretService),
+                problem.what(),
+                problem.fix()
+            )))),
+            Lookup::Unusable(problem) => {
+                // Nothing else has set it: this is the first use.
+                let _ = self.opened.set(backend::unusable(self.backend, problem));
+                None
+            }
+            Lookup::Undecided => None,
+        }
     }
 
     fn index(&self, opened: &Opened, entry: &Entry) -> Result<Vec<String>, SourceError> {
@@ -199,10 +263,14 @@ impl Keychain {
     }
 
     fn corrupt(&self, opened: &Opened, user: &str, why: &str) -> SourceError {
+        self.corrupt_in(opened.kind, user, why)
+    }
+
+    fn corrupt_in(&self, kind: Kind, user: &str, why: &str) -> SourceError {
         SourceError::Fatal(format!(
             "{}: the entry for {user} is corrupt ({why}); remove it with {} and store the credential again",
-            self.who(opened),
-            opened.kind.removal(user)
+            self.who_kind(kind),
+            kind.removal(user)
         ))
     }
 
@@ -294,6 +362,10 @@ impl Source for Keychain {
     }
 
     fn get(&self, query: &Query<'_>) -> Result<Option<Credential>, SourceError> {
+        #[cfg(target_os = "linux")]
+        if let Some(decided) = self.secret_service_hit(query) {
+            return decided;
+        }
         let opened = self.opened()?;
         let entry = self.entry(opened, query.scope.as_str())?;
         let records = self.records(opened, &entry, query.scope)?;
