@@ -88,6 +88,7 @@ pub fn build(ctx: &Context, policy: &Policy, hosts: &[String]) -> Result<Built, 
         notes: Vec::new(),
     };
     let mut seen = Vec::new();
+    let index = HostIndex::new(policy);
     // Each distinct failure, with the rules it left out, in the order first met.
     let mut failures: Vec<(String, Vec<String>)> = Vec::new();
     for rule in &policy.rules {
@@ -123,7 +124,7 @@ pub fn build(ctx: &Context, policy: &Policy, hosts: &[String]) -> Result<Built, 
             ));
             continue;
         }
-        if let Some(other) = contested(policy, rule, host) {
+        if let Some(other) = contested(&index, rule, host) {
             built.notes.push(format!(
                 "{}: left out: {}, and rule {} (line {}) answers for some of them",
                 rule.url,
@@ -220,27 +221,59 @@ pub fn build(ctx: &Context, policy: &Policy, hosts: &[String]) -> Result<Built, 
 /// answers every path. An entry is written only when no other rule could apply to any of those:
 /// otherwise a reader would send this rule's credential where policy maps another one (or none).
 /// `machine HOST:PORT` is never read by curl, so only a path-scoped rule there contests it.
-fn contested<'p>(policy: &'p Policy, rule: &Rule, host: &str) -> Option<&'p Rule> {
+fn contested<'p>(rules: &HostIndex<'p>, rule: &Rule, host: &str) -> Option<&'p Rule> {
     let p = &rule.pattern;
-    policy.rules.iter().find(|other| {
-        if std::ptr::eq(*other, rule) {
-            return false;
-        }
-        let o = &other.pattern;
-        let same_origin = o.scheme == p.scheme && o.port == p.port;
-        let names_host = match &o.host {
-            HostPattern::Exact(h) => h == host,
-            // On the same origin an exact host beats every wildcard.
-            HostPattern::Wildcard(suffix) => {
-                !same_origin
-                    && host
-                        .strip_suffix(suffix.as_str())
-                        .and_then(|h| h.strip_suffix('.'))
-                        .is_some_and(|h| !h.is_empty())
+    rules
+        .exact
+        .get(host)
+        .into_iter()
+        .flatten()
+        .chain(&rules.wildcards)
+        .copied()
+        .filter(|other| {
+            if std::ptr::eq(*other, rule) {
+                return false;
             }
+            let o = &other.pattern;
+            let same_origin = o.scheme == p.scheme && o.port == p.port;
+            let names_host = match &o.host {
+                HostPattern::Exact(h) => h == host,
+                // On the same origin an exact host beats every wildcard.
+                HostPattern::Wildcard(suffix) => {
+                    !same_origin
+                        && host
+                            .strip_suffix(suffix.as_str())
+                            .and_then(|h| h.strip_suffix('.'))
+                            .is_some_and(|h| !h.is_empty())
+                }
+            };
+            names_host && (p.port.is_none() || (same_origin && o.path.is_some()))
+        })
+        // The first in the file, as a scan of the policy in order would find.
+        .min_by_key(|other| other.line)
+}
+
+/// The rules by exact host, and the wildcard rules: what [`contested`] looks through, so a netrc
+/// for thousands of hosts does not compare every rule with every other.
+struct HostIndex<'p> {
+    exact: std::collections::HashMap<&'p str, Vec<&'p Rule>>,
+    wildcards: Vec<&'p Rule>,
+}
+
+impl<'p> HostIndex<'p> {
+    fn new(policy: &'p Policy) -> Self {
+        let mut index = HostIndex {
+            exact: std::collections::HashMap::new(),
+            wildcards: Vec::new(),
         };
-        names_host && (p.port.is_none() || (same_origin && o.path.is_some()))
-    })
+        for rule in &policy.rules {
+            match &rule.pattern.host {
+                HostPattern::Exact(h) => index.exact.entry(h.as_str()).or_default().push(rule),
+                HostPattern::Wildcard(_) => index.wildcards.push(rule),
+            }
+        }
+        index
+    }
 }
 
 /// Refuses an existing file that group or others may read or write: someone may already hold it
