@@ -68,7 +68,9 @@ pub fn cmd_status(ctx: &mut Context, args: StatusArgs) -> Result<(), CommandErro
             "does not exist yet"
         };
         out += &format!("gocred policy: {} ({what})\n\n", path.display());
-        out += "Every host is denied until a rule allows it. To start, put a rule like this in that file:\n\n";
+        out += "Every host is denied until a rule allows it. To start, let gocred write one \
+                (commented, for your host):\n\n    gocred config init gitlab.corp.example\n\n\
+                or put a rule like this in that file:\n\n";
         out += EXAMPLE;
         out += "\n\nthen check it with `gocred config check`, and tell git to ask gocred for its \
                  hosts with `gocred setup git`.\n";
