@@ -515,11 +515,11 @@ impl Drop for Tmux<'_> {
     }
 }
 
-/// The README's first day, at a terminal: a fresh HOME, `login --with-token --save` with the
-/// token pasted at the prompt, `setup git`, a `git clone` with no prompt, `status`, `logout`,
+/// The first day, at a terminal (issue 10's walk): a fresh HOME, `config init` and `config
+/// check`, `login --with-token` with the token pasted at the prompt, `setup git`, a `git clone` with no prompt, `status`, `logout`,
 /// and a clone that then gets nothing. The token is never on the screen.
 #[test]
-fn first_day_at_a_terminal_login_with_token_setup_git_clone_status_logout() {
+fn first_day_at_a_terminal_config_init_login_with_token_setup_git_clone_status_logout() {
     let mut env = TestEnv::new();
     env.set_env("GOCRED_HTTP_TIMEOUT", "5");
     env.set_env("GIT_TERMINAL_PROMPT", "0");
@@ -534,13 +534,24 @@ fn first_day_at_a_terminal_login_with_token_setup_git_clone_status_logout() {
     let term = Tmux::start(&env);
     term.type_line(&format!("cd {}", env.root().display()));
 
+    // A fresh HOME: gocred writes the starting policy, which `config check` accepts.
     term.type_line(&format!(
-        "gocred login {origin} --with-token --provider gitlab --save; echo \"[login $?]\""
+        "gocred config init {origin} && gocred config check; echo \"[init $?]\""
+    ));
+    term.wait_for("[init 0]", 1);
+    assert!(
+        std::fs::read_to_string(env.policy_path())
+            .unwrap()
+            .contains(&format!("url = \"{origin}\"")),
+        "config init wrote no rule for {origin}"
+    );
+
+    term.type_line(&format!(
+        "gocred login {origin} --with-token --provider gitlab; echo \"[login $?]\""
     ));
     term.wait_for("(it is not shown) and press Enter:", 1);
     term.type_line(&pat);
     let screen = term.wait_for("[login 0]", 1);
-    assert!(screen.contains("Added to "), "{screen}");
     assert!(
         screen.contains(&format!(
             "Logged in to {origin} as alice. git gets user alice and the token from Secret Service"
