@@ -484,11 +484,11 @@ mod tests {
     #[test]
     fn token_looking_words_are_hidden() {
         for secret in [
-            "glpat-AbCdEf1234567890xyz",
-            "ghp_0123456789abcdefABCDEF0123456789abcd",
-            "github_pat_11AAAAAAA0123456789_abcdefghijklmnopqrstuvwxyz",
+            "glpat-FAKE-test-value-not-a-token",
+            "ghp_FAKE_test_value_not_a_token",
+            "github_pat_FAKE_test_value_not_a_token",
             "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl",
-            "Xk29vQpL83mZr7TnW4yB6cJd",
+            "FAKE9random8Looking7Word6x",
         ] {
             let text = format!("token_env must be a variable name, not '{secret}'");
             let out = redact(&text);
@@ -556,7 +556,7 @@ mod tests {
             f.flush().unwrap();
             write!(f, "\rWaiting 4:58 ").unwrap();
             writeln!(f, "then\rspoof").unwrap();
-            write!(f, "unterminated ghp_0123456789abcdefABCDEF").unwrap();
+            write!(f, "unterminated ghp_FAKE_test_value").unwrap();
         }
         let out = String::from_utf8(out).unwrap();
         assert_eq!(
