@@ -89,13 +89,13 @@ fn find_go(venv: &Path) -> Option<(PathBuf, PathBuf)> {
 
 /// Moves this thread into fresh network and mount namespaces where `hosts` (name, address)
 /// resolve through a private `/etc/hosts`.
-fn enter_private_network(hosts_file: &Path) {
+pub fn enter_private_network(hosts_file: &Path) {
     use std::ffi::CString;
     // SAFETY: plain syscalls on this thread; every pointer is a valid C string or null.
     unsafe {
         if libc::unshare(libc::CLONE_NEWNS | libc::CLONE_NEWNET) != 0 {
             panic!(
-                "the Go tests need root to create a private network (unshare): {}",
+                "the Go and netrc tests need root to create a private network (unshare): {}",
                 std::io::Error::last_os_error()
             );
         }

@@ -9,7 +9,7 @@
 //! `Authorization` with `401` and a Basic challenge, and log the `Host` and `Authorization` of
 //! every request. Needs root.
 
-use super::go::go_toolchain;
+use super::go::{enter_private_network, go_toolchain};
 use super::https::{HttpsServer, Request, Response, TestCa};
 use super::{TestEnv, set_mode};
 use std::collections::BTreeMap;
@@ -33,52 +33,6 @@ pub struct NetrcWorld {
     ca: TestCa,
     _servers: Vec<HttpsServer>,
     log: Log,
-}
-
-fn enter_private_network(hosts_file: &Path) {
-    use std::ffi::CString;
-    // SAFETY: plain syscalls on this thread; every pointer is a valid C string or null.
-    unsafe {
-        assert_eq!(
-            libc::unshare(libc::CLONE_NEWNS | libc::CLONE_NEWNET),
-            0,
-            "the netrc differential tests need root to create a private network (unshare): {}",
-            std::io::Error::last_os_error()
-        );
-        let root = CString::new("/").unwrap();
-        let none = CString::new("none").unwrap();
-        assert_eq!(
-            libc::mount(
-                none.as_ptr(),
-                root.as_ptr(),
-                std::ptr::null(),
-                libc::MS_REC | libc::MS_PRIVATE,
-                std::ptr::null()
-            ),
-            0,
-            "make / private: {}",
-            std::io::Error::last_os_error()
-        );
-        let src = CString::new(hosts_file.to_str().unwrap()).unwrap();
-        let dst = CString::new("/etc/hosts").unwrap();
-        assert_eq!(
-            libc::mount(
-                src.as_ptr(),
-                dst.as_ptr(),
-                std::ptr::null(),
-                libc::MS_BIND,
-                std::ptr::null()
-            ),
-            0,
-            "bind-mount the hosts file: {}",
-            std::io::Error::last_os_error()
-        );
-    }
-    let up = std::process::Command::new("ip")
-        .args(["link", "set", "lo", "up"])
-        .status()
-        .expect("run ip");
-    assert!(up.success(), "ip link set lo up");
 }
 
 fn base64_decode(s: &str) -> Option<Vec<u8>> {
