@@ -88,13 +88,17 @@ impl Context<'_> {
     /// The policy as the file is now (read and checked whole on every call: there is no cache).
     /// A missing file is an empty policy; see [`Context::missing_named_config`].
     pub fn load_policy(&self) -> Result<Policy, CommandError> {
-        Ok(policy::load(self.config_path()?)?)
+        let policy = policy::load(self.config_path()?)?;
+        crate::audit::current(|a| a.configure(policy.audit.as_ref()));
+        Ok(policy)
     }
 
     /// [`Context::load_policy`] for a request to `host` only (`get`): the file read and checked
     /// whole, keeping only the rules that could match `host` ([`policy::load_for_host`]).
     pub fn load_policy_for_host(&self, host: Option<&str>) -> Result<Policy, CommandError> {
-        Ok(policy::load_for_host(self.config_path()?, host)?)
+        let policy = policy::load_for_host(self.config_path()?, host)?;
+        crate::audit::current(|a| a.configure(policy.audit.as_ref()));
+        Ok(policy)
     }
 
     /// When `$GOCRED_CONFIG` names a file that `policy` found missing: the one line that says
@@ -177,7 +181,14 @@ impl Context<'_> {
 pub fn decide<'p>(policy: &'p Policy, request: &Request) -> Decision<'p> {
     // No protocol or host (read_request let it through), or one no rule names: not managed.
     match Target::from_request(request) {
-        Some(target) => policy.decide(target),
+        Some(target) => {
+            let shown = crate::audit::current(|a| a.enabled()).then(|| target.url());
+            let decision = policy.decide(target);
+            if let Some(shown) = shown {
+                crate::audit::record_decision(&shown, &decision, &policy.path);
+            }
+            decision
+        }
         None => Decision::NotManaged,
     }
 }

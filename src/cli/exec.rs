@@ -280,6 +280,10 @@ pub fn cmd_exec(ctx: &mut Context, args: ExecArgs) -> Result<(), CommandError> {
         drop(dir);
         std::process::exit(128 + sig);
     }
+    // The netrc's decisions go to the audit log now: this process ends with CMD's exit.
+    if let Some(failed) = crate::audit::current(|a| a.finish(None)) {
+        let _ = writeln!(ctx.stderr, "{failed}");
+    }
     let _ = ctx.stdout.flush();
     let mut child = match command.spawn() {
         Ok(child) => child,

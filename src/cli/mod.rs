@@ -1,5 +1,6 @@
 //! The command line: one clap definition, one dispatch `match`, one file per subcommand.
 
+mod audit;
 mod completions;
 mod config;
 mod context;
@@ -81,6 +82,9 @@ pub enum Command {
     /// Check network, Go routing and auth for a private module, with the fix for each failure
     #[command(long_about = doctor::LONG_ABOUT)]
     Doctor(doctor::DoctorArgs),
+    /// Print the audit log, filtered by host or time (never a secret)
+    #[command(long_about = audit::LONG_ABOUT)]
+    Audit(audit::AuditArgs),
     /// Print the completion script for a shell (bash, zsh, fish, elvish, powershell)
     Completions(completions::CompletionsArgs),
     /// What the completion scripts ask for (the policy's hosts)
@@ -108,7 +112,8 @@ impl Command {
             | Command::Login(_)
             | Command::Logout(_)
             | Command::ImportNetrc(_)
-            | Command::Doctor(_) => true,
+            | Command::Doctor(_)
+            | Command::Audit(_) => true,
         }
     }
 }
@@ -191,7 +196,10 @@ pub fn run(command: Command, ctx: &mut Context) -> Result<(), CommandError> {
         // typo must not silently leave the default in place.
         crate::net::timeout_from_env(&*ctx.env).map_err(|e| CommandError::config(e.to_string()))?;
     }
-    match command {
+    // The audit trail (src/audit.rs): the command's decisions, written once, at the end.
+    crate::audit::current(|a| a.begin(audit::command_name(&command)));
+    let whole = audit::whole_command(&command);
+    let result = match command {
         Command::Get => get::cmd_get(ctx),
         Command::Store => store::cmd_store(ctx),
         Command::Erase => erase::cmd_erase(ctx),
@@ -206,8 +214,15 @@ pub fn run(command: Command, ctx: &mut Context) -> Result<(), CommandError> {
         Command::ImportNetrc(args) => import_netrc::cmd_import_netrc(ctx, args),
         Command::Doctor(args) => doctor::cmd_doctor(ctx, args),
         Command::Completions(a) => completions::cmd_completions(ctx, a),
+        Command::Audit(args) => audit::cmd_audit(ctx, args),
         Command::Complete(c) => completions::cmd_complete(ctx, c),
+    };
+    audit::record_command(whole, result.is_ok());
+    let error = result.as_ref().err().map(|e| e.message.as_str());
+    if let Some(failed) = crate::audit::current(|a| a.finish(error)) {
+        let _ = writeln!(ctx.stderr, "{failed}");
     }
+    result
 }
 
 #[cfg(test)]

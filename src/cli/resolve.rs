@@ -134,8 +134,11 @@ impl<'c, 'io> Resolver<'c, 'io> {
             now: self.ctx.now,
         };
         let mut unavailable: Option<SourceError> = None;
+        crate::audit::current(|a| a.resolving(scope.as_str(), rule, &self.policy.path));
         for &kind in &rule.sources {
-            match self.source(kind)?.get(&query) {
+            let answer = self.source(kind)?.get(&query);
+            crate::audit::record_source(kind, &answer, rule, &*self.ctx.env);
+            match answer {
                 Ok(Some(cred)) => return Ok(Some((kind, cred))),
                 Ok(None) => {}
                 Err(e @ SourceError::Unavailable(_)) => {
@@ -144,6 +147,7 @@ impl<'c, 'io> Resolver<'c, 'io> {
                 Err(e @ SourceError::Fatal(_)) => return Err(e.into()),
             }
         }
+        crate::audit::current(|a| a.answered(None));
         self.note_missing(rule);
         unavailable.map_or(Ok(None), |e| Err(e.into()))
     }

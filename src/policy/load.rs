@@ -436,7 +436,11 @@ impl Checker<'_> {
 
     /// Everything but the rules: the top-level keys, `[keychain]` and `[file]`.
     pub(super) fn top(&mut self, root: &DeTable<'_>, policy: &mut Policy) {
-        self.unknown_keys(root, &["rule", "keychain", "file"], "the top level");
+        self.unknown_keys(
+            root,
+            &["rule", "keychain", "file", "audit"],
+            "the top level",
+        );
         if let Some(v) = root.get("keychain")
             && let Some(t) = self.table(v, "keychain")
         {
@@ -468,6 +472,53 @@ impl Checker<'_> {
                     None => self.error(p.span(), "`path` must be absolute or start with ~/"),
                 }
             }
+        }
+        if let Some(v) = root.get("audit")
+            && let Some(t) = self.table(v, "audit")
+        {
+            self.audit(v.span(), t, policy);
+        }
+    }
+
+    /// `[audit]`: `path` (absolute or `~/`, required) and `max_size_mib` (a whole number of
+    /// MiB, at least 1; default 10) (src/audit.rs).
+    fn audit(&mut self, span: Range<usize>, t: &DeTable<'_>, policy: &mut Policy) {
+        self.unknown_keys(t, &["path", "max_size_mib"], "[audit]");
+        let path = match t.get("path") {
+            None => {
+                self.error(span.clone(), "[audit] needs `path`: where the log goes");
+                None
+            }
+            Some(p) => self.string(p, "path").and_then(|s| {
+                let path = expand_home(s);
+                if path.is_none() {
+                    self.error(p.span(), "`path` must be absolute or start with ~/");
+                }
+                path
+            }),
+        };
+        let mut max_bytes = crate::audit::DEFAULT_MAX_BYTES;
+        if let Some(m) = t.get("max_size_mib") {
+            match m
+                .get_ref()
+                .as_integer()
+                .and_then(|i| u64::from_str_radix(i.as_str(), i.radix()).ok())
+            {
+                Some(n @ 1..=4096) => max_bytes = n << 20,
+                _ => self.error(
+                    m.span(),
+                    "`max_size_mib` must be a whole number of MiB from 1 to 4096",
+                ),
+            }
+        }
+        if let Some(path) = path {
+            policy.audit = Some(crate::audit::Config {
+                path,
+                max_bytes,
+                required: false,
+                declared_in: policy.path.clone(),
+                line: self.position(span.start).0,
+            });
         }
     }
 

@@ -147,6 +147,8 @@ pub struct Policy {
     pub keychain_backend: KeychainBackend,
     /// `[file] path`: where the file store lives, if not the default.
     pub file_path: Option<PathBuf>,
+    /// `[audit]`: where decisions are logged (src/audit.rs); `None`: not logged.
+    pub audit: Option<crate::audit::Config>,
 }
 
 /// The key every store files a credential under: `scheme://host[:port]`, plus `/path` when the
