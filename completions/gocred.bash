@@ -19,6 +19,9 @@ _gocred() {
             gocred,__complete)
                 cmd="gocred__subcmd____complete"
                 ;;
+            gocred,audit)
+                cmd="gocred__subcmd__audit"
+                ;;
             gocred,completions)
                 cmd="gocred__subcmd__completions"
                 ;;
@@ -102,6 +105,9 @@ _gocred() {
                 ;;
             gocred__subcmd__help,__complete)
                 cmd="gocred__subcmd__help__subcmd____complete"
+                ;;
+            gocred__subcmd__help,audit)
+                cmd="gocred__subcmd__help__subcmd__audit"
                 ;;
             gocred__subcmd__help,completions)
                 cmd="gocred__subcmd__help__subcmd__completions"
@@ -191,7 +197,7 @@ _gocred() {
 
     case "${cmd}" in
         gocred)
-            opts="-q -h -V --quiet --help --version get store erase status config netrc exec login logout goauth setup import-netrc doctor completions help"
+            opts="-q -h -V --quiet --help --version get store erase status config netrc exec login logout goauth setup import-netrc doctor audit completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -267,6 +273,36 @@ _gocred() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gocred__subcmd__audit)
+            opts="-q -h --host --since --until --json --file --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --until)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -513,7 +549,7 @@ _gocred() {
             return 0
             ;;
         gocred__subcmd__help)
-            opts="get store erase status config netrc exec login logout goauth setup import-netrc doctor completions help"
+            opts="get store erase status config netrc exec login logout goauth setup import-netrc doctor audit completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -543,6 +579,20 @@ _gocred() {
         gocred__subcmd__help__subcmd____complete__subcmd__hosts)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gocred__subcmd__help__subcmd__audit)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -173,6 +173,18 @@ pub(crate) const OTHER_KEYS: &[(&str, &str)] = &[
          default is `$XDG_DATA_HOME/gocred/credentials` (normally \
          `~/.local/share/gocred/credentials`) on Linux.",
     ),
+    (
+        "`[audit] path`",
+        "Turns the audit trail on: one JSON line per decision of `get`, `store`, `erase`, \
+         `netrc`, `exec`, `goauth`, `login` and `logout` is appended to this file (absolute, or \
+         starting with `~/`; created mode 0600), never a secret. `gocred audit` prints it; \
+         gocred-audit(1) has the line format.",
+    ),
+    (
+        "`[audit] max_size_mib`",
+        "Past this size (MiB, 1 to 4096; default 10) the log is renamed to `PATH.1`, replacing \
+         the one before.",
+    ),
 ];
 
 /// The example policies, as README.md shows them.

@@ -300,6 +300,50 @@ pub(crate) const SUBCOMMAND_PAGES: &[SubPage] = &[
         examples: "gocred doctor gitlab.corp.example/group/module\ngocred doctor --json https://gitlab.corp.example/group/module.git\n",
     },
     SubPage {
+        name: "gocred-audit",
+        description: &[
+            Block::Para(
+                "The policy's `[audit]` table (`path`, `max_size_mib`) turns the log on. Each \
+                 decision is one JSON line, appended with `O_APPEND` in one `write()` (lines of \
+                 concurrent gits never interleave) to a regular file opened without following \
+                 symlinks, mode 0600. Past `max_size_mib` the file becomes `PATH.1` (under \
+                 `PATH.lock`); `gocred audit` reads `PATH.1` and then `PATH`. A log that cannot \
+                 be written (full disk, read-only, not a regular file) never changes an answer: \
+                 the command does what it would have done, and prints one line on stderr \
+                 (`gocred: cannot write the audit log PATH: ...`).",
+            ),
+            Block::Para(
+                "Line format (schema 1): `v` (1); `time` (UTC, RFC 3339 with milliseconds); \
+                 `command` (`get`, `store`, `erase`, `netrc`, `exec`, `goauth`, `login`, \
+                 `logout`); `target` (the normalized URL, or `scheme://host[:port]` of a netrc \
+                 entry); `rule` (`{\"url\", \"file\", \"line\"}` of the rule that decided, or \
+                 `null`: no rule, the request is not managed); `sources` (each source asked, in \
+                 order: `{\"source\", \"result\", \"detail\"}` with result `found`, \
+                 `not found`, `missing variable`, `unavailable` or `error`, and detail the \
+                 reason, never a secret); `answered_by` and `username` (when a source \
+                 answered); `outcome` (`answered`, `no credential`, `not managed`, \
+                 `stored in STORE`, `erased N from STORE`, `ignored`, `logged in`, \
+                 `logged out`, or `error: MESSAGE`); `pid`; `ppid` and `parent` (the parent's \
+                 command name); `caller` (`git`, `go`, `go via git` or `unknown`, from the \
+                 process names above gocred, looking through the `sh` git runs a helper with); \
+                 `ancestry` (up to four `{\"pid\", \"comm\"}`, parent first). Never a \
+                 password, token, part of one, or anything of the request but its target.",
+            ),
+        ],
+        exit_status: "0 on success, also when nothing matches. 1 when the policy has no \
+                      `[audit]` table or the log cannot be read. 2 for a bad command line \
+                      (an unreadable `--since`, `--until` or `--host`).",
+        environment: &[],
+        files: &[(
+            "the `[audit] path` of the policy, and `PATH.1`",
+            "The log, and the one it rotated to.",
+        )],
+        examples: "gocred audit --host gitlab.corp.example --since 1d
+\
+                   gocred audit --since 2026-12-01 --until 2026-12-02 --json | jq .outcome
+",
+    },
+    SubPage {
         name: "gocred-completions",
         description: &[Block::Para(
             "Prints the completion script for SHELL on stdout. The scripts complete \
