@@ -67,6 +67,9 @@ _gocred() {
             gocred,store)
                 cmd="gocred__subcmd__store"
                 ;;
+            gocred,why)
+                cmd="gocred__subcmd__why"
+                ;;
             gocred__subcmd____complete,help)
                 cmd="gocred__subcmd____complete__subcmd__help"
                 ;;
@@ -154,6 +157,9 @@ _gocred() {
             gocred__subcmd__help,store)
                 cmd="gocred__subcmd__help__subcmd__store"
                 ;;
+            gocred__subcmd__help,why)
+                cmd="gocred__subcmd__help__subcmd__why"
+                ;;
             gocred__subcmd__help__subcmd____complete,hosts)
                 cmd="gocred__subcmd__help__subcmd____complete__subcmd__hosts"
                 ;;
@@ -197,7 +203,7 @@ _gocred() {
 
     case "${cmd}" in
         gocred)
-            opts="-q -h -V --quiet --help --version get store erase status config netrc exec login logout goauth setup import-netrc doctor audit completions help"
+            opts="-q -h -V --quiet --help --version get store erase status config netrc exec login logout goauth setup import-netrc doctor why audit completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -549,7 +555,7 @@ _gocred() {
             return 0
             ;;
         gocred__subcmd__help)
-            opts="get store erase status config netrc exec login logout goauth setup import-netrc doctor audit completions help"
+            opts="get store erase status config netrc exec login logout goauth setup import-netrc doctor why audit completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -884,6 +890,20 @@ _gocred() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        gocred__subcmd__help__subcmd__why)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         gocred__subcmd__import__subcmd__netrc)
             opts="-q -h --save --remove --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -1090,6 +1110,20 @@ _gocred() {
             ;;
         gocred__subcmd__store)
             opts="-q -h --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gocred__subcmd__why)
+            opts="-q -h --json --probe --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

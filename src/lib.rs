@@ -17,3 +17,4 @@ pub mod redact;
 pub mod secret;
 pub mod source;
 pub mod time;
+pub mod why;

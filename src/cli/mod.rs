@@ -23,6 +23,7 @@ mod setup;
 mod status;
 mod store;
 mod version;
+mod why;
 
 pub use context::Context;
 pub use error::{CommandError, Kind};
@@ -82,6 +83,9 @@ pub enum Command {
     /// Check network, Go routing and auth for a private module, with the fix for each failure
     #[command(long_about = doctor::LONG_ABOUT)]
     Doctor(doctor::DoctorArgs),
+    /// Explain what gocred, git and go do for a URL, module path or git remote, and why
+    #[command(long_about = why::LONG_ABOUT)]
+    Why(why::WhyArgs),
     /// Print the audit log, filtered by host or time (never a secret)
     #[command(long_about = audit::LONG_ABOUT)]
     Audit(audit::AuditArgs),
@@ -113,7 +117,8 @@ impl Command {
             | Command::Logout(_)
             | Command::ImportNetrc(_)
             | Command::Doctor(_)
-            | Command::Audit(_) => true,
+            | Command::Audit(_)
+            | Command::Why(_) => true,
         }
     }
 }
@@ -215,6 +220,7 @@ pub fn run(command: Command, ctx: &mut Context) -> Result<(), CommandError> {
         Command::Doctor(args) => doctor::cmd_doctor(ctx, args),
         Command::Completions(a) => completions::cmd_completions(ctx, a),
         Command::Audit(args) => audit::cmd_audit(ctx, args),
+        Command::Why(args) => why::cmd_why(ctx, args),
         Command::Complete(c) => completions::cmd_complete(ctx, c),
     };
     audit::record_command(whole, result.is_ok());

@@ -50,3 +50,4 @@ mod regression;
 mod setup_quoting;
 mod status;
 mod test_env;
+mod why;

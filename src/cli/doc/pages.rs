@@ -300,6 +300,65 @@ pub(crate) const SUBCOMMAND_PAGES: &[SubPage] = &[
         examples: "gocred doctor gitlab.corp.example/group/module\ngocred doctor --json https://gitlab.corp.example/group/module.git\n",
     },
     SubPage {
+        name: "gocred-why",
+        description: &[
+            Block::Para(
+                "The argument is a URL (`https://gitlab.corp.example/group/repo.git`), a module \
+                 path (`gitlab.corp.example/group/mod`, taken as https), or the name of a git \
+                 remote of the repository in the current directory (`origin`; an ssh remote is \
+                 refused: git asks no credential helper over ssh). It is normalized as every \
+                 host argument. Without `--probe` nothing leaves the machine: the keychain and \
+                 the file store are read, an `oauth` token is judged from its store (an expired \
+                 one is reported, not refreshed), and no server is contacted. With `--probe` \
+                 the sources are asked exactly as `get` asks them (an `oauth` token near its \
+                 expiry is refreshed).",
+            ),
+            Block::Para(
+                "It says: every rule that matches and the one that wins (the most specific: an \
+                 exact host beats a wildcard, a longer wildcard a shorter one, then the longer \
+                 path prefix), or why none does (no rule for the host, or a rule for it that \
+                 wants another scheme, port or path); what the machine policy allows; each \
+                 source of the winning rule in order with its state (`present`, `expired`, \
+                 `missing variable`, `not found`, `locked`, `unavailable`, `error`, or \
+                 `not asked` after one answered), its user name and expiry, never a secret; \
+                 what `get`, `store`, `erase`, `netrc` and `goauth` would do; which credential \
+                 helpers git runs for the URL, in order, and whether gocred answers first (as \
+                 `gocred status` and `doctor` read git's config); and what go does with the \
+                 module (GOPROXY/GONOPROXY routing, the GONOSUMDB checksum lookup, GOAUTH).",
+            ),
+            Block::Para(
+                "`--json` (schema 1): `{\"schema\": 1, \"input\", \"as\": {\"kind\": \
+                 \"url\"|\"module\"|\"remote\", \"remote\"?}, \"url\", \"module\", \"policy\", \
+                 \"rules\": [{\"url\", \"file\", \"line\", \"specificity\", \"wins\"}], \
+                 \"decision\": {\"managed\": true, \"rule\": {\"url\", \"file\", \"line\"}, \
+                 \"scope\"} or {\"managed\": false, \"why\"}, \"machine_policy\", \"sources\": \
+                 [{\"source\", \"state\", \"detail\", \"username\", \"expires\"}], \
+                 \"commands\": {\"get\", \"store\", \"erase\", \"netrc\", \"goauth\"}, \
+                 \"git\": {\"url\", \"helpers\": [{\"value\", \"from\", \"program\", \"gocred\"}], \
+                 \"use_http_path\", \"asks_gocred\", \"problems\": [{\"code\", \"message\", \
+                 \"fix\"}], \"error\"}, \"go\": {\"module\", \"routing\", \"checksum\", \
+                 \"goauth\", \"error\"} or null}`. `expires` is RFC 3339 UTC or null.",
+            ),
+        ],
+        exit_status: "0 when explained, whatever the explanation says. 1 when the policy is \
+                      broken or the argument is no URL, module path or https remote. 2 for a \
+                      bad command line.",
+        environment: &[
+            (
+                "the variable a rule's `token_env` names",
+                "Whether it is set decides the `env` source's state; its value is never shown.",
+            ),
+            (
+                "`GOPROXY`, `GOPRIVATE`, `GONOPROXY`, `GONOSUMDB`, `GOAUTH`",
+                "What the go part reads, as `go env` reports them.",
+            ),
+        ],
+        files: STORE_FILES,
+        examples: "gocred why https://gitlab.corp.example/group/repo.git\n\
+                   gocred why gitlab.corp.example/group/mod --json\n\
+                   gocred why origin\n",
+    },
+    SubPage {
         name: "gocred-audit",
         description: &[
             Block::Para(
