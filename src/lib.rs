@@ -6,6 +6,7 @@
 pub mod cli;
 pub mod fs;
 pub mod gitconfig;
+pub mod goenv;
 pub mod net;
 pub mod netrc;
 pub mod oauth;

@@ -20,7 +20,6 @@
 
 use super::CommandError;
 use super::context::Context;
-use super::resolve::Resolver;
 use crate::fs::{loose_mode, write_private_atomic};
 use crate::netrc::render_entry;
 use crate::policy::{Decision, HostPattern, Input, Policy, Rule, ScopeKey, normalize};
@@ -81,7 +80,7 @@ pub fn normalize_host_arg(arg: &str) -> Result<String, CommandError> {
 
 /// Builds the netrc for every exact https host the policy allows (only `hosts`, when given).
 pub fn build(ctx: &Context, policy: &Policy, hosts: &[String]) -> Result<Built, CommandError> {
-    let mut resolver = Resolver::new(ctx, policy);
+    let mut resolver = ctx.sources(policy);
     let mut built = Built {
         text: SecretBytes::default(),
         machines: Vec::new(),
@@ -173,9 +172,10 @@ pub fn build(ctx: &Context, policy: &Policy, hosts: &[String]) -> Result<Built, 
             Err(e) => {
                 // A keychain that cannot work here fails the same way for every rule: one
                 // note for all of them.
-                match failures.iter_mut().find(|(m, _)| *m == e.message) {
+                let message = e.to_string();
+                match failures.iter_mut().find(|(m, _)| *m == message) {
                     Some((_, urls)) => urls.push(rule.url.clone()),
-                    None => failures.push((e.message, vec![rule.url.clone()])),
+                    None => failures.push((message, vec![rule.url.clone()])),
                 }
                 continue;
             }
@@ -196,7 +196,7 @@ pub fn build(ctx: &Context, policy: &Policy, hosts: &[String]) -> Result<Built, 
             many => format!(
                 "{} rules left out ({}): {message}",
                 many.len(),
-                super::resolve::some_of(many)
+                crate::source::sources::some_of(many)
             ),
         });
     }

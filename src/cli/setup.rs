@@ -30,6 +30,7 @@
 use super::CommandError;
 use super::context::Context;
 use super::exec::rule_origin;
+use crate::goenv::GoEnv;
 use crate::policy::{HostPattern, Policy};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -648,133 +649,14 @@ fn go_minor(version: &str) -> Option<(u32, u32)> {
     Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
 }
 
-/// What `go env -json` printed; `Ok(None)` when there is no `go` to run.
-fn go_env_json(names: &[&str]) -> Result<Option<BTreeMap<String, String>>, CommandError> {
-    let output = match Command::new("go")
-        .args(["env", "-json"])
-        .args(names)
-        .output()
-    {
-        Ok(output) => output,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(CommandError::user(format!("cannot run `go env` ({e})"))),
-    };
-    if !output.status.success() {
-        return Err(CommandError::user(format!(
-            "`go env -json` failed: {}",
-            crate::redact::shown(String::from_utf8_lossy(&output.stderr).trim())
-        )));
-    }
-    let mut values: BTreeMap<String, String> = serde_json::from_slice(&output.stdout)
-        .map_err(|e| {
-            CommandError::user(format!(
-                "`go env -json` printed something that is not an object of strings ({e}): is `go` on PATH the Go command?"
-            ))
-        })?;
-    for name in names {
-        values.entry((*name).to_owned()).or_default();
-    }
-    Ok(Some(values))
-}
-
-/// The variables of go's env file (`go env GOENV`) as go reads them: one `NAME=value` a line,
-/// a line that does not start with `A`-`Z` or has no `=` skipped, the first of a name kept.
-/// Only a regular file is read (a FIFO there must not hang setup); none when there is none.
-fn go_env_file(path: &str) -> BTreeMap<String, String> {
-    let mut values = BTreeMap::new();
-    if path.is_empty() || path == "off" {
-        return values;
-    }
-    let path = std::path::Path::new(path);
-    if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
-        return values;
-    }
-    let mut text = Vec::new();
-    let mut open = std::fs::OpenOptions::new();
-    open.read(true);
-    // A FIFO swapped in after the look above must not hang the open.
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut open, libc::O_NONBLOCK);
-    let read = open
-        .open(path)
-        .and_then(|f| std::io::Read::read_to_end(&mut std::io::Read::take(f, 1 << 20), &mut text));
-    if read.is_err() {
-        return values;
-    }
-    for line in text.split(|&b| b == b'\n') {
-        let Some(eq) = line.iter().position(|&b| b == b'=') else {
-            continue;
-        };
-        if !line[0].is_ascii_uppercase() {
-            continue;
-        }
-        let (k, v) = (&line[..eq], &line[eq + 1..]);
-        values
-            .entry(String::from_utf8_lossy(k).into_owned())
-            .or_insert_with(|| String::from_utf8_lossy(v).into_owned());
-    }
-    values
-}
-
-/// Go's module-privacy variables as they are now, and where each comes from.
-#[derive(Debug, Default)]
-struct GoPrivacy {
-    /// What go uses (`go env -json`: the environment over go's env file over defaults), or,
-    /// without go, the environment's values.
-    effective: BTreeMap<String, String>,
-    /// Non-empty in the process environment (which go's env file cannot override).
-    from_env: Vec<String>,
-    /// go's env file (`go env GOENV`), as go reads it; empty without go.
-    file: BTreeMap<String, String>,
-    goenv: String,
-    /// Whether `go` ran (else the values are the environment's alone).
-    have_go: bool,
-}
-
+/// Go's module-privacy variables: what `setup go` reads and may set.
 const PRIVACY: [&str; 5] = ["GOPRIVATE", "GONOSUMDB", "GONOPROXY", "GOPROXY", "GOSUMDB"];
 
-impl GoPrivacy {
-    fn read(ctx: &Context) -> Result<Self, CommandError> {
-        let env = |name: &str| (ctx.env)(name).filter(|v| !v.is_empty());
-        let from_env: Vec<String> = PRIVACY
-            .iter()
-            .filter(|n| env(n).is_some())
-            .map(|n| (*n).to_owned())
-            .collect();
-        let mut names = PRIVACY.to_vec();
-        names.extend(["GOAUTH", "GOVERSION", "GOENV"]);
-        match go_env_json(&names)? {
-            Some(effective) => {
-                let goenv = effective.get("GOENV").cloned().unwrap_or_default();
-                Ok(GoPrivacy {
-                    file: go_env_file(&goenv),
-                    effective,
-                    from_env,
-                    goenv,
-                    have_go: true,
-                })
-            }
-            None => Ok(GoPrivacy {
-                effective: names
-                    .iter()
-                    .map(|n| ((*n).to_owned(), env(n).unwrap_or_default()))
-                    .collect(),
-                from_env,
-                ..GoPrivacy::default()
-            }),
-        }
-    }
-
-    fn get(&self, name: &str) -> &str {
-        self.effective.get(name).map_or("", String::as_str)
-    }
-
-    /// Whether `name` is set by the user (environment or go's env file), not defaulted by go
-    /// (GONOPROXY and GONOSUMDB default to GOPRIVATE).
-    fn explicit(&self, name: &str) -> bool {
-        self.from_env.iter().any(|n| n == name)
-            || self.file.get(name).is_some_and(|v| !v.is_empty())
-    }
+/// [`PRIVACY`] and what the notes need, as go sees them now (or the environment, without go).
+fn read_go_env(ctx: &Context) -> Result<GoEnv, CommandError> {
+    let mut names = PRIVACY.to_vec();
+    names.extend(["GOAUTH", "GOVERSION", "GOENV"]);
+    GoEnv::read(&*ctx.env, &names).map_err(|e| CommandError::user(e.to_string()))
 }
 
 /// Whether `goproxy` sends modules through a proxy other than Go's public one: a company's.
@@ -795,7 +677,7 @@ fn company_proxy(goproxy: &str) -> bool {
 /// pinned to what it was (GOPRIVATE before, or `none`) so the hosts keep going through the
 /// proxy. Only with Go's public proxy does a GONOPROXY list get the hosts (a private module
 /// path must not go to proxy.golang.org).
-fn go_plan(now: &GoPrivacy, ours: &[String]) -> (Vec<(&'static str, String)>, Vec<String>) {
+fn go_plan(now: &GoEnv, ours: &[String]) -> (Vec<(&'static str, String)>, Vec<String>) {
     let (mut set, mut notes) = (Vec::new(), Vec::new());
     let private = now.get("GOPRIVATE");
     let merged = merge_list(private, ours);
@@ -864,7 +746,7 @@ fn setup_go(ctx: &mut Context, args: SetupGoArgs) -> Result<(), CommandError> {
             ours.push(p);
         }
     }
-    let now = GoPrivacy::read(ctx)?;
+    let now = read_go_env(ctx)?;
     if args.write && !now.have_go {
         return Err(CommandError::user(
             "cannot run `go env -w`: `go` is not on PATH (install Go, or use `gocred setup go \
@@ -901,7 +783,7 @@ fn setup_go(ctx: &mut Context, args: SetupGoArgs) -> Result<(), CommandError> {
             let env_only = value.split(',').map(str::trim).any(|e| {
                 !e.is_empty() && e != "none" && !ours.iter().any(|o| o == e) && !file_has(e)
             });
-            if now.from_env.iter().any(|n| n == name) || env_only {
+            if now.in_environment(name) || env_only {
                 notes.push(format!(
                     "{name} is set in the environment, which overrides go's env file ({}): not \
                      written there; set {name}={} where you set it",
@@ -1024,27 +906,8 @@ mod tests {
         assert_eq!(Record::from_json(&r.to_json()), Some(r));
     }
 
-    fn privacy(env: &[(&str, &str)], file: &[(&str, &str)]) -> GoPrivacy {
-        let mut now = GoPrivacy {
-            have_go: true,
-            ..GoPrivacy::default()
-        };
-        for (k, v) in file {
-            now.file.insert((*k).into(), (*v).into());
-            now.effective.insert((*k).into(), (*v).into());
-        }
-        for (k, v) in env {
-            now.from_env.push((*k).into());
-            now.effective.insert((*k).into(), (*v).into());
-        }
-        // go's defaults: GONOPROXY and GONOSUMDB follow GOPRIVATE.
-        let private = now.get("GOPRIVATE").to_owned();
-        for name in ["GONOPROXY", "GONOSUMDB"] {
-            if !now.explicit(name) {
-                now.effective.insert(name.into(), private.clone());
-            }
-        }
-        now
+    fn privacy(env: &[(&str, &str)], file: &[(&str, &str)]) -> GoEnv {
+        GoEnv::simulated(env, file)
     }
 
     #[test]
