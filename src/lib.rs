@@ -15,5 +15,6 @@ pub mod policy;
 pub mod protocol;
 pub mod redact;
 pub mod secret;
+pub mod setup;
 pub mod source;
 pub mod time;

@@ -757,8 +757,8 @@ fn git_side(report: &mut Report, ctx: &Context, rule: &Rule, target: &Target) {
             return;
         }
     };
-    let origin = super::exec::rule_origin(rule);
-    let prefix = super::exec::rule_path_prefix(rule);
+    let origin = crate::policy::rule_origin(rule);
+    let prefix = crate::policy::rule_path_prefix(rule);
     let mut wanted = super::status::wanted_for_rule(rule, &origin, prefix.as_deref());
     // The module's own URL: git's config may name a deeper path than the rule.
     wanted.url.host = target.host_port();

@@ -18,7 +18,8 @@
 use super::CommandError;
 use super::context::Context;
 use super::netrc::{build, normalize_host_arg};
-use crate::policy::{HostPattern, Policy, Rule};
+use crate::policy::Policy;
+use crate::{gitconfig, setup};
 use std::ffi::OsString;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -141,93 +142,14 @@ fn write_netrc(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     options.open(path)?.write_all(contents)
 }
 
-/// The `credential.<origin>` keys that make git ask gocred (and nobody else) for the rules'
-/// origins; `hosts` limits them as it limits the netrc. `useHttpPath` is turned on only under
-/// the path prefix of each path-scoped rule (`credential.<origin>/<prefix>.useHttpPath`): there
-/// git must send the path for the rule to match, and elsewhere on the host git keeps asking
-/// without one, so a host-wide entry (stored without a path) still answers, as git's own helpers
-/// match entries.
+/// The `credential.<url>` entries, one value each, that make git ask `helper` (and nobody else)
+/// for the rules' origins ([`setup::git::wanted`]); `hosts` limits them as it limits the netrc.
 pub fn git_helper_config(policy: &Policy, hosts: &[String], helper: &str) -> Vec<(String, String)> {
-    let mut origins: Vec<String> = Vec::new();
-    let mut path_prefixes: Vec<String> = Vec::new();
-    for rule in &policy.rules {
-        if !hosts.is_empty() && !hosts.contains(&rule_machine(rule)) {
-            continue;
-        }
-        let origin = rule_origin(rule);
-        if let Some(prefix) = rule_path_prefix(rule)
-            && !path_prefixes.contains(&prefix)
-        {
-            path_prefixes.push(prefix);
-        }
-        if !origins.contains(&origin) {
-            origins.push(origin);
-        }
-    }
-    let mut pairs = Vec::new();
-    for origin in origins {
-        pairs.push((format!("credential.{origin}.helper"), String::new()));
-        pairs.push((format!("credential.{origin}.helper"), helper.to_owned()));
-    }
-    for prefix in path_prefixes {
-        pairs.push((format!("credential.{prefix}.useHttpPath"), "true".into()));
-    }
-    pairs
-}
-
-/// `<origin>/<path prefix>` of a path-scoped rule (no trailing slash: git's URL matching takes
-/// it as a prefix on a `/` boundary), `None` for a host-wide rule.
-pub fn rule_path_prefix(rule: &Rule) -> Option<String> {
-    rule.pattern
-        .path
-        .as_ref()
-        .map(|path| format!("{}/{}", rule_origin(rule), path.trim_matches('/')))
-}
-
-/// `host[:port]` of a rule (`*.suffix` for a wildcard).
-pub fn rule_machine(rule: &Rule) -> String {
-    let host = match &rule.pattern.host {
-        HostPattern::Exact(h) => h.clone(),
-        HostPattern::Wildcard(s) => format!("*.{s}"),
-    };
-    super::netrc::machine_name(&host, rule.pattern.port)
-}
-
-/// `scheme://host[:port]` of a rule, as git's `credential.<url>` matches it.
-pub fn rule_origin(rule: &Rule) -> String {
-    format!("{}://{}", rule.pattern.scheme, rule_machine(rule))
-}
-
-/// How git should run this gocred: its absolute path, through the shell only when it must be
-/// quoted.
-fn helper_command() -> Result<String, CommandError> {
-    let exe = std::env::current_exe()
-        .map_err(|e| CommandError::user(format!("cannot tell where gocred is installed: {e}")))?;
-    let exe = exe
-        .to_str()
-        .ok_or_else(|| CommandError::user("gocred's own path is not UTF-8"))?;
-    if exe
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b"/._+-".contains(&b))
-    {
-        Ok(exe.to_owned())
-    } else {
-        Ok(format!("!'{}'", exe.replace('\'', "'\\''")))
-    }
-}
-
-/// The caller's `GIT_CONFIG_COUNT` (its entries are kept; ours follow).
-fn existing_config_count(ctx: &Context) -> Result<usize, CommandError> {
-    match (ctx.env)("GIT_CONFIG_COUNT") {
-        None => Ok(0),
-        Some(v) if v.trim().is_empty() => Ok(0),
-        Some(v) => v.trim().parse().map_err(|_| {
-            CommandError::user(format!(
-                "GIT_CONFIG_COUNT is '{}', not a number: git would refuse it too",
-                crate::redact::sanitize(&v)
-            ))
-        }),
-    }
+    let (origins, prefixes) = setup::git::origins(policy, hosts);
+    setup::git::wanted(&origins, &prefixes, helper)
+        .into_iter()
+        .flat_map(|(key, values)| values.into_iter().map(move |v| (key.clone(), v)))
+        .collect()
 }
 
 pub fn cmd_exec(ctx: &mut Context, args: ExecArgs) -> Result<(), CommandError> {
@@ -244,8 +166,9 @@ pub fn cmd_exec(ctx: &mut Context, args: ExecArgs) -> Result<(), CommandError> {
     for note in &built.notes {
         ctx.note(Some("exec"), note);
     }
-    let first = existing_config_count(ctx)?;
-    let helper = helper_command()?;
+    let first = gitconfig::env_config_count((ctx.env)("GIT_CONFIG_COUNT").as_deref())
+        .map_err(CommandError::user)?;
+    let helper = setup::own_helper_value().map_err(|e| CommandError::user(e.0))?;
     let git_config = git_helper_config(&policy, &hosts, &helper);
 
     let dir = create_run_dir(&base)?;
@@ -265,12 +188,7 @@ pub fn cmd_exec(ctx: &mut Context, args: ExecArgs) -> Result<(), CommandError> {
         .ok_or_else(|| CommandError::user("no command to run after --"))?;
     let mut command = std::process::Command::new(program);
     command.args(rest).env("NETRC", &netrc);
-    for (i, (key, value)) in git_config.iter().enumerate() {
-        command
-            .env(format!("GIT_CONFIG_KEY_{}", first + i), key)
-            .env(format!("GIT_CONFIG_VALUE_{}", first + i), value);
-    }
-    command.env("GIT_CONFIG_COUNT", (first + git_config.len()).to_string());
+    command.envs(gitconfig::env_config(first, &git_config));
     if ctx.quiet() {
         // `gocred --quiet exec`: the gocred that git and go run under CMD is quiet too.
         command.env(super::context::QUIET_VAR, "1");

@@ -65,7 +65,7 @@ pub fn cmd_goauth(ctx: &mut Context, args: GoauthArgs) -> Result<(), CommandErro
                     let HostPattern::Exact(host) = &rule.pattern.host else {
                         continue; // config check refuses this
                     };
-                    let machine = super::netrc::machine_name(host, rule.pattern.port);
+                    let machine = crate::policy::machine_name(host, rule.pattern.port);
                     let Ok(target) = normalize(Input::Attributes {
                         protocol: "https",
                         host: &machine,

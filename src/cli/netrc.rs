@@ -22,7 +22,9 @@ use super::CommandError;
 use super::context::Context;
 use crate::fs::{loose_mode, write_private_atomic};
 use crate::netrc::render_entry;
-use crate::policy::{Decision, HostPattern, Input, Policy, Rule, ScopeKey, normalize};
+use crate::policy::{
+    Decision, HostPattern, Input, Policy, Rule, ScopeKey, machine_name, normalize,
+};
 use crate::secret::SecretBytes;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -52,14 +54,6 @@ pub struct Built {
     pub machines: Vec<String>,
     /// One line per rule or host left out, saying why.
     pub notes: Vec<String>,
-}
-
-/// `host[:port]` as Go's `req.URL.Host` has it (and so the netrc `machine` it looks up).
-pub fn machine_name(host: &str, port: Option<u16>) -> String {
-    match port {
-        Some(p) => format!("{host}:{p}"),
-        None => host.to_owned(),
-    }
 }
 
 /// A `--host` argument (`host`, `host:port` or `https://host[:port]/`) as a normalized
