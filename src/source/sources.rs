@@ -79,6 +79,11 @@ impl<'a> Sources<'a> {
         }
     }
 
+    /// The policy whose rules these sources answer.
+    pub fn policy(&self) -> &'a Policy {
+        self.policy
+    }
+
     /// Opens the source `kind` (touching neither D-Bus, disk nor network yet): one arm per kind.
     fn open(&self, kind: SourceKind) -> Result<Box<dyn Source + 'a>, Error> {
         Ok(match kind {
