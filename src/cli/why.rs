@@ -5,7 +5,7 @@
 use super::CommandError;
 use super::context::Context;
 use crate::policy::{Decision, Input, Policy, Rule, ScopeKey, SourceKind, Target, normalize};
-use crate::source::{Query, SourceError, entry_path, env};
+use crate::source::{SourceError, entry_path, env};
 use crate::why::{self, Explanation, GitHelper, GitReport, GoReport, SourceState};
 use std::io::Write;
 
@@ -102,7 +102,7 @@ pub fn cmd_why(ctx: &mut Context, args: WhyArgs) -> Result<(), CommandError> {
         sources,
         commands,
         git: Some(git),
-        go: module.map(go_report),
+        go: module.map(|m| go_report(ctx, m)),
     };
     let out = if args.json {
         let mut s = serde_json::to_string_pretty(&explanation.to_json())
@@ -172,13 +172,7 @@ fn inspect_sources(
     probe: bool,
 ) -> Vec<SourceState> {
     let mut out: Vec<SourceState> = Vec::new();
-    let query = Query {
-        scope,
-        rule,
-        path,
-        username: rule.username.as_deref(),
-        now: ctx.now,
-    };
+    let mut sources = ctx.sources(policy);
     for &kind in &rule.sources {
         let state = |state: &'static str, detail: String| SourceState {
             source: kind.name(),
@@ -208,10 +202,16 @@ fn inspect_sources(
             out.push(oauth_from_store(ctx, policy, rule, scope));
             continue;
         }
-        let answer = ctx
-            .source(policy, kind)
-            .map_err(|e| SourceError::Fatal(e.message))
-            .and_then(|s| s.get(&query));
+        // This one source, asked as `get` asks it (the library's `Sources`, no copy of it).
+        let one = Rule {
+            sources: vec![kind],
+            ..rule.clone()
+        };
+        let answer = match sources.resolve_for(&one, scope, path, None) {
+            Ok(found) => Ok(found.map(|(_, cred)| cred)),
+            Err(crate::source::sources::Error::Source { error, .. }) => Err(error),
+            Err(e) => Err(SourceError::Fatal(e.to_string())),
+        };
         out.push(match answer {
             Ok(Some(cred)) => SourceState {
                 username: Some(cred.username.clone()),
@@ -338,8 +338,8 @@ fn git_report(ctx: &Context, rule: Option<&Rule>, target: &Target) -> GitReport 
     };
     match rule {
         Some(rule) => {
-            let origin = super::exec::rule_origin(rule);
-            let prefix = super::exec::rule_path_prefix(rule);
+            let origin = crate::policy::rule_origin(rule);
+            let prefix = crate::policy::rule_path_prefix(rule);
             let mut wanted = super::status::wanted_for_rule(rule, &origin, prefix.as_deref());
             wanted.url = url;
             let side = crate::gitconfig::check(&config, &wanted);
@@ -371,12 +371,79 @@ fn git_report(ctx: &Context, rule: Option<&Rule>, target: &Target) -> GitReport 
     }
 }
 
-/// Go's routing for `module`. Hook: src/goenv.rs (the structure work) reads go's environment;
-/// until it is merged, go's routing is not explained.
-fn go_report(module: String) -> GoReport {
+/// What go does with `module`, from go's environment as `src/goenv.rs` reads it.
+fn go_report(ctx: &Context, module: String) -> GoReport {
+    const NAMES: &[&str] = &[
+        "GOPROXY",
+        "GOPRIVATE",
+        "GONOPROXY",
+        "GONOSUMDB",
+        "GOINSECURE",
+        "GOSUMDB",
+        "GOAUTH",
+    ];
+    let go = match crate::goenv::GoEnv::read(&*ctx.env, NAMES) {
+        Ok(go) => go,
+        Err(e) => {
+            return GoReport {
+                module,
+                error: Some(format!("cannot read go's environment: {e}")),
+                ..GoReport::default()
+            };
+        }
+    };
+    let routes = go.routing(&module);
+    let proxy = go.get("GOPROXY");
+    let proxy = if proxy.is_empty() && !go.have_go {
+        "https://proxy.golang.org,direct"
+    } else {
+        proxy
+    };
+    let first = proxy.split([',', '|']).next().unwrap_or_default().trim();
+    let mut routing = match (&routes.direct, first) {
+        (Some(p), _) => format!(
+            "direct (GONOPROXY/GOPRIVATE pattern {p}): go runs git, which asks its credential \
+             helpers, and its ?go-get=1 request asks GOAUTH"
+        ),
+        (None, "direct") => "direct (GOPROXY=direct): go runs git".to_owned(),
+        (None, "off" | "") => format!("GOPROXY={proxy}: go does not fetch {module}"),
+        (None, p) if p.contains("proxy.golang.org") => format!(
+            "the public proxy {p}: it cannot fetch a private module, and learns its name (set \
+             GOPRIVATE, or `gocred setup go`)"
+        ),
+        (None, p) => format!("the module proxy {p} (credentials from GOAUTH or a netrc)"),
+    };
+    if let Some(p) = &routes.insecure {
+        routing.push_str(&format!("; GOINSECURE pattern {p} turns TLS checks off"));
+    }
+    let sumdb = match go.get("GOSUMDB") {
+        "" => "sum.golang.org",
+        s => s,
+    };
+    let checksum = match (&routes.no_sumdb, sumdb) {
+        (_, "off") => "not looked up (GOSUMDB=off)".to_owned(),
+        (Some(p), _) => format!("not looked up (GONOSUMDB/GOPRIVATE pattern {p})"),
+        (None, db) => format!(
+            "looked up in {db}: that leaks the module's name, and fails for a private module \
+             (set GOPRIVATE or GONOSUMDB)"
+        ),
+    };
+    let goauth = match go.get("GOAUTH") {
+        v if v.contains("gocred goauth") => format!("{v}: go asks gocred for its own requests"),
+        "" | "netrc" => "netrc (go's default): go's own requests read $NETRC or ~/.netrc; \
+                         GOAUTH='gocred goauth' makes them ask gocred"
+            .to_owned(),
+        v => format!("{v}: go's own requests (?go-get=1, GOPROXY) do not ask gocred"),
+    };
     GoReport {
         module,
-        error: Some("go's routing is explained once src/goenv.rs is part of the build".to_owned()),
-        ..GoReport::default()
+        routing,
+        checksum,
+        goauth: if go.have_go {
+            goauth
+        } else {
+            format!("{goauth} (no go on PATH: from the environment alone)")
+        },
+        error: None,
     }
 }

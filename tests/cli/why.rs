@@ -139,6 +139,35 @@ fn the_laptop_policy_most_specific_rule_wins_and_the_rest_is_denied() {
             "{denied}"
         );
     }
+    // What go does with the module: from go's environment (here the process environment).
+    let v = why(&env, "gitlab.corp.example/group/mod");
+    assert!(
+        v["go"]["checksum"].as_str().unwrap().contains("leaks"),
+        "{}",
+        v["go"]
+    );
+    let mut env = env;
+    env.set_env("GOPRIVATE", "*.corp.example");
+    env.set_env("GOAUTH", "gocred goauth");
+    let v = why(&env, "gitlab.corp.example/group/mod");
+    assert_eq!(v["go"]["module"], "gitlab.corp.example/group/mod");
+    let routing = v["go"]["routing"].as_str().unwrap();
+    assert!(
+        routing.starts_with("direct (GONOPROXY/GOPRIVATE pattern *.corp.example)"),
+        "{routing}"
+    );
+    assert!(
+        v["go"]["checksum"]
+            .as_str()
+            .unwrap()
+            .contains("not looked up")
+    );
+    assert!(
+        v["go"]["goauth"]
+            .as_str()
+            .unwrap()
+            .contains("go asks gocred")
+    );
     // The text form says the same.
     let out = env
         .gocred(&["why", "https://gitlab.corp.example/release-team/app.git"])
