@@ -446,3 +446,50 @@ fn a_bad_audit_table_is_a_config_error_with_its_line() {
         out.stderr
     );
 }
+
+#[test]
+fn netrc_exec_and_goauth_log_one_line_per_host_they_decide() {
+    let mut env = TestEnv::new();
+    let log = env.root().join("audit.log");
+    env.set_env("A_TOKEN", "a-SECRET-token-1");
+    env.set_env("B_TOKEN", "b-SECRET-token-2");
+    env.policy(&format!(
+        "[[rule]]\nurl = \"https://a.example\"\nsources = [\"env\"]\nusername = \"u\"\n\
+         token_env = \"A_TOKEN\"\n\n\
+         [[rule]]\nurl = \"https://b.example\"\nsources = [\"env\"]\nusername = \"u\"\n\
+         token_env = \"B_TOKEN\"\n\n\
+         [audit]\npath = \"{}\"\n",
+        log.display()
+    ));
+    let out = env.gocred(&["netrc"]).success();
+    assert!(out.stdout.contains("machine a.example"));
+    env.gocred(&["exec", "--", "true"]).success();
+    let out = env
+        .gocred(&["goauth", "https://b.example/g/mod?go-get=1"])
+        .success();
+    assert!(out.stdout.contains("b.example"));
+    let entries = lines(&log);
+    let got: Vec<(String, String, String)> = entries
+        .iter()
+        .map(|e| {
+            (
+                e["command"].as_str().unwrap().to_owned(),
+                e["target"].as_str().unwrap().to_owned(),
+                e["outcome"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let s = |a: &str, b: &str| (a.to_owned(), b.to_owned(), "answered".to_owned());
+    assert_eq!(
+        got,
+        [
+            s("netrc", "https://a.example"),
+            s("netrc", "https://b.example"),
+            s("exec", "https://a.example"),
+            s("exec", "https://b.example"),
+            s("goauth", "https://b.example"),
+        ]
+    );
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(!text.contains("SECRET"), "{text}");
+}
