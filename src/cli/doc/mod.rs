@@ -374,7 +374,8 @@ pub(crate) const CONFIG_5: &[Section] = &[
             item(
                 "**Default is deny.** A request that no rule matches gets no output and exit \
                  status 0, so git asks its next helper or prompts. gocred does this without \
-                 touching D-Bus or any file other than the config.",
+                 touching D-Bus or any file other than the config (and the audit log, which \
+                 records the refusal, when `[audit]` turns it on).",
             ),
         ])],
     },
