@@ -525,18 +525,17 @@ pub fn identify(ancestry: &[(u32, String)]) -> &'static str {
 /// The `depth` processes above `pid`, parent first, from `/proc/PID/stat`.
 fn ancestry(pid: u32, depth: usize) -> Vec<(u32, String)> {
     let mut out = Vec::new();
-    let mut at = pid;
-    while out.len() < depth {
-        let Some((_, ppid)) = stat(at) else { break };
-        if ppid == 0 {
+    // One read of /proc/PID/stat per process: each gives its name and the next pid up.
+    let Some((_, mut at)) = stat(pid) else {
+        return out;
+    };
+    while at != 0 && out.len() < depth {
+        let (comm, up) = stat(at).unwrap_or_default();
+        out.push((at, comm));
+        if at == 1 {
             break;
         }
-        let comm = stat(ppid).map(|(c, _)| c).unwrap_or_default();
-        out.push((ppid, comm));
-        if ppid == 1 {
-            break;
-        }
-        at = ppid;
+        at = up;
     }
     out
 }
