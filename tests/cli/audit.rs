@@ -493,3 +493,41 @@ fn netrc_exec_and_goauth_log_one_line_per_host_they_decide() {
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(!text.contains("SECRET"), "{text}");
 }
+
+#[test]
+fn logout_logs_one_line_for_its_host() {
+    let env = TestEnv::new();
+    let log = env.root().join("audit.log");
+    env.policy(&policy(&log, ""));
+    env.gocred(&["store"])
+        .stdin("protocol=https\nhost=h1.audit.example\nusername=u\npassword=logout-SECRET-pw\n\n")
+        .success();
+    env.gocred(&["logout", "h1.audit.example"]).success();
+    // A host no rule names: the failure is logged with its error.
+    env.gocred(&["logout", "nowhere.example"]).run();
+    let entries = lines(&log);
+    let got: Vec<(&str, &str, &str)> = entries
+        .iter()
+        .map(|e| {
+            (
+                e["command"].as_str().unwrap(),
+                e["target"].as_str().unwrap(),
+                e["outcome"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got[0],
+        ("store", "https://h1.audit.example", "stored in file")
+    );
+    assert_eq!(got[1], ("logout", "https://h1.audit.example", "logged out"));
+    assert_eq!(got.len(), 3, "{got:?}");
+    assert_eq!(got[2].0, "logout");
+    assert_eq!(got[2].1, "https://nowhere.example");
+    assert!(got[2].2.starts_with("error: no rule"), "{got:?}");
+    assert!(
+        !std::fs::read_to_string(&log)
+            .unwrap()
+            .contains("logout-SECRET")
+    );
+}
