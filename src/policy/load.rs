@@ -122,14 +122,16 @@ pub fn load_for_host(path: &Path, host: Option<&str>) -> Result<Policy, ConfigEr
 }
 
 fn load_keeping(path: &Path, only_host: Option<&str>) -> Result<Policy, ConfigError> {
-    match super::trust::read(path)? {
-        Some(text) => load_str_keeping(path, &text, only_host),
-        None => Ok(Policy {
+    let user = match super::trust::read(path)? {
+        Some(text) => load_str_keeping(path, &text, only_host)?,
+        None => Policy {
             path: path.to_owned(),
             exists: false,
             ..Policy::default()
-        }),
-    }
+        },
+    };
+    // What the machine policy allows of it: the one policy every command uses.
+    super::machine::enforce(user)
 }
 
 /// The policy in `text` (read from `path`). Plain files are read by a fast reader
@@ -174,7 +176,18 @@ pub fn load_str_keeping(
 /// [`load_str`] through the full `toml` parser only (the fast reader's reference in tests).
 #[doc(hidden)]
 pub fn load_str_full(path: &Path, text: &str) -> Result<Policy, ConfigError> {
+    load_str_layer(path, text, false)
+}
+
+/// [`load_str_full`]; `machine`: the machine policy, whose `[machine]` table is allowed here and
+/// checked by [`super::machine`].
+pub(super) fn load_str_layer(
+    path: &Path,
+    text: &str,
+    machine: bool,
+) -> Result<Policy, ConfigError> {
     let mut ck = Checker::new(text);
+    ck.machine = machine;
     let (root, errors) = DeTable::parse_recoverable(text);
     let mut policy = Policy {
         path: path.to_owned(),
@@ -267,6 +280,8 @@ pub(super) struct Checker<'t> {
     /// With `only_host`: the hash of every rule's pattern, and whether two were equal.
     hashes: std::collections::HashSet<u64, Fnv>,
     collided: bool,
+    /// The machine policy: its `[machine]` table is checked by [`super::machine`].
+    machine: bool,
 }
 
 pub(super) type Value<'i> = Spanned<DeValue<'i>>;
@@ -301,6 +316,7 @@ impl<'t> Checker<'t> {
             only_host: None,
             hashes: std::collections::HashSet::default(),
             collided: false,
+            machine: false,
             diagnostics: Vec::new(),
         }
     }
@@ -436,7 +452,12 @@ impl Checker<'_> {
 
     /// Everything but the rules: the top-level keys, `[keychain]` and `[file]`.
     pub(super) fn top(&mut self, root: &DeTable<'_>, policy: &mut Policy) {
-        self.unknown_keys(root, &["rule", "keychain", "file"], "the top level");
+        let known: &[&str] = if self.machine {
+            &["rule", "keychain", "file", "machine"]
+        } else {
+            &["rule", "keychain", "file"]
+        };
+        self.unknown_keys(root, known, "the top level");
         if let Some(v) = root.get("keychain")
             && let Some(t) = self.table(v, "keychain")
         {
@@ -652,6 +673,7 @@ impl Checker<'_> {
             oauth,
             goauth_preemptive,
             line,
+            machine: Default::default(),
         })
     }
 

@@ -7,6 +7,7 @@
 
 pub mod edit;
 mod load;
+pub mod machine;
 pub mod pattern;
 pub mod psl;
 mod scan;
@@ -94,6 +95,8 @@ pub struct Rule {
     pub goauth_preemptive: bool,
     /// 1-based line of the `[[rule]]` header, for messages.
     pub line: usize,
+    /// What the machine policy said about this rule (nothing, for a user's rule it leaves alone).
+    pub machine: machine::Mark,
 }
 
 /// Who runs the OAuth server: picks the endpoint paths, the user name git sends and the
@@ -147,6 +150,8 @@ pub struct Policy {
     pub keychain_backend: KeychainBackend,
     /// `[file] path`: where the file store lives, if not the default.
     pub file_path: Option<PathBuf>,
+    /// The machine policy this policy was narrowed by, and what it refused.
+    pub machine: Option<machine::Applied>,
 }
 
 /// The key every store files a credential under: `scheme://host[:port]`, plus `/path` when the
@@ -180,7 +185,12 @@ impl Policy {
     /// The most specific rule for `target`, or `NotManaged`.
     pub fn decide(&self, target: Target) -> Decision<'_> {
         let mut best: Option<(pattern::Specificity, &Rule)> = None;
+        // A URL the machine policy denies is served by none of the user's rules.
+        let denied = self.machine.as_ref().is_some_and(|m| m.denies(&target));
         for rule in &self.rules {
+            if denied && !rule.machine.is_machine_rule() {
+                continue;
+            }
             // Defence in depth: the loader already refuses http rules without allow_http.
             if rule.pattern.scheme == "http" && !rule.allow_http {
                 continue;
