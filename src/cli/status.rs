@@ -7,7 +7,7 @@
 use super::CommandError;
 use super::context::Context;
 use crate::gitconfig::{self, CredentialUrl, GitConfig, GitSide, Program, Wanted};
-use crate::policy::{Decision, Policy, Rule, SourceKind, Target};
+use crate::policy::{Decision, Policy, Rule, SourceKind, Target, machine};
 use crate::source::StoredInfo;
 use crate::time::{format_utc, relative};
 use serde_json::{Value, json};
@@ -61,13 +61,15 @@ pub fn cmd_status(ctx: &mut Context, args: StatusArgs) -> Result<(), CommandErro
         return Err(CommandError::user(missing));
     }
     let mut out = String::new();
-    if !policy.exists || policy.rules.is_empty() {
+    if policy.rules.is_empty() {
         let what = if policy.exists {
             "has no rules"
         } else {
             "does not exist yet"
         };
-        out += &format!("gocred policy: {} ({what})\n\n", path.display());
+        out += &format!("gocred policy: {} ({what})\n", path.display());
+        out += &machine::summary(&policy);
+        out += "\n";
         out += "Every host is denied until a rule allows it. To start, let gocred write one \
                 (commented, for your host):\n\n    gocred config init gitlab.corp.example\n\n\
                 or put a rule like this in that file:\n\n";
@@ -78,6 +80,7 @@ pub fn cmd_status(ctx: &mut Context, args: StatusArgs) -> Result<(), CommandErro
             let v = json!({
                 "schema": 1,
                 "policy": {"path": path.display().to_string(), "exists": policy.exists},
+                "machine": machine::summary_json(&policy),
                 "git": {"error": null},
                 "rules": [],
                 "orphans": [],
@@ -92,6 +95,7 @@ pub fn cmd_status(ctx: &mut Context, args: StatusArgs) -> Result<(), CommandErro
         policy.rules.len(),
         plural(policy.rules.len())
     );
+    out += &machine::summary(&policy);
     // git's config, read once for every rule.
     let git =
         gitconfig::read((ctx.env)("PATH").map(Into::into)).map_err(|e| (e.to_string(), e.fix()));
@@ -132,6 +136,8 @@ pub fn cmd_status(ctx: &mut Context, args: StatusArgs) -> Result<(), CommandErro
             "oauth": null,
         });
         out += &format!("\n{}\n", rule.url);
+        out += &machine::decided_by(&policy, rule);
+        rule_json["decided_by"] = machine::rule_json(&policy, rule);
         let names: Vec<&str> = rule.sources.iter().map(|s| s.name()).collect();
         out += &format!("  sources: {}\n", names.join(", "));
         if let Some(u) = &rule.username {
@@ -212,6 +218,7 @@ pub fn cmd_status(ctx: &mut Context, args: StatusArgs) -> Result<(), CommandErro
         let v = json!({
             "schema": 1,
             "policy": {"path": path.display().to_string(), "exists": policy.exists},
+            "machine": machine::summary_json(&policy),
             "git": {"error": git.as_ref().err().map(|e| &e.0)},
             "rules": rules_json,
             "orphans": orphans_json,

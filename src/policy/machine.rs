@@ -520,6 +520,137 @@ pub fn refusal_from(policy: &Policy, from: usize) -> Option<String> {
     ))
 }
 
+/// Which layer decided `rule` of the effective `policy`, for `status`: one indented line, or
+/// nothing when there is no machine policy (every rule is then the user's).
+pub fn decided_by(policy: &Policy, rule: &Rule) -> String {
+    let Some(m) = &policy.machine else {
+        return String::new();
+    };
+    let mut out = match rule.machine.own_line {
+        Some(line) => format!("  decided by: machine policy {}:{line}\n", m.path.display()),
+        None => {
+            let mut s = format!(
+                "  decided by: your policy {}:{}",
+                policy.path.display(),
+                rule.line
+            );
+            if !rule.machine.narrowed_by.is_empty() {
+                let lines: Vec<String> = rule
+                    .machine
+                    .narrowed_by
+                    .iter()
+                    .map(|l| l.to_string())
+                    .collect();
+                s += &format!(
+                    ", narrowed by machine policy {}:{}",
+                    m.path.display(),
+                    lines.join(",")
+                );
+            }
+            s + "\n"
+        }
+    };
+    if let Some(line) = rule.machine.no_secret_files {
+        out += &format!(
+            "  secret files: forbidden (machine policy line {line}): netrc and exec leave it out\n"
+        );
+    }
+    out
+}
+
+/// `decided_by` of a rule in `status --json`: `layer` ("machine" or "user"), `path` and `line`
+/// of the file that decided it, `narrowed_by` (machine policy lines), `secret_files` (bool).
+pub fn rule_json(policy: &Policy, rule: &Rule) -> serde_json::Value {
+    let path = match (&policy.machine, rule.machine.own_line) {
+        (Some(m), Some(_)) => &m.path,
+        _ => &policy.path,
+    };
+    serde_json::json!({
+        "layer": rule.machine.layer(),
+        "path": path.display().to_string(),
+        "line": rule.line,
+        "narrowed_by": rule.machine.narrowed_by,
+        "secret_files": rule.machine.no_secret_files.is_none(),
+    })
+}
+
+/// The machine policy in `status`: a few lines, or nothing when there is none.
+pub fn summary(policy: &Policy) -> String {
+    let Some(m) = &policy.machine else {
+        return String::new();
+    };
+    let mut out = format!(
+        "machine policy: {} ({} rule{} of its own; user rules: {})\n",
+        m.path.display(),
+        m.machine_rules,
+        if m.machine_rules == 1 { "" } else { "s" },
+        m.user_rules.name()
+    );
+    if !m.deny.is_empty() {
+        let urls: Vec<&str> = m.deny.iter().map(|d| d.url.as_str()).collect();
+        out += &format!("  denied to your rules: {}\n", urls.join(", "));
+    }
+    if !m.refused.is_empty() {
+        out += &format!(
+            "  {} of your rules not used (forbidden): see `gocred config check`\n",
+            m.refused.len()
+        );
+    }
+    out
+}
+
+/// The machine policy in `status --json` (`null` when there is none): `path`, `user_rules`,
+/// `deny` (patterns), `refused` (`url`, `line`, `machine_line`, `why`) and `narrowed` (`url`,
+/// `line`, `machine_line`, `what`).
+pub fn summary_json(policy: &Policy) -> serde_json::Value {
+    let Some(m) = &policy.machine else {
+        return serde_json::Value::Null;
+    };
+    serde_json::json!({
+        "path": m.path.display().to_string(),
+        "user_rules": m.user_rules.name(),
+        "deny": m.deny.iter().map(|d| d.url.as_str()).collect::<Vec<_>>(),
+        "refused": m.refused.iter().map(|r| serde_json::json!({
+            "url": r.url, "line": r.line, "machine_line": r.machine_line, "why": r.why,
+        })).collect::<Vec<_>>(),
+        "narrowed": m.narrowed.iter().map(|n| serde_json::json!({
+            "url": n.url, "line": n.line, "machine_line": n.machine_line, "what": n.what,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// `config check`'s report of what the machine policy did: one line per user rule it refused
+/// (both files and lines) and per narrowing; the number refused.
+pub fn check_report(policy: &Policy) -> (Vec<String>, usize) {
+    let Some(m) = &policy.machine else {
+        return (Vec::new(), 0);
+    };
+    let mut lines = Vec::new();
+    for r in &m.refused {
+        lines.push(format!(
+            "{}:{}: rule for \"{}\" is not used: {} ({}:{})",
+            policy.path.display(),
+            r.line,
+            r.url,
+            r.why,
+            m.path.display(),
+            r.machine_line
+        ));
+    }
+    for n in &m.narrowed {
+        lines.push(format!(
+            "{}:{}: note: rule for \"{}\" narrowed: {} ({}:{})",
+            policy.path.display(),
+            n.line,
+            n.url,
+            n.what,
+            m.path.display(),
+            n.machine_line
+        ));
+    }
+    (lines, m.refused.len())
+}
+
 fn host_under(host: &str, suffix: &str) -> bool {
     host.strip_suffix(suffix)
         .and_then(|head| head.strip_suffix('.'))
