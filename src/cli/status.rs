@@ -47,7 +47,12 @@ against), `use_http_path` (bool), `needs_path` (bool), `helpers` (what git runs,
 `value`, `key`, `scope`, `origin`, `program` (the path found, or null), `found`, `gocred`) and \
 `problems` (`code`, `message`, `fix`; codes: git_config_unreadable, git_stops, no_helper, \
 no_gocred, gocred_not_found, gocred_arguments, helper_before_gocred, no_use_http_path). \
-`orphans` lists stored entries no rule serves (same fields as `stored`).";
+`orphans` lists stored entries no rule serves (same fields as `stored`). `machine` is the \
+machine policy (null when there is none): `path`, `user_rules`, `deny`, `refused` (user rules it \
+forbids: `url`, `line`, `machine_line`, `why`) and `narrowed` (`url`, `line`, `machine_line`, \
+`what`); each rule's `decided_by` says which layer decided it: `layer` (`machine` or `user`), \
+`path` and `line` of that file, `narrowed_by` (machine policy lines), `secret_files` (false: \
+netrc and exec leave it out).";
 
 const EXAMPLE: &str = r#"[[rule]]
 url = "https://gitlab.corp.example"
