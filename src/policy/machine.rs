@@ -172,6 +172,18 @@ impl Applied {
     pub fn denies(&self, target: &Target) -> bool {
         self.deny.iter().any(|d| d.covers(target))
     }
+
+    /// Whether an answer of the user's `rule` for `target` that the client applies to the
+    /// rule's whole prefix on that host (Go's GOAUTH, a netrc entry) would also reach a URL
+    /// that no user rule may serve.
+    pub fn denies_prefix(&self, rule: &Rule, target: &Target) -> bool {
+        !rule.machine.is_machine_rule()
+            && self.deny.iter().any(|d| {
+                d.covers_host(target)
+                    && (path_contains(d.path.as_deref(), rule.pattern.path.as_deref())
+                        || path_contains(rule.pattern.path.as_deref(), d.path.as_deref()))
+            })
+    }
 }
 
 /// The effective policy: `user` as the machine policy at [`PATH`] allows it (unchanged when
@@ -376,7 +388,20 @@ fn judge(m: &Machine, mut rule: Rule, narrowed: &mut Vec<Narrowed>) -> Result<Ru
             continue;
         }
         let line = r.scope.line;
-        if let Some(allowed) = &r.sources {
+        // No secret in a file there: the `file` store is one.
+        let allowed = match (&r.sources, r.secret_files) {
+            (Some(list), true) => Some(list.clone()),
+            (list, false) => Some(
+                list.as_deref()
+                    .unwrap_or(&[SourceKind::Keychain, SourceKind::Env, SourceKind::OAuth])
+                    .iter()
+                    .copied()
+                    .filter(|s| *s != SourceKind::File)
+                    .collect(),
+            ),
+            (None, true) => None,
+        };
+        if let Some(allowed) = &allowed {
             let names =
                 |l: &[SourceKind]| l.iter().map(|s| s.name()).collect::<Vec<_>>().join(", ");
             let dropped: Vec<SourceKind> = rule
@@ -711,8 +736,8 @@ impl Scope {
                 || path_contains(rule.path.as_deref(), self.path.as_deref()))
     }
 
-    /// This scope covers `target` (a path-scoped one also every target without a clean path).
-    pub fn covers(&self, t: &Target) -> bool {
+    /// This scope covers `target`'s host and port (whatever its path).
+    fn covers_host(&self, t: &Target) -> bool {
         let host = match &self.host {
             HostPattern::Exact(h) => *h == t.host,
             HostPattern::Wildcard(s) => {
@@ -721,13 +746,16 @@ impl Scope {
                     && t.host.parse::<std::net::Ipv4Addr>().is_err()
             }
         };
+        host && self.port_covers(t.port)
+    }
+
+    /// This scope covers `target` (a path-scoped one also every target without a clean path).
+    pub fn covers(&self, t: &Target) -> bool {
         let path = match (&self.path, &t.path) {
-            (None, _) => true,
             (Some(prefix), Some(path)) if t.path_is_clean => path_under(path, prefix),
-            (Some(_), Some(_)) => true,
-            (Some(_), None) => true,
+            _ => true,
         };
-        host && self.port_covers(t.port) && path
+        self.covers_host(t) && path
     }
 }
 

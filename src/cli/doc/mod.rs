@@ -515,7 +515,8 @@ pub(crate) const CONFIG_5: &[Section] = &[
                 (
                     "`secret_files`",
                     "`false`: `gocred netrc` (also with `--output`) and `gocred exec` leave these \
-                     hosts out: their secret is never written to a file.",
+                     hosts out, and the `file` store is not used there: their secret is never \
+                     written to a file.",
                 ),
                 (
                     "`[machine.restrict.oauth]`",

@@ -185,3 +185,36 @@ fn machine_restrict_with_a_path_also_covers_requests_without_one() {
     assert!(served_by(&p, "https://git.example").is_none());
     assert!(served_by(&p, "https://git.example/open/x.git").is_some());
 }
+
+#[test]
+fn machine_secret_files_false_also_rules_out_the_file_store() {
+    let p = effective(
+        "[machine]\n[[machine.restrict]]\nurl = \"https://git.example\"\nsecret_files = false\n",
+        "[[rule]]\nurl = \"https://git.example\"\nsources = [\"file\"]\nstore = \"file\"\n\n\
+         [[rule]]\nurl = \"https://git.example/team/\"\nsources = [\"keychain\", \"file\"]\nstore = \"file\"\n",
+    );
+    let m = p.machine.as_ref().unwrap();
+    assert_eq!(m.refused.iter().map(|r| r.line).collect::<Vec<_>>(), [1]);
+    let team = served_by(&p, "https://git.example/team/x").unwrap();
+    assert_eq!(
+        (team.sources.as_slice(), team.store),
+        (&[SourceKind::Keychain][..], None)
+    );
+}
+
+#[test]
+fn machine_deny_of_a_path_withholds_answers_for_the_whole_prefix() {
+    let p = effective(
+        "[machine]\ndeny = [\"https://git.example/secret/\"]\n",
+        &format!(
+            "[[rule]]\nurl = \"https://git.example\"\n{KEYCHAIN}\n\
+             [[rule]]\nurl = \"https://git.example/open/\"\n{KEYCHAIN}"
+        ),
+    );
+    let m = p.machine.as_ref().unwrap();
+    let target = normalize(Input::Url("https://git.example/open/x")).unwrap();
+    let (host_wide, open) = (&p.rules[0], &p.rules[1]);
+    // Go would use the host-wide rule's answer for /secret/ too; the /open/ one's never.
+    assert!(m.denies_prefix(host_wide, &target));
+    assert!(!m.denies_prefix(open, &target));
+}
