@@ -676,6 +676,19 @@ pub fn check_report(policy: &Policy) -> (Vec<String>, usize) {
     (lines, m.refused.len())
 }
 
+/// When the machine policy denies `target` to the user's rules: the one line that says so
+/// (naming the file and the line), for `doctor`.
+pub fn denial(policy: &Policy, target: &Target) -> Option<String> {
+    let m = policy.machine.as_ref()?;
+    let d = m.deny.iter().find(|d| d.covers(target))?;
+    Some(format!(
+        "the machine policy {}:{} denies {} to your rules",
+        m.path.display(),
+        d.line,
+        d.url
+    ))
+}
+
 fn host_under(host: &str, suffix: &str) -> bool {
     host.strip_suffix(suffix)
         .and_then(|head| head.strip_suffix('.'))

@@ -182,6 +182,14 @@ pub enum Decision<'p> {
 }
 
 impl Policy {
+    /// The file `rule` was read from: the machine policy for its own rules, else this policy's.
+    pub fn file_of(&self, rule: &Rule) -> &std::path::Path {
+        match &self.machine {
+            Some(m) if rule.machine.is_machine_rule() => &m.path,
+            _ => &self.path,
+        }
+    }
+
     /// The most specific rule for `target`, or `NotManaged`.
     pub fn decide(&self, target: Target) -> Decision<'_> {
         let mut best: Option<(pattern::Specificity, &Rule)> = None;

@@ -500,3 +500,32 @@ fn machine_policy_the_user_could_change_is_refused_by_every_command() {
         }
     }
 }
+
+#[test]
+fn machine_policy_goauth_gives_go_nothing_whose_prefix_reaches_a_denied_path() {
+    let machine =
+        "[machine]\ndeny = [\"https://git.example/secret/\", \"https://*.internal.example\"]\n";
+    let Some(w) = world(Machine::Root(machine.into())) else {
+        return;
+    };
+    w.user_config(&format!(
+        "{}{}{}",
+        env_rule("https://git.example"),
+        env_rule("https://git.example/open/"),
+        env_rule("https://ok.example"),
+    ));
+    let goauth = |url: &str| w.gocred(&["goauth", url], "", &[TOKEN]);
+    // Go would apply a host-wide answer to /secret/ too: none.
+    let out = goauth("https://git.example/team/mod?go-get=1");
+    assert_eq!((out.code, out.stdout.as_str()), (0, ""), "{out:?}");
+    let out = goauth("https://git.internal.example/mod?go-get=1");
+    assert_eq!((out.code, out.stdout.as_str()), (0, ""), "{out:?}");
+    // The path-scoped rule's answer covers /open/ only: given.
+    let out = goauth("https://git.example/open/mod?go-get=1");
+    // base64("u:tok-FAKE-machine-1")
+    let basic = "Authorization: Basic dTp0b2stRkFLRS1tYWNoaW5lLTE=";
+    assert!(out.stdout.contains("https://git.example/open/"), "{out:?}");
+    assert!(out.stdout.contains(basic), "{out:?}");
+    let out = goauth("https://ok.example/mod?go-get=1");
+    assert!(out.stdout.contains(basic), "{out:?}");
+}
