@@ -335,6 +335,23 @@ fn machine_policy_login_save_refuses_a_rule_it_forbids() {
         "{out:?}"
     );
     assert_eq!(std::fs::read_to_string(w.config_path()).unwrap(), before);
+    // config init writes no rule it forbids either, not even into a new file.
+    let fresh = w.home.join("fresh.toml");
+    let fresh_var = fresh.display().to_string();
+    let out = w.gocred(
+        &["config", "init", "git.internal.example"],
+        "",
+        &[("GOCRED_CONFIG", fresh_var.as_str())],
+    );
+    assert_ne!(out.code, 0, "{out:?}");
+    assert!(out.stderr.contains("machine policy"), "{out:?}");
+    assert!(!fresh.exists(), "{out:?}");
+    let out = w.gocred(
+        &["config", "init", "ok.example"],
+        "",
+        &[("GOCRED_CONFIG", fresh_var.as_str())],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
     // Nothing of the token anywhere in HOME.
     let out = w.run_program(
         "grep",
