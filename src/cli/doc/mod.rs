@@ -498,7 +498,7 @@ pub(crate) const CONFIG_5: &[Section] = &[
                 (
                     "`deny`",
                     "URL patterns no user rule may serve. A user rule inside one is not used; a \
-                     wider one (`*.example` against `*.internal.example`) serves the rest only.",
+                     wider one (`*.corp.example` against `*.internal.corp.example`) serves the rest only.",
                 ),
                 (
                     "`[[machine.restrict]]` `url`",
