@@ -544,6 +544,13 @@ pub(crate) const CONFIG_5: &[Section] = &[
                      refuse to write a rule it forbids.",
                 ),
                 item(
+                    "It binds what gocred does, not what a user can do: someone who runs other \
+                     programs (their own build of gocred, or gocred in a user namespace of their own \
+                     where `/etc/gocred` can be mounted over) can read their own keychain without \
+                     it. On Windows the file's owner and permissions are not checked yet: give \
+                     `C:\\ProgramData\\gocred` an ACL that only Administrators can write.",
+                ),
+                item(
                     "`gocred config check` names each user rule it forbids, with the user's file and \
                      line and the machine policy's line, and exits 1; `gocred status` (and `--json`, \
                      `decided_by`) says which layer decided each rule.",
