@@ -88,13 +88,27 @@ impl Context<'_> {
     /// The policy as the file is now (read and checked whole on every call: there is no cache).
     /// A missing file is an empty policy; see [`Context::missing_named_config`].
     pub fn load_policy(&self) -> Result<Policy, CommandError> {
-        Ok(policy::load(self.config_path()?)?)
+        let mut policy = policy::load(self.config_path()?)?;
+        self.add_ci_job_rule(&mut policy);
+        Ok(policy)
+    }
+
+    /// The CI job token's implicit rule ([`crate::ci::add_job_rule`]), or the note that says
+    /// why a job that turned it on gets none.
+    fn add_ci_job_rule(&self, policy: &mut Policy) {
+        if let Some(why) = crate::ci::add_job_rule(policy, &*self.env)
+            && !self.quiet()
+        {
+            eprintln!("{}", crate::redact::shown(&format!("gocred: note: {why}")));
+        }
     }
 
     /// [`Context::load_policy`] for a request to `host` only (`get`): the file read and checked
     /// whole, keeping only the rules that could match `host` ([`policy::load_for_host`]).
     pub fn load_policy_for_host(&self, host: Option<&str>) -> Result<Policy, CommandError> {
-        Ok(policy::load_for_host(self.config_path()?, host)?)
+        let mut policy = policy::load_for_host(self.config_path()?, host)?;
+        self.add_ci_job_rule(&mut policy);
+        Ok(policy)
     }
 
     /// When `$GOCRED_CONFIG` names a file that `policy` found missing: the one line that says
@@ -137,7 +151,7 @@ impl Context<'_> {
         Ok(match kind {
             SourceKind::Keychain => Box::new(Keychain::new(policy.keychain_backend)),
             SourceKind::File => Box::new(self.file_store(policy)?),
-            SourceKind::Env | SourceKind::OAuth => {
+            SourceKind::Env | SourceKind::OAuth | SourceKind::Command | SourceKind::Ci => {
                 return Err(CommandError::internal(format!(
                     "BUG: {} is not a store",
                     kind.name()
@@ -154,6 +168,11 @@ impl Context<'_> {
         Ok(match kind {
             SourceKind::Env => Box::new(Env::new(|name: &str| (self.env)(name))),
             SourceKind::OAuth => Box::new(self.oauth(policy)),
+            SourceKind::Command => Box::new(crate::source::command::CommandSource::new(
+                policy.keychain_backend,
+                &*self.env,
+            )),
+            SourceKind::Ci => Box::new(crate::source::ci::CiSource::new(&*self.env)),
             store => {
                 let s: Box<dyn Source> = match store {
                     SourceKind::Keychain => Box::new(Keychain::new(policy.keychain_backend)),

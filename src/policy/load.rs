@@ -214,6 +214,9 @@ pub(super) struct RuleKeys<'v, 'i> {
     allow_http: Option<&'v Value<'i>>,
     oauth: Option<&'v Value<'i>>,
     goauth: Option<&'v Value<'i>>,
+    command: Option<&'v Value<'i>>,
+    command_timeout: Option<&'v Value<'i>>,
+    cache: Option<&'v Value<'i>>,
     /// Keys that no rule has, each an error.
     unknown: Vec<(&'v str, Range<usize>)>,
 }
@@ -240,6 +243,9 @@ impl<'v, 'i> RuleKeys<'v, 'i> {
             "allow_http" => &mut self.allow_http,
             "oauth" => &mut self.oauth,
             "goauth" => &mut self.goauth,
+            "command" => &mut self.command,
+            "command_timeout" => &mut self.command_timeout,
+            "cache" => &mut self.cache,
             other => {
                 if self.unknown.iter().any(|(k, _)| *k == other) {
                     return false;
@@ -271,6 +277,14 @@ pub(super) struct Checker<'t> {
 
 pub(super) type Value<'i> = Spanned<DeValue<'i>>;
 
+/// The keys of a rule that configure its `command` source, for
+/// [`crate::source::command::check_rule`].
+pub struct CommandKeys<'v, 'i> {
+    pub command: Option<&'v Spanned<DeValue<'i>>>,
+    pub command_timeout: Option<&'v Spanned<DeValue<'i>>>,
+    pub cache: Option<&'v Spanned<DeValue<'i>>>,
+}
+
 pub(super) const RULE_KEYS: &[&str] = &[
     "url",
     "sources",
@@ -280,6 +294,9 @@ pub(super) const RULE_KEYS: &[&str] = &[
     "allow_http",
     "oauth",
     "goauth",
+    "command",
+    "command_timeout",
+    "cache",
 ];
 
 const OAUTH_KEYS: &[&str] = &[
@@ -436,7 +453,19 @@ impl Checker<'_> {
 
     /// Everything but the rules: the top-level keys, `[keychain]` and `[file]`.
     pub(super) fn top(&mut self, root: &DeTable<'_>, policy: &mut Policy) {
-        self.unknown_keys(root, &["rule", "keychain", "file"], "the top level");
+        self.unknown_keys(root, &["rule", "keychain", "file", "ci"], "the top level");
+        if let Some(v) = root.get("ci")
+            && let Some(t) = self.table(v, "ci")
+        {
+            self.unknown_keys(t, &["job_token"], "[ci]");
+            if let Some(b) = t.get("job_token") {
+                match b.get_ref().as_bool() {
+                    Some(true) => policy.ci_job_token = Some(self.position(v.span().start).0),
+                    Some(false) => {}
+                    None => self.error(b.span(), "`job_token` must be true or false"),
+                }
+            }
+        }
         if let Some(v) = root.get("keychain")
             && let Some(t) = self.table(v, "keychain")
         {
@@ -528,8 +557,10 @@ impl Checker<'_> {
                                 "file" => SourceKind::File,
                                 "env" => SourceKind::Env,
                                 "oauth" => SourceKind::OAuth,
+                                "command" => SourceKind::Command,
+                                "ci" => SourceKind::Ci,
                                 other => {
-                                    self.error(item.span(), format!("unknown source `{other}` (expected keychain, file, env or oauth)"));
+                                    self.error(item.span(), format!("unknown source `{other}` (expected keychain, file, env, oauth, command or ci)"));
                                     continue;
                                 }
                             };
@@ -640,6 +671,16 @@ impl Checker<'_> {
                 "http:// sends credentials in clear text: set `allow_http = true` on this rule if you really mean it",
             );
         }
+        let command = crate::source::command::check_rule(
+            &mut |span, message| self.error(span, message),
+            &CommandKeys {
+                command: k.command,
+                command_timeout: k.command_timeout,
+                cache: k.cache,
+            },
+            sources.contains(&SourceKind::Command),
+            &sources_span,
+        );
         let (url, pattern, _) = url?;
         (self.diagnostics.len() == before).then_some(Rule {
             url,
@@ -651,6 +692,7 @@ impl Checker<'_> {
             allow_http,
             oauth,
             goauth_preemptive,
+            command,
             line,
         })
     }

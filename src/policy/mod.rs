@@ -14,8 +14,8 @@ pub mod target;
 mod trust;
 
 pub use load::{
-    ConfigError, Diagnostic, MAX_CONFIG_BYTES, load, load_for_host, load_str, load_str_full,
-    load_str_keeping,
+    CommandKeys, ConfigError, Diagnostic, MAX_CONFIG_BYTES, load, load_for_host, load_str,
+    load_str_full, load_str_keeping,
 };
 pub use pattern::{HostPattern, UrlPattern};
 pub use target::{Input, Target, TargetError, normalize};
@@ -29,6 +29,10 @@ pub enum SourceKind {
     Env,
     /// OAuth 2.0 tokens from `gocred login`, refreshed on `get`; kept in the rule's store.
     OAuth,
+    /// A program the rule names prints the credential (a secrets manager's CLI).
+    Command,
+    /// The CI job's own token, for exactly the CI server's origin ([`crate::ci`]).
+    Ci,
 }
 
 impl SourceKind {
@@ -38,6 +42,8 @@ impl SourceKind {
             SourceKind::File => "file",
             SourceKind::Env => "env",
             SourceKind::OAuth => "oauth",
+            SourceKind::Command => "command",
+            SourceKind::Ci => "ci",
         }
     }
 
@@ -92,6 +98,9 @@ pub struct Rule {
     /// `goauth = "preemptive"`: `gocred goauth` without a URL (Go's first call, before any
     /// request) answers for this rule's host. Default `"on-challenge"`: only after a 4xx.
     pub goauth_preemptive: bool,
+    /// `command = [...]` with `command_timeout` and `cache`: present exactly when `sources`
+    /// lists `command`.
+    pub command: Option<crate::source::command::CommandConfig>,
     /// 1-based line of the `[[rule]]` header, for messages.
     pub line: usize,
 }
@@ -147,6 +156,8 @@ pub struct Policy {
     pub keychain_backend: KeychainBackend,
     /// `[file] path`: where the file store lives, if not the default.
     pub file_path: Option<PathBuf>,
+    /// `[ci] job_token = true`: the line of `[ci]`, when set ([`crate::ci`]).
+    pub ci_job_token: Option<usize>,
 }
 
 /// The key every store files a credential under: `scheme://host[:port]`, plus `/path` when the
