@@ -284,6 +284,119 @@ pub fn plan(server: &Server) -> Plan {
     }
 }
 
+/// What `gocred setup ci` did (or, with `dry_run`, would do): the `git config` commands and
+/// the `export` lines for the job's shell.
+#[derive(Debug, Default)]
+pub struct SetupReport {
+    pub commands: Vec<String>,
+    pub exports: String,
+}
+
+/// `VALUE` as one sh word.
+fn sh_quote(value: &str) -> String {
+    if !value.is_empty()
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/._-,:=@%+".contains(&b))
+    {
+        value.to_owned()
+    } else {
+        format!("'{}'", value.replace('\'', "'\\''"))
+    }
+}
+
+/// `a,b` + `c` → `a,b,c`, `c` once.
+fn merge(existing: &str, ours: &str, separator: char) -> String {
+    let mut items: Vec<&str> = existing
+        .split(separator)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    if !items.contains(&ours) {
+        items.push(ours);
+    }
+    items.join(&separator.to_string())
+}
+
+/// `gocred setup ci`: in a consistent CI job, makes git ask gocred (`helper`, run with
+/// `--ci-job-token`) and only gocred for the CI server's origin, in the global git config, and
+/// returns the `export` lines that keep the server's modules private for go (GOPRIVATE,
+/// GONOSUMDB, each merged into what the job already has) and let go ask git for them (GOAUTH
+/// gets `git $HOME`: go runs `git credential fill`, which asks gocred). No token is written
+/// anywhere: the helper reads it from the job's variables on every request.
+pub fn setup(
+    env: &dyn Fn(&str) -> Option<String>,
+    helper: &str,
+    dry_run: bool,
+) -> Result<SetupReport, String> {
+    let server = match detect(env) {
+        Detected::Server(server) => server,
+        Detected::Inconsistent(why) => return Err(format!("setup ci: {why}")),
+        Detected::None => {
+            return Err(
+                "setup ci: this is not a GitLab CI or GitHub Actions job (neither \
+                        GITLAB_CI nor GITHUB_ACTIONS is true)"
+                    .into(),
+            );
+        }
+    };
+    let plan = plan(&server);
+    let key = format!("credential.{}.helper", plan.origin);
+    let value = format!("{helper} --ci-job-token");
+    let mut report = SetupReport::default();
+    let steps: [&[&str]; 3] = [
+        &["--unset-all", &key],
+        &["--add", &key, ""],
+        &["--add", &key, &value],
+    ];
+    for (i, args) in steps.iter().enumerate() {
+        let line = format!(
+            "git config --global {}",
+            args.iter()
+                .map(|a| sh_quote(a))
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+        if !dry_run {
+            let out = std::process::Command::new("git")
+                .args(["config", "--global"])
+                .args(*args)
+                .output()
+                .map_err(|e| format!("setup ci: cannot run git: {e}"))?;
+            // --unset-all of a key that is not there exits 5: nothing to undo.
+            let fine = out.status.success() || (i == 0 && out.status.code() == Some(5));
+            if !fine {
+                return Err(format!(
+                    "setup ci: `{line}` failed: {}",
+                    crate::redact::shown(String::from_utf8_lossy(&out.stderr).trim())
+                ));
+            }
+        }
+        report.commands.push(line);
+    }
+    let get = |name: &str| env(name).unwrap_or_default();
+    let goprivate = merge(&get("GOPRIVATE"), &plan.go_pattern, ',');
+    // GONOSUMDB defaults to GOPRIVATE: when unset, it starts from GOPRIVATE's entries.
+    let nosumdb_base = env("GONOSUMDB").unwrap_or_else(|| get("GOPRIVATE"));
+    let gonosumdb = merge(&nosumdb_base, &plan.go_pattern, ',');
+    let home = get("HOME");
+    let mut exports = format!(
+        "export GOPRIVATE={}\nexport GONOSUMDB={}\n",
+        sh_quote(&goprivate),
+        sh_quote(&gonosumdb)
+    );
+    if !home.is_empty() && !home.contains(';') {
+        let goauth = merge(
+            env("GOAUTH").as_deref().unwrap_or("netrc"),
+            &format!("git {home}"),
+            ';',
+        );
+        exports += &format!("export GOAUTH={}\n", sh_quote(&goauth));
+    }
+    report.exports = exports;
+    Ok(report)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -369,5 +482,18 @@ mod tests {
         let mut both = base("https://gitlab.corp.example");
         both.push(("GITHUB_ACTIONS", "true"));
         assert!(why(&both).contains("both"));
+    }
+
+    #[test]
+    fn setup_merges_the_ci_host_into_the_jobs_go_variables() {
+        assert_eq!(
+            merge("a.example, b.example", "c.example", ','),
+            "a.example,b.example,c.example"
+        );
+        assert_eq!(merge("c.example", "c.example", ','), "c.example");
+        assert_eq!(merge("", "c.example", ','), "c.example");
+        assert_eq!(sh_quote("netrc;git /home/x"), "'netrc;git /home/x'");
+        assert_eq!(sh_quote("it's"), "'it'\\''s'");
+        assert_eq!(sh_quote("git.corp.example,*.x"), "'git.corp.example,*.x'");
     }
 }

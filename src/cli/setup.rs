@@ -71,6 +71,24 @@ pub enum SetupCommand {
     /// holding a control character: fix the variable first. A value that is not valid UTF-8 is
     /// refused either way.
     Go(SetupGoArgs),
+    /// In a CI job: git asks gocred for the CI server, which serves the job's own token
+    ///
+    /// In GitLab CI (GITLAB_CI, CI_SERVER_URL, CI_JOB_TOKEN) or GitHub Actions (GITHUB_ACTIONS,
+    /// GITHUB_SERVER_URL, GITHUB_TOKEN): writes `credential.<CI origin>.helper` in the global git
+    /// config (an empty value, then gocred with `--ci-job-token`), and prints `export` lines
+    /// for GOPRIVATE and GONOSUMDB (the CI host, or on github.com and gitlab.com the job's
+    /// namespace) and GOAUTH (`git $HOME`): `eval "$(gocred setup ci)"`. Writes no secret and
+    /// needs no policy: the token is read from the job's variables on each request, and only
+    /// the CI server's exact origin gets it. Refused outside a CI job, and in a job whose
+    /// variables are inconsistent (an http server URL, a host that disagrees).
+    Ci(SetupCiArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SetupCiArgs {
+    /// Print the git config commands instead of running them
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -115,6 +133,17 @@ pub fn cmd_setup(ctx: &mut Context, command: SetupCommand) -> Result<(), Command
     match command {
         SetupCommand::Git(args) => setup_git(ctx, args),
         SetupCommand::Go(args) => setup_go(ctx, args),
+        SetupCommand::Ci(args) => {
+            let report = crate::ci::setup(&*ctx.env, &helper_value(ctx)?, args.dry_run)
+                .map_err(CommandError::user)?;
+            let verb = if args.dry_run { "would run" } else { "ran" };
+            for line in &report.commands {
+                ctx.note(None, &format!("setup ci: {verb}: {line}"));
+            }
+            ctx.stdout
+                .write_all(report.exports.as_bytes())
+                .map_err(|e| CommandError::user(format!("cannot write to stdout: {e}")))
+        }
     }
 }
 

@@ -336,7 +336,9 @@ fn entry_json(entry: &StoredInfo, location: &str, now: u64) -> Value {
 
 /// Whether `rule` reads from the store `kind`: as a source, or as where its OAuth tokens live.
 fn serves(rule: &crate::policy::Rule, kind: SourceKind) -> bool {
-    rule.sources.contains(&kind) || rule.oauth.as_ref().is_some_and(|o| o.store == kind)
+    rule.sources.contains(&kind)
+        || rule.oauth.as_ref().is_some_and(|o| o.store == kind)
+        || crate::source::command::caches_in(rule) == Some(kind)
 }
 
 /// The index of the rule that serves `entry`'s scope, if any.

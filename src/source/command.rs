@@ -635,9 +635,12 @@ impl<'e> CommandSource<'e> {
         )
         .map_err(refused)?;
         let answer = parse(&output).map_err(refused)?;
-        let username = answer
+        // The rule's `username` (the policy's word) over the program's, over git's.
+        let username = query
+            .rule
             .username
-            .or_else(|| query.rule.username.clone())
+            .clone()
+            .or(answer.username)
             .or_else(|| query.username.map(str::to_owned))
             .ok_or_else(|| {
                 SourceError::Unavailable(format!(
@@ -708,25 +711,28 @@ impl Source for CommandSource<'_> {
         let Some(config) = &query.rule.command else {
             return Ok(None);
         };
+        let asked = query.username;
         let query = Query {
             username: query.username.or(query.rule.username.as_deref()),
             ..*query
         };
+        // git asked for another user's credential: not this one (as the env source).
+        let theirs = |cred: Credential| asked.is_none_or(|a| a == cred.username).then_some(cred);
         if config.cache == Cache::None {
-            return self.ask(config, &query).map(Some);
+            return self.ask(config, &query).map(theirs);
         }
         let _ = self.env; // the program inherits the process environment itself
         let store = Keychain::new(self.keychain_backend);
         let now = super::now();
         if let Some(hit) = self.cached(&store, &query, now) {
-            return Ok(Some(hit));
+            return Ok(theirs(hit));
         }
         // Single flight: one program run per key, the others wait and read what it stored.
         let lock = self.lock(query.scope, config.timeout_secs);
         if lock.is_ok()
             && let Some(hit) = self.cached(&store, &query, super::now())
         {
-            return Ok(Some(hit));
+            return Ok(theirs(hit));
         }
         let answer = self.ask(config, &query)?;
         if let Some(until) = keep_until(config.cache, &answer, now)
@@ -748,8 +754,16 @@ impl Source for CommandSource<'_> {
             }
         }
         drop(lock);
-        Ok(Some(answer))
+        Ok(theirs(answer))
     }
+}
+
+/// The store a rule's `command` answers are cached in, for `status`.
+pub fn caches_in(rule: &Rule) -> Option<crate::policy::SourceKind> {
+    rule.command
+        .as_ref()
+        .filter(|c| c.cache != Cache::None)
+        .map(|_| crate::policy::SourceKind::Keychain)
 }
 
 /// git says the server refused `password` (`erase` after a 401): a cached answer holding it is
