@@ -284,6 +284,24 @@ pub fn plan(server: &Server) -> Plan {
     }
 }
 
+/// What `status` says of the `ci` source in this environment: where the token comes from, or
+/// why there is none. Never the token.
+pub fn describe(env: &dyn Fn(&str) -> Option<String>) -> String {
+    match detect(env) {
+        Detected::None => {
+            "not in a CI job (neither GITLAB_CI nor GITHUB_ACTIONS is true): no job token".into()
+        }
+        Detected::Inconsistent(why) => format!("no job token is served: {why}"),
+        Detected::Server(s) => format!(
+            "{} job token ({}) as {} for {} only",
+            s.system.name(),
+            s.system.token_var(),
+            s.system.username(),
+            s.origin()
+        ),
+    }
+}
+
 /// What `gocred setup ci` did (or, with `dry_run`, would do): the `git config` commands and
 /// the `export` lines for the job's shell.
 #[derive(Debug, Default)]

@@ -158,6 +158,16 @@ pub fn cmd_status(ctx: &mut Context, args: StatusArgs) -> Result<(), CommandErro
                 "store": o.store.name(),
             });
         }
+        if let Some(c) = &rule.command {
+            let said = crate::source::command::describe(c);
+            out += &format!("  command: {said}\n");
+            rule_json["command"] = json!(said);
+        }
+        if rule.sources.contains(&SourceKind::Ci) {
+            let said = crate::ci::describe(&*ctx.env);
+            out += &format!("  ci: {said}\n");
+            rule_json["ci"] = json!(said);
+        }
         if let Some(var) = &rule.token_env {
             let set = (ctx.env)(var).is_some_and(|v| !v.is_empty());
             out += &format!("  env: {var} is {}\n", if set { "set" } else { "not set" });

@@ -758,6 +758,23 @@ impl Source for CommandSource<'_> {
     }
 }
 
+/// What `status` says of a rule's `command`: the program (never its arguments' output),
+/// timeout and cache.
+pub fn describe(config: &CommandConfig) -> String {
+    let cache = match config.cache {
+        Cache::None => "not cached".to_owned(),
+        Cache::UntilExpiry => "cached in the keychain until it expires".to_owned(),
+        Cache::Seconds(s) => format!("cached in the keychain for {s} s"),
+    };
+    format!(
+        "runs {} ({} word{}), timeout {} s, {cache}",
+        crate::redact::shown(&config.argv[0]),
+        config.argv.len(),
+        if config.argv.len() == 1 { "" } else { "s" },
+        config.timeout_secs
+    )
+}
+
 /// The store a rule's `command` answers are cached in, for `status`.
 pub fn caches_in(rule: &Rule) -> Option<crate::policy::SourceKind> {
     rule.command
