@@ -44,8 +44,9 @@ pub struct Cli {
     #[arg(long, short = 'q', global = true)]
     pub quiet: bool,
     /// Serve the CI job's own token to the CI server, as `[ci] job_token = true` does (what
-    /// `gocred setup ci` puts in git's helper). Same as GOCRED_CI_JOB_TOKEN=1
-    #[arg(long, global = true, hide = true)]
+    /// `gocred setup ci` puts in git's helper, before the action). Same as
+    /// GOCRED_CI_JOB_TOKEN=1
+    #[arg(long, hide = true)]
     pub ci_job_token: bool,
     #[command(subcommand)]
     pub command: Command,
