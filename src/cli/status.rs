@@ -39,7 +39,9 @@ JSON OUTPUT (--json): an object with `schema` (1; a new number only when a field
 meaning or goes away), `policy` (`path`, `exists`), `git` (`error`: why git's config could not be \
 read, or null) and `rules`, one per rule in file order, each with: `url` (as written), `line`, \
 `sources` (names), `username` (or null), `store` (or null), `token_env` (`{\"name\", \
-\"set\"}` or null), `oauth` (`{\"provider\", \"client_id\", \"store\"}` or null), `stored` \
+\"set\"}` or null), `oauth` (`{\"provider\", \"client_id\", \"store\"}` or null), `command` (what runs, its \
+timeout and cache; only in a `command` rule), `ci` (where the CI job token comes from, or why there \
+is none; only in a rule with the `ci` source), `stored` \
 (entries: `scope`, `username`, `expires` (Unix seconds or null), `expired`, \
 `refresh_token`, `location`, `problem` (or null)), `store_errors` (`{\"store\", \
 \"error\"}`), and `git`: `asks_gocred` (bool), `url` (what git's config was matched \
