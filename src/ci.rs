@@ -310,6 +310,18 @@ pub struct SetupReport {
     pub exports: String,
 }
 
+/// The helper value git should run for gocred: `gocred` when `git-credential-gocred` is on
+/// PATH, else this binary's absolute path (as `gocred setup git` writes it).
+pub fn helper_value(env: &dyn Fn(&str) -> Option<String>) -> Result<String, crate::setup::Error> {
+    let on_path = env("PATH").is_some_and(|path| {
+        std::env::split_paths(&path).any(|dir| dir.join("git-credential-gocred").is_file())
+    });
+    if on_path {
+        return Ok("gocred".into());
+    }
+    crate::setup::own_helper_value()
+}
+
 /// `VALUE` as one sh word.
 fn sh_quote(value: &str) -> String {
     if !value.is_empty()
