@@ -304,13 +304,27 @@ impl Recorder {
     }
 }
 
+/// The file a rule of `policy` was written in: the machine policy for its own rules, else the
+/// user's policy.
+pub fn rule_file(policy: &crate::policy::Policy, rule: &Rule) -> PathBuf {
+    match (&policy.machine, rule.machine.is_machine_rule()) {
+        (Some(applied), true) => applied.path.clone(),
+        _ => policy.path.clone(),
+    }
+}
+
 /// Records the policy's decision for `target` (the normalized URL) in this thread's recorder.
-pub fn record_decision(target: &str, decision: &crate::policy::Decision<'_>, file: &Path) {
+pub fn record_decision(
+    target: &str,
+    decision: &crate::policy::Decision<'_>,
+    policy: &crate::policy::Policy,
+) {
     let rule = match decision {
         crate::policy::Decision::Managed { rule, .. } => Some(*rule),
         crate::policy::Decision::NotManaged => None,
     };
-    current(|a| a.decision(target, rule, file));
+    let file = rule.map_or_else(|| policy.path.clone(), |r| rule_file(policy, r));
+    current(|a| a.decision(target, rule, &file));
 }
 
 /// Records what source `kind` answered under `rule` (`env` reads the variable's name through

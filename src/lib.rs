@@ -4,6 +4,7 @@
 //! Data flows one way: stdin → [`protocol`] → [`policy`] → [`source`] → stdout.
 
 pub mod audit;
+pub mod ci;
 pub mod cli;
 pub mod exec;
 pub mod fs;

@@ -24,6 +24,10 @@ pub enum Input {
 #[derive(Debug, Clone)]
 pub struct RuleMatch {
     pub url: String,
+    /// The policy file it is written in, and its layer (`user`, or `machine` for the machine
+    /// policy's own rules).
+    pub file: String,
+    pub layer: &'static str,
     pub line: usize,
     /// In words: `exact host`, `wildcard *.corp.example (2 labels)`, `+ path prefix team/ (1 segment)`.
     pub specificity: String,
@@ -92,8 +96,8 @@ pub struct Explanation {
     pub module: Option<String>,
     pub policy_file: String,
     pub rules: Vec<RuleMatch>,
-    /// The winning rule's URL and line, and the scope key stores file it under.
-    pub decision: Option<(String, usize, String)>,
+    /// The winning rule's URL, file and line, and the scope key stores file it under.
+    pub decision: Option<(String, String, usize, String)>,
     /// Why nothing is managed, when `decision` is `None`.
     pub not_managed: Option<String>,
     /// The machine policy's say, or why there is none.
@@ -119,6 +123,8 @@ pub fn matching_rules(policy: &Policy, target: &Target) -> Vec<RuleMatch> {
         .filter(|r| r.pattern.matches(target).is_some())
         .map(|r| RuleMatch {
             url: r.url.clone(),
+            file: crate::audit::rule_file(policy, r).display().to_string(),
+            layer: r.machine.layer(),
             line: r.line,
             specificity: specificity(r),
             wins: winner
@@ -192,6 +198,61 @@ pub fn why_not_managed(policy: &Policy, target: &Target) -> String {
         "no rule matches; for this host: {}: default deny",
         described.join("; ")
     )
+}
+
+/// What the machine policy says about `target`: none, or its file, how it takes user rules,
+/// whether it denies the target, and what it did to the rules for this host.
+pub fn machine_says(policy: &Policy, target: &Target, winner: Option<&Rule>) -> String {
+    let Some(m) = &policy.machine else {
+        return format!(
+            "none ({} does not exist): only the user's policy applies",
+            crate::policy::machine::PATH
+        );
+    };
+    let mut parts = vec![format!(
+        "{} (user_rules = \"{}\")",
+        m.path.display(),
+        m.user_rules.name()
+    )];
+    if m.denies(target) {
+        parts.push(format!(
+            "it denies {}: no user rule may serve it",
+            target.url()
+        ));
+    }
+    if let Some(rule) = winner {
+        match rule.machine.own_line {
+            Some(line) => parts.push(format!("the rule that decides is its own (line {line})")),
+            None if rule.machine.narrowed_by.is_empty() => {
+                parts.push("it allows the user's rule as written".to_owned())
+            }
+            None => parts.push(format!(
+                "it narrowed the user's rule (its lines {})",
+                rule.machine
+                    .narrowed_by
+                    .iter()
+                    .map(usize::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        }
+        if let Some(line) = rule.machine.no_secret_files {
+            parts.push(format!(
+                "no netrc or exec file may hold this host's secret (its line {line})"
+            ));
+        }
+    }
+    for r in &m.refused {
+        if let Ok(p) = crate::policy::UrlPattern::parse(&r.url)
+            && p.matches(target).is_some()
+        {
+            parts.push(format!(
+                "it refused the user's rule {} (line {}): {} (its line {})",
+                r.url, r.line, r.why, r.machine_line
+            ));
+        }
+    }
+    parts.join("; ")
 }
 
 /// What `get`, `store`, `erase`, `netrc` and `goauth` do under `rule` (`None`: not managed).
@@ -275,7 +336,7 @@ impl Explanation {
             .rules
             .iter()
             .map(|r| {
-                json!({"url": r.url, "file": self.policy_file, "line": r.line,
+                json!({"url": r.url, "file": r.file, "layer": r.layer, "line": r.line,
                        "specificity": r.specificity, "wins": r.wins})
             })
             .collect();
@@ -320,8 +381,8 @@ impl Explanation {
             "policy": self.policy_file,
             "rules": rules,
             "decision": match &self.decision {
-                Some((url, line, scope)) => json!({"managed": true, "rule": {"url": url,
-                    "file": self.policy_file, "line": line}, "scope": scope}),
+                Some((url, file, line, scope)) => json!({"managed": true, "rule": {"url": url,
+                    "file": file, "line": line}, "scope": scope}),
                 None => json!({"managed": false, "why": self.not_managed}),
             },
             "machine_policy": self.machine,
@@ -349,19 +410,20 @@ impl Explanation {
             for r in &self.rules {
                 let _ = writeln!(
                     o,
-                    "  {} {} (line {}): {}",
+                    "  {} {} ({} line {}): {}",
                     if r.wins { "*" } else { "-" },
                     r.url,
+                    r.file,
                     r.line,
                     r.specificity
                 );
             }
         }
         match (&self.decision, &self.not_managed) {
-            (Some((url, line, scope)), _) => {
+            (Some((url, file, line, scope)), _) => {
                 let _ = writeln!(
                     o,
-                    "decision: managed by {url} (line {line}); stored under {scope}"
+                    "decision: managed by {url} ({file} line {line}); stored under {scope}"
                 );
             }
             (None, Some(why)) => {

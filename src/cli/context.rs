@@ -87,15 +87,29 @@ impl Context<'_> {
     /// The policy as the file is now (read and checked whole on every call: there is no cache).
     /// A missing file is an empty policy; see [`Context::missing_named_config`].
     pub fn load_policy(&self) -> Result<Policy, CommandError> {
-        let policy = policy::load(self.config_path()?)?;
+        let policy =
+            policy::load_extended(self.config_path()?, None, &mut |p| self.add_ci_job_rule(p))?;
         crate::audit::current(|a| a.configure(policy.audit.as_ref()));
         Ok(policy)
+    }
+
+    /// The CI job token's implicit rule ([`crate::ci::add_job_rule`]), or the note that says
+    /// why a job that turned it on gets none. Added before the machine policy judges the
+    /// user's rules, so it can deny or narrow the job token like any user rule.
+    fn add_ci_job_rule(&self, policy: &mut Policy) {
+        if let Some(why) = crate::ci::add_job_rule(policy, &*self.env)
+            && !self.quiet()
+        {
+            eprintln!("{}", crate::redact::shown(&format!("gocred: note: {why}")));
+        }
     }
 
     /// [`Context::load_policy`] for a request to `host` only (`get`): the file read and checked
     /// whole, keeping only the rules that could match `host` ([`policy::load_for_host`]).
     pub fn load_policy_for_host(&self, host: Option<&str>) -> Result<Policy, CommandError> {
-        let policy = policy::load_for_host(self.config_path()?, host)?;
+        let policy = policy::load_extended(self.config_path()?, Some(host), &mut |p| {
+            self.add_ci_job_rule(p)
+        })?;
         crate::audit::current(|a| a.configure(policy.audit.as_ref()));
         Ok(policy)
     }
@@ -152,7 +166,7 @@ pub fn decide<'p>(policy: &'p Policy, request: &Request) -> Decision<'p> {
             let shown = crate::audit::current(|a| a.enabled()).then(|| target.url());
             let decision = policy.decide(target);
             if let Some(shown) = shown {
-                crate::audit::record_decision(&shown, &decision, &policy.path);
+                crate::audit::record_decision(&shown, &decision, policy);
             }
             decision
         }

@@ -27,7 +27,7 @@ pub fn cmd_get(ctx: &mut Context) -> Result<(), CommandError> {
     let shown = crate::audit::current(|a| a.enabled()).then(|| target.url());
     let decision = policy.decide(target);
     if let Some(shown) = shown {
-        crate::audit::record_decision(&shown, &decision, &policy.path);
+        crate::audit::record_decision(&shown, &decision, &policy);
     }
     let Decision::Managed {
         rule,

@@ -76,7 +76,12 @@ pub fn cmd_why(ctx: &mut Context, args: WhyArgs) -> Result<(), CommandError> {
             let answer = sources.iter().find(|s| s.state == "present");
             let commands = why::commands(Some(rule), &t, answer);
             (
-                Some((rule.url.clone(), rule.line, scope.0.clone())),
+                Some((
+                    rule.url.clone(),
+                    crate::audit::rule_file(&policy, rule).display().to_string(),
+                    rule.line,
+                    scope.0.clone(),
+                )),
                 None,
                 sources,
                 commands,
@@ -98,7 +103,7 @@ pub fn cmd_why(ctx: &mut Context, args: WhyArgs) -> Result<(), CommandError> {
         rules,
         decision,
         not_managed,
-        machine: machine_policy(),
+        machine: why::machine_says(&policy, &target, managed_rule),
         sources,
         commands,
         git: Some(git),
@@ -153,12 +158,6 @@ fn resolve_input(ctx: &Context, arg: &str) -> Result<(why::Input, String), Comma
         }
     }
     Ok((why::Input::Module, arg.to_owned()))
-}
-
-/// What the machine policy says. Hook: src/policy/machine.rs (issue 11) fills this in once it
-/// is part of the build; until then there is none to consult.
-fn machine_policy() -> String {
-    "none in this build: only the user's policy applies".to_owned()
 }
 
 /// Each source of `rule`, in order, and what it holds for `scope` (never the secret). Once one

@@ -2,7 +2,7 @@
 //! check a policy of thousands of rules on every call instead of trusting a cached copy.
 //!
 //! It accepts a strict subset of TOML: comments, the headers `[[rule]]`, `[rule.oauth]`,
-//! `[keychain]`, `[file]` and `[audit]`, and `key = value` lines with a bare key and a value that is a
+//! `[keychain]`, `[file]`, `[ci]` and `[audit]`, and `key = value` lines with a bare key and a value that is a
 //! string without escapes (`"..."` or `'...'`), `true`, `false`, or an array of such strings
 //! (over several lines too). It hands each rule's keys to the same checker that checks what
 //! the full parser reads (`RuleKeys`, in `load.rs`), and builds the same [`DeTable`] that
@@ -24,6 +24,7 @@ enum Section {
     Root,
     Keychain,
     File,
+    Ci,
     Audit,
     Rule,
     RuleOAuth,
@@ -49,6 +50,7 @@ pub(super) fn parse<'i>(
     let mut root = DeTable::new();
     let mut keychain: Option<(DeTable<'_>, usize)> = None;
     let mut file: Option<(DeTable<'_>, usize)> = None;
+    let mut ci: Option<(DeTable<'_>, usize)> = None;
     let mut audit: Option<(DeTable<'_>, usize)> = None;
     let mut rule: Option<OpenRule<'_>> = None;
     let mut entries: Vec<Entry<'i>> = Vec::new();
@@ -86,6 +88,12 @@ pub(super) fn parse<'i>(
                     }
                     file = Some((DeTable::new(), start));
                     Section::File
+                } else if s.eat("[ci]") {
+                    if ci.is_some() {
+                        return None;
+                    }
+                    ci = Some((DeTable::new(), start));
+                    Section::Ci
                 } else if s.eat("[audit]") {
                     if audit.is_some() {
                         return None;
@@ -108,6 +116,7 @@ pub(super) fn parse<'i>(
                     }
                     Section::Keychain => &mut keychain.as_mut()?.0,
                     Section::File => &mut file.as_mut()?.0,
+                    Section::Ci => &mut ci.as_mut()?.0,
                     Section::Audit => &mut audit.as_mut()?.0,
                     Section::RuleOAuth => &mut rule.as_mut()?.oauth.as_mut()?.0,
                 };
@@ -123,7 +132,12 @@ pub(super) fn parse<'i>(
     if let Some(done) = rule.take() {
         close_rule(done, &mut entries, end, &mut each_rule)?;
     }
-    for (name, table) in [("keychain", keychain), ("file", file), ("audit", audit)] {
+    for (name, table) in [
+        ("keychain", keychain),
+        ("file", file),
+        ("ci", ci),
+        ("audit", audit),
+    ] {
         if let Some((table, start)) = table {
             root.insert(
                 Spanned::new(start + 1..start + 1 + name.len(), name.into()),
@@ -358,6 +372,12 @@ mod tests {
                 "[[rule]]\nurl = 'https://a.example'\nsources = ['file']"
             )
             .is_ok()
+        );
+        // The CI job token and a command rule.
+        same_as_toml(
+            "# fleet\n\n[ci]\njob_token = true\n\n[[rule]]\nurl = \"https://vault.corp.example\"\n\
+             sources = [\"command\", \"ci\"]\ncommand = [\"pass\", \"show\", 'git/x']\n\
+             command_timeout = \"30\"\ncache = \"until-expiry\"\nusername = \"oauth2\"\n",
         );
         // The audit table, after the rules.
         same_as_toml(

@@ -97,6 +97,11 @@ impl<'a> Sources<'a> {
                 Box::new(env::Env::new(move |name: &str| env(name)))
             }
             SourceKind::OAuth => Box::new(oauth(self.policy, self.env)),
+            SourceKind::Command => Box::new(super::command::CommandSource::new(
+                self.policy.keychain_backend,
+                self.env,
+            )),
+            SourceKind::Ci => Box::new(super::ci::CiSource::new(self.env)),
         })
     }
 
@@ -145,7 +150,10 @@ impl<'a> Sources<'a> {
         };
         let mut unavailable: Option<Error> = None;
         // The audit trail (src/audit.rs): each source's answer, never the credential.
-        crate::audit::current(|a| a.resolving(scope.as_str(), rule, &self.policy.path));
+        if crate::audit::current(|a| a.enabled()) {
+            let file = crate::audit::rule_file(self.policy, rule);
+            crate::audit::current(|a| a.resolving(scope.as_str(), rule, &file));
+        }
         for &kind in &rule.sources {
             let answer = self.source(kind)?.get(&query);
             crate::audit::record_source(kind, &answer, rule, self.env);

@@ -172,14 +172,20 @@ fn the_laptop_policy_most_specific_rule_wins_and_the_rest_is_denied() {
     let out = env
         .gocred(&["why", "https://gitlab.corp.example/release-team/app.git"])
         .success();
+    let file = env.policy_path();
     assert!(
-        out.stdout
-            .contains("* https://gitlab.corp.example/release-team/ (line"),
+        out.stdout.contains(&format!(
+            "* https://gitlab.corp.example/release-team/ ({} line",
+            file.display()
+        )),
         "{}",
         out.stdout
     );
     assert!(
-        out.stdout.contains("- https://gitlab.corp.example (line"),
+        out.stdout.contains(&format!(
+            "- https://gitlab.corp.example ({} line",
+            file.display()
+        )),
         "{}",
         out.stdout
     );
