@@ -18,4 +18,5 @@ pub mod redact;
 pub mod secret;
 pub mod setup;
 pub mod source;
+pub mod status;
 pub mod time;

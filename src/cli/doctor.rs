@@ -759,7 +759,7 @@ fn git_side(report: &mut Report, ctx: &Context, rule: &Rule, target: &Target) {
     };
     let origin = crate::policy::rule_origin(rule);
     let prefix = crate::policy::rule_path_prefix(rule);
-    let mut wanted = super::status::wanted_for_rule(rule, &origin, prefix.as_deref());
+    let mut wanted = crate::status::wanted_for_rule(rule, &origin, prefix.as_deref());
     // The module's own URL: git's config may name a deeper path than the rule.
     wanted.url.host = target.host_port();
     wanted.url.path = target.path.clone();
