@@ -8,6 +8,7 @@ pub mod exec;
 pub mod fs;
 pub mod gitconfig;
 pub mod goenv;
+pub mod login;
 pub mod logout;
 pub mod net;
 pub mod netrc;
