@@ -7,6 +7,7 @@ pub mod cli;
 pub mod exec;
 pub mod fs;
 pub mod gitconfig;
+pub mod goauth;
 pub mod goenv;
 pub mod login;
 pub mod logout;

@@ -710,7 +710,7 @@ fn auth(
     let probe_url = format!("{url}/info/refs?service=git-upload-pack");
     let mut header = crate::secret::SecretBytes::default();
     header.0.extend_from_slice(b"Basic ");
-    super::goauth::basic_into(&cred, &mut header);
+    crate::goauth::basic_into(&cred, &mut header);
     let header = crate::secret::Secret::new(String::from_utf8_lossy(&header.0).into_owned());
     let net = Net::new(options, &*ctx.env);
     match net.get(&probe_url, &[("Authorization", header.expose())]) {
