@@ -6,7 +6,7 @@
 //! gocred-status(1)); [`fresh`] is what a machine with no rules is told.
 
 use crate::gitconfig::{self, CredentialUrl, GitConfig, GitSide, Program, Wanted};
-use crate::policy::{Decision, Policy, Rule, SourceKind, Target};
+use crate::policy::{Decision, Policy, Rule, SourceKind, Target, machine};
 use crate::source::StoredInfo;
 use crate::source::sources::{self, Lookup};
 use crate::time::{format_utc, relative};
@@ -25,7 +25,9 @@ pub fn fresh(policy: &Policy) -> (String, Value) {
     } else {
         "does not exist yet"
     };
-    let mut out = format!("gocred policy: {} ({what})\n\n", path.display());
+    let mut out = format!("gocred policy: {} ({what})\n", path.display());
+    out += &machine::summary(policy);
+    out += "\n";
     out += "Every host is denied until a rule allows it. To start, let gocred write one \
             (commented, for your host):\n\n    gocred config init gitlab.corp.example\n\n\
             or put a rule like this in that file:\n\n";
@@ -35,6 +37,7 @@ pub fn fresh(policy: &Policy) -> (String, Value) {
     let v = json!({
         "schema": 1,
         "policy": {"path": path.display().to_string(), "exists": policy.exists},
+        "machine": machine::summary_json(policy),
         "git": {"error": null},
         "rules": [],
         "orphans": [],
@@ -62,6 +65,9 @@ pub struct Status<'p> {
     pub stores: Vec<Listing>,
     /// For each rule, whether its `token_env` variable is set (non-empty).
     pub token_env_set: Vec<Option<bool>>,
+    /// Where the CI job token comes from, or why there is none (when a rule has the `ci`
+    /// source).
+    pub ci: Option<String>,
 }
 
 impl<'p> Status<'p> {
@@ -89,12 +95,18 @@ impl<'p> Status<'p> {
                     .map(|var| env(var).is_some_and(|v| !v.is_empty()))
             })
             .collect();
+        let ci = policy
+            .rules
+            .iter()
+            .any(|r| r.sources.contains(&SourceKind::Ci))
+            .then(|| crate::ci::describe(env));
         Ok(Status {
             policy,
             now,
             git,
             stores,
             token_env_set,
+            ci,
         })
     }
 
@@ -122,6 +134,7 @@ impl<'p> Status<'p> {
             policy.rules.len(),
             plural(policy.rules.len())
         );
+        out += &machine::summary(policy);
         // A store that cannot work here fails the same way for every rule: said once, up top.
         for listing in &self.stores {
             if let Err(e) = &listing.entries {
@@ -141,6 +154,8 @@ impl<'p> Status<'p> {
                 "oauth": null,
             });
             out += &format!("\n{}\n", rule.url);
+            out += &machine::decided_by(policy, rule);
+            rule_json["decided_by"] = machine::rule_json(policy, rule);
             let names: Vec<&str> = rule.sources.iter().map(|s| s.name()).collect();
             out += &format!("  sources: {}\n", names.join(", "));
             if let Some(u) = &rule.username {
@@ -166,6 +181,19 @@ impl<'p> Status<'p> {
                     "client_id": o.client_id,
                     "store": o.store.name(),
                 });
+            }
+            if let Some(c) = &rule.command {
+                let said = crate::source::command::describe(c);
+                out += &format!("  command: {said}\n");
+                rule_json["command"] = json!(said);
+            }
+            if let Some(said) = self
+                .ci
+                .as_ref()
+                .filter(|_| rule.sources.contains(&SourceKind::Ci))
+            {
+                out += &format!("  ci: {said}\n");
+                rule_json["ci"] = json!(said);
             }
             if let (Some(var), Some(set)) = (&rule.token_env, self.token_env_set[i]) {
                 out += &format!("  env: {var} is {}\n", if set { "set" } else { "not set" });
@@ -210,6 +238,7 @@ impl<'p> Status<'p> {
         let v = json!({
             "schema": 1,
             "policy": {"path": path.display().to_string(), "exists": policy.exists},
+            "machine": machine::summary_json(policy),
             "git": {"error": self.git.as_ref().err().map(|e| &e.0)},
             "rules": rules_json,
             "orphans": orphans_json,
@@ -329,7 +358,9 @@ fn entry_json(entry: &StoredInfo, location: &str, now: u64) -> Value {
 
 /// Whether `rule` reads from the store `kind`: as a source, or as where its OAuth tokens live.
 fn serves(rule: &crate::policy::Rule, kind: SourceKind) -> bool {
-    rule.sources.contains(&kind) || rule.oauth.as_ref().is_some_and(|o| o.store == kind)
+    rule.sources.contains(&kind)
+        || rule.oauth.as_ref().is_some_and(|o| o.store == kind)
+        || crate::source::command::caches_in(rule) == Some(kind)
 }
 
 /// The index of the rule that serves `entry`'s scope, if any.

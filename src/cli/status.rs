@@ -32,7 +32,9 @@ JSON OUTPUT (--json): an object with `schema` (1; a new number only when a field
 meaning or goes away), `policy` (`path`, `exists`), `git` (`error`: why git's config could not be \
 read, or null) and `rules`, one per rule in file order, each with: `url` (as written), `line`, \
 `sources` (names), `username` (or null), `store` (or null), `token_env` (`{\"name\", \
-\"set\"}` or null), `oauth` (`{\"provider\", \"client_id\", \"store\"}` or null), `stored` \
+\"set\"}` or null), `oauth` (`{\"provider\", \"client_id\", \"store\"}` or null), `command` (what runs, its \
+timeout and cache; only in a `command` rule), `ci` (where the CI job token comes from, or why there \
+is none; only in a rule with the `ci` source), `stored` \
 (entries: `scope`, `username`, `expires` (Unix seconds or null), `expired`, \
 `refresh_token`, `location`, `problem` (or null)), `store_errors` (`{\"store\", \
 \"error\"}`), and `git`: `asks_gocred` (bool), `url` (what git's config was matched \
@@ -40,14 +42,19 @@ against), `use_http_path` (bool), `needs_path` (bool), `helpers` (what git runs,
 `value`, `key`, `scope`, `origin`, `program` (the path found, or null), `found`, `gocred`) and \
 `problems` (`code`, `message`, `fix`; codes: git_config_unreadable, git_stops, no_helper, \
 no_gocred, gocred_not_found, gocred_arguments, helper_before_gocred, no_use_http_path). \
-`orphans` lists stored entries no rule serves (same fields as `stored`).";
+`orphans` lists stored entries no rule serves (same fields as `stored`). `machine` is the \
+machine policy (null when there is none): `path`, `user_rules`, `deny`, `refused` (user rules it \
+forbids: `url`, `line`, `machine_line`, `why`) and `narrowed` (`url`, `line`, `machine_line`, \
+`what`); each rule's `decided_by` says which layer decided it: `layer` (`machine` or `user`), \
+`path` and `line` of that file, `narrowed_by` (machine policy lines), `secret_files` (false: \
+netrc and exec leave it out).";
 
 pub fn cmd_status(ctx: &mut Context, args: StatusArgs) -> Result<(), CommandError> {
     let policy = ctx.load_policy()?;
     if let Some(missing) = ctx.missing_named_config(&policy) {
         return Err(CommandError::user(missing));
     }
-    let (text, json) = if !policy.exists || policy.rules.is_empty() {
+    let (text, json) = if policy.rules.is_empty() {
         status::fresh(&policy)
     } else {
         Status::collect(&policy, &*ctx.env, ctx.now)?.render()
