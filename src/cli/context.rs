@@ -137,7 +137,7 @@ impl Context<'_> {
         Ok(match kind {
             SourceKind::Keychain => Box::new(Keychain::new(policy.keychain_backend)),
             SourceKind::File => Box::new(self.file_store(policy)?),
-            SourceKind::Env | SourceKind::OAuth => {
+            SourceKind::Env | SourceKind::OAuth | SourceKind::GitHubApp | SourceKind::Sts => {
                 return Err(CommandError::internal(format!(
                     "BUG: {} is not a store",
                     kind.name()
@@ -154,6 +154,12 @@ impl Context<'_> {
         Ok(match kind {
             SourceKind::Env => Box::new(Env::new(|name: &str| (self.env)(name))),
             SourceKind::OAuth => Box::new(self.oauth(policy)),
+            SourceKind::GitHubApp => Box::new(crate::source::github_app::GitHubAppSource {
+                stores: self.mint_stores(policy),
+            }),
+            SourceKind::Sts => Box::new(crate::source::sts::StsSource {
+                stores: self.mint_stores(policy),
+            }),
             store => {
                 let s: Box<dyn Source> = match store {
                     SourceKind::Keychain => Box::new(Keychain::new(policy.keychain_backend)),
@@ -170,6 +176,18 @@ impl Context<'_> {
     pub fn oauth(&self, policy: &Policy) -> OAuthSource<'_> {
         let file = policy.file_path.clone().or_else(paths::default_file_store);
         OAuthSource::new(policy.keychain_backend, file, &*self.env)
+    }
+}
+
+impl Context<'_> {
+    /// Where the `github-app` and `sts` sources cache what they mint.
+    pub fn mint_stores(&self, policy: &Policy) -> crate::source::mint::Stores<'_> {
+        crate::source::mint::Stores {
+            keychain_backend: policy.keychain_backend,
+            file_path: policy.file_path.clone().or_else(paths::default_file_store),
+            env: &*self.env,
+            lock_dir: None,
+        }
     }
 }
 

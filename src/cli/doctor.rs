@@ -726,6 +726,16 @@ fn auth(
                     rule.line,
                     policy.path.display()
                 ),
+                SourceKind::GitHubApp | SourceKind::Sts => format!(
+                    "fix what the message names in [rule.{}] of the rule at line {} of {}",
+                    if kind == SourceKind::Sts {
+                        "sts"
+                    } else {
+                        "github_app"
+                    },
+                    rule.line,
+                    policy.path.display()
+                ),
             };
             report.fail(
                 L,

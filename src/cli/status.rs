@@ -158,6 +158,10 @@ pub fn cmd_status(ctx: &mut Context, args: StatusArgs) -> Result<(), CommandErro
                 "store": o.store.name(),
             });
         }
+        if let Some((text, value)) = crate::source::mint::status(rule, &*ctx.env) {
+            out += &text;
+            rule_json[value.0] = value.1;
+        }
         if let Some(var) = &rule.token_env {
             let set = (ctx.env)(var).is_some_and(|v| !v.is_empty());
             out += &format!("  env: {var} is {}\n", if set { "set" } else { "not set" });
@@ -336,7 +340,9 @@ fn entry_json(entry: &StoredInfo, location: &str, now: u64) -> Value {
 
 /// Whether `rule` reads from the store `kind`: as a source, or as where its OAuth tokens live.
 fn serves(rule: &crate::policy::Rule, kind: SourceKind) -> bool {
-    rule.sources.contains(&kind) || rule.oauth.as_ref().is_some_and(|o| o.store == kind)
+    rule.sources.contains(&kind)
+        || rule.oauth.as_ref().is_some_and(|o| o.store == kind)
+        || crate::source::mint::caches_in(rule) == Some(kind)
 }
 
 /// The index of the rule that serves `entry`'s scope, if any.

@@ -212,6 +212,13 @@ pub fn starting_policy(options: &InitOptions) -> Result<(String, Target), InitEr
                 toml_string(username),
             );
         }
+        SourceKind::GitHubApp | SourceKind::Sts => {
+            return Err(InitError::Missing(format!(
+                "`config init` does not write `{}` rules: add the [[rule]] and its table by hand \
+                 (a complete example is in gocred-config(5))",
+                source.name()
+            )));
+        }
         SourceKind::OAuth => {
             let provider = options.provider.as_deref().ok_or_else(|| {
                 InitError::Missing(

@@ -6,6 +6,8 @@ use super::{
 };
 use std::fmt;
 use std::ops::Range;
+
+mod minted;
 use std::path::{Path, PathBuf};
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
@@ -214,6 +216,8 @@ pub(super) struct RuleKeys<'v, 'i> {
     allow_http: Option<&'v Value<'i>>,
     oauth: Option<&'v Value<'i>>,
     goauth: Option<&'v Value<'i>>,
+    github_app: Option<&'v Value<'i>>,
+    sts: Option<&'v Value<'i>>,
     /// Keys that no rule has, each an error.
     unknown: Vec<(&'v str, Range<usize>)>,
 }
@@ -240,6 +244,8 @@ impl<'v, 'i> RuleKeys<'v, 'i> {
             "allow_http" => &mut self.allow_http,
             "oauth" => &mut self.oauth,
             "goauth" => &mut self.goauth,
+            "github_app" => &mut self.github_app,
+            "sts" => &mut self.sts,
             other => {
                 if self.unknown.iter().any(|(k, _)| *k == other) {
                     return false;
@@ -280,6 +286,8 @@ pub(super) const RULE_KEYS: &[&str] = &[
     "allow_http",
     "oauth",
     "goauth",
+    "github_app",
+    "sts",
 ];
 
 const OAUTH_KEYS: &[&str] = &[
@@ -528,8 +536,10 @@ impl Checker<'_> {
                                 "file" => SourceKind::File,
                                 "env" => SourceKind::Env,
                                 "oauth" => SourceKind::OAuth,
+                                "github-app" => SourceKind::GitHubApp,
+                                "sts" => SourceKind::Sts,
                                 other => {
-                                    self.error(item.span(), format!("unknown source `{other}` (expected keychain, file, env or oauth)"));
+                                    self.error(item.span(), format!("unknown source `{other}` (expected keychain, file, env, oauth, github-app or sts)"));
                                     continue;
                                 }
                             };
@@ -597,6 +607,8 @@ impl Checker<'_> {
             }),
         };
         let oauth = self.oauth(k.oauth, &sources, &sources_span, store, allow_http);
+        let github_app = self.github_app(k.github_app, &sources, &sources_span);
+        let sts = self.sts(k.sts, &sources, &sources_span);
         let goauth_preemptive = match k.goauth {
             None => false,
             Some(v) => match self.string(v, "goauth") {
@@ -651,6 +663,8 @@ impl Checker<'_> {
             allow_http,
             oauth,
             goauth_preemptive,
+            github_app,
+            sts,
             line,
         })
     }

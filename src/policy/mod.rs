@@ -6,6 +6,7 @@
 //! (scheme, host, port[, path]) can never be read back for another.
 
 pub mod edit;
+pub mod fleet;
 mod load;
 pub mod pattern;
 pub mod psl;
@@ -13,6 +14,7 @@ mod scan;
 pub mod target;
 mod trust;
 
+pub use fleet::{GitHubAppConfig, KeyRef, MintCache, StsConfig};
 pub use load::{
     ConfigError, Diagnostic, MAX_CONFIG_BYTES, load, load_for_host, load_str, load_str_full,
     load_str_keeping,
@@ -29,6 +31,10 @@ pub enum SourceKind {
     Env,
     /// OAuth 2.0 tokens from `gocred login`, refreshed on `get`; kept in the rule's store.
     OAuth,
+    /// GitHub App installation tokens minted on the machine (`[rule.github_app]`).
+    GitHubApp,
+    /// The CI job's OIDC ID token exchanged for a short-lived token (`[rule.sts]`).
+    Sts,
 }
 
 impl SourceKind {
@@ -38,6 +44,8 @@ impl SourceKind {
             SourceKind::File => "file",
             SourceKind::Env => "env",
             SourceKind::OAuth => "oauth",
+            SourceKind::GitHubApp => "github-app",
+            SourceKind::Sts => "sts",
         }
     }
 
@@ -92,6 +100,10 @@ pub struct Rule {
     /// `goauth = "preemptive"`: `gocred goauth` without a URL (Go's first call, before any
     /// request) answers for this rule's host. Default `"on-challenge"`: only after a 4xx.
     pub goauth_preemptive: bool,
+    /// `[rule.github_app]`: present exactly when `sources` lists `github-app`.
+    pub github_app: Option<GitHubAppConfig>,
+    /// `[rule.sts]`: present exactly when `sources` lists `sts`.
+    pub sts: Option<StsConfig>,
     /// 1-based line of the `[[rule]]` header, for messages.
     pub line: usize,
 }

@@ -25,15 +25,20 @@ enum Section {
     Keychain,
     File,
     Rule,
-    RuleOAuth,
+    /// `[rule.NAME]`: the open rule's sub-table of that name.
+    RuleTable,
 }
+
+/// The sub-tables a `[[rule]]` may have, each as a `[rule.NAME]` header.
+const RULE_TABLES: &[&str] = &["oauth", "github_app", "sts"];
 
 type Entry<'i> = (Spanned<DeString<'i>>, Value<'i>);
 
 /// The `[[rule]]` being read: its `key = value` lines, in a list reused from rule to rule.
 struct OpenRule<'i> {
     start: usize,
-    oauth: Option<(DeTable<'i>, usize)>,
+    /// Each `[rule.NAME]` so far: name, table, header offset (the last one is being filled).
+    tables: Vec<(&'static str, DeTable<'i>, usize)>,
 }
 
 /// The policy's TOML, or `None` when the file is not in the subset this reader knows. Each
@@ -63,15 +68,23 @@ pub(super) fn parse<'i>(
                     if let Some(done) = rule.take() {
                         close_rule(done, &mut entries, start, &mut each_rule)?;
                     }
-                    rule = Some(OpenRule { start, oauth: None });
+                    rule = Some(OpenRule {
+                        start,
+                        tables: Vec::new(),
+                    });
                     Section::Rule
-                } else if s.eat("[rule.oauth]") {
+                } else if let Some(&name) = RULE_TABLES
+                    .iter()
+                    .find(|name| s.eat(&format!("[rule.{name}]")))
+                {
                     let open = rule.as_mut()?;
-                    if open.oauth.is_some() || entries.iter().any(|(k, _)| k.get_ref() == "oauth") {
+                    if open.tables.iter().any(|(n, _, _)| *n == name)
+                        || entries.iter().any(|(k, _)| k.get_ref() == name)
+                    {
                         return None;
                     }
-                    open.oauth = Some((DeTable::new(), start));
-                    Section::RuleOAuth
+                    open.tables.push((name, DeTable::new(), start));
+                    Section::RuleTable
                 } else if s.eat("[keychain]") {
                     if keychain.is_some() {
                         return None;
@@ -100,7 +113,7 @@ pub(super) fn parse<'i>(
                     }
                     Section::Keychain => &mut keychain.as_mut()?.0,
                     Section::File => &mut file.as_mut()?.0,
-                    Section::RuleOAuth => &mut rule.as_mut()?.oauth.as_mut()?.0,
+                    Section::RuleTable => &mut rule.as_mut()?.tables.last_mut()?.1,
                 };
                 if table.contains_key(key.get_ref().as_ref()) {
                     return None;
@@ -132,10 +145,14 @@ fn close_rule<'i>(
     end: usize,
     each_rule: &mut impl FnMut(&RuleKeys<'_, 'i>, Range<usize>),
 ) -> Option<()> {
-    if let Some((oauth, start)) = open.oauth {
+    // Each table spans from its header to the next one (the last to the rule's end).
+    let mut ends: Vec<usize> = open.tables.iter().skip(1).map(|t| t.2).collect();
+    ends.push(end);
+    for ((name, table, start), end) in open.tables.into_iter().zip(ends) {
+        let key = start + "[rule.".len();
         entries.push((
-            Spanned::new(start + 6..start + 11, "oauth".into()),
-            Spanned::new(start..end, DeValue::Table(oauth)),
+            Spanned::new(key..key + name.len(), name.into()),
+            Spanned::new(start..end, DeValue::Table(table)),
         ));
     }
     let mut keys = RuleKeys::default();

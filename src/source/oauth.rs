@@ -89,9 +89,56 @@ fn lock_wait(env: &dyn Fn(&str) -> Option<String>) -> std::time::Duration {
     Options::from_env(env, false).timeout * 2 + std::time::Duration::from_secs(10)
 }
 
+/// The exclusive lock that makes one process of many do `doing` (refreshing, minting) for
+/// `key`, waited for a bounded time; `source` names who asks in messages. Shared by every
+/// source that fetches a short-lived token (`oauth`, `github-app`, `sts`).
+pub fn take_lock(
+    lock_dir: Option<&std::path::Path>,
+    key: &ScopeKey,
+    env: &dyn Fn(&str) -> Option<String>,
+    source: &str,
+    doing: &str,
+) -> Result<std::fs::File, SourceError> {
+    let dir = match lock_dir {
+        Some(dir) => dir.to_owned(),
+        // One per user whatever the caller's environment (XDG_RUNTIME_DIR, HOME).
+        None => {
+            crate::paths::lock_dir().map_err(|e| SourceError::Fatal(format!("{source}: {e}")))?
+        }
+    };
+    let path = lock_path(&dir, key);
+    // The holder is bounded (its requests time out, its store calls too), but a holder that
+    // is stopped or stuck must not hold git up forever: wait on a thread, for a while. A
+    // lock taken after we gave up is released at once (the guard drops with the message).
+    let wait = lock_wait(env);
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    let taking = path.clone();
+    std::thread::Builder::new()
+        .name("gocred-refresh-lock".into())
+        .spawn(move || {
+            let _ = tx.send(crate::fs::lock_exclusive(&taking));
+        })
+        .map_err(|e| SourceError::Fatal(format!("{source}: cannot start a thread: {e}")))?;
+    match rx.recv_timeout(wait) {
+        Ok(Ok(file)) => Ok(file),
+        Ok(Err(e)) => Err(SourceError::Fatal(format!(
+            "{source}: cannot lock {}: {e}",
+            path.display()
+        ))),
+        Err(_) => Err(SourceError::Unavailable(format!(
+            "{source}: another gocred process has been {doing} the token for {key} for {} s \
+             and still holds {}; see which with `fuser {}` (a stopped or hung one), or try \
+             again",
+            wait.as_secs(),
+            path.display(),
+            path.display()
+        ))),
+    }
+}
+
 /// A one-line note on stderr while git still gets an answer. Straight to stderr (a source has
 /// no Context), so redacted here as the Context's filter would: a server's words are in it.
-fn note(text: &str) {
+pub fn note(text: &str) {
     eprintln!("{}", crate::redact::shown(&format!("gocred: note: {text}")));
 }
 
@@ -157,41 +204,13 @@ impl<'e> OAuthSource<'e> {
     }
 
     fn lock(&self, key: &ScopeKey) -> Result<std::fs::File, SourceError> {
-        let dir = match &self.lock_dir {
-            Some(dir) => dir.clone(),
-            // One per user whatever the caller's environment (XDG_RUNTIME_DIR, HOME).
-            None => {
-                crate::paths::lock_dir().map_err(|e| SourceError::Fatal(format!("oauth: {e}")))?
-            }
-        };
-        let path = lock_path(&dir, key);
-        // The holder is bounded (its requests time out, its store calls too), but a holder that
-        // is stopped or stuck must not hold git up forever: wait on a thread, for a while. A
-        // lock taken after we gave up is released at once (the guard drops with the message).
-        let wait = lock_wait(self.env);
-        let (tx, rx) = std::sync::mpsc::sync_channel(1);
-        let taking = path.clone();
-        std::thread::Builder::new()
-            .name("gocred-refresh-lock".into())
-            .spawn(move || {
-                let _ = tx.send(crate::fs::lock_exclusive(&taking));
-            })
-            .map_err(|e| SourceError::Fatal(format!("oauth: cannot start a thread: {e}")))?;
-        match rx.recv_timeout(wait) {
-            Ok(Ok(file)) => Ok(file),
-            Ok(Err(e)) => Err(SourceError::Fatal(format!(
-                "oauth: cannot lock {}: {e}",
-                path.display()
-            ))),
-            Err(_) => Err(SourceError::Unavailable(format!(
-                "oauth: another gocred process has been refreshing the token for {key} for {} s \
-                 and still holds {}; see which with `fuser {}` (a stopped or hung one), or try \
-                 again",
-                wait.as_secs(),
-                path.display(),
-                path.display()
-            ))),
-        }
+        take_lock(
+            self.lock_dir.as_deref(),
+            key,
+            self.env,
+            "oauth",
+            "refreshing",
+        )
     }
 
     /// Refreshes the token under `key` unless another process already did; the caller found it

@@ -10,6 +10,7 @@
 //! `scripts/generate-docs` rewrites the files.
 
 mod man;
+pub(crate) mod minted;
 mod pages;
 #[cfg(test)]
 mod tests;
@@ -70,9 +71,9 @@ pub(crate) const RULE_KEYS: &[(&str, &str)] = &[
     ),
     (
         "`sources`",
-        "The sources to ask, in order: `keychain`, `file`, `env`, `oauth`. The first one that \
-         has a credential answers. `oauth` can be combined with `env` only (see \
-         [OAuth](#oauth-gocred-login)).",
+        "The sources to ask, in order: `keychain`, `file`, `env`, `oauth`, `github-app`, `sts`. \
+         The first one that has a credential answers. `oauth` can be combined with `env` only \
+         (see [OAuth](#oauth-gocred-login)).",
     ),
     (
         "`username`",
@@ -97,6 +98,11 @@ pub(crate) const RULE_KEYS: &[(&str, &str)] = &[
     (
         "`[rule.oauth]`",
         "The OAuth server of an `oauth` rule: see [OAuth](#oauth-gocred-login).",
+    ),
+    (
+        "`[rule.github_app]`, `[rule.sts]`",
+        "The GitHub App of a `github-app` rule, the token exchange of an `sts` rule: see \
+         [GitHub App and CI identity](#github-app-and-ci-identity).",
     ),
     (
         "`allow_http`",
@@ -321,6 +327,7 @@ pub(crate) const CONFIG_5: &[Section] = &[
             ),
         ],
     },
+    minted::SECTION,
     Section {
         heading: "HOW A REQUEST IS MATCHED",
         in_readme: true,
