@@ -18,6 +18,7 @@ mod files;
 mod fuzz_corpus;
 mod git_helper;
 mod git_http;
+mod github_app;
 mod go_goauth;
 mod go_modules;
 mod go_setup;

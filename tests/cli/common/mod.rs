@@ -20,6 +20,7 @@
 
 pub mod connect_proxy;
 pub mod git_server;
+pub mod github_app_fake;
 pub mod go;
 pub mod http;
 pub mod https;
