@@ -179,13 +179,15 @@ impl State {
             return false;
         };
         let t = now();
+        // GitHub's documented form: the App ID as a string.
+        let iss = APP_ID.to_string();
         let (iat, exp) = (
             c["iat"].as_u64().unwrap_or(0),
             c["exp"].as_u64().unwrap_or(0),
         );
         verified
             && h["alg"] == "RS256"
-            && c["iss"] == APP_ID.to_string()
+            && c["iss"].as_str() == Some(iss.as_str())
             && iat <= t + 60
             && exp > t
             && exp > iat
