@@ -49,4 +49,5 @@ mod redaction;
 mod regression;
 mod setup_quoting;
 mod status;
+mod sts;
 mod test_env;

@@ -18,6 +18,7 @@
 //! ```
 #![allow(dead_code)]
 
+pub mod ci_identity;
 pub mod connect_proxy;
 pub mod git_server;
 pub mod github_app_fake;
