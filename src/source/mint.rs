@@ -202,3 +202,28 @@ pub fn status(
     }
     json.map(|j| (text, j))
 }
+
+/// git says the server rejected `password` (`erase` after a 401): a cached minted token that
+/// is this very password goes, so the next `get` mints a new one instead of serving a revoked
+/// token until it expires. Nothing else is touched.
+pub fn rejected(
+    stores: &Stores<'_>,
+    rule: &Rule,
+    scope: &ScopeKey,
+    password: Option<&crate::secret::Secret>,
+) -> Result<(), SourceError> {
+    let (Some(kind), Some(password)) = (caches_in(rule), password) else {
+        return Ok(());
+    };
+    let store = stores
+        .store(MintCache::Store(kind))?
+        .ok_or_else(|| SourceError::Fatal("BUG: a cache store that is none".into()))?;
+    let key = super::oauth::token_scope(rule, scope);
+    store.erase_matching(&super::Want {
+        scope: &key,
+        path: None,
+        username: None,
+        password: Some(password),
+    })?;
+    Ok(())
+}

@@ -386,3 +386,26 @@ fn cached_hit_and_mint_timings() {
         "a cached hit ({hit:?}) is slower than a mint ({miss:?})"
     );
 }
+
+#[test]
+fn a_token_git_rejects_leaves_the_cache_and_the_next_get_mints_anew() {
+    let (env, fake) = setup("installation_id = 7\n");
+    env.use_gocred_by_path();
+    let first = value_of(&get(&env, &fake, None).stdout, "password")
+        .unwrap()
+        .to_owned();
+    // Another password rejected: the cached token stays.
+    env.credential_reject(&fake.origin(), "x-access-token", "ghs_FAKE_other")
+        .assert_success();
+    let again = get(&env, &fake, None);
+    assert_eq!(value_of(&again.stdout, "password"), Some(first.as_str()));
+    assert_eq!(fake.mints().len(), 1);
+    // The cached token rejected (a 401 after GitHub revoked it): gone, and the next get mints.
+    env.credential_reject(&fake.origin(), "x-access-token", &first)
+        .assert_success();
+    assert!(!env.file_store().unwrap_or_default().contains(&first));
+    let next = get(&env, &fake, None);
+    let second = value_of(&next.stdout, "password").unwrap();
+    assert_ne!(second, first);
+    assert_eq!(fake.mints().len(), 2);
+}

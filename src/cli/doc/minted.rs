@@ -168,6 +168,11 @@ pub(crate) const SECTION: Section = Section {
         Block::Keys(STS_KEYS),
         Block::Code("toml", EXAMPLE_STS),
         Block::Para(
+            "A cached token that git reports as rejected (its `erase` after a 401, when GitHub \
+             or the STS revoked it) leaves the cache at once, and the next request mints a new \
+             one.",
+        ),
+        Block::Para(
             "`gocred status` shows each such rule's settings and state (the key file present and \
              private, where the ID token comes from, where tokens are cached) and the cached \
              token's expiry, never a secret.",
