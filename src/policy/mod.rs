@@ -8,6 +8,7 @@
 pub mod edit;
 pub mod fleet;
 mod load;
+mod origin;
 pub mod pattern;
 pub mod psl;
 mod scan;
@@ -19,6 +20,7 @@ pub use load::{
     ConfigError, Diagnostic, MAX_CONFIG_BYTES, load, load_for_host, load_str, load_str_full,
     load_str_keeping,
 };
+pub use origin::{machine_name, rule_machine, rule_origin, rule_path_prefix};
 pub use pattern::{HostPattern, UrlPattern};
 pub use target::{Input, Target, TargetError, normalize};
 

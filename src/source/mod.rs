@@ -10,6 +10,7 @@ pub mod keychain;
 pub mod mint;
 pub mod oauth;
 pub mod record;
+pub mod sources;
 pub mod sts;
 
 use crate::policy::{Rule, ScopeKey, Target};
