@@ -3,8 +3,9 @@
 //!
 //! It accepts a strict subset of TOML: comments, the headers `[[rule]]`, `[rule.oauth]`,
 //! `[keychain]` and `[file]`, and `key = value` lines with a bare key and a value that is a
-//! string without escapes (`"..."` or `'...'`), `true`, `false`, or an array of such strings
-//! (over several lines too). It hands each rule's keys to the same checker that checks what
+//! string without escapes (`"..."` or `'...'`), `true`, `false`, a plain decimal integer
+//! (`123456`: digits only, no sign, underscore or leading zero; a GitHub App's `app_id`), or an
+//! array of such strings (over several lines too). It hands each rule's keys to the same checker that checks what
 //! the full parser reads (`RuleKeys`, in `load.rs`), and builds the same [`DeTable`] that
 //! `toml` builds for the rest. On anything else (an escape,
 //! a number, an inline table, a dotted key, a repeated key or table, a CR...) it gives up and the
@@ -258,6 +259,7 @@ impl<'i> Scanner<'i> {
         let value = match self.peek()? {
             b'"' | b'\'' => self.string()?,
             b'[' => self.array()?,
+            b'0'..=b'9' => self.integer()?,
             _ => self.boolean()?,
         };
         self.end_of_line()?;
@@ -300,6 +302,27 @@ impl<'i> Scanner<'i> {
             return None;
         }
         Some(Spanned::new(start..self.at, DeValue::Boolean(value)))
+    }
+
+    /// Digits only, without a leading zero (TOML forbids it) and not run into a bare word;
+    /// anything else numeric (`+1`, `1_000`, `0x1`, `1.5`, a date) is left to the full parser.
+    fn integer(&mut self) -> Option<Value<'i>> {
+        let start = self.at;
+        while self.peek().is_some_and(|b| b.is_ascii_digit()) {
+            self.at += 1;
+        }
+        let digits = &self.text[start..self.at];
+        if (digits.len() > 1 && digits.starts_with('0'))
+            || digits.len() > 18
+            || self
+                .peek()
+                .is_some_and(|b| is_bare(b) || b == b'.' || b == b':')
+        {
+            return None;
+        }
+        // toml's own integer, so the checker sees exactly what the full parser gives it.
+        let value = DeValue::parse(digits).ok()?.into_inner();
+        matches!(value, DeValue::Integer(_)).then(|| Spanned::new(start..self.at, value))
     }
 
     /// `[` strings separated by commas, a trailing comma allowed, `]`.
@@ -367,6 +390,15 @@ mod tests {
             )
             .is_ok()
         );
+        // The minting sources' tables, with the App ID and installation as integers.
+        same_as_toml(
+            "[[rule]]\nurl = \"https://github.com\"\nsources = [\"github-app\"]\n\
+             [rule.github_app]\napp_id = 123456\ninstallation_id = 7 # ours\n\
+             private_key_file = \"/k.pem\"\npermissions = [\"contents:read\"]\n\n\
+             [[rule]]\nurl = \"https://gitlab.corp.example\"\nsources = [\"sts\"]\n\
+             [rule.sts]\ntoken_endpoint = \"https://sts.corp.example/token\"\n\
+             id_token_env = \"STS_ID_TOKEN\"\n",
+        );
         // Tables in any order; the last line without a newline.
         same_as_toml(
             "[[rule]]\nurl = \"https://a.example\"\nsources = [\"file\"]\n[keychain]\nbackend = \"auto\"\n\
@@ -386,7 +418,12 @@ mod tests {
             "[[rule]]\n\"url\" = \"https://a.example\"\n",
             "[[rule]]\nrule.url = \"https://a.example\"\n",
             "[[rule]]\noauth = { provider = \"gitlab\" }\n",
-            "[[rule]]\nallow_http = 1\n",
+            "[[rule]]\nallow_http = 01\n",
+            "[[rule]]\nallow_http = 1_000\n",
+            "[[rule]]\nallow_http = 1.5\n",
+            "[[rule]]\nallow_http = 0x1\n",
+            "[[rule]]\nallow_http = +1\n",
+            "[[rule]]\nallow_http = 1979-05-27\n",
             "[[rule]]\nallow_http = trueish\n",
             "[[rule]]\nurl = \"https://a.example\" \"x\"\n",
             "[[rule]]\nsources = [\"file\" \"env\"]\n",

@@ -772,6 +772,8 @@ fn policy_piece() -> impl Strategy<Value = String> {
         "[]",
         "[\"fil3\"]",
         "\"file\"",
+        "[\"github-app\"]",
+        "[\"sts\"]",
     ]);
     let extra = prop::sample::select(vec![
         "",
@@ -784,6 +786,11 @@ fn policy_piece() -> impl Strategy<Value = String> {
         "url = \"https://dup.example\"\n",
         "[rule.oauth]\nprovider = \"gitlab\"\nclient_id = \"cid\"\n",
         "oauth = { provider = \"gitlab\" }\n",
+        "[rule.github_app]\napp_id = 12\ninstallation_id = 0\nprivate_key_file = \"/k.pem\"\n",
+        "[rule.github_app]\napp_id = 31337\nprivate_key_file = '/k.pem'\ncache = \"file\"\n",
+        "[rule.sts]\ntoken_endpoint = \"https://sts.example/t\"\naudience = \"a\"\n",
+        "allow_http = 10\n",
+        "allow_http = 007\n",
         "# a comment\n\n",
         "bogus.key = \"x\"\n",
     ]);
