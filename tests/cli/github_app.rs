@@ -409,3 +409,35 @@ fn a_token_git_rejects_leaves_the_cache_and_the_next_get_mints_anew() {
     assert_ne!(second, first);
     assert_eq!(fake.mints().len(), 2);
 }
+
+#[test]
+fn by_default_the_token_is_cached_in_the_keychain() {
+    use crate::common::keyring::{keyutils_lookup, keyutils_purge, require_session_keyring};
+    let _turn = crate::keychain::keyutils_turn();
+    require_session_keyring();
+    let mut env = TestEnv::new();
+    env.set_env("GOCRED_HTTP_TIMEOUT", "10");
+    let fake = GitHubAppFake::start(&env, &[("acme", 7)]);
+    fake.trust_in_git(&env);
+    keyutils_purge(&env, &fake.origin());
+    // No `cache`: the keychain.
+    env.policy(&format!(
+        "[keychain]\nbackend = \"keyutils\"\n\n[[rule]]\nurl = \"{}\"\nsources = [\"github-app\"]\n\n\
+         [rule.github_app]\napp_id = {APP_ID}\ninstallation_id = 7\nprivate_key_file = \"{}\"\n",
+        fake.origin(),
+        fake.keys.private_pem.display()
+    ));
+    let out = get(&env, &fake, None);
+    out.assert_success();
+    let token = value_of(&out.stdout, "password").unwrap().to_owned();
+    let entry = keyutils_lookup(&env, &fake.origin()).expect("nothing cached in keyutils");
+    assert!(
+        entry.contains(&token) && entry.contains("x-access-token"),
+        "{entry}"
+    );
+    assert_eq!(env.file_store(), None);
+    let again = get(&env, &fake, None);
+    assert_eq!(value_of(&again.stdout, "password"), Some(token.as_str()));
+    assert_eq!(fake.mints().len(), 1);
+    keyutils_purge(&env, &fake.origin());
+}
