@@ -290,6 +290,7 @@ impl Source for GitHubAppSource<'_> {
         self.stores
             .cached_or_mint("github-app", rule, config.cache, &slot, MARGIN, || {
                 self.mint(config, &api, &which, user)
+                    .map(|cred| (cred, true))
             })
             .map(Some)
     }

@@ -53,28 +53,24 @@ impl Stores<'_> {
         })
     }
 
-    /// The cached token of `slot` if it has more than `margin` seconds left.
+    /// The cached token of `slot` that has not expired yet, due or not.
     fn cached(
         store: &dyn Store,
         rule: &Rule,
         slot: &Slot<'_>,
-        margin: u64,
     ) -> Result<Option<Credential>, SourceError> {
-        let now = super::now();
-        Ok(store
-            .get(&Query {
-                scope: &slot.key,
-                rule,
-                path: slot.path.as_deref(),
-                username: Some(slot.user),
-                now,
-            })?
-            // An entry stored without a path answers any path: only ours counts.
-            .filter(|c| is_fresh(c, now, margin)))
+        store.get(&Query {
+            scope: &slot.key,
+            rule,
+            path: slot.path.as_deref(),
+            username: Some(slot.user),
+            now: super::now(),
+        })
     }
 
     /// The token of `slot`: the cached one while it has more than `margin` seconds left, else
-    /// one from `mint` (once across processes), cached.
+    /// one from `mint` (once across processes), cached when `mint` says it may be (a token
+    /// without an expiry is not).
     pub fn cached_or_mint(
         &self,
         source: &str,
@@ -82,7 +78,7 @@ impl Stores<'_> {
         cache: MintCache,
         slot: &Slot<'_>,
         margin: u64,
-        mint: impl FnOnce() -> Result<Credential, SourceError>,
+        mint: impl FnOnce() -> Result<(Credential, bool), SourceError>,
     ) -> Result<Credential, SourceError> {
         let store = match self.store(cache) {
             Ok(store) => store,
@@ -94,18 +90,19 @@ impl Stores<'_> {
             }
         };
         let Some(store) = store else {
-            return mint();
+            return mint().map(|(cred, _)| cred);
         };
         let hint = "set `cache = \"file\"` or `cache = \"none\"` in the rule's table";
-        match Self::cached(&*store, rule, slot, margin) {
-            Ok(Some(cred)) => return Ok(cred),
-            Ok(None) => {}
+        let due = |c: &Credential| !is_fresh(c, super::now(), margin);
+        match Self::cached(&*store, rule, slot) {
+            Ok(Some(cred)) if !due(&cred) => return Ok(cred),
+            Ok(_) => {}
             Err(e) => {
                 note(&format!(
                     "{source}: cannot read the cache ({e}); minting a token for this request \
                      ({hint})"
                 ));
-                return mint();
+                return mint().map(|(cred, _)| cred);
             }
         }
         let _lock = take_lock(
@@ -116,13 +113,25 @@ impl Stores<'_> {
             "minting",
         )?;
         // Another process may have minted while we waited.
-        if let Ok(Some(cred)) = Self::cached(&*store, rule, slot, margin) {
-            return Ok(cred);
+        let current = Self::cached(&*store, rule, slot).ok().flatten();
+        if let Some(cred) = current.as_ref().filter(|c| !due(c)) {
+            return Ok(cred.clone());
         }
-        let cred = mint()?;
-        let record = Record::new(slot.key.clone(), slot.path.clone(), cred.clone());
-        if let Err(e) = store.store_record(record) {
-            note(&format!("{source}: cannot cache the token ({e}); {hint}"));
+        let (cred, keep) = match mint() {
+            Ok(minted) => minted,
+            // A passing failure (GitHub or the STS down, a rate limit) while the cached token
+            // still works: git gets it, and the next request tries again.
+            Err(SourceError::Unavailable(why)) if current.is_some() => {
+                note(&format!("{why}; using the cached token until it expires"));
+                return Ok(current.expect("BUG: checked above"));
+            }
+            Err(e) => return Err(e),
+        };
+        if keep {
+            let record = Record::new(slot.key.clone(), slot.path.clone(), cred.clone());
+            if let Err(e) = store.store_record(record) {
+                note(&format!("{source}: cannot cache the token ({e}); {hint}"));
+            }
         }
         Ok(cred)
     }

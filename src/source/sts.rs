@@ -211,22 +211,11 @@ impl Source for StsSource<'_> {
             user,
         };
         // A token without an expiry is served once and never cached.
-        let mut once = None;
-        let cred = self
-            .stores
+        self.stores
             .cached_or_mint("sts", rule, config.cache, &slot, MARGIN, || {
-                let (cred, expires) = self.exchange(config, user)?;
-                if expires {
-                    Ok(cred)
-                } else {
-                    once = Some(cred);
-                    Err(SourceError::Unavailable(String::new()))
-                }
-            });
-        match (cred, once) {
-            (_, Some(cred)) => Ok(Some(cred)),
-            (result, None) => result.map(Some),
-        }
+                self.exchange(config, user)
+            })
+            .map(Some)
     }
 }
 

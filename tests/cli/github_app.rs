@@ -441,3 +441,27 @@ fn by_default_the_token_is_cached_in_the_keychain() {
     assert_eq!(fake.mints().len(), 1);
     keyutils_purge(&env, &fake.origin());
 }
+
+#[test]
+fn a_due_token_still_serves_while_github_cannot_mint() {
+    let (env, fake) = setup("installation_id = 7\n");
+    // Due (under five minutes left) but valid for a while yet.
+    fake.script(|s| s.token_ttl = Some(200));
+    let first = value_of(&get(&env, &fake, None).stdout, "password")
+        .unwrap()
+        .to_owned();
+    fake.script(|s| s.rate_limited = Some((429, 30)));
+    let out = get(&env, &fake, None);
+    out.assert_success();
+    assert_eq!(value_of(&out.stdout, "password"), Some(first.as_str()));
+    let lines = out.stderr_lines();
+    assert_eq!(lines.len(), 1, "{out}");
+    assert!(
+        lines[0].contains("retry after 30 s") && lines[0].contains("using the cached token"),
+        "{out}"
+    );
+    fake.script(|s| s.rate_limited = None);
+    let out = get(&env, &fake, None);
+    assert_ne!(value_of(&out.stdout, "password"), Some(first.as_str()));
+    assert_eq!(fake.mints().len(), 2);
+}

@@ -354,3 +354,31 @@ fn a_host_the_policy_does_not_map_never_asks_the_ci_or_the_sts() {
     assert!(w.sts.id_token_requests().is_empty());
     assert!(w.sts.exchanges().is_empty());
 }
+
+/// Not an assertion on speed (the machine is shared): the numbers for the closing note.
+#[test]
+fn cached_hit_and_exchange_timings() {
+    let mut w = world(600, "id_token_env = \"STS_ID_TOKEN\"\n");
+    let token = w.issuer.id_token(AUDIENCE);
+    w.env.set_env("STS_ID_TOKEN", &token);
+    let time = |n: usize, fresh: bool| {
+        let mut all = Vec::new();
+        for _ in 0..n {
+            if fresh {
+                let _ = std::fs::remove_file(w.env.file_store_path());
+            }
+            let start = std::time::Instant::now();
+            w.get().assert_success();
+            all.push(start.elapsed());
+        }
+        all.sort();
+        all[n / 2]
+    };
+    let miss = time(5, true);
+    let hit = time(9, false);
+    eprintln!("sts get: exchange (miss) median {miss:?}, cached hit median {hit:?}");
+    assert!(
+        hit < miss,
+        "a cached hit ({hit:?}) is slower than an exchange ({miss:?})"
+    );
+}

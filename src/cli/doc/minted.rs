@@ -170,7 +170,9 @@ pub(crate) const SECTION: Section = Section {
         Block::Para(
             "A cached token that git reports as rejected (its `erase` after a 401, when GitHub \
              or the STS revoked it) leaves the cache at once, and the next request mints a new \
-             one.",
+             one. While a due token still works, a mint that fails (GitHub or the STS \
+             unreachable, a rate limit) serves it with a one-line note, and the next request \
+             tries again.",
         ),
         Block::Para(
             "`gocred status` shows each such rule's settings and state (the key file present and \
