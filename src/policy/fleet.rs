@@ -41,6 +41,9 @@ pub enum KeyRef {
     /// A PEM file (PKCS#1 `RSA PRIVATE KEY` as GitHub hands it out, or PKCS#8), readable only
     /// by its owner.
     File(PathBuf),
+    /// A program (argv, never a shell string) that prints the PEM: a secrets manager's or a
+    /// keychain's own CLI (`op read ...`, `bao kv get -field=key ...`, `secret-tool lookup ...`).
+    Command(Vec<String>),
 }
 
 /// `[rule.github_app]`.

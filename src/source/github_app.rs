@@ -22,6 +22,7 @@ use super::oauth::{origin, token_scope};
 use super::{Credential, Query, Source, SourceError};
 use crate::net::{Net, Options, Reply};
 use crate::policy::{GitHubAppConfig, KeyRef, Rule};
+use crate::secret::SecretBytes;
 
 /// Mint again when the cached token has less than this left (GitHub's tokens live an hour).
 pub const MARGIN: u64 = 300;
@@ -136,29 +137,130 @@ fn refusal(reply: &Reply, what: &str, app_id: u64) -> SourceError {
     SourceError::Unavailable(format!("github-app: {text}"))
 }
 
+/// Where the key comes from, for messages: the file, or the program's name (never its
+/// arguments, which may name a vault path the user prefers unseen in logs).
+pub fn key_origin(key: &KeyRef) -> String {
+    match key {
+        KeyRef::File(path) => path.display().to_string(),
+        KeyRef::Command(argv) => format!("`{}`", argv[0]),
+    }
+}
+
+/// The PEM in `path`: a regular file (no symlink), owned by this user or root, that nobody
+/// else may read.
+fn key_file(path: &std::path::Path) -> Result<SecretBytes, SourceError> {
+    let shown = path.display();
+    let fail =
+        |why: String| SourceError::Unavailable(format!("github-app: private key {shown}: {why}"));
+    let (pem, meta) = crate::fs::read_regular(path, MAX_KEY_BYTES)
+        .map_err(|e| fail(e.to_string()))?
+        .ok_or_else(|| fail("no such file".into()))?;
+    if let Some(mode) = crate::fs::loose_mode(&meta) {
+        return Err(SourceError::Fatal(format!(
+            "github-app: refusing the private key {shown}: mode {mode:03o} lets others read it; \
+             fix: `chmod 600 {shown}`"
+        )));
+    }
+    if let Some(uid) = crate::fs::foreign_owner(&meta) {
+        return Err(SourceError::Fatal(format!(
+            "github-app: refusing the private key {shown}: it belongs to uid {uid}, not to you; \
+             fix: `chown $(id -u) {shown}`"
+        )));
+    }
+    Ok(pem)
+}
+
+/// How long `private_key_command` may run.
+const KEY_COMMAND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// What `argv` prints (a secrets manager printing the PEM): run without a shell, stdin empty,
+/// stderr the caller's, in `/`, its stdout (at most [`MAX_KEY_BYTES`]) read into memory that is
+/// wiped and never echoed; a non-zero exit or a run longer than 10 s (then its process group
+/// is killed) is refused with one line naming the program.
+fn key_command(argv: &[String]) -> Result<SecretBytes, SourceError> {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    let name = &argv[0];
+    let fail = |why: String| {
+        SourceError::Unavailable(format!("github-app: private_key_command `{name}` {why}"))
+    };
+    let mut cmd = Command::new(name);
+    cmd.args(&argv[1..])
+        .current_dir("/")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        cmd.process_group(0); // a timeout kills whatever it started too
+    }
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| fail(format!("cannot start: {e}")))?;
+    let stdout = child.stdout.take().expect("BUG: stdout is piped");
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    std::thread::Builder::new()
+        .name("gocred-key-command".into())
+        .spawn(move || {
+            let mut buf = SecretBytes::default();
+            let read = stdout.take(MAX_KEY_BYTES + 1).read_to_end(&mut buf.0);
+            let _ = tx.send(read.map(|_| buf));
+        })
+        .map_err(|e| fail(format!("cannot be read: {e}")))?;
+    let kill = |child: &mut std::process::Child| {
+        #[cfg(unix)]
+        if let Ok(pgid) = libc::pid_t::try_from(child.id()) {
+            // SAFETY: kill(2) with a negative pid signals the process group the child leads
+            // (it was started with process_group(0)); no memory is involved.
+            unsafe {
+                libc::kill(-pgid, libc::SIGKILL);
+            }
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    };
+    let output = match rx.recv_timeout(KEY_COMMAND_TIMEOUT) {
+        Ok(Ok(buf)) if buf.0.len() as u64 <= MAX_KEY_BYTES => buf,
+        Ok(Ok(_)) => {
+            kill(&mut child);
+            return Err(fail(format!("printed more than {MAX_KEY_BYTES} bytes")));
+        }
+        Ok(Err(e)) => {
+            kill(&mut child);
+            return Err(fail(format!("cannot be read: {e}")));
+        }
+        Err(_) => {
+            kill(&mut child);
+            return Err(fail(format!(
+                "still ran after {} s and was stopped",
+                KEY_COMMAND_TIMEOUT.as_secs()
+            )));
+        }
+    };
+    // Its stdout is closed: it has exited or is about to.
+    match child.wait() {
+        Ok(status) if status.success() => Ok(output),
+        Ok(status) => Err(fail(match status.code() {
+            Some(code) => format!("exited with status {code}"),
+            None => "was killed by a signal".into(),
+        })),
+        Err(e) => Err(fail(format!("cannot be waited for: {e}"))),
+    }
+}
+
 impl GitHubAppSource<'_> {
     fn key(&self, config: &GitHubAppConfig) -> Result<AppKey, SourceError> {
-        let KeyRef::File(path) = &config.private_key;
-        let shown = path.display();
-        let fail = |why: String| {
-            SourceError::Unavailable(format!("github-app: private key {shown}: {why}"))
+        let pem = match &config.private_key {
+            KeyRef::File(path) => key_file(path)?,
+            KeyRef::Command(argv) => key_command(argv)?,
         };
-        let (pem, meta) = crate::fs::read_regular(path, MAX_KEY_BYTES)
-            .map_err(|e| fail(e.to_string()))?
-            .ok_or_else(|| fail("no such file".into()))?;
-        if let Some(mode) = crate::fs::loose_mode(&meta) {
-            return Err(SourceError::Fatal(format!(
-                "github-app: refusing the private key {shown}: mode {mode:03o} lets others read \
-                 it; fix: `chmod 600 {shown}`"
-            )));
-        }
-        if let Some(uid) = crate::fs::foreign_owner(&meta) {
-            return Err(SourceError::Fatal(format!(
-                "github-app: refusing the private key {shown}: it belongs to uid {uid}, not to \
-                 you; fix: `chown $(id -u) {shown}`"
-            )));
-        }
-        AppKey::from_pem(&pem).map_err(|e| fail(e.to_string()))
+        AppKey::from_pem(&pem).map_err(|e| {
+            SourceError::Unavailable(format!(
+                "github-app: the private key from {}: {e}",
+                key_origin(&config.private_key)
+            ))
+        })
     }
 
     fn mint(

@@ -160,21 +160,23 @@ pub fn status(
     let mut text = String::new();
     let mut json = None;
     if let Some(app) = &rule.github_app {
-        let crate::policy::KeyRef::File(path) = &app.private_key;
-        let key_state = match std::fs::symlink_metadata(path) {
-            Ok(meta) if !meta.is_file() => "not a regular file",
-            Ok(meta) if crate::fs::loose_mode(&meta).is_some() => "readable by others: refused",
-            Ok(_) => "present",
-            Err(_) => "missing",
+        let key_state = match &app.private_key {
+            crate::policy::KeyRef::File(path) => match std::fs::symlink_metadata(path) {
+                Ok(meta) if !meta.is_file() => "not a regular file",
+                Ok(meta) if crate::fs::loose_mode(&meta).is_some() => "readable by others: refused",
+                Ok(_) => "present",
+                Err(_) => "missing",
+            },
+            crate::policy::KeyRef::Command(_) => "printed by a program on each mint",
         };
+        let key = super::github_app::key_origin(&app.private_key);
         let installation = app
             .installation_id
             .map_or("found from the repository".to_owned(), |id| id.to_string());
         text += &format!(
-            "  github-app: app {}, installation {installation}, key {} ({key_state}), tokens \
+            "  github-app: app {}, installation {installation}, key {key} ({key_state}), tokens \
              cached in {}\n",
             app.app_id,
-            path.display(),
             app.cache.name()
         );
         json = Some((
@@ -182,7 +184,7 @@ pub fn status(
             serde_json::json!({
                 "app_id": app.app_id,
                 "installation_id": app.installation_id,
-                "private_key_file": path.display().to_string(),
+                "private_key_from": key,
                 "private_key": key_state,
                 "api_url": app.api_url,
                 "repositories": app.repositories,

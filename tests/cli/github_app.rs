@@ -465,3 +465,75 @@ fn a_due_token_still_serves_while_github_cannot_mint() {
     assert_ne!(value_of(&out.stdout, "password"), Some(first.as_str()));
     assert_eq!(fake.mints().len(), 2);
 }
+
+#[test]
+fn the_private_key_can_come_from_a_program_and_a_failing_one_is_one_line() {
+    let (env, fake) = setup("");
+    // A secrets manager's CLI, stood in for by `cat` of the key (argv, no shell).
+    env.policy(&format!(
+        "[[rule]]\nurl = \"{}\"\nsources = [\"github-app\"]\n\n[rule.github_app]\n\
+         app_id = {APP_ID}\ninstallation_id = 7\ncache = \"none\"\n\
+         private_key_command = [\"cat\", \"{}\"]\n",
+        fake.origin(),
+        fake.keys.private_pem.display()
+    ));
+    let out = get(&env, &fake, None);
+    out.assert_success();
+    assert!(
+        fake.installation_of(value_of(&out.stdout, "password").unwrap())
+            .is_some()
+    );
+    assert!(fake.seen().iter().all(|s| s.jwt_ok == Some(true)));
+    // One that fails: its own stderr passes through, then one line naming it; no request.
+    let vault = env.script(
+        "fake-vault",
+        "#!/bin/sh\necho 'fake-vault: permission denied' >&2\necho 'PARTIAL-SECRET'\nexit 3\n",
+    );
+    env.policy(&format!(
+        "[[rule]]\nurl = \"{}\"\nsources = [\"github-app\"]\n\n[rule.github_app]\n\
+         app_id = {APP_ID}\ninstallation_id = 7\ncache = \"none\"\n\
+         private_key_command = [\"{}\", \"kv\", \"get\"]\n",
+        fake.origin(),
+        vault.display()
+    ));
+    let before = fake.seen().len();
+    let out = get(&env, &fake, None);
+    assert!(!out.stdout.contains("password="), "{out}");
+    assert!(
+        out.stderr.contains("fake-vault: permission denied"),
+        "{out}"
+    );
+    assert!(
+        out.stderr.contains(&format!(
+            "private_key_command `{}` exited with status 3",
+            vault.display()
+        )),
+        "{out}"
+    );
+    assert!(!out.stderr.contains("PARTIAL-SECRET"), "{out}");
+    assert_eq!(fake.seen().len(), before);
+}
+
+#[test]
+fn config_check_wants_exactly_one_key_source_and_a_program_not_a_relative_path() {
+    let env = TestEnv::new();
+    let path = env.policy(
+        "[[rule]]\nurl = \"https://github.com\"\nsources = [\"github-app\"]\n\
+         [rule.github_app]\napp_id = 1\nprivate_key_file = \"/k.pem\"\n\
+         private_key_command = [\"op\", \"read\", \"op://x\"]\n\n\
+         [[rule]]\nurl = \"https://ghe.corp.example\"\nsources = [\"github-app\"]\n\
+         [rule.github_app]\napp_id = 1\nprivate_key_command = [\"./print-key\"]\n\n\
+         [[rule]]\nurl = \"https://ghe2.corp.example\"\nsources = [\"github-app\"]\n\
+         [rule.github_app]\napp_id = 1\n",
+    );
+    let out = env.gocred(&["config", "check"]).run();
+    out.assert_failure();
+    let p = path.display();
+    for want in [
+        format!("{p}:7:23: `private_key_file` and `private_key_command` are both set"),
+        format!("{p}:14:23: `private_key_command` must be a non-empty array"),
+        format!("{p}:19:1: [rule.github_app] has no `private_key_file` or `private_key_command`"),
+    ] {
+        assert!(out.stderr.contains(&want), "{want}\n{out}");
+    }
+}

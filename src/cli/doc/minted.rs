@@ -17,6 +17,15 @@ pub(crate) const GITHUB_APP_KEYS: &[(&str, &str)] = &[
          itself is an error, whatever the key is called.",
     ),
     (
+        "`private_key_command`",
+        "Instead of `private_key_file`: a program and its arguments (an array, never a shell \
+         string) that prints the PEM, such as a secrets manager's or a keychain's own CLI \
+         (`[\"op\", \"read\", \"op://ci/github-app/private-key\"]`, `[\"secret-tool\", \
+         \"lookup\", \"service\", \"github-app\"]`). It runs in `/` with an empty stdin, its \
+         stderr reaches you, and what it prints is never shown; a non-zero exit, more than 64 \
+         KiB or more than 10 s (then its process group is killed) is refused with one line.",
+    ),
+    (
         "`installation_id`",
         "The installation to mint tokens for. Without it, gocred asks GitHub: `GET \
          /repos/{owner}/{repo}/installation` for the repository git asks about (git sends its \

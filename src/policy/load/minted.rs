@@ -11,6 +11,7 @@ const GITHUB_APP_KEYS: &[&str] = &[
     "app_id",
     "installation_id",
     "private_key_file",
+    "private_key_command",
     "api_url",
     "repositories",
     "permissions",
@@ -132,7 +133,7 @@ impl Checker<'_> {
             "github_app",
             sources,
             sources_span,
-            "`app_id` and `private_key_file`",
+            "`app_id` and `private_key_file` (or `private_key_command`)",
         )?;
         // A private key pasted into the policy: refused whatever the key is called, before
         // the unknown-key report, and without echoing any of it.
@@ -148,7 +149,8 @@ impl Checker<'_> {
                     key.span(),
                     "a private key is never written into the policy: keep the PEM file GitHub \
                      gave you readable only by you and name it with `private_key_file = \
-                     \"/path/app.pem\"`",
+                     \"/path/app.pem\"`, or have a secrets manager print it \
+                     (`private_key_command = [...]`)",
                 );
             }
         }
@@ -168,17 +170,25 @@ impl Checker<'_> {
         let installation_id = t
             .get("installation_id")
             .and_then(|i| self.id(i, "installation_id"));
-        let private_key = match t.get("private_key_file") {
-            None if inline => None,
-            None => {
+        let private_key = match (t.get("private_key_file"), t.get("private_key_command")) {
+            (None, None) if inline => None,
+            (None, None) => {
                 self.error(
                     v.span(),
-                    "[rule.github_app] has no `private_key_file` (the app's private key, a PEM \
-                     file readable only by you)",
+                    "[rule.github_app] has no `private_key_file` or `private_key_command` (where \
+                     the app's private key comes from: a PEM file readable only by you, or a \
+                     program that prints it)",
                 );
                 None
             }
-            Some(p) => self.string(p, "private_key_file").and_then(|s| {
+            (Some(_), Some(c)) => {
+                self.error(
+                    c.span(),
+                    "`private_key_file` and `private_key_command` are both set: keep one",
+                );
+                None
+            }
+            (Some(p), None) => self.string(p, "private_key_file").and_then(|s| {
                 let path = expand_home(s);
                 if path.is_none() {
                     self.error(
@@ -187,6 +197,24 @@ impl Checker<'_> {
                     );
                 }
                 path.map(KeyRef::File)
+            }),
+            (None, Some(c)) => self.strings(c, "private_key_command").and_then(|argv| {
+                let program = argv.first().map(|(p, _)| p.as_str()).unwrap_or_default();
+                let ok = !program.is_empty()
+                    && (program.starts_with('/') || !program.contains('/'))
+                    && argv
+                        .iter()
+                        .all(|(a, _)| !a.contains('\0') && !a.contains('\n'));
+                if !ok {
+                    self.error(
+                        c.span(),
+                        "`private_key_command` must be a non-empty array whose first item is \
+                         an absolute path or a program name looked up on PATH (e.g. [\"op\", \
+                         \"read\", \"op://ci/app/private-key\"])",
+                    );
+                    return None;
+                }
+                Some(KeyRef::Command(argv.into_iter().map(|(a, _)| a).collect()))
             }),
         };
         let api_url = t.get("api_url").and_then(|a| {
