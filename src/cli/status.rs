@@ -39,7 +39,11 @@ JSON OUTPUT (--json): an object with `schema` (1; a new number only when a field
 meaning or goes away), `policy` (`path`, `exists`), `git` (`error`: why git's config could not be \
 read, or null) and `rules`, one per rule in file order, each with: `url` (as written), `line`, \
 `sources` (names), `username` (or null), `store` (or null), `token_env` (`{\"name\", \
-\"set\"}` or null), `oauth` (`{\"provider\", \"client_id\", \"store\"}` or null), `stored` \
+\"set\"}` or null), `oauth` (`{\"provider\", \"client_id\", \"store\"}` or null), \
+`github_app` (`app_id`, `installation_id`, `private_key_from`, `private_key` (its state: present, \
+missing, ...), `api_url`, `repositories`, `permissions`, `cache`; or null), `sts` \
+(`token_endpoint`, `audience`, `id_token_env`, `id_token` (where it comes from, and whether it is \
+there), `cache`; or null), `stored` \
 (entries: `scope`, `username`, `expires` (Unix seconds or null), `expired`, \
 `refresh_token`, `location`, `problem` (or null)), `store_errors` (`{\"store\", \
 \"error\"}`), and `git`: `asks_gocred` (bool), `url` (what git's config was matched \
@@ -130,6 +134,8 @@ pub fn cmd_status(ctx: &mut Context, args: StatusArgs) -> Result<(), CommandErro
             "store": rule.store.map(SourceKind::name),
             "token_env": null,
             "oauth": null,
+            "github_app": null,
+            "sts": null,
         });
         out += &format!("\n{}\n", rule.url);
         let names: Vec<&str> = rule.sources.iter().map(|s| s.name()).collect();
