@@ -8,13 +8,13 @@
 //! as its path (`installation/OWNER`), so one owner's token never answers for another's.
 //!
 //! Parallel gits: the first that finds no fresh token takes the rule's lock (the same lock
-//! files as the OAuth refresh, [`super::oauth::take_lock`]), reads the cache again, mints only
+//! files as the OAuth refresh, [`super::oauth::lock_for`]), reads the cache again, mints only
 //! if it is still stale, and stores; the others wait for the lock and find the fresh token. So
 //! one mint (one `POST /app/installations/{id}/access_tokens`, one token exchange) serves any
 //! number of concurrent gits. A cache that cannot work here (no keychain on a build machine)
 //! costs a note and a mint per request, never the credential.
 
-use super::oauth::{is_fresh, note, take_lock};
+use super::oauth::{is_fresh, lock_for, note};
 use super::{Credential, Query, Record, SourceError, Store, file::FileStore, keychain::Keychain};
 use crate::policy::{KeychainBackend, MintCache, Rule, ScopeKey, SourceKind};
 use std::path::PathBuf;
@@ -105,7 +105,7 @@ impl Stores<'_> {
                 return mint().map(|(cred, _)| cred);
             }
         }
-        let _lock = take_lock(
+        let _lock = lock_for(
             self.lock_dir.as_deref(),
             &slot.key,
             self.env,

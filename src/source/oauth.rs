@@ -76,6 +76,27 @@ pub fn lock_path(dir: &std::path::Path, key: &ScopeKey) -> PathBuf {
     dir.join(format!("oauth-{hash:016x}.lock"))
 }
 
+/// Takes the exclusive lock at `path`, waiting at most `wait` (on a thread: a holder that is
+/// stopped or stuck must not hold git up forever; a lock taken after we gave up is released at
+/// once, as the guard drops with the message). `Err(None)`: still held after `wait`.
+pub fn take_lock(
+    path: &std::path::Path,
+    wait: std::time::Duration,
+) -> Result<std::fs::File, Option<std::io::Error>> {
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    let taking = path.to_owned();
+    std::thread::Builder::new()
+        .name("gocred-refresh-lock".into())
+        .spawn(move || {
+            let _ = tx.send(crate::fs::lock_exclusive(&taking));
+        })
+        .map_err(Some)?;
+    match rx.recv_timeout(wait) {
+        Ok(result) => result.map_err(Some),
+        Err(_) => Err(None),
+    }
+}
+
 /// Seconds of validity below which a token is refreshed first.
 pub fn margin(env: &dyn Fn(&str) -> Option<String>) -> u64 {
     env("GOCRED_OAUTH_REFRESH_MARGIN")
@@ -90,9 +111,9 @@ fn lock_wait(env: &dyn Fn(&str) -> Option<String>) -> std::time::Duration {
 }
 
 /// The exclusive lock that makes one process of many do `doing` (refreshing, minting) for
-/// `key`, waited for a bounded time; `source` names who asks in messages. Shared by every
-/// source that fetches a short-lived token (`oauth`, `github-app`, `sts`).
-pub fn take_lock(
+/// `key`, waited for a bounded time ([`take_lock`]); `source` names who asks in messages. For
+/// the sources that mint short-lived tokens (`github-app`, `sts`).
+pub fn lock_for(
     lock_dir: Option<&std::path::Path>,
     key: &ScopeKey,
     env: &dyn Fn(&str) -> Option<String>,
@@ -107,25 +128,14 @@ pub fn take_lock(
         }
     };
     let path = lock_path(&dir, key);
-    // The holder is bounded (its requests time out, its store calls too), but a holder that
-    // is stopped or stuck must not hold git up forever: wait on a thread, for a while. A
-    // lock taken after we gave up is released at once (the guard drops with the message).
     let wait = lock_wait(env);
-    let (tx, rx) = std::sync::mpsc::sync_channel(1);
-    let taking = path.clone();
-    std::thread::Builder::new()
-        .name("gocred-refresh-lock".into())
-        .spawn(move || {
-            let _ = tx.send(crate::fs::lock_exclusive(&taking));
-        })
-        .map_err(|e| SourceError::Fatal(format!("{source}: cannot start a thread: {e}")))?;
-    match rx.recv_timeout(wait) {
-        Ok(Ok(file)) => Ok(file),
-        Ok(Err(e)) => Err(SourceError::Fatal(format!(
+    match take_lock(&path, wait) {
+        Ok(file) => Ok(file),
+        Err(Some(e)) => Err(SourceError::Fatal(format!(
             "{source}: cannot lock {}: {e}",
             path.display()
         ))),
-        Err(_) => Err(SourceError::Unavailable(format!(
+        Err(None) => Err(SourceError::Unavailable(format!(
             "{source}: another gocred process has been {doing} the token for {key} for {} s \
              and still holds {}; see which with `fuser {}` (a stopped or hung one), or try \
              again",
@@ -204,13 +214,33 @@ impl<'e> OAuthSource<'e> {
     }
 
     fn lock(&self, key: &ScopeKey) -> Result<std::fs::File, SourceError> {
-        take_lock(
-            self.lock_dir.as_deref(),
-            key,
-            self.env,
-            "oauth",
-            "refreshing",
-        )
+        let dir = match &self.lock_dir {
+            Some(dir) => dir.clone(),
+            // One per user whatever the caller's environment (XDG_RUNTIME_DIR, HOME).
+            None => {
+                crate::paths::lock_dir().map_err(|e| SourceError::Fatal(format!("oauth: {e}")))?
+            }
+        };
+        let path = lock_path(&dir, key);
+        // The holder is bounded (its requests time out, its store calls too), but a holder that
+        // is stopped or stuck must not hold git up forever: wait on a thread, for a while. A
+        // lock taken after we gave up is released at once (the guard drops with the message).
+        let wait = lock_wait(self.env);
+        match take_lock(&path, wait) {
+            Ok(file) => Ok(file),
+            Err(Some(e)) => Err(SourceError::Fatal(format!(
+                "oauth: cannot lock {}: {e}",
+                path.display()
+            ))),
+            Err(None) => Err(SourceError::Unavailable(format!(
+                "oauth: another gocred process has been refreshing the token for {key} for {} s \
+                 and still holds {}; see which with `fuser {}` (a stopped or hung one), or try \
+                 again",
+                wait.as_secs(),
+                path.display(),
+                path.display()
+            ))),
+        }
     }
 
     /// Refreshes the token under `key` unless another process already did; the caller found it
