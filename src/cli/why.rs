@@ -339,7 +339,7 @@ fn git_report(ctx: &Context, rule: Option<&Rule>, target: &Target) -> GitReport 
         Some(rule) => {
             let origin = crate::policy::rule_origin(rule);
             let prefix = crate::policy::rule_path_prefix(rule);
-            let mut wanted = super::status::wanted_for_rule(rule, &origin, prefix.as_deref());
+            let mut wanted = crate::status::wanted_for_rule(rule, &origin, prefix.as_deref());
             wanted.url = url;
             let side = crate::gitconfig::check(&config, &wanted);
             GitReport {
