@@ -531,3 +531,83 @@ fn logout_logs_one_line_for_its_host() {
             .contains("logout-SECRET")
     );
 }
+
+/// Runs `gocred get` for `h0.audit.example` with `machine` as `/etc/gocred/policy.toml`, in a
+/// private mount namespace whose `/etc` is an overlay on a tmpfs (the host's `/etc` is never
+/// touched); `None` when not root.
+fn get_under_machine_policy(env: &TestEnv, machine: &str) -> Option<crate::common::Output> {
+    if unsafe_euid() != 0 {
+        eprintln!("skipped: a machine policy in a private /etc needs root (unshare -m)");
+        return None;
+    }
+    let ov = env.root().join("ov");
+    std::fs::create_dir_all(&ov).unwrap();
+    let source = env.write_file("machine.toml", machine);
+    let script = "set -e\n\
+         mount -t tmpfs tmpfs \"$OV\"\n\
+         mkdir \"$OV/upper\" \"$OV/work\"\n\
+         mount -t overlay overlay -o \"lowerdir=/etc,upperdir=$OV/upper,workdir=$OV/work\" /etc\n\
+         mkdir -p -m 755 /etc/gocred\n\
+         cp \"$MSRC\" /etc/gocred/policy.toml\n\
+         chmod 644 /etc/gocred/policy.toml\n\
+         exec \"$@\"\n";
+    Some(
+        env.command("unshare")
+            .args([
+                "--mount",
+                "--propagation",
+                "private",
+                "sh",
+                "-c",
+                script,
+                "sh",
+            ])
+            .args([crate::common::GOCRED, "get"])
+            .env("OV", &ov)
+            .env("MSRC", &source)
+            .stdin("protocol=https\nhost=h0.audit.example\n\n")
+            .run(),
+    )
+}
+
+#[test]
+fn a_machine_policy_that_requires_the_log_wins_over_the_users_own() {
+    let env = TestEnv::new();
+    plant(&env, 1);
+    let user_log = env.root().join("user.log");
+    let machine_log = env.root().join("machine.log");
+    env.policy(&policy(&user_log, ""));
+    let machine = format!(
+        "[audit]\npath = \"{}\"\nrequired = true\n",
+        machine_log.display()
+    );
+    let Some(out) = get_under_machine_policy(&env, &machine) else {
+        return;
+    };
+    out.assert_success();
+    assert_eq!(
+        crate::common::value_of(&out.stdout, "password"),
+        Some(password(0).as_str())
+    );
+    assert_eq!(lines(&machine_log).len(), 1, "{out:?}");
+    assert!(!user_log.exists(), "the user's log replaced the machine's");
+    // A user policy without [audit] cannot turn it off either.
+    env.policy("[[rule]]\nurl = \"https://*.audit.example\"\nsources = [\"file\"]\n");
+    get_under_machine_policy(&env, &machine)
+        .unwrap()
+        .assert_success();
+    assert_eq!(lines(&machine_log).len(), 2);
+    // Not required: the user's own table decides.
+    env.policy(&policy(&user_log, ""));
+    let optional = machine.replace("required = true", "required = false");
+    get_under_machine_policy(&env, &optional)
+        .unwrap()
+        .assert_success();
+    assert_eq!(lines(&machine_log).len(), 2);
+    assert_eq!(lines(&user_log).len(), 1);
+    // `required` is the machine policy's word alone.
+    env.policy(&policy(&user_log, "required = true\n"));
+    let out = env.gocred(&["config", "check"]).run();
+    out.assert_failure();
+    assert!(out.stderr.contains("`required`"), "{}", out.stderr);
+}
