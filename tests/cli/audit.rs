@@ -536,6 +536,21 @@ fn logout_logs_one_line_for_its_host() {
 /// private mount namespace whose `/etc` is an overlay on a tmpfs (the host's `/etc` is never
 /// touched); `None` when not root.
 fn get_under_machine_policy(env: &TestEnv, machine: &str) -> Option<crate::common::Output> {
+    under_machine_policy(
+        env,
+        machine,
+        &["get"],
+        "protocol=https\nhost=h0.audit.example\n\n",
+    )
+}
+
+/// `gocred ARGS` with `machine` as `/etc/gocred/policy.toml` (see [`get_under_machine_policy`]).
+pub fn under_machine_policy(
+    env: &TestEnv,
+    machine: &str,
+    args: &[&str],
+    stdin: &str,
+) -> Option<crate::common::Output> {
     if unsafe_euid() != 0 {
         eprintln!("skipped: a machine policy in a private /etc needs root (unshare -m)");
         return None;
@@ -562,10 +577,11 @@ fn get_under_machine_policy(env: &TestEnv, machine: &str) -> Option<crate::commo
                 script,
                 "sh",
             ])
-            .args([crate::common::GOCRED, "get"])
+            .arg(crate::common::GOCRED)
+            .args(args)
             .env("OV", &ov)
             .env("MSRC", &source)
-            .stdin("protocol=https\nhost=h0.audit.example\n\n")
+            .stdin(stdin)
             .run(),
     )
 }

@@ -365,3 +365,42 @@ fn why_reads_the_helper_chain_git_will_call_and_a_remote_of_the_repository() {
     out.assert_code(1);
     assert!(out.stderr.contains("ssh"), "{}", out.stderr);
 }
+
+#[test]
+fn why_says_what_the_machine_policy_denies_and_refuses() {
+    require_session_keyring();
+    let env = TestEnv::new();
+    env.policy(
+        "[[rule]]\nurl = \"https://git.internal.example\"\nsources = [\"keychain\"]\n\n\
+         [[rule]]\nurl = \"https://gitlab.corp.example\"\nsources = [\"keychain\"]\n",
+    );
+    let machine = "[machine]\ndeny = [\"https://*.internal.example\"]\n";
+    let Some(out) = crate::audit::under_machine_policy(
+        &env,
+        machine,
+        &["why", "--json", "https://git.internal.example/g/r"],
+        "",
+    ) else {
+        return;
+    };
+    out.assert_success();
+    let v: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v["decision"]["managed"], false, "{v}");
+    let m = v["machine_policy"].as_str().unwrap();
+    assert!(m.starts_with("/etc/gocred/policy.toml"), "{m}");
+    assert!(
+        m.contains("it denies https://git.internal.example/g/r"),
+        "{m}"
+    );
+    assert!(
+        m.contains("it refused the user's rule https://git.internal.example (line 1)"),
+        "{m}"
+    );
+    // Without a machine policy, why says so.
+    let v = why(&env, "https://gitlab.corp.example/g/r");
+    assert!(
+        v["machine_policy"].as_str().unwrap().starts_with("none"),
+        "{}",
+        v["machine_policy"]
+    );
+}
