@@ -218,3 +218,104 @@ fn machine_deny_of_a_path_withholds_answers_for_the_whole_prefix() {
     assert!(m.denies_prefix(host_wide, &target));
     assert!(!m.denies_prefix(open, &target));
 }
+
+/// Every pattern of a small universe: exact and wildcard hosts nested in each other, the
+/// default port and another, no path and nested paths.
+fn universe() -> Vec<String> {
+    let mut out = Vec::new();
+    for host in [
+        "a.corp.example",
+        "b.x.corp.example",
+        "corp.example",
+        "other.example",
+        "*.corp.example",
+        "*.x.corp.example",
+    ] {
+        for port in ["", ":8443"] {
+            for path in ["", "/team/", "/team/secret/", "/open/"] {
+                out.push(format!("https://{host}{port}{path}"));
+            }
+        }
+    }
+    out
+}
+
+fn targets() -> Vec<Target> {
+    let mut out = Vec::new();
+    for host in [
+        "a.corp.example",
+        "b.x.corp.example",
+        "corp.example",
+        "other.example",
+    ] {
+        for port in ["", ":8443"] {
+            for path in ["", "/team/x", "/team/secret/x", "/open/x", "/teamx"] {
+                out.push(normalize(Input::Url(&format!("https://{host}{port}{path}"))).unwrap());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn machine_restrictions_bind_every_user_rule_that_can_serve_a_url_they_cover() {
+    let targets = targets();
+    let patterns = universe();
+    let (mut restricted, mut prefixes) = (0, 0);
+    for (scope, deny) in patterns.iter().flat_map(|s| [(s, true), (s, false)]) {
+        let m = machine(&if deny {
+            format!("[machine]\ndeny = [\"{scope}\"]\n")
+        } else {
+            format!(
+                "[machine]\n[[machine.restrict]]\nurl = \"{scope}\"\nsources = [\"keychain\"]\n"
+            )
+        });
+        let restrict = m.restrictions.first().map(|r| &r.scope);
+        for url in &patterns {
+            let user = load_str(
+                Path::new("/u.toml"),
+                &format!("[[rule]]\nurl = \"{url}\"\nsources = [\"keychain\", \"file\"]\n"),
+            )
+            .unwrap();
+            let p = apply(user, &m);
+            let applied = p.machine.as_ref().unwrap();
+            for t in &targets {
+                let Decision::Managed { rule, .. } = p.decide(t.clone()) else {
+                    continue;
+                };
+                // Denied: never served by the user's rule.
+                assert!(!applied.denies(t), "{url} served {t:?} under deny {scope}");
+                // Restricted: served only as the restriction allows.
+                if let Some(restrict) = restrict
+                    && restrict.covers(t)
+                {
+                    assert_eq!(
+                        rule.sources,
+                        [SourceKind::Keychain],
+                        "{url} / {scope} / {t:?}"
+                    );
+                    restricted += 1;
+                }
+                // An answer for the rule's whole prefix (GOAUTH) reaches no denied URL unless
+                // denies_prefix says so.
+                if deny && !applied.denies_prefix(rule, t) {
+                    prefixes += 1;
+                    for t2 in targets.iter().filter(|t2| {
+                        t2.host == t.host
+                            && t2.port == t.port
+                            && rule.pattern.path.as_deref().is_none_or(|prefix| {
+                                t2.path.as_deref().is_some_and(|p| path_under(p, prefix))
+                            })
+                    }) {
+                        assert!(!applied.denies(t2), "{url} / {scope}: {t:?} reaches {t2:?}");
+                    }
+                }
+            }
+        }
+    }
+    // The universe exercises each property (the counts only show it is not empty).
+    assert!(
+        restricted > 500 && prefixes > 1000,
+        "{restricted} {prefixes}"
+    );
+}
