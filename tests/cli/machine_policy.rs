@@ -368,10 +368,23 @@ fn machine_policy_restrict_narrows_file_stores_netrc_and_exec() {
                    [[machine.restrict]]\n\
                    url = \"https://*.corp.example\"\n\
                    sources = [\"env\", \"keychain\"]\n\
-                   secret_files = false\n";
+                   secret_files = false\n\
+                   [[machine.restrict]]\n\
+                   url = \"https://ci.example\"\n\
+                   sources = [\"keychain\", \"oauth\"]\n";
     let Some(w) = world(Machine::Root(machine.into())) else {
         return;
     };
+    // No `env` source for ci.example: the variable is not read for it.
+    w.user_config(&env_rule("https://ci.example"));
+    let out = w.get("ci.example", &[TOKEN]);
+    assert_eq!((out.code, out.stdout.as_str()), (0, ""), "{out:?}");
+    let out = w.gocred(&["config", "check"], "", &[]);
+    assert!(
+        out.stderr
+            .contains("its sources (env) are not allowed for https://ci.example"),
+        "{out:?}"
+    );
     w.user_config(&format!(
         "[[rule]]\nurl = \"https://a.corp.example\"\nsources = [\"env\", \"file\"]\nstore = \"file\"\ntoken_env = \"GOCRED_TOKEN\"\nusername = \"u\"\n\n\
          [[rule]]\nurl = \"https://c.example\"\nsources = [\"file\"]\nstore = \"file\"\n\n{}",
