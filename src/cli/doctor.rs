@@ -691,6 +691,13 @@ fn auth(
                     rule.line,
                     policy.file_of(rule).display()
                 ),
+                SourceKind::Command => format!(
+                    "run the `command` of the rule at line {} of {} by hand and make it print                      the token",
+                    rule.line,
+                    policy.path.display()
+                ),
+                SourceKind::Ci => "check the CI variables the message names (CI_SERVER_URL and                      CI_JOB_TOKEN, or GITHUB_SERVER_URL and GITHUB_TOKEN)"
+                    .to_owned(),
             };
             report.fail(
                 L,

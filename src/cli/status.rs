@@ -39,7 +39,9 @@ JSON OUTPUT (--json): an object with `schema` (1; a new number only when a field
 meaning or goes away), `policy` (`path`, `exists`), `git` (`error`: why git's config could not be \
 read, or null) and `rules`, one per rule in file order, each with: `url` (as written), `line`, \
 `sources` (names), `username` (or null), `store` (or null), `token_env` (`{\"name\", \
-\"set\"}` or null), `oauth` (`{\"provider\", \"client_id\", \"store\"}` or null), `stored` \
+\"set\"}` or null), `oauth` (`{\"provider\", \"client_id\", \"store\"}` or null), `command` (what runs, its \
+timeout and cache; only in a `command` rule), `ci` (where the CI job token comes from, or why there \
+is none; only in a rule with the `ci` source), `stored` \
 (entries: `scope`, `username`, `expires` (Unix seconds or null), `expired`, \
 `refresh_token`, `location`, `problem` (or null)), `store_errors` (`{\"store\", \
 \"error\"}`), and `git`: `asks_gocred` (bool), `url` (what git's config was matched \
@@ -168,6 +170,16 @@ pub fn cmd_status(ctx: &mut Context, args: StatusArgs) -> Result<(), CommandErro
                 "client_id": o.client_id,
                 "store": o.store.name(),
             });
+        }
+        if let Some(c) = &rule.command {
+            let said = crate::source::command::describe(c);
+            out += &format!("  command: {said}\n");
+            rule_json["command"] = json!(said);
+        }
+        if rule.sources.contains(&SourceKind::Ci) {
+            let said = crate::ci::describe(&*ctx.env);
+            out += &format!("  ci: {said}\n");
+            rule_json["ci"] = json!(said);
         }
         if let Some(var) = &rule.token_env {
             let set = (ctx.env)(var).is_some_and(|v| !v.is_empty());
@@ -348,7 +360,9 @@ fn entry_json(entry: &StoredInfo, location: &str, now: u64) -> Value {
 
 /// Whether `rule` reads from the store `kind`: as a source, or as where its OAuth tokens live.
 fn serves(rule: &crate::policy::Rule, kind: SourceKind) -> bool {
-    rule.sources.contains(&kind) || rule.oauth.as_ref().is_some_and(|o| o.store == kind)
+    rule.sources.contains(&kind)
+        || rule.oauth.as_ref().is_some_and(|o| o.store == kind)
+        || crate::source::command::caches_in(rule) == Some(kind)
 }
 
 /// The index of the rule that serves `entry`'s scope, if any.

@@ -224,6 +224,12 @@ pub fn starting_policy(options: &InitOptions) -> Result<(String, Target), InitEr
                 toml_string(username),
             );
         }
+        SourceKind::Command | SourceKind::Ci => {
+            return Err(InitError::Missing(format!(
+                "config init does not write `{}` rules: write one by hand (man gocred-config)",
+                source.name()
+            )));
+        }
         SourceKind::OAuth => {
             let provider = options.provider.as_deref().ok_or_else(|| {
                 InitError::Missing(

@@ -16,8 +16,8 @@ pub mod target;
 mod trust;
 
 pub use load::{
-    ConfigError, Diagnostic, MAX_CONFIG_BYTES, load, load_for_host, load_str, load_str_full,
-    load_str_keeping,
+    CommandKeys, ConfigError, Diagnostic, MAX_CONFIG_BYTES, load, load_extended, load_for_host,
+    load_str, load_str_full, load_str_keeping,
 };
 pub use origin::{machine_name, rule_machine, rule_origin, rule_path_prefix};
 pub use pattern::{HostPattern, UrlPattern};
@@ -32,6 +32,10 @@ pub enum SourceKind {
     Env,
     /// OAuth 2.0 tokens from `gocred login`, refreshed on `get`; kept in the rule's store.
     OAuth,
+    /// A program the rule names prints the credential (a secrets manager's CLI).
+    Command,
+    /// The CI job's own token, for exactly the CI server's origin ([`crate::ci`]).
+    Ci,
 }
 
 impl SourceKind {
@@ -41,6 +45,8 @@ impl SourceKind {
             SourceKind::File => "file",
             SourceKind::Env => "env",
             SourceKind::OAuth => "oauth",
+            SourceKind::Command => "command",
+            SourceKind::Ci => "ci",
         }
     }
 
@@ -95,6 +101,9 @@ pub struct Rule {
     /// `goauth = "preemptive"`: `gocred goauth` without a URL (Go's first call, before any
     /// request) answers for this rule's host. Default `"on-challenge"`: only after a 4xx.
     pub goauth_preemptive: bool,
+    /// `command = [...]` with `command_timeout` and `cache`: present exactly when `sources`
+    /// lists `command`.
+    pub command: Option<crate::source::command::CommandConfig>,
     /// 1-based line of the `[[rule]]` header, for messages.
     pub line: usize,
     /// What the machine policy said about this rule (nothing, for a user's rule it leaves alone).
@@ -154,6 +163,8 @@ pub struct Policy {
     pub file_path: Option<PathBuf>,
     /// The machine policy this policy was narrowed by, and what it refused.
     pub machine: Option<machine::Applied>,
+    /// `[ci] job_token = true`: the line of `[ci]`, when set ([`crate::ci`]).
+    pub ci_job_token: Option<usize>,
 }
 
 /// The key every store files a credential under: `scheme://host[:port]`, plus `/path` when the

@@ -5,6 +5,7 @@ mod common;
 
 mod bad_input;
 mod ci;
+mod ci_job;
 mod commands;
 mod completions;
 mod config_init;
@@ -15,6 +16,7 @@ mod docs;
 mod doctor;
 mod exec;
 mod files;
+mod fleet_command;
 mod fuzz_corpus;
 mod git_helper;
 mod git_http;

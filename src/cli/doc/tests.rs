@@ -5,8 +5,10 @@
 //! `GOCRED_BLESS=1 cargo test --lib cli::doc`) and commit what it rewrote.
 
 use super::{
-    Block, CONFIG_5, EXAMPLE_BUILD_SERVER, EXAMPLE_LAPTOP, EXAMPLE_OAUTH_GITLAB,
-    EXAMPLE_OAUTH_OIDC, GOCRED_1, OAUTH_KEYS, OTHER_KEYS, RULE_KEYS, pages,
+    Block, CONFIG_5, EXAMPLE_BUILD_SERVER, EXAMPLE_CI, EXAMPLE_COMMAND_1PASSWORD,
+    EXAMPLE_COMMAND_AWS, EXAMPLE_COMMAND_GCP, EXAMPLE_COMMAND_JSON, EXAMPLE_COMMAND_PASS,
+    EXAMPLE_COMMAND_VAULT, EXAMPLE_LAPTOP, EXAMPLE_OAUTH_GITLAB, EXAMPLE_OAUTH_OIDC, GOCRED_1,
+    OAUTH_KEYS, OTHER_KEYS, RULE_KEYS, pages,
 };
 use crate::cli::completions;
 use crate::policy::{self, KeychainBackend};
@@ -308,8 +310,8 @@ fn the_reference_documents_exactly_the_keys_the_loader_accepts() {
         )),
         "[rule.oauth] keys: OAUTH_KEYS in src/cli/doc/mod.rs and README.md's table"
     );
-    assert_eq!(accepted_keys("x = 1\n"), ["file", "keychain", "rule"]);
-    let mut other: Vec<String> = ["keychain", "file"]
+    assert_eq!(accepted_keys("x = 1\n"), ["ci", "file", "keychain", "rule"]);
+    let mut other: Vec<String> = ["keychain", "file", "ci"]
         .iter()
         .flat_map(|table| {
             accepted_keys(&format!("[{table}]\nx = 1\n"))
@@ -336,10 +338,18 @@ fn the_example_policies_are_valid() {
         EXAMPLE_BUILD_SERVER,
         EXAMPLE_OAUTH_GITLAB,
         EXAMPLE_OAUTH_OIDC,
+        EXAMPLE_COMMAND_PASS,
+        EXAMPLE_COMMAND_VAULT,
+        EXAMPLE_COMMAND_1PASSWORD,
+        EXAMPLE_COMMAND_AWS,
+        EXAMPLE_COMMAND_GCP,
+        EXAMPLE_COMMAND_JSON,
     ] {
         let policy = policy::load_str(Path::new("config.toml"), example).unwrap();
         assert!(!policy.rules.is_empty());
     }
+    let ci = policy::load_str(Path::new("config.toml"), EXAMPLE_CI).unwrap();
+    assert!(ci.ci_job_token.is_some());
 }
 
 /// groff checks the syntax when it is installed (man-db needs it, so it usually is).
