@@ -393,7 +393,7 @@ fn judge(m: &Machine, mut rule: Rule, narrowed: &mut Vec<Narrowed>) -> Result<Ru
             (Some(list), true) => Some(list.clone()),
             (list, false) => Some(
                 list.as_deref()
-                    .unwrap_or(&[SourceKind::Keychain, SourceKind::Env, SourceKind::OAuth])
+                    .unwrap_or(ALL_SOURCES)
                     .iter()
                     .copied()
                     .filter(|s| *s != SourceKind::File)
@@ -439,6 +439,17 @@ fn judge(m: &Machine, mut rule: Rule, narrowed: &mut Vec<Narrowed>) -> Result<Ru
             if !dropped.is_empty() {
                 rule.sources.retain(|s| allowed.contains(s));
                 notes.push((line, format!("source {} not used", names(&dropped))));
+            }
+            // A command's cached answers are kept in the keychain.
+            if let Some(command) = rule.command.as_mut()
+                && command.cache != crate::source::command::Cache::None
+                && !allowed.contains(&SourceKind::Keychain)
+            {
+                command.cache = crate::source::command::Cache::None;
+                notes.push((
+                    line,
+                    "the command's answers not cached in the keychain".into(),
+                ));
             }
             if let Some(store) = rule.store
                 && !allowed.contains(&store)
@@ -772,6 +783,16 @@ impl Scope {
     }
 }
 
+/// Every source a restriction may allow.
+const ALL_SOURCES: &[SourceKind] = &[
+    SourceKind::Keychain,
+    SourceKind::File,
+    SourceKind::Env,
+    SourceKind::OAuth,
+    SourceKind::Command,
+    SourceKind::Ci,
+];
+
 /// The `[machine]` table's checker.
 struct Check<'t> {
     text: &'t str,
@@ -920,20 +941,14 @@ impl Check<'_> {
             };
             let mut kinds = Vec::new();
             for item in list.iter() {
-                let kind = match self.string(item, "sources")? {
-                    "keychain" => SourceKind::Keychain,
-                    "file" => SourceKind::File,
-                    "env" => SourceKind::Env,
-                    "oauth" => SourceKind::OAuth,
-                    other => {
-                        self.error(
-                            item.span(),
-                            format!(
-                                "unknown source `{other}` (expected keychain, file, env or oauth)"
-                            ),
-                        );
-                        return None;
-                    }
+                let name = self.string(item, "sources")?;
+                let Some(kind) = ALL_SOURCES.iter().copied().find(|k| k.name() == name) else {
+                    let names: Vec<&str> = ALL_SOURCES.iter().map(|k| k.name()).collect();
+                    self.error(
+                        item.span(),
+                        format!("unknown source `{name}` (expected {})", names.join(", ")),
+                    );
+                    return None;
                 };
                 if !kinds.contains(&kind) {
                     kinds.push(kind);

@@ -650,7 +650,7 @@ pub(crate) const CONFIG_5: &[Section] = &[
                     "The sources and stores allowed there (`[\"keychain\", \"oauth\"]`: no `file`, \
                      no `env`). A user rule loses the others; one left with none is not used, and so \
                      is an `oauth` rule whose tokens would be kept in a store not listed. A `store` \
-                     not listed is dropped (git's `store` is then ignored).",
+                     not listed is dropped (git's `store` is then ignored), and a `command` keeps no cached answer where `keychain` is not listed.",
                 ),
                 (
                     "`secret_files`",

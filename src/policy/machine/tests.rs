@@ -319,3 +319,33 @@ fn machine_restrictions_bind_every_user_rule_that_can_serve_a_url_they_cover() {
         "{restricted} {prefixes}"
     );
 }
+
+#[test]
+fn machine_restrict_names_every_source_kind() {
+    // A new source kind does not compile here until ALL_SOURCES lists it.
+    let index = |k: SourceKind| match k {
+        SourceKind::Keychain => 0,
+        SourceKind::File => 1,
+        SourceKind::Env => 2,
+        SourceKind::OAuth => 3,
+        SourceKind::Command => 4,
+        SourceKind::Ci => 5,
+    };
+    for (i, k) in ALL_SOURCES.iter().enumerate() {
+        assert_eq!(index(*k), i);
+    }
+}
+
+#[test]
+fn machine_restrict_without_keychain_keeps_a_command_from_caching_there() {
+    let p = effective(
+        "[machine]\n[[machine.restrict]]\nurl = \"https://vault.example\"\nsources = [\"command\"]\n",
+        "[[rule]]\nurl = \"https://vault.example\"\nsources = [\"command\"]\n\
+         command = [\"/usr/bin/pass\", \"show\", \"git\"]\ncache = \"until-expiry\"\n",
+    );
+    let rule = served_by(&p, "https://vault.example/").unwrap();
+    assert_eq!(
+        rule.command.as_ref().unwrap().cache,
+        crate::source::command::Cache::None
+    );
+}
