@@ -228,6 +228,14 @@ pub fn parse(path: &Path, text: &str) -> Result<Machine, ConfigError> {
     if let Ok(root) = DeTable::parse(text) {
         let root = root.get_ref();
         machine.keychain_set = root.get("keychain").is_some();
+        if let Some(ci) = root.get("ci") {
+            ck.error(
+                ci.span(),
+                "[ci] is for a user's config (the CI job's token is the job's own); in the \
+                 machine policy, deny or restrict the CI server's URL instead (a restriction \
+                 without `ci` in its `sources` keeps the job token out)",
+            );
+        }
         if let Some(v) = root.get("machine") {
             ck.machine(v, &mut machine);
         }

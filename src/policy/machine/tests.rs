@@ -166,6 +166,12 @@ fn machine_policy_problems_are_reported_with_lines() {
     for line in [":2:", ":3:", ":4:", ":5:"] {
         assert!(report.contains(line), "{report}");
     }
+    let e = parse(
+        Path::new("/etc/gocred/policy.toml"),
+        "[machine]\n\n[ci]\njob_token = true\n",
+    )
+    .unwrap_err();
+    assert!(e.report().contains("policy.toml:3:"), "{}", e.report());
     // The user's policy may not say what only the machine policy may.
     let e = load_str(Path::new("/c.toml"), "[machine]\nuser_rules = \"allow\"\n").unwrap_err();
     assert!(
