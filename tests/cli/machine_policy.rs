@@ -248,6 +248,32 @@ fn machine_policy_deny_holds_for_the_user_config_gocred_config_and_variables() {
         "{out:?}"
     );
 
+    // What git itself gets, with gocred as its only helper.
+    let helper = format!("credential.helper=!{GOCRED}");
+    let fill = |host: &str| {
+        w.run_program(
+            "git",
+            &[
+                "-c",
+                "credential.helper=",
+                "-c",
+                &helper,
+                "credential",
+                "fill",
+            ],
+            &format!("protocol=https\nhost={host}\n\n"),
+            &[TOKEN, ("GIT_TERMINAL_PROMPT", "0")],
+        )
+    };
+    let out = fill("git.internal.example");
+    assert_ne!(out.code, 0, "{out:?}");
+    assert!(!out.stdout.contains("tok-FAKE"), "{out:?}");
+    let out = fill("ok.example");
+    assert!(
+        out.stdout.contains("password=tok-FAKE-machine-1"),
+        "{out:?}"
+    );
+
     // Another config named by GOCRED_CONFIG, wider still, and a variable that looks like a way
     // to move the machine policy: nothing changes.
     let other = w.home.join("other.toml");
