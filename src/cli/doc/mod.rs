@@ -633,7 +633,7 @@ pub(crate) const CONFIG_5: &[Section] = &[
                     "`\"allow\"` (default): the user's rules are used, narrowed as below. \
                      `\"narrow\"`: only user rules inside one of the machine policy's own rules or \
                      `restrict` patterns are used (the user adds no host). `\"none\"`: no user rule \
-                     is used.",
+                     is used. Either says \"every host but the company's\" to the user's rules.",
                 ),
                 (
                     "`deny`",
