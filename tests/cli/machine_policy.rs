@@ -517,6 +517,13 @@ fn machine_policy_user_rules_none_serves_only_its_own_rules() {
     );
     let out = w.get("mine.example", &[TOKEN]);
     assert_eq!(out.stdout, "", "{out:?}");
+    // A note about the machine's rule names the machine policy's file and line.
+    let out = w.get("ok.example", &[]);
+    assert!(
+        out.stderr
+            .contains(&format!("https://ok.example ({MACHINE} line 1)")),
+        "{out:?}"
+    );
     let out = w.gocred(&["status", "--json"], "", &[TOKEN]);
     let v: serde_json::Value = serde_json::from_str(&out.stdout).expect("status --json");
     assert_eq!(v["rules"][0]["decided_by"]["layer"], "machine", "{out:?}");
