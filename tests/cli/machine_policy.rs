@@ -592,3 +592,49 @@ fn machine_policy_goauth_gives_go_nothing_whose_prefix_reaches_a_denied_path() {
     let out = goauth("https://ok.example/mod?go-get=1");
     assert!(out.stdout.contains(basic), "{out:?}");
 }
+
+/// Regression: the CI job token's implicit rule was added after the machine policy had judged
+/// the user's rules, so `[ci] job_token = true` (or the variable) served a host the machine
+/// policy denies. It is judged like any user rule now.
+#[test]
+fn machine_policy_judges_the_ci_job_token_like_a_user_rule() {
+    let gitlab = |host: &str| {
+        vec![
+            ("GITLAB_CI", "true".to_string()),
+            ("CI_SERVER_URL", format!("https://{host}")),
+            ("CI_SERVER_HOST", host.to_string()),
+            ("CI_SERVER_PROTOCOL", "https".to_string()),
+            ("CI_SERVER_PORT", "443".to_string()),
+            ("CI_JOB_TOKEN", "tok-FAKE-ci-job-1".to_string()),
+        ]
+    };
+    let policy = "[ci]\njob_token = true\n";
+    let run = |w: &World, host: &str| {
+        let env = gitlab(host);
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        w.get(host, &env)
+    };
+    // The control: no machine policy, the CI server gets its job token.
+    let Some(free) = world(Machine::Absent) else {
+        return;
+    };
+    free.user_config(policy);
+    let out = run(&free, "git.internal.example");
+    assert!(out.stdout.contains("password=tok-FAKE-ci-job-1"), "{out:?}");
+
+    let w = world(Machine::Root(DENY.into())).unwrap();
+    w.user_config(policy);
+    let out = run(&w, "git.internal.example");
+    assert_eq!((out.code, out.stdout.as_str()), (0, ""), "{out:?}");
+    let out = run(&w, "ok.example");
+    assert!(out.stdout.contains("password=tok-FAKE-ci-job-1"), "{out:?}");
+
+    // A restriction to the keychain leaves the job token no source.
+    let w = world(Machine::Root(
+        "[[machine.restrict]]\nurl = \"https://*.corp.example\"\nsources = [\"keychain\"]\n".into(),
+    ))
+    .unwrap();
+    w.user_config(policy);
+    let out = run(&w, "git.corp.example");
+    assert_eq!(out.stdout, "", "{out:?}");
+}
