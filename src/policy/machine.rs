@@ -431,6 +431,7 @@ fn judge(m: &Machine, mut rule: Rule, narrowed: &mut Vec<Narrowed>) -> Result<Ru
                 ));
             }
             if let Some(oauth) = &rule.oauth
+                && !dropped.contains(&SourceKind::OAuth)
                 && !allowed.contains(&oauth.store)
             {
                 return Err(refuse(
@@ -446,6 +447,16 @@ fn judge(m: &Machine, mut rule: Rule, narrowed: &mut Vec<Narrowed>) -> Result<Ru
             }
             if !dropped.is_empty() {
                 rule.sources.retain(|s| allowed.contains(s));
+                // What configured a dropped source goes with it (`login` reads `oauth`).
+                if dropped.contains(&SourceKind::OAuth) {
+                    rule.oauth = None;
+                }
+                if dropped.contains(&SourceKind::Command) {
+                    rule.command = None;
+                }
+                if dropped.contains(&SourceKind::Env) {
+                    rule.token_env = None;
+                }
                 notes.push((line, format!("source {} not used", names(&dropped))));
             }
             // A command's cached answers are kept in the keychain.

@@ -355,3 +355,19 @@ fn machine_restrict_without_keychain_keeps_a_command_from_caching_there() {
         crate::source::command::Cache::None
     );
 }
+
+#[test]
+fn machine_dropped_source_takes_its_settings_with_it() {
+    let p = effective(
+        "[machine]\n[[machine.restrict]]\nurl = \"https://git.example\"\nsources = [\"env\"]\n",
+        "[[rule]]\nurl = \"https://git.example\"\nsources = [\"env\", \"oauth\"]\n\
+         token_env = \"T\"\nusername = \"u\"\n[rule.oauth]\nprovider = \"gitlab\"\nclient_id = \"x\"\n",
+    );
+    let rule = served_by(&p, "https://git.example/").unwrap();
+    assert_eq!(rule.sources, [SourceKind::Env]);
+    assert!(
+        rule.oauth.is_none(),
+        "login must not find an oauth table here"
+    );
+    assert_eq!(rule.token_env.as_deref(), Some("T"));
+}
