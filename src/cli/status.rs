@@ -96,11 +96,17 @@ pub fn cmd_status(ctx: &mut Context, args: StatusArgs) -> Result<(), CommandErro
         }
         return write(ctx, &out);
     }
+    // The user's rules in use (the machine policy's line counts its own).
+    let users = policy
+        .rules
+        .iter()
+        .filter(|r| !r.machine.is_machine_rule())
+        .count();
     out += &format!(
         "gocred policy: {} ({} rule{})\n",
         path.display(),
-        policy.rules.len(),
-        plural(policy.rules.len())
+        users,
+        plural(users)
     );
     out += &machine::summary(&policy);
     // git's config, read once for every rule.
