@@ -100,6 +100,10 @@ pub fn cmd_login(ctx: &mut Context, args: LoginArgs) -> Result<(), CommandError>
     let mut policy = ctx.load_policy()?;
     interrupt::cancel_on_interrupt(false);
     if matches!(policy.decide(target.clone()), Decision::NotManaged) {
+        // No rule to suggest for a URL the machine policy denies to the user's rules.
+        if let Some(denied) = crate::policy::machine::denial(&policy, &target) {
+            return Err(CommandError::user(format!("not logging in: {denied}")));
+        }
         let rule = suggested_rule(&target, &args);
         policy = offer_rule(ctx, &policy, &target, &args, rule, true)?;
         interrupt::cancel_on_interrupt(true);

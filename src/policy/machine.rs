@@ -430,8 +430,10 @@ fn judge(m: &Machine, mut rule: Rule, narrowed: &mut Vec<Narrowed>) -> Result<Ru
                     ),
                 ));
             }
+            // Tokens in the keychain are part of the `oauth` source; in a file they are a file.
             if let Some(oauth) = &rule.oauth
                 && !dropped.contains(&SourceKind::OAuth)
+                && oauth.store == SourceKind::File
                 && !allowed.contains(&oauth.store)
             {
                 return Err(refuse(

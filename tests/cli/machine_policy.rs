@@ -336,7 +336,11 @@ fn machine_policy_deny_holds_for_the_user_config_gocred_config_and_variables() {
 
 #[test]
 fn machine_policy_login_save_refuses_a_rule_it_forbids() {
-    let Some(w) = world(Machine::Root(DENY.into())) else {
+    let machine = format!(
+        "{DENY}[[machine.restrict]]\nurl = \"https://gitlab.corp.example\"\n\
+         sources = [\"oauth\"]\n[machine.restrict.oauth]\nclient_id = \"corp-app\"\n"
+    );
+    let Some(w) = world(Machine::Root(machine)) else {
         return;
     };
     let before = env_rule("https://ok.example");
@@ -356,11 +360,45 @@ fn machine_policy_login_save_refuses_a_rule_it_forbids() {
     );
     assert_ne!(out.code, 0, "{out:?}");
     assert!(
-        out.stderr
-            .contains("not saving: the machine policy /etc/gocred/policy.toml:3 forbids"),
+        out.stderr.contains(
+            "not logging in: the machine policy /etc/gocred/policy.toml:3 denies \
+             https://*.internal.example"
+        ),
         "{out:?}"
     );
     assert_eq!(std::fs::read_to_string(w.config_path()).unwrap(), before);
+    // A keychain rule where only OAuth is allowed, and an OAuth rule with another client id:
+    // neither is written (and no device flow starts: nothing listens for it).
+    for (args, why) in [
+        (
+            &["--with-token", "--save", "--no-verify", "--user", "u"][..],
+            "its sources (keychain) are not allowed",
+        ),
+        (
+            &[
+                "--save",
+                "--provider",
+                "gitlab",
+                "--client-id",
+                "mine",
+                "--no-browser",
+            ][..],
+            "its OAuth `client_id` is not the one",
+        ),
+    ] {
+        let mut argv = vec!["login", "gitlab.corp.example"];
+        argv.extend_from_slice(args);
+        let out = w.gocred(&argv, "tok-FAKE-login-1\n", &[]);
+        assert_ne!(out.code, 0, "{out:?}");
+        assert!(
+            out.stderr.contains(
+                "not saving: the machine policy /etc/gocred/policy.toml:4 forbids a rule for \
+                 https://gitlab.corp.example"
+            ) && out.stderr.contains(why),
+            "{out:?}"
+        );
+        assert_eq!(std::fs::read_to_string(w.config_path()).unwrap(), before);
+    }
     // config init writes no rule it forbids either, not even into a new file.
     let fresh = w.home.join("fresh.toml");
     let fresh_var = fresh.display().to_string();

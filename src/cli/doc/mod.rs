@@ -649,8 +649,10 @@ pub(crate) const CONFIG_5: &[Section] = &[
                     "`sources`",
                     "The sources and stores allowed there (`[\"keychain\", \"oauth\"]`: no `file`, \
                      no `env`). A user rule loses the others; one left with none is not used, and so \
-                     is an `oauth` rule whose tokens would be kept in a store not listed. A `store` \
-                     not listed is dropped (git's `store` is then ignored), and a `command` keeps no cached answer where `keychain` is not listed.",
+                     is an `oauth` rule whose tokens would be kept in `file` where `file` is not \
+                     listed (in the keychain they are part of `oauth`). A `store` not listed is \
+                     dropped (git's `store` is then ignored), and a `command` keeps no cached \
+                     answer where `keychain` is not listed.",
                 ),
                 (
                     "`secret_files`",

@@ -371,3 +371,18 @@ fn machine_dropped_source_takes_its_settings_with_it() {
     );
     assert_eq!(rule.token_env.as_deref(), Some("T"));
 }
+
+#[test]
+fn machine_oauth_alone_allows_its_tokens_in_the_keychain_not_in_a_file() {
+    let m =
+        "[machine]\n[[machine.restrict]]\nurl = \"https://gl.example\"\nsources = [\"oauth\"]\n";
+    let rule = |store: &str| {
+        format!(
+            "[[rule]]\nurl = \"https://gl.example\"\nsources = [\"oauth\"]\n{store}[rule.oauth]\nprovider = \"gitlab\"\nclient_id = \"x\"\n"
+        )
+    };
+    let p = effective(m, &rule(""));
+    assert!(served_by(&p, "https://gl.example/").is_some());
+    let p = effective(m, &rule("store = \"file\"\n"));
+    assert!(served_by(&p, "https://gl.example/").is_none());
+}
