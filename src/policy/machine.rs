@@ -472,6 +472,24 @@ fn judge(m: &Machine, mut rule: Rule, narrowed: &mut Vec<Narrowed>) -> Result<Ru
                     "the command's answers not cached in the keychain".into(),
                 ));
             }
+            // A minted token's cache is a store too.
+            for cache in [
+                rule.github_app.as_mut().map(|g| &mut g.cache),
+                rule.sts.as_mut().map(|s| &mut s.cache),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                if let super::fleet::MintCache::Store(kind) = *cache
+                    && !allowed.contains(&kind)
+                {
+                    *cache = super::fleet::MintCache::None;
+                    notes.push((
+                        line,
+                        format!("minted tokens not cached in `{}`", kind.name()),
+                    ));
+                }
+            }
             if let Some(store) = rule.store
                 && !allowed.contains(&store)
             {
@@ -812,6 +830,8 @@ const ALL_SOURCES: &[SourceKind] = &[
     SourceKind::OAuth,
     SourceKind::Command,
     SourceKind::Ci,
+    SourceKind::GitHubApp,
+    SourceKind::Sts,
 ];
 
 /// The `[machine]` table's checker.

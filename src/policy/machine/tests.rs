@@ -336,6 +336,8 @@ fn machine_restrict_names_every_source_kind() {
         SourceKind::OAuth => 3,
         SourceKind::Command => 4,
         SourceKind::Ci => 5,
+        SourceKind::GitHubApp => 6,
+        SourceKind::Sts => 7,
     };
     for (i, k) in ALL_SOURCES.iter().enumerate() {
         assert_eq!(index(*k), i);
@@ -385,4 +387,18 @@ fn machine_oauth_alone_allows_its_tokens_in_the_keychain_not_in_a_file() {
     assert!(served_by(&p, "https://gl.example/").is_some());
     let p = effective(m, &rule("store = \"file\"\n"));
     assert!(served_by(&p, "https://gl.example/").is_none());
+}
+
+#[test]
+fn machine_restrict_keeps_minted_tokens_out_of_a_store_it_does_not_allow() {
+    let p = effective(
+        "[machine]\n[[machine.restrict]]\nurl = \"https://github.com\"\nsources = [\"sts\"]\n",
+        "[[rule]]\nurl = \"https://github.com/acme/\"\nsources = [\"sts\"]\n\n[rule.sts]\n\
+         token_endpoint = \"https://octo-sts.corp.example/token\"\naudience = \"octo-sts.corp.example\"\n",
+    );
+    let rule = served_by(&p, "https://github.com/acme/tools").unwrap();
+    assert_eq!(
+        rule.sts.as_ref().unwrap().cache,
+        crate::policy::MintCache::None
+    );
 }
