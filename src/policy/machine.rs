@@ -117,6 +117,9 @@ struct Restriction {
     sources: Option<Vec<SourceKind>>,
     secret_files: bool,
     oauth: Option<OAuthPin>,
+    /// `[machine.restrict.sts] token_endpoint`: the only place an `sts` rule may send the CI
+    /// job's ID token.
+    sts_endpoint: Option<String>,
     /// A machine rule's own restriction: it binds only the user rules it contains.
     own_rule: bool,
 }
@@ -286,6 +289,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Machine, ConfigError> {
                     token_endpoint: o.token_endpoint.clone(),
                     revocation_endpoint: o.revocation_endpoint.clone(),
                 }),
+                sts_endpoint: rule.sts.as_ref().map(|s| s.token_endpoint.clone()),
                 own_rule: true,
             }
         })
@@ -567,6 +571,18 @@ fn judge(m: &Machine, mut rule: Rule, narrowed: &mut Vec<Narrowed>) -> Result<Ru
                 notes.push((line, "OAuth endpoints set by the machine policy".into()));
             }
         }
+        if let (Some(want), Some(sts)) = (&r.sts_endpoint, &rule.sts)
+            && *want != sts.token_endpoint
+        {
+            return Err(refuse(
+                &rule,
+                line,
+                format!(
+                    "its sts `token_endpoint` is not the one the machine policy sets for {}",
+                    r.scope.url
+                ),
+            ));
+        }
         rule.machine.narrowed_by.push(line);
     }
     rule.machine.narrowed_by.dedup();
@@ -841,7 +857,7 @@ struct Check<'t> {
 }
 
 const MACHINE_KEYS: &[&str] = &["user_rules", "deny", "restrict"];
-const RESTRICT_KEYS: &[&str] = &["url", "sources", "secret_files", "oauth"];
+const RESTRICT_KEYS: &[&str] = &["url", "sources", "secret_files", "oauth", "sts"];
 const PIN_KEYS: &[&str] = &[
     "provider",
     "client_id",
@@ -1008,11 +1024,23 @@ impl Check<'_> {
             None => None,
             Some(o) => Some(self.pin(o)?),
         };
+        let sts_endpoint = match t.get("sts") {
+            None => None,
+            Some(v) => {
+                let t = self.table(v, "sts")?;
+                self.unknown(t, &["token_endpoint"], "[machine.restrict.sts]");
+                match t.get("token_endpoint") {
+                    None => None,
+                    Some(e) => Some(self.string(e, "token_endpoint")?.to_owned()),
+                }
+            }
+        };
         Some(Restriction {
             scope: scope?,
             sources,
             secret_files,
             oauth,
+            sts_endpoint,
             own_rule: false,
         })
     }

@@ -674,6 +674,11 @@ pub(crate) const CONFIG_5: &[Section] = &[
                      use. One that names another is not used; one that leaves an endpoint out gets \
                      the machine policy's.",
                 ),
+                (
+                    "`[machine.restrict.sts]`",
+                    "`token_endpoint`: the only place an `sts` rule there may send the CI job's ID \
+                     token; a rule with another is not used.",
+                ),
             ]),
             Block::List(&[
                 item(

@@ -402,3 +402,24 @@ fn machine_restrict_keeps_minted_tokens_out_of_a_store_it_does_not_allow() {
         crate::policy::MintCache::None
     );
 }
+
+#[test]
+fn machine_sts_pin_refuses_an_id_token_sent_elsewhere() {
+    let m = "[machine]\n[[machine.restrict]]\nurl = \"https://github.com\"\n\
+             [machine.restrict.sts]\ntoken_endpoint = \"https://octo-sts.corp.example/token\"\n";
+    let rule = |endpoint: &str| {
+        format!(
+            "[[rule]]\nurl = \"https://github.com/acme/\"\nsources = [\"sts\"]\n\n[rule.sts]\n\
+             token_endpoint = \"{endpoint}\"\naudience = \"a\"\n"
+        )
+    };
+    let p = effective(m, &rule("https://collector.evil.example/token"));
+    assert!(served_by(&p, "https://github.com/acme/x").is_none());
+    assert!(
+        p.machine.as_ref().unwrap().refused[0]
+            .why
+            .contains("token_endpoint")
+    );
+    let p = effective(m, &rule("https://octo-sts.corp.example/token"));
+    assert!(served_by(&p, "https://github.com/acme/x").is_some());
+}
