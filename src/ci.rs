@@ -241,6 +241,7 @@ pub fn job_rule(
         goauth_preemptive: true,
         command: None,
         line: policy.ci_job_token.unwrap_or(0),
+        machine: Default::default(),
     }))
 }
 

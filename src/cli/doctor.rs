@@ -589,6 +589,10 @@ fn auth(
         None => target.host.clone(),
     };
     let Decision::Managed { rule, scope, .. } = policy.decide(target.clone()) else {
+        if let Some(denied) = crate::policy::machine::denial(policy, target) {
+            report.fail(L, "rule", denied, "ask the administrator of this machine");
+            return;
+        }
         report.fail(
             L,
             "rule",
@@ -612,7 +616,7 @@ fn auth(
             "{} (line {} of {}): sources {}{}",
             rule.url,
             rule.line,
-            policy.path.display(),
+            policy.file_of(rule).display(),
             names.join(", "),
             rule.store
                 .map(|s| format!(", store {}", s.name()))
@@ -672,7 +676,7 @@ fn auth(
                      Secret Service needs an unlocked default collection, keyutils a session \
                      keyring), or put another source before `keychain` in the rule at line {} of {}",
                     rule.line,
-                    policy.path.display()
+                    policy.file_of(rule).display()
                 ),
                 SourceKind::File => {
                     "repair the file store the message names (its owner, mode or content), \
@@ -685,7 +689,7 @@ fn auth(
                 SourceKind::Env => format!(
                     "set the variable the rule at line {} of {} names (token_env)",
                     rule.line,
-                    policy.path.display()
+                    policy.file_of(rule).display()
                 ),
                 SourceKind::Command => format!(
                     "run the `command` of the rule at line {} of {} by hand and make it print                      the token",

@@ -7,7 +7,7 @@
 use super::CommandError;
 use super::context::Context;
 use crate::gitconfig::{self, CredentialUrl, GitConfig, GitSide, Program, Wanted};
-use crate::policy::{Decision, Policy, Rule, SourceKind, Target};
+use crate::policy::{Decision, Policy, Rule, SourceKind, Target, machine};
 use crate::source::StoredInfo;
 use crate::time::{format_utc, relative};
 use serde_json::{Value, json};
@@ -49,7 +49,12 @@ against), `use_http_path` (bool), `needs_path` (bool), `helpers` (what git runs,
 `value`, `key`, `scope`, `origin`, `program` (the path found, or null), `found`, `gocred`) and \
 `problems` (`code`, `message`, `fix`; codes: git_config_unreadable, git_stops, no_helper, \
 no_gocred, gocred_not_found, gocred_arguments, helper_before_gocred, no_use_http_path). \
-`orphans` lists stored entries no rule serves (same fields as `stored`).";
+`orphans` lists stored entries no rule serves (same fields as `stored`). `machine` is the \
+machine policy (null when there is none): `path`, `user_rules`, `deny`, `refused` (user rules it \
+forbids: `url`, `line`, `machine_line`, `why`) and `narrowed` (`url`, `line`, `machine_line`, \
+`what`); each rule's `decided_by` says which layer decided it: `layer` (`machine` or `user`), \
+`path` and `line` of that file, `narrowed_by` (machine policy lines), `secret_files` (false: \
+netrc and exec leave it out).";
 
 const EXAMPLE: &str = r#"[[rule]]
 url = "https://gitlab.corp.example"
@@ -63,13 +68,15 @@ pub fn cmd_status(ctx: &mut Context, args: StatusArgs) -> Result<(), CommandErro
         return Err(CommandError::user(missing));
     }
     let mut out = String::new();
-    if !policy.exists || policy.rules.is_empty() {
+    if policy.rules.is_empty() {
         let what = if policy.exists {
             "has no rules"
         } else {
             "does not exist yet"
         };
-        out += &format!("gocred policy: {} ({what})\n\n", path.display());
+        out += &format!("gocred policy: {} ({what})\n", path.display());
+        out += &machine::summary(&policy);
+        out += "\n";
         out += "Every host is denied until a rule allows it. To start, let gocred write one \
                 (commented, for your host):\n\n    gocred config init gitlab.corp.example\n\n\
                 or put a rule like this in that file:\n\n";
@@ -80,6 +87,7 @@ pub fn cmd_status(ctx: &mut Context, args: StatusArgs) -> Result<(), CommandErro
             let v = json!({
                 "schema": 1,
                 "policy": {"path": path.display().to_string(), "exists": policy.exists},
+                "machine": machine::summary_json(&policy),
                 "git": {"error": null},
                 "rules": [],
                 "orphans": [],
@@ -94,6 +102,7 @@ pub fn cmd_status(ctx: &mut Context, args: StatusArgs) -> Result<(), CommandErro
         policy.rules.len(),
         plural(policy.rules.len())
     );
+    out += &machine::summary(&policy);
     // git's config, read once for every rule.
     let git =
         gitconfig::read((ctx.env)("PATH").map(Into::into)).map_err(|e| (e.to_string(), e.fix()));
@@ -134,6 +143,8 @@ pub fn cmd_status(ctx: &mut Context, args: StatusArgs) -> Result<(), CommandErro
             "oauth": null,
         });
         out += &format!("\n{}\n", rule.url);
+        out += &machine::decided_by(&policy, rule);
+        rule_json["decided_by"] = machine::rule_json(&policy, rule);
         let names: Vec<&str> = rule.sources.iter().map(|s| s.name()).collect();
         out += &format!("  sources: {}\n", names.join(", "));
         if let Some(u) = &rule.username {
@@ -224,6 +235,7 @@ pub fn cmd_status(ctx: &mut Context, args: StatusArgs) -> Result<(), CommandErro
         let v = json!({
             "schema": 1,
             "policy": {"path": path.display().to_string(), "exists": policy.exists},
+            "machine": machine::summary_json(&policy),
             "git": {"error": git.as_ref().err().map(|e| &e.0)},
             "rules": rules_json,
             "orphans": orphans_json,

@@ -109,7 +109,18 @@ pub const MAX_CONFIG_BYTES: u64 = 8 << 20;
 /// path, a regular file of at most [`MAX_CONFIG_BYTES`], that only its owner (this user or
 /// root) can change, in directories only their owners can change.
 pub fn load(path: &Path) -> Result<Policy, ConfigError> {
-    load_keeping(path, None)
+    load_keeping(path, None, &mut |_| {})
+}
+
+/// [`load`] (or [`load_for_host`] when `only_host` is set) with `extend` run on the user's
+/// policy before the machine policy judges it: what `extend` adds (the CI job token's implicit
+/// rule) is narrowed or refused like any rule the user wrote.
+pub fn load_extended(
+    path: &Path,
+    only_host: Option<Option<&str>>,
+    extend: &mut dyn FnMut(&mut Policy),
+) -> Result<Policy, ConfigError> {
+    load_keeping(path, only_host.map(Option::unwrap_or_default), extend)
 }
 
 /// [`load`] for one request (`get`): the file is read and checked whole, exactly as by
@@ -118,18 +129,25 @@ pub fn load(path: &Path) -> Result<Policy, ConfigError> {
 /// picks over the whole policy: a rule for another host never matches. Not for anything that
 /// lists or writes rules.
 pub fn load_for_host(path: &Path, host: Option<&str>) -> Result<Policy, ConfigError> {
-    load_keeping(path, Some(host.unwrap_or_default()))
+    load_keeping(path, Some(host.unwrap_or_default()), &mut |_| {})
 }
 
-fn load_keeping(path: &Path, only_host: Option<&str>) -> Result<Policy, ConfigError> {
-    match super::trust::read(path)? {
-        Some(text) => load_str_keeping(path, &text, only_host),
-        None => Ok(Policy {
+fn load_keeping(
+    path: &Path,
+    only_host: Option<&str>,
+    extend: &mut dyn FnMut(&mut Policy),
+) -> Result<Policy, ConfigError> {
+    let mut user = match super::trust::read(path)? {
+        Some(text) => load_str_keeping(path, &text, only_host)?,
+        None => Policy {
             path: path.to_owned(),
             exists: false,
             ..Policy::default()
-        }),
-    }
+        },
+    };
+    extend(&mut user);
+    // What the machine policy allows of it: the one policy every command uses.
+    super::machine::enforce(user)
 }
 
 /// The policy in `text` (read from `path`). Plain files are read by a fast reader
@@ -174,7 +192,18 @@ pub fn load_str_keeping(
 /// [`load_str`] through the full `toml` parser only (the fast reader's reference in tests).
 #[doc(hidden)]
 pub fn load_str_full(path: &Path, text: &str) -> Result<Policy, ConfigError> {
+    load_str_layer(path, text, false)
+}
+
+/// [`load_str_full`]; `machine`: the machine policy, whose `[machine]` table is allowed here and
+/// checked by [`super::machine`].
+pub(super) fn load_str_layer(
+    path: &Path,
+    text: &str,
+    machine: bool,
+) -> Result<Policy, ConfigError> {
     let mut ck = Checker::new(text);
+    ck.machine = machine;
     let (root, errors) = DeTable::parse_recoverable(text);
     let mut policy = Policy {
         path: path.to_owned(),
@@ -273,6 +302,8 @@ pub(super) struct Checker<'t> {
     /// With `only_host`: the hash of every rule's pattern, and whether two were equal.
     hashes: std::collections::HashSet<u64, Fnv>,
     collided: bool,
+    /// The machine policy: its `[machine]` table is checked by [`super::machine`].
+    machine: bool,
 }
 
 pub(super) type Value<'i> = Spanned<DeValue<'i>>;
@@ -318,6 +349,7 @@ impl<'t> Checker<'t> {
             only_host: None,
             hashes: std::collections::HashSet::default(),
             collided: false,
+            machine: false,
             diagnostics: Vec::new(),
         }
     }
@@ -453,7 +485,12 @@ impl Checker<'_> {
 
     /// Everything but the rules: the top-level keys, `[keychain]` and `[file]`.
     pub(super) fn top(&mut self, root: &DeTable<'_>, policy: &mut Policy) {
-        self.unknown_keys(root, &["rule", "keychain", "file", "ci"], "the top level");
+        let known: &[&str] = if self.machine {
+            &["rule", "keychain", "file", "ci", "machine"]
+        } else {
+            &["rule", "keychain", "file", "ci"]
+        };
+        self.unknown_keys(root, known, "the top level");
         if let Some(v) = root.get("ci")
             && let Some(t) = self.table(v, "ci")
         {
@@ -694,6 +731,7 @@ impl Checker<'_> {
             goauth_preemptive,
             command,
             line,
+            machine: Default::default(),
         })
     }
 

@@ -32,6 +32,7 @@ mod load;
 mod login_device;
 mod login_token;
 mod logout;
+mod machine_policy;
 mod messages;
 mod netrc;
 mod netrc_differential;

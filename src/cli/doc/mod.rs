@@ -252,6 +252,26 @@ store = "file"
 path = "/var/lib/ci/gocred/credentials"
 "#;
 
+/// The machine policy example (README: "The machine policy").
+pub(crate) const EXAMPLE_MACHINE: &str = r#"# /etc/gocred/policy.toml: root's, mode 0644
+[[rule]]
+url = "https://gitlab.corp.example"
+sources = ["oauth"]
+[rule.oauth]
+provider = "gitlab"
+client_id = "corp-gocred"
+
+[machine]
+user_rules = "allow"
+deny = ["https://*.internal.example"]
+
+[[machine.restrict]]
+url = "https://*.corp.example"
+sources = ["keychain", "oauth"]
+secret_files = false
+[machine.restrict.oauth]
+client_id = "corp-gocred"
+"#;
 pub(crate) const EXAMPLE_COMMAND_PASS: &str = r#"# pass (https://www.passwordstore.org): `pass insert git/gitlab.corp.example`, the token on
 # the first line. gpg-agent asks for the passphrase as it would for `pass show`.
 [[rule]]
@@ -585,6 +605,100 @@ pub(crate) const CONFIG_5: &[Section] = &[
         ],
     },
     Section {
+        heading: "MACHINE POLICY",
+        in_readme: true,
+        blocks: &[
+            Block::Heading("The machine policy (for administrators)"),
+            Block::Para(
+                "An administrator can set what the users of a machine may do in a machine policy, \
+                 `/etc/gocred/policy.toml` (`C:\\ProgramData\\gocred\\policy.toml` on Windows). Its \
+                 place is fixed when gocred is built: a packager may choose another with the build \
+                 variable `GOCRED_MACHINE_POLICY` (`GOCRED_MACHINE_POLICY=/usr/local/etc/gocred.toml \
+                 cargo build --release`); no variable, flag or user file moves it or turns it off at \
+                 run time. A missing file is no machine policy. gocred reads it only when root owns \
+                 it and every directory above it, and no one else can write them; otherwise, or when \
+                 it has any problem, every command refuses to run, with one line naming the file and \
+                 the fix (`sudo chown root ...`, `sudo chmod go-w ...`): a broken machine policy \
+                 never means none.",
+            ),
+            Block::Para(
+                "It has the shape of a user's policy (`[[rule]]`, `[keychain]`, `[file]`: its rules \
+                 serve every user, and its `[keychain]` and `[file]` settings win over the user's) \
+                 plus a `[machine]` table that only it may have:",
+            ),
+            Block::Code("toml", EXAMPLE_MACHINE),
+            Block::Keys(&[
+                (
+                    "`user_rules`",
+                    "`\"allow\"` (default): the user's rules are used, narrowed as below. \
+                     `\"narrow\"`: only user rules inside one of the machine policy's own rules or \
+                     `restrict` patterns are used (the user adds no host). `\"none\"`: no user rule \
+                     is used.",
+                ),
+                (
+                    "`deny`",
+                    "URL patterns no user rule may serve. A user rule inside one is not used; a \
+                     wider one (`*.corp.example` against `*.internal.corp.example`) serves the rest only.",
+                ),
+                (
+                    "`[[machine.restrict]]` `url`",
+                    "The URL pattern the restriction binds: every user rule that could match one \
+                     of its URLs.",
+                ),
+                (
+                    "`sources`",
+                    "The sources and stores allowed there (`[\"keychain\", \"oauth\"]`: no `file`, \
+                     no `env`). A user rule loses the others; one left with none is not used, and so \
+                     is an `oauth` rule whose tokens would be kept in a store not listed. A `store` \
+                     not listed is dropped (git's `store` is then ignored).",
+                ),
+                (
+                    "`secret_files`",
+                    "`false`: `gocred netrc` (also with `--output`) and `gocred exec` leave these \
+                     hosts out, and the `file` store is not used there: their secret is never \
+                     written to a file.",
+                ),
+                (
+                    "`[machine.restrict.oauth]`",
+                    "`provider`, `client_id`, `issuer`, `device_authorization_endpoint`, \
+                     `token_endpoint`, `revocation_endpoint`: the only values a user rule there may \
+                     use. One that names another is not used; one that leaves an endpoint out gets \
+                     the machine policy's.",
+                ),
+            ]),
+            Block::List(&[
+                item(
+                    "The machine policy's own rules bind the user rules inside them the same way \
+                     (sources, OAuth values), and a user rule for exactly the URL of a machine rule \
+                     is not used.",
+                ),
+                item(
+                    "A `deny` or `restrict` pattern covers its hosts on every scheme, and on every \
+                     port unless it names one; one with a path also covers requests without a path \
+                     (git sends the path only with `credential.useHttpPath`).",
+                ),
+                item(
+                    "It is applied where the policy is read, so every command (`get`, `store`, \
+                     `erase`, `netrc`, `exec`, `goauth`, `login`, `status`) sees the same narrowed \
+                     policy, whichever file `GOCRED_CONFIG` names. `login --save` and `config init` \
+                     refuse to write a rule it forbids.",
+                ),
+                item(
+                    "It binds what gocred does, not what a user can do: someone who runs other \
+                     programs (their own build of gocred, or gocred in a user namespace of their own \
+                     where `/etc/gocred` can be mounted over) can read their own keychain without \
+                     it. On Windows the file's owner and permissions are not checked yet: give \
+                     `C:\\ProgramData\\gocred` an ACL that only Administrators can write.",
+                ),
+                item(
+                    "`gocred config check` names each user rule it forbids, with the user's file and \
+                     line and the machine policy's line, and exits 1; `gocred status` (and `--json`, \
+                     `decided_by`) says which layer decided each rule.",
+                ),
+            ]),
+        ],
+    },
+    Section {
         heading: "EXIT STATUS",
         in_readme: false,
         blocks: &[Block::ManOnly(
@@ -625,6 +739,10 @@ pub(crate) const CONFIG_5: &[Section] = &[
             (
                 "`~/.local/share/gocred/credentials`",
                 "The default `file` store.",
+            ),
+            (
+                "`/etc/gocred/policy.toml`",
+                "The machine policy (see MACHINE POLICY).",
             ),
         ])],
     },

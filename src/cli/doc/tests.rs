@@ -382,3 +382,26 @@ fn groff_formats_every_page_without_a_warning() {
         );
     }
 }
+
+#[test]
+fn the_machine_policy_example_loads_and_means_what_it_says() {
+    use crate::policy::{Decision, Input, machine, normalize};
+    let m = machine::parse(Path::new("/etc/gocred/policy.toml"), super::EXAMPLE_MACHINE)
+        .unwrap_or_else(|e| panic!("{}", e.report()));
+    let user = policy::load_str(
+        Path::new("/c.toml"),
+        "[[rule]]\nurl = \"https://wiki.corp.example\"\nsources = [\"file\"]\nstore = \"file\"\n\n\
+         [[rule]]\nurl = \"https://git.internal.example\"\nsources = [\"keychain\"]\n",
+    )
+    .unwrap();
+    let p = machine::apply(user, &m);
+    assert_eq!(p.machine.as_ref().unwrap().refused.len(), 2);
+    assert_eq!(p.rules.len(), 1);
+    let Decision::Managed { rule, .. } =
+        p.decide(normalize(Input::Url("https://gitlab.corp.example/")).unwrap())
+    else {
+        panic!("the machine's own rule serves its host");
+    };
+    assert_eq!(rule.machine.own_line, Some(2));
+    assert_eq!(rule.machine.no_secret_files, Some(13));
+}
