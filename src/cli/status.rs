@@ -68,6 +68,19 @@ pub fn cmd_status(ctx: &mut Context, args: StatusArgs) -> Result<(), CommandErro
         return Err(CommandError::user(missing));
     }
     let mut out = String::new();
+    if policy.rules.is_empty()
+        && let Some(line) = policy.ci_job_token
+    {
+        // `[ci] job_token = true` outside a consistent CI job: no rule, and the reason.
+        out += &format!(
+            "gocred policy: {} ([ci] job_token on line {line}, no rules)\n  ci: {}\n",
+            path.display(),
+            crate::ci::describe(&*ctx.env)
+        );
+        if !args.json {
+            return write(ctx, &out);
+        }
+    }
     if policy.rules.is_empty() {
         let what = if policy.exists {
             "has no rules"
