@@ -466,7 +466,6 @@ fn every_example_policy_in_the_readme_is_valid() {
             continue;
         }
         let p = policy(block);
-        // `[ci] job_token = true` alone is a policy too: its rule comes from the CI job.
         assert!(!p.rules.is_empty() || p.ci_job_token.is_some(), "{block}");
     }
 }
