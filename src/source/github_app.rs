@@ -170,83 +170,20 @@ fn key_file(path: &std::path::Path) -> Result<SecretBytes, SourceError> {
     Ok(pem)
 }
 
-/// How long `private_key_command` may run.
-const KEY_COMMAND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
-
-/// What `argv` prints (a secrets manager printing the PEM): run without a shell, stdin empty,
-/// stderr the caller's, in `/`, its stdout (at most [`MAX_KEY_BYTES`]) read into memory that is
-/// wiped and never echoed; a non-zero exit or a run longer than 10 s (then its process group
-/// is killed) is refused with one line naming the program.
+/// What `argv` prints (a secrets manager printing the PEM), run as the `command` source runs
+/// its programs ([`super::command::run`]: no shell, stdin empty, stderr the caller's, stdout
+/// at most 64 KiB into wiped memory and never echoed, killed with its process group after
+/// 10 s); a refusal is one line naming the program.
 fn key_command(argv: &[String]) -> Result<SecretBytes, SourceError> {
-    use std::io::Read;
-    use std::process::{Command, Stdio};
-    let name = &argv[0];
-    let fail = |why: String| {
-        SourceError::Unavailable(format!("github-app: private_key_command `{name}` {why}"))
-    };
-    let mut cmd = Command::new(name);
-    cmd.args(&argv[1..])
-        .current_dir("/")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
-    #[cfg(unix)]
-    {
-        use std::os::unix::process::CommandExt;
-        cmd.process_group(0); // a timeout kills whatever it started too
-    }
-    let mut child = cmd
-        .spawn()
-        .map_err(|e| fail(format!("cannot start: {e}")))?;
-    let stdout = child.stdout.take().expect("BUG: stdout is piped");
-    let (tx, rx) = std::sync::mpsc::sync_channel(1);
-    std::thread::Builder::new()
-        .name("gocred-key-command".into())
-        .spawn(move || {
-            let mut buf = SecretBytes::default();
-            let read = stdout.take(MAX_KEY_BYTES + 1).read_to_end(&mut buf.0);
-            let _ = tx.send(read.map(|_| buf));
+    let timeout = std::time::Duration::from_secs(super::command::DEFAULT_TIMEOUT_SECS);
+    super::command::run(argv, &[], &[], timeout)
+        .map(|mut out| SecretBytes(std::mem::take(&mut *out)))
+        .map_err(|refusal| {
+            SourceError::Unavailable(format!(
+                "github-app: private_key_command `{}`: {refusal}",
+                argv[0]
+            ))
         })
-        .map_err(|e| fail(format!("cannot be read: {e}")))?;
-    let kill = |child: &mut std::process::Child| {
-        #[cfg(unix)]
-        if let Ok(pgid) = libc::pid_t::try_from(child.id()) {
-            // SAFETY: kill(2) with a negative pid signals the process group the child leads
-            // (it was started with process_group(0)); no memory is involved.
-            unsafe {
-                libc::kill(-pgid, libc::SIGKILL);
-            }
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-    };
-    let output = match rx.recv_timeout(KEY_COMMAND_TIMEOUT) {
-        Ok(Ok(buf)) if buf.0.len() as u64 <= MAX_KEY_BYTES => buf,
-        Ok(Ok(_)) => {
-            kill(&mut child);
-            return Err(fail(format!("printed more than {MAX_KEY_BYTES} bytes")));
-        }
-        Ok(Err(e)) => {
-            kill(&mut child);
-            return Err(fail(format!("cannot be read: {e}")));
-        }
-        Err(_) => {
-            kill(&mut child);
-            return Err(fail(format!(
-                "still ran after {} s and was stopped",
-                KEY_COMMAND_TIMEOUT.as_secs()
-            )));
-        }
-    };
-    // Its stdout is closed: it has exited or is about to.
-    match child.wait() {
-        Ok(status) if status.success() => Ok(output),
-        Ok(status) => Err(fail(match status.code() {
-            Some(code) => format!("exited with status {code}"),
-            None => "was killed by a signal".into(),
-        })),
-        Err(e) => Err(fail(format!("cannot be waited for: {e}"))),
-    }
 }
 
 impl GitHubAppSource<'_> {

@@ -505,7 +505,7 @@ fn the_private_key_can_come_from_a_program_and_a_failing_one_is_one_line() {
     );
     assert!(
         out.stderr.contains(&format!(
-            "private_key_command `{}` exited with status 3",
+            "private_key_command `{}`: it exited with status 3",
             vault.display()
         )),
         "{out}"
