@@ -524,7 +524,9 @@ fn config_check_wants_exactly_one_key_source_and_a_program_not_a_relative_path()
          [[rule]]\nurl = \"https://ghe.corp.example\"\nsources = [\"github-app\"]\n\
          [rule.github_app]\napp_id = 1\nprivate_key_command = [\"./print-key\"]\n\n\
          [[rule]]\nurl = \"https://ghe2.corp.example\"\nsources = [\"github-app\"]\n\
-         [rule.github_app]\napp_id = 1\n",
+         [rule.github_app]\napp_id = 1\n\n\
+         [[rule]]\nurl = \"https://*.ghe.corp.example\"\nsources = [\"github-app\"]\n\
+         [rule.github_app]\napp_id = 1\nprivate_key_file = \"/k.pem\"\n",
     );
     let out = env.gocred(&["config", "check"]).run();
     out.assert_failure();
@@ -533,6 +535,7 @@ fn config_check_wants_exactly_one_key_source_and_a_program_not_a_relative_path()
         format!("{p}:7:23: `private_key_file` and `private_key_command` are both set"),
         format!("{p}:14:23: `private_key_command` must be a non-empty array"),
         format!("{p}:19:1: [rule.github_app] has no `private_key_file` or `private_key_command`"),
+        format!("{p}:25:1: a `github-app` rule for a wildcard url would send the app's JWT"),
     ] {
         assert!(out.stderr.contains(&want), "{want}\n{out}");
     }

@@ -35,7 +35,9 @@ pub(crate) const GITHUB_APP_KEYS: &[(&str, &str)] = &[
     (
         "`api_url`",
         "The REST API root. Default: `https://api.github.com` for `github.com`, \
-         `https://HOST[:PORT]/api/v3` for GitHub Enterprise Server.",
+         `https://HOST[:PORT]/api/v3` for GitHub Enterprise Server. A rule for a wildcard url \
+         needs it: the app's JWT, which can mint tokens for every installation, goes to this \
+         one API and never to whichever host git asks about.",
     ),
     (
         "`repositories`",
