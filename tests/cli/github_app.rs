@@ -51,8 +51,30 @@ fn clone(env: &TestEnv, fake: &GitHubAppFake, repo: &str, dest: &str) -> Output 
 fn github_app_token_clones_with_real_git_and_is_minted_once_then_cached() {
     let (env, fake) = setup("");
     fake.create_repo(&env, "acme/tools.git");
-    env.use_gocred_by_path();
-    env.git_config("credential.useHttpPath", "true");
+    // setup git turns useHttpPath on for the host: the installation is found from the path.
+    let setup = env.gocred(&["setup", "git"]).run();
+    setup.assert_success();
+    assert_eq!(
+        env.git(&[
+            "config",
+            "--global",
+            "--get",
+            &format!("credential.{}.useHttpPath", fake.origin())
+        ])
+        .run()
+        .stdout
+        .trim(),
+        "true",
+        "{setup}"
+    );
+    let status = env.gocred(&["status", "--json"]).run();
+    let v: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
+    let git = &v["rules"][0]["git"];
+    assert_eq!(
+        (&git["asks_gocred"], &git["needs_path"]),
+        (&true.into(), &true.into()),
+        "{status}"
+    );
     let out = clone(&env, &fake, "acme/tools.git", "first");
     out.assert_success();
     assert!(env.root().join("first/README").is_file());

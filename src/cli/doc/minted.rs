@@ -29,7 +29,8 @@ pub(crate) const GITHUB_APP_KEYS: &[(&str, &str)] = &[
         "`installation_id`",
         "The installation to mint tokens for. Without it, gocred asks GitHub: `GET \
          /repos/{owner}/{repo}/installation` for the repository git asks about (git sends its \
-         path only with `credential.useHttpPath`), else `GET /orgs/{org}/installation` for the \
+         path only with `credential.useHttpPath`, which `gocred setup git` turns on for such a \
+         rule's host), else `GET /orgs/{org}/installation` for the \
          first segment of the rule's path prefix.",
     ),
     (
