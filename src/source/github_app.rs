@@ -120,7 +120,8 @@ fn refusal(reply: &Reply, what: &str, app_id: u64) -> SourceError {
             "GitHub refused the app's JWT for {what}{message}: check `app_id = {app_id}` and that \
              `private_key_file` holds the app's current private key (and this machine's clock)"
         ),
-        403 | 429 if reply.retry_after.is_some() || message.contains("rate limit") => {
+        429 => format!("GitHub rate-limits the app{message}{retry}"),
+        403 if reply.retry_after.is_some() || message.contains("rate limit") => {
             format!("GitHub rate-limits the app{message}{retry}")
         }
         403 => format!("GitHub forbids {what}{message}: check the app's permissions"),
@@ -218,23 +219,23 @@ impl GitHubAppSource<'_> {
         let net = Net::new(Options::from_env(self.stores.env, false), self.stores.env);
         let net_error =
             |e: crate::net::NetError| SourceError::Unavailable(format!("github-app: {e}"));
-        let id = match which {
-            Installation::Id(id) => *id,
-            Installation::Repo { .. } | Installation::Org(_) => {
-                let (url, what) = match which {
-                    Installation::Repo { owner, repo } => (
-                        format!("{api}/repos/{owner}/{repo}/installation"),
-                        format!(
-                            "the installation of app {} on {owner}/{repo}",
-                            config.app_id
-                        ),
-                    ),
-                    Installation::Org(org) => (
-                        format!("{api}/orgs/{org}/installation"),
-                        format!("the installation of app {} on {org}", config.app_id),
-                    ),
-                    Installation::Id(_) => unreachable!("BUG: matched above"),
-                };
+        let lookup = match which {
+            Installation::Id(id) => Err(*id),
+            Installation::Repo { owner, repo } => Ok((
+                format!("{api}/repos/{owner}/{repo}/installation"),
+                format!(
+                    "the installation of app {} on {owner}/{repo}",
+                    config.app_id
+                ),
+            )),
+            Installation::Org(org) => Ok((
+                format!("{api}/orgs/{org}/installation"),
+                format!("the installation of app {} on {org}", config.app_id),
+            )),
+        };
+        let id = match lookup {
+            Err(id) => id,
+            Ok((url, what)) => {
                 let reply = net.get(&url, &headers).map_err(net_error)?;
                 if reply.status != 200 {
                     return Err(refusal(&reply, &what, config.app_id));
