@@ -23,13 +23,22 @@ pub fn https_target(machine: &str) -> Option<Target> {
     .ok()
 }
 
-/// `<origin>/<path prefix>` of a path-scoped rule (no trailing slash: git's URL matching takes
-/// it as a prefix on a `/` boundary), `None` for a host-wide rule.
+/// Where git must send the path (`credential.<url>.useHttpPath`): `<origin>/<path prefix>` of a
+/// path-scoped rule (no trailing slash: git's URL matching takes it as a prefix on a `/`
+/// boundary); the origin itself for a host-wide `github-app` rule without `installation_id`,
+/// which finds the installation from the repository's path; `None` for any other rule.
 pub fn rule_path_prefix(rule: &Rule) -> Option<String> {
-    rule.pattern
-        .path
-        .as_ref()
-        .map(|path| format!("{}/{}", rule_origin(rule), path.trim_matches('/')))
+    match &rule.pattern.path {
+        Some(path) => Some(format!("{}/{}", rule_origin(rule), path.trim_matches('/'))),
+        None if rule
+            .github_app
+            .as_ref()
+            .is_some_and(|app| app.installation_id.is_none()) =>
+        {
+            Some(rule_origin(rule))
+        }
+        None => None,
+    }
 }
 
 /// `host[:port]` of a rule (`*.suffix` for a wildcard).

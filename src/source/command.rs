@@ -466,6 +466,8 @@ pub fn run(
     let started = Instant::now();
     let mut cmd = Command::new(&argv[0]);
     cmd.args(&argv[1..])
+        // Not inside whatever repository git works in.
+        .current_dir("/")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
