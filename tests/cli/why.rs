@@ -404,3 +404,36 @@ fn why_says_what_the_machine_policy_denies_and_refuses() {
         v["machine_policy"]
     );
 }
+
+#[test]
+fn why_says_a_locked_keyring_is_locked_and_a_present_one_present() {
+    use crate::common::keyring::{Login, SecretService};
+    let mut env = TestEnv::new();
+    let keyring = SecretService::start(&mut env, Login::Unlocked);
+    env.policy(
+        "[keychain]\nbackend = \"secret-service\"\n\n[[rule]]\n\
+         url = \"https://locked.corp.example\"\nsources = [\"keychain\"]\nstore = \"keychain\"\n",
+    );
+    env.gocred(&["store"])
+        .stdin(
+            "protocol=https\nhost=locked.corp.example\nusername=alice\npassword=why-SECRET-pw\n\n",
+        )
+        .success();
+    let v = why(&env, "https://locked.corp.example/g/r");
+    assert_eq!(states(&v), [pair("keychain", "present")]);
+    assert_eq!(v["sources"][0]["username"], "alice");
+    keyring.lock(&env);
+    let out = env
+        .gocred(&["why", "--json", "https://locked.corp.example/g/r"])
+        .success();
+    let v: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(states(&v), [pair("keychain", "locked")]);
+    assert!(
+        v["sources"][0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("is locked"),
+        "{v}"
+    );
+    assert!(!out.stdout.contains("why-SECRET") && !out.stderr.contains("why-SECRET"));
+}
