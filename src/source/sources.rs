@@ -99,7 +99,6 @@ impl<'a> Sources<'a> {
             SourceKind::OAuth => Box::new(oauth(self.policy, self.env)),
             SourceKind::Command => Box::new(super::command::CommandSource::new(
                 self.policy.keychain_backend,
-                self.env,
             )),
             SourceKind::Ci => Box::new(super::ci::CiSource::new(self.env)),
             SourceKind::GitHubApp => Box::new(super::github_app::GitHubAppSource {
