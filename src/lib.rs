@@ -3,6 +3,7 @@
 //!
 //! Data flows one way: stdin → [`protocol`] → [`policy`] → [`source`] → stdout.
 
+pub mod agent;
 pub mod cli;
 pub mod fs;
 pub mod gitconfig;

@@ -237,16 +237,23 @@ pub fn cmd_exec(ctx: &mut Context, args: ExecArgs) -> Result<(), CommandError> {
         .iter()
         .map(|h| normalize_host_arg(h))
         .collect::<Result<Vec<_>, _>>()?;
-    let policy = ctx.load_policy()?;
     let base = base_dir()?;
     sweep(&base);
-    let built = build(ctx, &policy, &hosts)?;
+    let helper = helper_command()?;
+    // On a remote with a gocred agent: its netrc, and git asking gocred (which forwards).
+    let (built, git_config) = match super::agent::agent_socket(ctx)? {
+        Some((socket, _)) => super::agent::exec_parts(ctx, socket, &hosts, &helper)?,
+        None => {
+            let policy = ctx.load_policy()?;
+            let built = build(ctx, &policy, &hosts)?;
+            let git_config = git_helper_config(&policy, &hosts, &helper);
+            (built, git_config)
+        }
+    };
     for note in &built.notes {
         ctx.note(Some("exec"), note);
     }
     let first = existing_config_count(ctx)?;
-    let helper = helper_command()?;
-    let git_config = git_helper_config(&policy, &hosts, &helper);
 
     let dir = create_run_dir(&base)?;
     let netrc = dir.path.join("netrc");

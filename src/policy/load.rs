@@ -436,7 +436,11 @@ impl Checker<'_> {
 
     /// Everything but the rules: the top-level keys, `[keychain]` and `[file]`.
     pub(super) fn top(&mut self, root: &DeTable<'_>, policy: &mut Policy) {
-        self.unknown_keys(root, &["rule", "keychain", "file"], "the top level");
+        self.unknown_keys(
+            root,
+            &["rule", "keychain", "file", "agent"],
+            "the top level",
+        );
         if let Some(v) = root.get("keychain")
             && let Some(t) = self.table(v, "keychain")
         {
@@ -466,6 +470,19 @@ impl Checker<'_> {
                 match expand_home(s) {
                     Some(path) => policy.file_path = Some(path),
                     None => self.error(p.span(), "`path` must be absolute or start with ~/"),
+                }
+            }
+        }
+        if let Some(v) = root.get("agent")
+            && let Some(t) = self.table(v, "agent")
+        {
+            self.unknown_keys(t, &["socket"], "[agent]");
+            if let Some(p) = t.get("socket")
+                && let Some(s) = self.string(p, "socket")
+            {
+                match expand_home(s) {
+                    Some(path) => policy.agent_socket = Some(path),
+                    None => self.error(p.span(), "`socket` must be absolute or start with ~/"),
                 }
             }
         }

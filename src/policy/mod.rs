@@ -147,6 +147,8 @@ pub struct Policy {
     pub keychain_backend: KeychainBackend,
     /// `[file] path`: where the file store lives, if not the default.
     pub file_path: Option<PathBuf>,
+    /// `[agent] socket`: forward requests to the gocred agent there (src/agent).
+    pub agent_socket: Option<PathBuf>,
 }
 
 /// The key every store files a credential under: `scheme://host[:port]`, plus `/path` when the
