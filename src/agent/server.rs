@@ -18,8 +18,8 @@
 
 use super::wire::{Deadline, Message, WireError, read_frame, write_frame};
 use super::{Allow, allowed, clean_label};
-use crate::policy::{HostPattern, Input, Policy, Target, normalize};
-use crate::protocol::decode;
+use crate::policy::{Decision, HostPattern, Input, Policy, Target, normalize};
+use crate::protocol::{LineWriter, ProtocolError, Request, decode};
 use crate::secret::SecretBytes;
 use std::collections::HashSet;
 use std::io::Write;
@@ -290,6 +290,23 @@ impl Agent {
                 format!("{shown}: refused (not on --allow)"),
             );
         }
+        // What the workstation's own git would send: the path only under a path-scoped rule
+        // (the remote sends one wherever a path-scoped --allow entry needs it), and only the
+        // attributes gocred reads.
+        let keep_path = self.runner.policy().is_ok_and(|policy| {
+            matches!(
+                policy.decide(target.clone()),
+                Decision::Managed { rule, .. } if rule.pattern.path.is_some()
+            )
+        });
+        let body = match rebuild(&parsed, &target, keep_path) {
+            Ok(body) => body,
+            Err(e) => return Answer::error(&format!("cannot pass git's request on: {e}")),
+        };
+        let request = Message {
+            fields: Vec::new(),
+            body,
+        };
         match op {
             "store" if !self.settings.read_write => {
                 Answer::refused("", format!("{shown}: store refused (read-only agent)"))
@@ -513,6 +530,35 @@ fn ask(tty: &std::fs::File, question: &str) -> bool {
     }
     let answer = String::from_utf8_lossy(&line).trim().to_ascii_lowercase();
     matches!(answer.as_str(), "y" | "yes")
+}
+
+/// git's request as the workstation's gocred gets it: the normalized target, the path when
+/// `keep_path`, and the credential attributes.
+fn rebuild(r: &Request, target: &Target, keep_path: bool) -> Result<SecretBytes, ProtocolError> {
+    let mut w = LineWriter::new();
+    w.field("protocol", &target.scheme)?;
+    match target.port {
+        Some(p) => w.field("host", &format!("{}:{p}", target.host))?,
+        None => w.field("host", &target.host)?,
+    };
+    if keep_path {
+        w.opt("path", target.path.as_deref())?;
+    }
+    w.opt("username", r.username.as_deref())?;
+    w.opt("password", r.password.as_ref().map(|p| p.expose()))?;
+    w.opt(
+        "password_expiry_utc",
+        r.password_expiry_utc.map(|t| t.to_string()).as_deref(),
+    )?;
+    w.opt(
+        "oauth_refresh_token",
+        r.oauth_refresh_token.as_ref().map(|p| p.expose()),
+    )?;
+    if let Some(e) = r.ephemeral {
+        w.field("ephemeral", if e { "true" } else { "false" })?;
+    }
+    w.blank_line();
+    Ok(SecretBytes(w.as_bytes().to_vec()))
 }
 
 fn digest(bytes: &[u8]) -> [u8; 32] {

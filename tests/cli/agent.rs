@@ -1,0 +1,518 @@
+//! `gocred agent` (issue 13): a workstation agent on a Unix socket, and gocred on a "remote" (its
+//! own HOME, no policy, `GOCRED_AGENT` pointing at the socket) forwarding to it. What the remote
+//! gets is what the workstation's policy AND the agent's `--allow` list both grant; bad input on
+//! the socket never stops the agent; a real sshd forwards the socket for a real `git clone`.
+
+use crate::common::git_server::GitServer;
+use crate::common::{GOCRED, TestEnv};
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running `gocred agent`, killed (and its stderr kept) on drop.
+struct RunningAgent {
+    child: Child,
+    socket: PathBuf,
+    log: PathBuf,
+}
+
+impl RunningAgent {
+    fn start(env: &TestEnv, args: &[&str]) -> RunningAgent {
+        let socket = env.root().join("agent-dir").join("socket");
+        let log = env.root().join("agent.log");
+        let child = env
+            .std_command(GOCRED)
+            .arg("agent")
+            .arg("--socket")
+            .arg(&socket)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("start gocred agent");
+        let started = Instant::now();
+        while UnixStream::connect(&socket).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "the agent never listened: {}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        RunningAgent { child, socket, log }
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn open_fds(&self) -> usize {
+        std::fs::read_dir(format!("/proc/{}/fd", self.pid()))
+            .unwrap()
+            .count()
+    }
+}
+
+impl Drop for RunningAgent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A "remote": a HOME of its own, no policy, `GOCRED_AGENT` set.
+fn remote(socket: &Path) -> TestEnv {
+    let mut env = TestEnv::new();
+    env.set_env("GOCRED_AGENT", socket);
+    env.set_env("GOCRED_AGENT_LABEL", "test-remote");
+    env
+}
+
+fn get(env: &TestEnv, host: &str, path: Option<&str>) -> crate::common::Output {
+    let mut req = format!("protocol=https\nhost={host}\n");
+    if let Some(p) = path {
+        req.push_str(&format!("path={p}\n"));
+    }
+    req.push('\n');
+    env.gocred(&["get"]).stdin(req).run()
+}
+
+/// The workstation: three hosts in policy, each with a credential in the file store.
+fn workstation() -> TestEnv {
+    let env = TestEnv::new();
+    env.policy(
+        "[[rule]]\nurl = \"https://git.corp.example\"\nsources = [\"file\"]\nstore = \"file\"\n\n\
+         [[rule]]\nurl = \"https://gh.corp.example\"\nsources = [\"file\"]\nstore = \"file\"\n\n\
+         [[rule]]\nurl = \"https://secret.corp.example\"\nsources = [\"file\"]\nstore = \"file\"\n",
+    );
+    for (host, user, pw) in [
+        ("git.corp.example", "alice", "git-FAKE-token"),
+        ("gh.corp.example", "bob", "gh-FAKE-token"),
+        ("secret.corp.example", "carol", "secret-FAKE-token"),
+    ] {
+        env.gocred(&["store"])
+            .stdin(format!(
+                "protocol=https\nhost={host}\nusername={user}\npassword={pw}\n\n"
+            ))
+            .success();
+    }
+    env
+}
+
+#[test]
+fn a_remote_gets_only_what_both_the_policy_and_the_allow_list_grant() {
+    let ws = workstation();
+    let agent = RunningAgent::start(
+        &ws,
+        &[
+            "--allow",
+            "git.corp.example",
+            "--allow",
+            "https://gh.corp.example/team/",
+            "--allow",
+            "https://unknown.corp.example",
+        ],
+    );
+    let rm = remote(&agent.socket);
+
+    let out = get(&rm, "git.corp.example", None);
+    out.assert_success();
+    assert_eq!(out.stdout, "username=alice\npassword=git-FAKE-token\n");
+    // In policy, not on --allow: nothing, and the remote is told why.
+    let out = get(&rm, "secret.corp.example", None);
+    out.assert_success();
+    assert_eq!(out.stdout, "");
+    assert!(
+        out.stderr.contains("not on the agent's --allow list"),
+        "{}",
+        out.stderr
+    );
+    // On --allow, not in policy: nothing.
+    assert_eq!(get(&rm, "unknown.corp.example", None).stdout, "");
+    // A path-scoped allow entry: only with a path under it.
+    assert_eq!(get(&rm, "gh.corp.example", None).stdout, "");
+    assert_eq!(
+        get(&rm, "gh.corp.example", Some("other/repo.git")).stdout,
+        ""
+    );
+    assert_eq!(get(&rm, "gh.corp.example", Some("team/../x")).stdout, "");
+    assert_eq!(
+        get(&rm, "gh.corp.example", Some("team/repo.git")).stdout,
+        "username=bob\npassword=gh-FAKE-token\n"
+    );
+    // Another port or scheme of an allowed host is another origin.
+    assert_eq!(get(&rm, "git.corp.example:8443", None).stdout, "");
+
+    // The netrc names only hosts allowed whole.
+    let out = rm.gocred(&["netrc"]).run();
+    out.assert_success();
+    assert_eq!(
+        out.stdout,
+        "machine git.corp.example login alice password git-FAKE-token\n"
+    );
+    // GOAUTH: a URL off the list gets nothing; gh's answer would cover the whole host, more than
+    // `/team/`, so it is not given either.
+    let out = rm
+        .gocred(&["goauth", "https://secret.corp.example/x/y"])
+        .run();
+    assert_eq!(out.stdout, "");
+    let out = rm
+        .gocred(&["goauth", "https://gh.corp.example/team/mod"])
+        .run();
+    assert_eq!(out.stdout, "");
+    let out = rm
+        .gocred(&["goauth", "https://git.corp.example/x/mod"])
+        .run();
+    assert_eq!(
+        out.stdout,
+        "https://git.corp.example/\n\nAuthorization: Basic YWxpY2U6Z2l0LUZBS0UtdG9rZW4=\n\n"
+    );
+
+    // The agent's log names the label and what happened, never a secret.
+    let log = agent.log();
+    assert!(
+        log.contains("[test-remote] get: https://git.corp.example: answered"),
+        "{log}"
+    );
+    assert!(log.contains("refused (not on --allow)"), "{log}");
+    assert!(!log.contains("FAKE-token"), "{log}");
+    // The remote's HOME holds nothing.
+    assert_no_secret_under(rm.root().as_path());
+}
+
+/// Fails if any file under `dir` holds one of the test's tokens.
+fn assert_no_secret_under(dir: &Path) {
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            let Ok(meta) = std::fs::symlink_metadata(&p) else {
+                continue;
+            };
+            if meta.is_dir() {
+                stack.push(p);
+            } else if meta.is_file() {
+                let bytes = std::fs::read(&p).unwrap_or_default();
+                let text = String::from_utf8_lossy(&bytes);
+                assert!(!text.contains("FAKE-token"), "a secret in {}", p.display());
+            }
+        }
+    }
+}
+
+#[test]
+fn store_is_refused_and_erase_only_rejects_for_the_session_unless_allowed() {
+    let ws = workstation();
+    let agent = RunningAgent::start(&ws, &["--allow", "git.corp.example"]);
+    let rm = remote(&agent.socket);
+    let before = ws.file_store().unwrap();
+    rm.gocred(&["store"])
+        .stdin("protocol=https\nhost=git.corp.example\nusername=mallory\npassword=planted-FAKE-token\n\n")
+        .success();
+    assert_eq!(ws.file_store().unwrap(), before, "a read-only agent stored");
+
+    // erase: the credential is rejected for this session, still stored on the workstation.
+    rm.gocred(&["erase"])
+        .stdin("protocol=https\nhost=git.corp.example\nusername=alice\npassword=git-FAKE-token\n\n")
+        .success();
+    assert_eq!(ws.file_store().unwrap(), before);
+    assert_eq!(get(&rm, "git.corp.example", None).stdout, "");
+    // The workstation itself still gets it.
+    let out = get(&ws, "git.corp.example", None);
+    assert_eq!(out.stdout, "username=alice\npassword=git-FAKE-token\n");
+    drop(agent);
+
+    // --read-write --allow-erase: both reach the store.
+    let agent = RunningAgent::start(
+        &ws,
+        &[
+            "--allow",
+            "git.corp.example",
+            "--read-write",
+            "--allow-erase",
+        ],
+    );
+    let rm = remote(&agent.socket);
+    rm.gocred(&["store"])
+        .stdin("protocol=https\nhost=git.corp.example\nusername=alice\npassword=new-FAKE-token\n\n")
+        .success();
+    assert_eq!(
+        get(&ws, "git.corp.example", None).stdout,
+        "username=alice\npassword=new-FAKE-token\n"
+    );
+    rm.gocred(&["erase"])
+        .stdin("protocol=https\nhost=git.corp.example\nusername=alice\npassword=new-FAKE-token\n\n")
+        .success();
+    assert_eq!(get(&ws, "git.corp.example", None).stdout, "");
+}
+
+#[test]
+fn losing_the_agent_is_one_line_naming_the_socket_and_a_miss() {
+    let ws = workstation();
+    let agent = RunningAgent::start(&ws, &["--allow", "git.corp.example"]);
+    let socket = agent.socket.clone();
+    let rm = remote(&socket);
+    drop(agent);
+    let out = get(&rm, "git.corp.example", None);
+    out.assert_success();
+    assert_eq!(out.stdout, "");
+    let lines = out.stderr_lines();
+    assert_eq!(lines.len(), 1, "{}", out.stderr);
+    assert!(
+        lines[0].contains(&socket.display().to_string()),
+        "{}",
+        out.stderr
+    );
+    assert!(lines[0].contains("not reachable"), "{}", out.stderr);
+    // goauth and netrc: a miss too (a failing GOAUTH command would stop go).
+    let out = rm.gocred(&["goauth", "https://git.corp.example/m"]).run();
+    out.assert_success();
+    assert_eq!(out.stdout, "");
+}
+
+#[test]
+fn status_on_the_remote_names_the_agent_and_what_it_may_ask_for() {
+    let ws = workstation();
+    let agent = RunningAgent::start(
+        &ws,
+        &[
+            "--allow",
+            "git.corp.example",
+            "--allow",
+            "https://gh.corp.example/team/",
+        ],
+    );
+    let rm = remote(&agent.socket);
+    let out = rm.gocred(&["status"]).run();
+    out.assert_success();
+    assert!(
+        out.stdout
+            .contains(&format!("agent at {}", agent.socket.display())),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("  https://git.corp.example/\n"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("  https://gh.corp.example/team/\n"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        !out.stdout.contains("secret.corp.example"),
+        "{}",
+        out.stdout
+    );
+    let out = rm.gocred(&["status", "--json"]).run();
+    out.assert_success();
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v["agent"]["reachable"], true);
+    assert_eq!(v["agent"]["allow"][1], "https://gh.corp.example/team/");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bad input on the socket.
+
+fn frame(payload: &[u8]) -> Vec<u8> {
+    let mut f = (payload.len() as u32).to_be_bytes().to_vec();
+    f.extend_from_slice(payload);
+    f
+}
+
+/// Sends `bytes` and reads whatever comes back until the agent closes (at most 15 s).
+fn exchange(socket: &Path, bytes: &[u8]) -> Vec<u8> {
+    let mut s = UnixStream::connect(socket).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+    let _ = s.write_all(bytes);
+    let _ = s.shutdown(std::net::Shutdown::Write);
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    out
+}
+
+/// The payload of the answer frame in `bytes`.
+fn answer(bytes: &[u8]) -> String {
+    assert!(bytes.len() >= 4, "no answer: {bytes:?}");
+    let len = u32::from_be_bytes(bytes[..4].try_into().unwrap()) as usize;
+    assert_eq!(bytes.len(), 4 + len, "one frame");
+    String::from_utf8_lossy(&bytes[4..]).into_owned()
+}
+
+fn get_request(host: &str) -> Vec<u8> {
+    frame(format!("gocred-agent/1\nop=get\nlabel=t\n\nprotocol=https\nhost={host}\n\n").as_bytes())
+}
+
+#[test]
+fn bad_input_on_the_socket_never_stops_the_agent_nor_leaks_a_descriptor() {
+    let ws = workstation();
+    let agent = RunningAgent::start(&ws, &["--allow", "git.corp.example"]);
+    let ok = |a: &RunningAgent| {
+        let got = answer(&exchange(&a.socket, &get_request("git.corp.example")));
+        assert!(got.contains("status=ok"), "{got}");
+        assert!(
+            got.ends_with("username=alice\npassword=git-FAKE-token\n"),
+            "{got}"
+        );
+    };
+    ok(&agent);
+    let baseline = agent.open_fds();
+
+    // Oversized: refused by its length alone.
+    let got = answer(&exchange(&agent.socket, &(64 * 1024 + 1u32).to_be_bytes()));
+    assert!(
+        got.contains("status=error") && got.contains("65537 bytes"),
+        "{got}"
+    );
+    // Truncated: half a length, half a payload.
+    assert!(exchange(&agent.socket, &[0, 0]).is_empty());
+    assert!(
+        exchange(
+            &agent.socket,
+            &frame(b"gocred-agent/1\nop=get\n\nprotocol")[..12]
+        )
+        .is_empty()
+    );
+    // Another version: refused by name.
+    let got = answer(&exchange(
+        &agent.socket,
+        &frame(b"gocred-agent/2\nop=get\n\n"),
+    ));
+    assert!(got.contains("status=error"), "{got}");
+    assert!(got.contains("\"gocred-agent/2\""), "{got}");
+    // Garbage, an unknown op, a forged field.
+    for junk in [
+        &b"\xff\xfe\x00garbage"[..],
+        b"gocred-agent/1\nop=shell\n\n",
+        b"gocred-agent/1\nop=get\nno-equals\n\n",
+    ] {
+        let got = answer(&exchange(&agent.socket, &frame(junk)));
+        assert!(got.contains("status=error"), "{got}");
+    }
+    // A peer that never sends, and one that never reads: the agent serves others meanwhile.
+    let silent = UnixStream::connect(&agent.socket).unwrap();
+    let deaf = UnixStream::connect(&agent.socket).unwrap();
+    (&deaf).write_all(&get_request("git.corp.example")).unwrap();
+    ok(&agent);
+
+    // 200 at once, half of them for a host off the list.
+    let threads: Vec<_> = (0..200)
+        .map(|i| {
+            let socket = agent.socket.clone();
+            std::thread::spawn(move || {
+                let host = if i % 2 == 0 {
+                    "git.corp.example"
+                } else {
+                    "secret.corp.example"
+                };
+                (i, answer(&exchange(&socket, &get_request(host))))
+            })
+        })
+        .collect();
+    for t in threads {
+        let (i, got) = t.join().unwrap();
+        if i % 2 == 0 {
+            assert!(got.ends_with("password=git-FAKE-token\n"), "{i}: {got}");
+        } else {
+            assert!(
+                got.contains("status=refused") && !got.contains("password="),
+                "{i}: {got}"
+            );
+        }
+    }
+    drop(silent);
+    drop(deaf);
+    ok(&agent);
+    // Every connection's descriptor is closed again (the threads end a moment after answering).
+    let started = Instant::now();
+    while agent.open_fds() > baseline && started.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(agent.open_fds(), baseline, "descriptors leaked");
+    assert!(!agent.log().contains("FAKE-token"));
+}
+
+#[test]
+fn the_socket_is_0600_in_a_0700_directory_and_a_second_agent_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let ws = workstation();
+    let agent = RunningAgent::start(&ws, &["--allow", "git.corp.example"]);
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&agent.socket), 0o600);
+    assert_eq!(mode(agent.socket.parent().unwrap()), 0o700);
+    let out = ws
+        .gocred(&["agent", "--allow", "git.corp.example", "--socket"])
+        .arg(&agent.socket)
+        .run();
+    out.assert_failure();
+    assert!(out.stderr.contains("already listens"), "{}", out.stderr);
+    // Stopped with SIGTERM, the agent removes its socket and directory.
+    // SAFETY: the pid is our own child's.
+    unsafe { libc::kill(agent.pid() as i32, libc::SIGTERM) };
+    let started = Instant::now();
+    while agent.socket.parent().unwrap().exists() && started.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!agent.socket.parent().unwrap().exists());
+}
+
+#[test]
+fn print_devcontainer_names_the_socket_directory_and_the_variable() {
+    let ws = TestEnv::new();
+    let out = ws.gocred(&["agent", "--print-devcontainer"]).run();
+    out.assert_success();
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let dir = ws.runtime_dir().join("gocred/agent");
+    assert_eq!(
+        v["mounts"][0],
+        format!(
+            "source={},target=/run/gocred-agent,type=bind",
+            dir.display()
+        )
+    );
+    assert_eq!(v["remoteEnv"]["GOCRED_AGENT"], "/run/gocred-agent/socket");
+}
+
+#[test]
+fn a_git_clone_on_the_remote_gets_its_credential_through_the_agent() {
+    let ws = TestEnv::new();
+    let server = GitServer::start(&ws);
+    server.set_user("alice", "clone-FAKE-token");
+    server.create_repo(&ws, "group/repo.git");
+    ws.policy(&format!(
+        "[[rule]]\nurl = \"{}\"\nsources = [\"file\"]\nstore = \"file\"\nallow_http = true\n",
+        server.origin()
+    ));
+    ws.gocred(&["store"])
+        .stdin(format!(
+            "url={}\nusername=alice\npassword=clone-FAKE-token\n\n",
+            server.origin()
+        ))
+        .success();
+    let agent = RunningAgent::start(&ws, &["--allow", &server.origin()]);
+    let rm = remote(&agent.socket);
+    let url = server.url("127.0.0.1", "group/repo.git");
+    // `gocred exec` on the remote: git asks gocred, which asks the agent.
+    rm.gocred(&["exec", "--", "git", "clone", "-q", &url, "repo"])
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .success();
+    assert!(rm.root().join("repo/README").exists());
+    assert!(
+        server
+            .credentials_seen()
+            .contains(&("alice".into(), "clone-FAKE-token".into()))
+    );
+    assert_no_secret_under(rm.root().as_path());
+}
