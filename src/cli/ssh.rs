@@ -103,12 +103,24 @@ pub fn cmd_ssh(ctx: &mut Context, args: SshArgs) -> Result<(), CommandError> {
         })?
         .to_owned();
     let remote = remote_socket()?;
+    // clap hands the options a `--` along with what follows it: that is the command.
+    let (options, mut command) = match args.ssh_options.iter().position(|a| a == "--") {
+        Some(i) => (
+            args.ssh_options[..i].to_vec(),
+            args.ssh_options[i + 1..]
+                .iter()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect(),
+        ),
+        None => (args.ssh_options.clone(), Vec::new()),
+    };
+    command.extend(args.command);
     let argv = ssh_argv(
         &local,
         &remote,
         &args.host,
-        &args.ssh_options,
-        &args.command,
+        &options,
+        &command,
         std::io::stdin().is_terminal(),
     );
     use std::io::Write;

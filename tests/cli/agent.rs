@@ -516,3 +516,271 @@ fn a_git_clone_on_the_remote_gets_its_credential_through_the_agent() {
     );
     assert_no_secret_under(rm.root().as_path());
 }
+
+// ---------------------------------------------------------------------------------------------
+// A real sshd.
+
+/// The user on the "remote" side: not root, as on a real remote.
+const REMOTE_USER: &str = "gocredremote";
+const REMOTE_UID: u32 = 47113;
+
+/// A free loopback port (bound, then released for sshd).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// sshd on 127.0.0.1 with the test's own config, host key and authorized key, in a private
+/// mount namespace (its privilege-separation directory on a tmpfs /run, so the machine's /run
+/// is untouched). Killed on drop.
+struct Sshd {
+    child: Child,
+    port: u16,
+    key: PathBuf,
+}
+
+impl Drop for Sshd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Sshd {
+    fn start(env: &TestEnv, remote_home: &Path) -> Option<Sshd> {
+        // SAFETY: geteuid cannot fail.
+        if unsafe { libc::geteuid() } != 0 || !Path::new("/usr/sbin/sshd").exists() {
+            eprintln!("skipped: needs root and /usr/sbin/sshd (apt-get install openssh-server)");
+            return None;
+        }
+        let dir = env.root().join("sshd");
+        std::fs::create_dir_all(&dir).unwrap();
+        for (name, _) in [("host_key", ()), ("user_key", ())] {
+            env.command("ssh-keygen")
+                .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+                .arg(dir.join(name))
+                .success();
+        }
+        std::fs::copy(dir.join("user_key.pub"), dir.join("authorized_keys")).unwrap();
+        let port = free_port();
+        // `AllowTcpForwarding no` (or `local`) makes sshd deny every remote forward, Unix
+        // sockets included, whatever AllowStreamLocalForwarding says (OpenSSH 9.2).
+        let config = dir.join("sshd_config");
+        std::fs::write(
+            &config,
+            format!(
+                "Port {port}\nListenAddress 127.0.0.1\nHostKey {d}/host_key\nPidFile none\n\
+                 AuthorizedKeysFile {d}/authorized_keys\nStrictModes no\nUsePAM no\n\
+                 PermitRootLogin prohibit-password\nPasswordAuthentication no\n\
+                 KbdInteractiveAuthentication no\nAllowStreamLocalForwarding yes\n\
+                 AllowTcpForwarding remote\nX11Forwarding no\nPrintMotd no\nLogLevel VERBOSE\n",
+                d = dir.display()
+            ),
+        )
+        .unwrap();
+        // The remote user is REMOTE_USER, who exists only in sshd's own namespace (copies of /etc/passwd, shadow and group with
+        // one more line each, bind-mounted over the originals there).
+        let mut etc = Vec::new();
+        for (name, line) in [
+            (
+                "passwd",
+                format!(
+                    "{REMOTE_USER}:x:{REMOTE_UID}:{REMOTE_UID}::{}:/bin/sh\n",
+                    remote_home.display()
+                ),
+            ),
+            ("shadow", format!("{REMOTE_USER}:*:19000:0:99999:7:::\n")),
+            ("group", format!("{REMOTE_USER}:x:{REMOTE_UID}:\n")),
+        ] {
+            let mut text = std::fs::read_to_string(format!("/etc/{name}")).unwrap();
+            text.push_str(&line);
+            let copy = dir.join(name);
+            std::fs::write(&copy, text).unwrap();
+            etc.push(copy);
+        }
+        let log = std::fs::File::create(dir.join("sshd.log")).unwrap();
+        let child = env
+            .std_command("unshare")
+            .args(["--mount", "--propagation", "private", "sh", "-c"])
+            .arg(
+                "mount -t tmpfs -o mode=0755 tmpfs /run && mkdir -m 0755 /run/sshd \
+                 && mount --bind \"$2\" /etc/passwd && mount --bind \"$3\" /etc/shadow \
+                 && mount --bind \"$4\" /etc/group && exec /usr/sbin/sshd -D -e -f \"$1\"",
+            )
+            .arg("sh")
+            .arg(&config)
+            .args(&etc)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "sshd did not start: {}",
+                std::fs::read_to_string(dir.join("sshd.log")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Some(Sshd {
+            child,
+            port,
+            key: dir.join("user_key"),
+        })
+    }
+
+    /// `gocred ssh` to this sshd as root, running `command` there.
+    fn gocred_ssh(&self, ws: &TestEnv, socket: &Path, command: &[&str]) -> crate::common::Output {
+        ws.gocred(&["ssh", "--socket"])
+            .arg(socket)
+            .arg(format!("{REMOTE_USER}@127.0.0.1"))
+            .args(["-p", &self.port.to_string(), "-i"])
+            .arg(&self.key)
+            .args([
+                "-F",
+                "/dev/null",
+                "-o",
+                "UserKnownHostsFile=/dev/null",
+                "-o",
+                "StrictHostKeyChecking=no",
+                "-o",
+                "BatchMode=yes",
+                "-o",
+                "LogLevel=ERROR",
+                "--",
+            ])
+            .args(command)
+            .run()
+    }
+}
+
+/// The forwarded sockets `gocred ssh` left in /tmp.
+fn remote_sockets() -> Vec<PathBuf> {
+    std::fs::read_dir("/tmp")
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("gocred-agent-") && n.ends_with(".sock"))
+        })
+        .collect()
+}
+
+#[test]
+fn over_a_real_sshd_git_clone_works_through_the_forwarded_socket_and_nothing_stays_there() {
+    let ws = TestEnv::new();
+    // The remote user's HOME: outside the workstation's (private) test root, theirs alone.
+    let remote_dir = tempfile::Builder::new()
+        .prefix("gocred-remote-")
+        .tempdir()
+        .unwrap();
+    let rhome = remote_dir.path().to_owned();
+    let Some(sshd) = Sshd::start(&ws, &rhome) else {
+        return;
+    };
+    let server = GitServer::start(&ws);
+    server.set_user("alice", "ssh-FAKE-token");
+    server.create_repo(&ws, "group/repo.git");
+    ws.policy(&format!(
+        "[[rule]]\nurl = \"{}\"\nsources = [\"file\"]\nstore = \"file\"\nallow_http = true\n\n\
+         [[rule]]\nurl = \"https://secret.corp.example\"\nsources = [\"file\"]\nstore = \"file\"\n",
+        server.origin()
+    ));
+    for req in [
+        format!(
+            "url={}\nusername=alice\npassword=ssh-FAKE-token\n\n",
+            server.origin()
+        ),
+        "protocol=https\nhost=secret.corp.example\nusername=c\npassword=secret-FAKE-token\n\n"
+            .to_owned(),
+    ] {
+        ws.gocred(&["store"]).stdin(req).success();
+    }
+    let agent = RunningAgent::start(&ws, &["--allow", &server.origin()]);
+    let before = remote_sockets();
+
+    // The "remote": a HOME of its own, git with gocred as its only helper.
+    let rgitconfig = rhome.join("gitconfig");
+    std::fs::write(
+        &rgitconfig,
+        format!("[credential]\n\thelper =\n\thelper = {GOCRED}\n"),
+    )
+    .unwrap();
+    let req = rhome.join("req");
+    std::fs::write(&req, "protocol=https\nhost=secret.corp.example\n\n").unwrap();
+    std::os::unix::fs::chown(&rhome, Some(REMOTE_UID), Some(REMOTE_UID)).unwrap();
+    let home = format!("HOME={}", rhome.display());
+    let gitconfig = format!("GIT_CONFIG_GLOBAL={}", rgitconfig.display());
+    let url = server.url("127.0.0.1", "group/repo.git");
+    let dest = rhome.join("repo");
+    let dest = dest.to_str().unwrap();
+    let out = sshd.gocred_ssh(
+        &ws,
+        &agent.socket,
+        &[
+            "env",
+            "-i",
+            &home,
+            &gitconfig,
+            "GIT_CONFIG_NOSYSTEM=1",
+            "GIT_TERMINAL_PROMPT=0",
+            "PATH=/usr/local/bin:/usr/bin:/bin",
+            "GOCRED_AGENT_LABEL=sshd-remote",
+            "GOCRED_AGENT=\"$GOCRED_AGENT\"",
+            "git",
+            "clone",
+            "-q",
+            &url,
+            dest,
+        ],
+    );
+    out.assert_success();
+    assert!(rhome.join("repo/README").exists(), "{out}");
+    assert!(
+        server
+            .credentials_seen()
+            .contains(&("alice".into(), "ssh-FAKE-token".into()))
+    );
+    assert!(
+        agent.log().contains("[sshd-remote] get: http://127.0.0.1:"),
+        "{}",
+        agent.log()
+    );
+
+    // A host the allow-list does not name gets nothing, even though policy maps it.
+    let out = sshd.gocred_ssh(
+        &ws,
+        &agent.socket,
+        &[
+            "env",
+            "-i",
+            &home,
+            "GOCRED_AGENT=\"$GOCRED_AGENT\"",
+            GOCRED,
+            "get",
+            "<",
+            req.to_str().unwrap(),
+        ],
+    );
+    out.assert_success();
+    assert_eq!(out.stdout, "");
+    assert!(
+        out.stderr.contains("not on the agent's --allow list"),
+        "{out}"
+    );
+
+    // Nothing of the secrets on the remote side, and its end of the forward is gone.
+    assert_no_secret_under(&rhome);
+    let after: Vec<_> = remote_sockets()
+        .into_iter()
+        .filter(|p| !before.contains(p))
+        .collect();
+    assert!(after.is_empty(), "left behind: {after:?}");
+}
