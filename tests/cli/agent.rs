@@ -784,3 +784,166 @@ fn over_a_real_sshd_git_clone_works_through_the_forwarded_socket_and_nothing_sta
         .collect();
     assert!(after.is_empty(), "left behind: {after:?}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// A container-like run: a private mount namespace that sees the agent's socket and nothing else
+// of the workstation's.
+
+#[test]
+fn in_a_container_that_sees_only_the_socket_go_fetches_a_private_module_through_exec_and_goauth() {
+    use crate::common::go::{GIT_HOST, GoWorld, MODULE, PROXY_HOST, VERSION, go_toolchain};
+    // SAFETY: geteuid cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: needs root for the private network and mount namespaces");
+        return;
+    }
+    const TOKEN: &str = "container-FAKE-token";
+    let w = GoWorld::new();
+    w.allow("alice", TOKEN);
+    w.env.policy(&format!(
+        "[[rule]]\nurl = \"https://{GIT_HOST}\"\nsources = [\"file\"]\nstore = \"file\"\n\n\
+         [[rule]]\nurl = \"https://{PROXY_HOST}\"\nsources = [\"file\"]\nstore = \"file\"\n\n\
+         [[rule]]\nurl = \"https://other.example\"\nsources = [\"file\"]\nstore = \"file\"\n"
+    ));
+    for host in [GIT_HOST, PROXY_HOST, "other.example"] {
+        w.env
+            .gocred(&["store"])
+            .stdin(format!(
+                "protocol=https\nhost={host}\nusername=alice\npassword={TOKEN}\n\n"
+            ))
+            .success();
+    }
+    let agent = RunningAgent::start(&w.env, &["--allow", GIT_HOST, "--allow", PROXY_HOST]);
+
+    // The container's own files: nothing of the workstation's.
+    let c = tempfile::Builder::new()
+        .prefix("gocred-container-")
+        .tempdir()
+        .unwrap();
+    let c = c.path();
+    for d in ["home", "work", "agent"] {
+        std::fs::create_dir_all(c.join(d)).unwrap();
+    }
+    let mut run = std::fs::DirBuilder::new();
+    std::os::unix::fs::DirBuilderExt::mode(&mut run, 0o700);
+    run.create(c.join("run")).unwrap();
+    std::fs::copy(&w.ca.pem, c.join("ca.pem")).unwrap();
+    std::fs::write(
+        c.join("gitconfig"),
+        format!("[http]\n\tsslCAInfo = {}\n", c.join("ca.pem").display()),
+    )
+    .unwrap();
+    let in_container = |args: &[&str], extra: &[(&str, String)]| {
+        let mut vars: Vec<(String, String)> = vec![
+            ("HOME".into(), c.join("home").display().to_string()),
+            (
+                "XDG_RUNTIME_DIR".into(),
+                c.join("run").display().to_string(),
+            ),
+            ("PATH".into(), "/usr/local/bin:/usr/bin:/bin".into()),
+            (
+                "GOCRED_AGENT".into(),
+                c.join("agent/socket").display().to_string(),
+            ),
+            ("GOCRED_AGENT_LABEL".into(), "container-1".into()),
+            (
+                "GIT_CONFIG_GLOBAL".into(),
+                c.join("gitconfig").display().to_string(),
+            ),
+            ("GIT_CONFIG_NOSYSTEM".into(), "1".into()),
+            ("GIT_TERMINAL_PROMPT".into(), "0".into()),
+            ("GOROOT".into(), go_toolchain().1.display().to_string()),
+            ("GOPATH".into(), c.join("gopath").display().to_string()),
+            ("GOCACHE".into(), c.join("gocache").display().to_string()),
+            ("GOENV".into(), c.join("goenv").display().to_string()),
+            ("GOFLAGS".into(), "-modcacherw".into()),
+            ("GOTOOLCHAIN".into(), "local".into()),
+            ("CGO_ENABLED".into(), "0".into()),
+            (
+                "SSL_CERT_FILE".into(),
+                c.join("ca.pem").display().to_string(),
+            ),
+        ];
+        for (k, v) in extra {
+            vars.push(((*k).into(), v.clone()));
+        }
+        w.env
+            .command("unshare")
+            .args(["--mount", "--propagation", "private", "sh", "-c"])
+            .arg(
+                "mount --bind \"$1\" \"$2\" && mount -t tmpfs tmpfs \"$3\" && shift 3 \
+                 && exec \"$@\"",
+            )
+            .arg("sh")
+            .arg(agent.socket.parent().unwrap())
+            .arg(c.join("agent"))
+            .arg(w.env.root())
+            .args(["env", "-i"])
+            .args(vars.iter().map(|(k, v)| format!("{k}={v}")))
+            .args(args)
+            .current_dir(c.join("work"))
+            .run()
+    };
+    let go = go_toolchain().0.display().to_string();
+    let spec = format!("{MODULE}@{VERSION}");
+    let downloaded = |cache: &str| {
+        c.join(format!("{cache}/{MODULE}@{VERSION}/mod.go"))
+            .is_file()
+    };
+
+    // The workstation's policy and file store are not there to read.
+    let out = in_container(&["cat", w.env.policy_path().to_str().unwrap()], &[]);
+    out.assert_failure();
+
+    // 1. `gocred exec -- go mod download`: the netrc for go, gocred as git's helper.
+    let out = in_container(
+        &[GOCRED, "exec", "--", &go, "mod", "download", &spec],
+        &[
+            ("GOMODCACHE", c.join("cache1").display().to_string()),
+            ("GOPROXY", "direct".into()),
+            ("GOPRIVATE", GIT_HOST.into()),
+        ],
+    );
+    out.assert_success();
+    assert!(downloaded("cache1"), "{out}");
+
+    // 2. GOAUTH alone, through the proxy: no netrc anywhere.
+    let out = in_container(
+        &[&go, "mod", "download", &spec],
+        &[
+            ("GOMODCACHE", c.join("cache2").display().to_string()),
+            ("GOAUTH", format!("{GOCRED} goauth")),
+            ("NETRC", c.join("no-netrc").display().to_string()),
+            (
+                "GOPROXY",
+                format!("https://other.example|https://{PROXY_HOST}"),
+            ),
+            ("GONOSUMDB", GIT_HOST.into()),
+        ],
+    );
+    out.assert_success();
+    assert!(downloaded("cache2"), "{out}");
+    assert!(
+        w.proxy
+            .log()
+            .iter()
+            .any(|l| l.status == 200 && l.basic() == Some(("alice".into(), TOKEN.into())))
+    );
+    // other.example is in policy but not on --allow: it never saw a credential.
+    assert!(w.other.authorizations().is_empty());
+    assert!(agent.log().contains("[container-1]"), "{}", agent.log());
+    // Nothing of the token stayed in the container's files (exec's netrc is gone too).
+    let mut stack = vec![c.to_owned()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            let meta = std::fs::symlink_metadata(&p).unwrap();
+            if meta.is_dir() {
+                stack.push(p);
+            } else if meta.is_file() {
+                let text = String::from_utf8_lossy(&std::fs::read(&p).unwrap()).into_owned();
+                assert!(!text.contains(TOKEN), "the token in {}", p.display());
+            }
+        }
+    }
+}
