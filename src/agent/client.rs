@@ -12,6 +12,23 @@ pub const SOCKET_VAR: &str = "GOCRED_AGENT";
 pub const LABEL_VAR: &str = "GOCRED_AGENT_LABEL";
 /// The longest a remote waits for one answer (connect, send, answer), `--confirm` included.
 pub const TIMEOUT: Duration = Duration::from_secs(30);
+/// The variable that changes [`TIMEOUT`] (whole seconds, 1 to 600).
+pub const TIMEOUT_VAR: &str = "GOCRED_AGENT_TIMEOUT";
+
+/// The per-request deadline: `$GOCRED_AGENT_TIMEOUT` seconds, else [`TIMEOUT`].
+pub fn timeout_from_env(env: &dyn Fn(&str) -> Option<String>) -> Result<Duration, String> {
+    match env(TIMEOUT_VAR) {
+        None => Ok(TIMEOUT),
+        Some(v) if v.trim().is_empty() => Ok(TIMEOUT),
+        Some(v) => match v.trim().parse::<u64>() {
+            Ok(n @ 1..=600) => Ok(Duration::from_secs(n)),
+            _ => Err(format!(
+                "{TIMEOUT_VAR}={}: give whole seconds from 1 to 600",
+                crate::redact::clean(&v)
+            )),
+        },
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -30,11 +47,16 @@ pub enum ClientError {
 pub struct Client {
     pub socket: PathBuf,
     pub label: String,
+    pub timeout: Duration,
 }
 
 impl Client {
-    pub fn new(socket: PathBuf, label: String) -> Self {
-        Client { socket, label }
+    pub fn new(socket: PathBuf, label: String, timeout: Duration) -> Self {
+        Client {
+            socket,
+            label,
+            timeout,
+        }
     }
 
     fn shown(&self) -> String {
@@ -49,7 +71,7 @@ impl Client {
         fields: &[(&str, &str)],
         body: &[u8],
     ) -> Result<Message, ClientError> {
-        let deadline = Deadline::after(TIMEOUT);
+        let deadline = Deadline::after(self.timeout);
         let wire = |source| ClientError::Wire {
             socket: self.shown(),
             source,

@@ -130,7 +130,7 @@ pub fn cmd_agent(ctx: &mut Context, args: AgentArgs) -> Result<(), CommandError>
         None
     };
     let listener = listen(&dir, &socket)?;
-    cleanup::remove_on_exit(&socket, &dir);
+    cleanup::remove_on_exit(&socket);
     let _ = writeln!(
         ctx.stderr,
         "gocred agent: listening on {} for {} ({}); on the remote: GOCRED_AGENT=<forwarded socket>, or `gocred ssh HOST`",
@@ -267,36 +267,31 @@ impl Runner for InProcess {
     }
 }
 
-/// Removes the socket and its directory when the agent is stopped (SIGINT, SIGTERM, SIGHUP).
+/// Removes the socket when the agent is stopped (SIGINT, SIGTERM, SIGHUP). The directory stays:
+/// a dev container bind-mounts it, and sees the next agent's socket there.
 mod cleanup {
     use std::ffi::CString;
     use std::path::Path;
     use std::sync::OnceLock;
 
-    static PATHS: OnceLock<(CString, CString)> = OnceLock::new();
+    static SOCKET: OnceLock<CString> = OnceLock::new();
 
-    /// Async-signal-safe: unlink, rmdir and _exit only.
+    /// Async-signal-safe: unlink and _exit only.
     extern "C" fn on_signal(sig: libc::c_int) {
-        if let Some((socket, dir)) = PATHS.get() {
-            // SAFETY: unlink and rmdir are async-signal-safe; the strings live forever.
-            unsafe {
-                libc::unlink(socket.as_ptr());
-                libc::rmdir(dir.as_ptr());
-            }
+        if let Some(socket) = SOCKET.get() {
+            // SAFETY: unlink is async-signal-safe; the string lives forever.
+            unsafe { libc::unlink(socket.as_ptr()) };
         }
         // SAFETY: _exit is async-signal-safe.
         unsafe { libc::_exit(128 + sig) };
     }
 
-    pub fn remove_on_exit(socket: &Path, dir: &Path) {
+    pub fn remove_on_exit(socket: &Path) {
         use std::os::unix::ffi::OsStrExt;
-        let (Ok(s), Ok(d)) = (
-            CString::new(socket.as_os_str().as_bytes()),
-            CString::new(dir.as_os_str().as_bytes()),
-        ) else {
+        let Ok(s) = CString::new(socket.as_os_str().as_bytes()) else {
             return;
         };
-        let _ = PATHS.set((s, d));
+        let _ = SOCKET.set(s);
         for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
             // SAFETY: a zeroed sigaction is valid; the handler is async-signal-safe.
             unsafe {
@@ -332,8 +327,13 @@ pub fn agent_socket(ctx: &Context) -> Result<Option<(PathBuf, &'static str)>, Co
     Ok(policy.agent_socket.map(|s| (s, "[agent] socket")))
 }
 
-fn client_for(ctx: &Context, socket: PathBuf) -> Client {
-    Client::new(socket, client::default_label(&*ctx.env))
+fn client_for(ctx: &Context, socket: PathBuf) -> Result<Client, CommandError> {
+    let timeout = client::timeout_from_env(&*ctx.env).map_err(CommandError::config)?;
+    Ok(Client::new(
+        socket,
+        client::default_label(&*ctx.env),
+        timeout,
+    ))
 }
 
 /// The one line a remote prints when the agent cannot answer (then it behaves as on a miss).
@@ -372,7 +372,10 @@ pub fn forward(ctx: &mut Context, command: &Command) -> Option<Result<(), Comman
         Err(e) => return Some(Err(e)),
     };
     ctx.filter_output(command.stdout_is_for_a_person());
-    let client = client_for(ctx, socket);
+    let client = match client_for(ctx, socket) {
+        Ok(c) => c,
+        Err(e) => return Some(Err(e)),
+    };
     Some(match command {
         Command::Get | Command::Store | Command::Erase => {
             let op = match command {
@@ -498,7 +501,7 @@ pub fn exec_parts(
     hosts: &[String],
     helper: &str,
 ) -> Result<(Built, Vec<(String, String)>), CommandError> {
-    let client = client_for(ctx, socket);
+    let client = client_for(ctx, socket)?;
     let mut pairs = Vec::new();
     match client.request("hello", &[], b"") {
         Ok(hello) => {

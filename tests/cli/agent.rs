@@ -458,14 +458,16 @@ fn the_socket_is_0600_in_a_0700_directory_and_a_second_agent_is_refused() {
         .run();
     out.assert_failure();
     assert!(out.stderr.contains("already listens"), "{}", out.stderr);
-    // Stopped with SIGTERM, the agent removes its socket and directory.
+    // Stopped with SIGTERM, the agent removes its socket; the directory stays for the next one
+    // (a dev container has it bind-mounted).
     // SAFETY: the pid is our own child's.
     unsafe { libc::kill(agent.pid() as i32, libc::SIGTERM) };
     let started = Instant::now();
-    while agent.socket.parent().unwrap().exists() && started.elapsed() < Duration::from_secs(5) {
+    while agent.socket.exists() && started.elapsed() < Duration::from_secs(5) {
         std::thread::sleep(Duration::from_millis(20));
     }
-    assert!(!agent.socket.parent().unwrap().exists());
+    assert!(!agent.socket.exists());
+    assert!(agent.socket.parent().unwrap().is_dir());
 }
 
 #[test]
@@ -946,4 +948,196 @@ fn in_a_container_that_sees_only_the_socket_go_fetches_a_private_module_through_
             }
         }
     }
+}
+
+#[test]
+fn an_agent_that_never_answers_costs_the_remote_its_timeout_and_one_line() {
+    let rm_dir = TestEnv::new();
+    let socket = rm_dir.root().join("mute.sock");
+    // Accepts, reads, never answers.
+    let listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+    let held = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        let mut buf = [0u8; 1024];
+        let _ = s.read(&mut buf);
+        std::thread::sleep(Duration::from_millis(1500));
+    });
+    let rm = remote(&socket);
+    let started = Instant::now();
+    let out = get_with(&rm, "git.corp.example", &[("GOCRED_AGENT_TIMEOUT", "1")]);
+    out.assert_success();
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(out.stdout, "");
+    assert_eq!(out.stderr_lines().len(), 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("no answer within 1 s"),
+        "{}",
+        out.stderr
+    );
+    held.join().unwrap();
+    // A typo in the timeout is said, not ignored.
+    let out = get_with(&rm, "git.corp.example", &[("GOCRED_AGENT_TIMEOUT", "1m")]);
+    assert!(
+        out.stderr.contains("GOCRED_AGENT_TIMEOUT"),
+        "{}",
+        out.stderr
+    );
+}
+
+fn get_with(env: &TestEnv, host: &str, vars: &[(&str, &str)]) -> crate::common::Output {
+    let mut cmd = env
+        .gocred(&["get"])
+        .stdin(format!("protocol=https\nhost={host}\n\n"));
+    for (k, v) in vars {
+        cmd = cmd.env(k, v);
+    }
+    cmd.run()
+}
+
+#[test]
+fn the_agent_socket_can_come_from_the_remotes_policy() {
+    let ws = workstation();
+    let agent = RunningAgent::start(&ws, &["--allow", "git.corp.example"]);
+    let rm = TestEnv::new();
+    rm.policy(&format!(
+        "[agent]\nsocket = \"{}\"\n",
+        agent.socket.display()
+    ));
+    assert_eq!(
+        get(&rm, "git.corp.example", None).stdout,
+        "username=alice\npassword=git-FAKE-token\n"
+    );
+    let out = rm.gocred(&["status"]).run();
+    out.assert_success();
+    assert!(
+        out.stdout.contains("(from [agent] socket)"),
+        "{}",
+        out.stdout
+    );
+    // The agent itself refuses to run with one: it would ask itself.
+    let out = rm
+        .gocred(&["agent", "--allow", "git.corp.example", "--socket"])
+        .arg(rm.root().join("s/socket"))
+        .run();
+    out.assert_failure();
+    assert!(out.stderr.contains("[agent]"), "{}", out.stderr);
+}
+
+/// `gocred agent --confirm` on a terminal of its own (`script` gives it a pty); what it prints
+/// there is collected, and answers are typed into it.
+struct ConfirmingAgent {
+    child: Child,
+    stdin: std::process::ChildStdin,
+    screen: std::sync::Arc<std::sync::Mutex<String>>,
+    socket: PathBuf,
+}
+
+impl Drop for ConfirmingAgent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl ConfirmingAgent {
+    fn start(env: &TestEnv, allow: &str) -> ConfirmingAgent {
+        let socket = env.root().join("confirm-dir/socket");
+        let mut child = env
+            .std_command("script")
+            .args(["-qfec"])
+            .arg(format!(
+                "{GOCRED} agent --confirm --allow {allow} --socket {}",
+                socket.display()
+            ))
+            .arg("/dev/null")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take().unwrap();
+        let mut stdout = child.stdout.take().unwrap();
+        let screen = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let sink = screen.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n @ 1..) = stdout.read(&mut buf) {
+                sink.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        let started = Instant::now();
+        while UnixStream::connect(&socket).is_err() {
+            assert!(started.elapsed() < Duration::from_secs(10), "no agent");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        ConfirmingAgent {
+            child,
+            stdin,
+            screen,
+            socket,
+        }
+    }
+
+    /// Waits for the `n`th question on the terminal, then types `answer`.
+    fn answer(&mut self, n: usize, answer: &str) {
+        let started = Instant::now();
+        while self.screen.lock().unwrap().matches("Answer? [y/N]").count() < n {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "no question: {}",
+                self.screen.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.stdin.write_all(answer.as_bytes()).unwrap();
+        self.stdin.flush().unwrap();
+    }
+
+    fn questions(&self) -> usize {
+        self.screen.lock().unwrap().matches("Answer? [y/N]").count()
+    }
+}
+
+#[test]
+fn confirm_asks_at_the_workstation_once_per_host_and_a_no_gives_nothing() {
+    if !Path::new("/usr/bin/script").exists() {
+        eprintln!("skipped: needs script (bsdutils)");
+        return;
+    }
+    let ws = workstation();
+    let mut agent = ConfirmingAgent::start(&ws, "git.corp.example");
+    let rm = remote(&agent.socket);
+    let asked = |rm: &TestEnv| get(rm, "git.corp.example", None);
+    // No: nothing, and the remote is told.
+    let out = std::thread::scope(|s| {
+        let h = s.spawn(|| asked(&rm));
+        agent.answer(1, "n\n");
+        h.join().unwrap()
+    });
+    assert_eq!(out.stdout, "");
+    assert!(out.stderr.contains("not confirmed"), "{}", out.stderr);
+    // Asked again; yes.
+    let out = std::thread::scope(|s| {
+        let h = s.spawn(|| asked(&rm));
+        agent.answer(2, "y\n");
+        h.join().unwrap()
+    });
+    assert_eq!(out.stdout, "username=alice\npassword=git-FAKE-token\n");
+    let screen = agent.screen.lock().unwrap().clone();
+    assert!(
+        screen.contains("test-remote asks for a credential for git.corp.example"),
+        "{screen}"
+    );
+    // Yes holds for the session: no third question.
+    assert_eq!(
+        get(&rm, "git.corp.example", None).stdout,
+        "username=alice\npassword=git-FAKE-token\n"
+    );
+    assert_eq!(agent.questions(), 2);
 }

@@ -173,6 +173,13 @@ pub(crate) const OTHER_KEYS: &[(&str, &str)] = &[
          default is `$XDG_DATA_HOME/gocred/credentials` (normally \
          `~/.local/share/gocred/credentials`) on Linux.",
     ),
+    (
+        "`[agent] socket`",
+        "On a remote machine or in a container: the socket of a gocred agent on the \
+         workstation (an absolute path, or one that starts with `~/`; `GOCRED_AGENT` overrides \
+         it). `get`, `store`, `erase`, `netrc`, `exec`, `goauth` and `status` then ask that \
+         agent, and this file's rules are not used for them. See gocred-agent(1).",
+    ),
 ];
 
 /// The example policies, as README.md shows them.
@@ -252,7 +259,7 @@ pub(crate) const CONFIG_5: &[Section] = &[
         in_readme: false,
         blocks: &[Block::Para(
             "The policy is one TOML file that says which source serves which URL: any number of \
-             `[[rule]]` tables, and optional `[keychain]` and `[file]` tables. Anything the \
+             `[[rule]]` tables, and optional `[keychain]`, `[file]` and `[agent]` tables. Anything the \
              policy does not name is denied: git gets no answer from gocred(1) and asks its next \
              helper or prompts. A missing file is a policy with no rules.",
         )],

@@ -308,8 +308,11 @@ fn the_reference_documents_exactly_the_keys_the_loader_accepts() {
         )),
         "[rule.oauth] keys: OAUTH_KEYS in src/cli/doc/mod.rs and README.md's table"
     );
-    assert_eq!(accepted_keys("x = 1\n"), ["file", "keychain", "rule"]);
-    let mut other: Vec<String> = ["keychain", "file"]
+    assert_eq!(
+        accepted_keys("x = 1\n"),
+        ["agent", "file", "keychain", "rule"]
+    );
+    let mut other: Vec<String> = ["keychain", "file", "agent"]
         .iter()
         .flat_map(|table| {
             accepted_keys(&format!("[{table}]\nx = 1\n"))
