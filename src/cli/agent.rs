@@ -5,11 +5,12 @@
 //! nothing on disk; an agent it cannot reach is one line on stderr and a miss.
 
 use super::context::Context;
-use super::netrc::{Built, check_output_path};
+use super::netrc::check_output_path;
 use super::{Cli, Command, CommandError};
 use crate::agent::client::{self, Client, ClientError};
 use crate::agent::server::{Agent, Ran, Runner, Settings};
 use crate::agent::{Allow, wire::Message};
+use crate::netrc::Built;
 use crate::policy::Policy;
 use crate::secret::SecretBytes;
 use clap::Parser;
@@ -448,11 +449,7 @@ fn netrc_from(ctx: &mut Context, client: &Client, hosts: &[String]) -> Result<Bu
         .map(|h| super::netrc::normalize_host_arg(h))
         .collect::<Result<Vec<_>, _>>()?;
     let fields: Vec<(&str, &str)> = hosts.iter().map(|h| ("host", h.as_str())).collect();
-    let mut built = Built {
-        text: SecretBytes::default(),
-        machines: Vec::new(),
-        notes: Vec::new(),
-    };
+    let mut built = empty_netrc();
     match client.request("netrc", &fields, b"") {
         Ok(mut answer) => {
             show_notes(ctx, &answer);
@@ -493,38 +490,44 @@ fn forward_goauth(
 }
 
 /// `gocred exec` on a remote: the netrc from the agent, and git told to ask gocred (which
-/// forwards too) for every origin the agent allows. An unreachable agent: one line, and the
-/// command runs without credentials.
-pub fn exec_parts(
+/// forwards too) for every origin the agent allows, in exec's own private directory. An
+/// unreachable agent: one line, and the command runs without credentials.
+pub fn exec_prepare(
     ctx: &mut Context,
     socket: PathBuf,
     hosts: &[String],
-    helper: &str,
-) -> Result<(Built, Vec<(String, String)>), CommandError> {
+    git_config_count: Option<&str>,
+    notes: &mut Vec<String>,
+) -> Result<Result<crate::exec::Prepared, crate::exec::Error>, CommandError> {
     let client = client_for(ctx, socket)?;
+    let helper = crate::exec::own_helper().map_err(super::exec::command_error)?;
     let mut pairs = Vec::new();
-    match client.request("hello", &[], b"") {
+    let built = match client.request("hello", &[], b"") {
         Ok(hello) => {
             for origin in hello.all("origin") {
                 pairs.push((format!("credential.{origin}.helper"), String::new()));
-                pairs.push((format!("credential.{origin}.helper"), helper.to_owned()));
+                pairs.push((format!("credential.{origin}.helper"), helper.clone()));
             }
             for prefix in hello.all("usehttppath") {
                 pairs.push((format!("credential.{prefix}.useHttpPath"), "true".into()));
             }
+            netrc_from(ctx, &client, hosts)?
         }
         Err(e) => {
             lost(ctx, &e);
-            let built = Built {
-                text: SecretBytes::default(),
-                machines: Vec::new(),
-                notes: Vec::new(),
-            };
-            return Ok((built, pairs));
+            empty_netrc()
         }
+    };
+    notes.extend(built.notes.iter().cloned());
+    Ok(crate::exec::prepare_with(built, &pairs, git_config_count))
+}
+
+fn empty_netrc() -> Built {
+    Built {
+        text: SecretBytes::default(),
+        machines: Vec::new(),
+        notes: Vec::new(),
     }
-    let built = netrc_from(ctx, &client, hosts)?;
-    Ok((built, pairs))
 }
 
 /// `gocred status` on a remote: which agent, and what it may ask for.

@@ -18,7 +18,6 @@ mod login;
 mod login_token;
 mod logout;
 mod netrc;
-mod resolve;
 mod setup;
 mod ssh;
 mod status;
