@@ -458,9 +458,13 @@ impl Agent {
         let Some(tty) = &self.settings.confirm else {
             return true;
         };
+        let confirmed = || self.confirmed.lock().is_ok_and(|set| set.contains(host));
+        if confirmed() {
+            return true; // no need to wait for another host's question
+        }
         let _turn = self.asking.lock().unwrap_or_else(|p| p.into_inner());
-        if self.confirmed.lock().is_ok_and(|set| set.contains(host)) {
-            return true;
+        if confirmed() {
+            return true; // said yes while this request waited
         }
         let yes = ask(
             tty,

@@ -324,6 +324,16 @@ pub fn agent_socket(ctx: &Context) -> Result<Option<(PathBuf, &'static str)>, Co
     let Some(path) = ctx.config_path.as_ref().filter(|p| p.is_absolute()) else {
         return Ok(None);
     };
+    // The command reads and checks the policy itself: parse it here only when it may have an
+    // `[agent]` table at all, so a local `get` over a large policy does not pay twice. A file
+    // that cannot be read is the command's to report.
+    let mentions_agent = crate::fs::read_regular(path, crate::policy::MAX_CONFIG_BYTES)
+        .ok()
+        .flatten()
+        .is_some_and(|(text, _)| std::str::from_utf8(&text.0).is_ok_and(|t| t.contains("agent")));
+    if !mentions_agent {
+        return Ok(None);
+    }
     let policy = crate::policy::load_for_host(path, None)?;
     Ok(policy.agent_socket.map(|s| (s, "[agent] socket")))
 }

@@ -663,6 +663,12 @@ pub(crate) const GOCRED_1: &[Section] = &[
                  `30` or `2.5`. Any other value is an error for every command, not ignored.",
             ),
             (
+                "`GOCRED_AGENT`, `GOCRED_AGENT_LABEL`, `GOCRED_AGENT_TIMEOUT`",
+                "On a remote machine or in a container: the socket of a gocred agent to ask \
+                 instead of this machine's policy, the label sent with each request, and the \
+                 seconds one request may take (see gocred-agent(1)).",
+            ),
+            (
                 "`GOCRED_OAUTH_REFRESH_MARGIN`",
                 "Seconds before an OAuth token expires at which `get` refreshes it (60 by \
                  default).",
