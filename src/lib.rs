@@ -4,11 +4,15 @@
 //! Data flows one way: stdin → [`protocol`] → [`policy`] → [`source`] → stdout.
 
 pub mod agent;
+pub mod ci;
 pub mod cli;
 pub mod exec;
 pub mod fs;
 pub mod gitconfig;
+pub mod goauth;
 pub mod goenv;
+pub mod login;
+pub mod logout;
 pub mod net;
 pub mod netrc;
 pub mod oauth;
@@ -19,4 +23,5 @@ pub mod redact;
 pub mod secret;
 pub mod setup;
 pub mod source;
+pub mod status;
 pub mod time;

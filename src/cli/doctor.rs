@@ -589,6 +589,10 @@ fn auth(
         None => target.host.clone(),
     };
     let Decision::Managed { rule, scope, .. } = policy.decide(target.clone()) else {
+        if let Some(denied) = crate::policy::machine::denial(policy, target) {
+            report.fail(L, "rule", denied, "ask the administrator of this machine");
+            return;
+        }
         report.fail(
             L,
             "rule",
@@ -612,7 +616,7 @@ fn auth(
             "{} (line {} of {}): sources {}{}",
             rule.url,
             rule.line,
-            policy.path.display(),
+            policy.file_of(rule).display(),
             names.join(", "),
             rule.store
                 .map(|s| format!(", store {}", s.name()))
@@ -672,7 +676,7 @@ fn auth(
                      Secret Service needs an unlocked default collection, keyutils a session \
                      keyring), or put another source before `keychain` in the rule at line {} of {}",
                     rule.line,
-                    policy.path.display()
+                    policy.file_of(rule).display()
                 ),
                 SourceKind::File => {
                     "repair the file store the message names (its owner, mode or content), \
@@ -685,8 +689,15 @@ fn auth(
                 SourceKind::Env => format!(
                     "set the variable the rule at line {} of {} names (token_env)",
                     rule.line,
+                    policy.file_of(rule).display()
+                ),
+                SourceKind::Command => format!(
+                    "run the `command` of the rule at line {} of {} by hand and make it print                      the token",
+                    rule.line,
                     policy.path.display()
                 ),
+                SourceKind::Ci => "check the CI variables the message names (CI_SERVER_URL and                      CI_JOB_TOKEN, or GITHUB_SERVER_URL and GITHUB_TOKEN)"
+                    .to_owned(),
             };
             report.fail(
                 L,
@@ -710,7 +721,7 @@ fn auth(
     let probe_url = format!("{url}/info/refs?service=git-upload-pack");
     let mut header = crate::secret::SecretBytes::default();
     header.0.extend_from_slice(b"Basic ");
-    super::goauth::basic_into(&cred, &mut header);
+    crate::goauth::basic_into(&cred, &mut header);
     let header = crate::secret::Secret::new(String::from_utf8_lossy(&header.0).into_owned());
     let net = Net::new(options, &*ctx.env);
     match net.get(&probe_url, &[("Authorization", header.expose())]) {
@@ -759,7 +770,7 @@ fn git_side(report: &mut Report, ctx: &Context, rule: &Rule, target: &Target) {
     };
     let origin = crate::policy::rule_origin(rule);
     let prefix = crate::policy::rule_path_prefix(rule);
-    let mut wanted = super::status::wanted_for_rule(rule, &origin, prefix.as_deref());
+    let mut wanted = crate::status::wanted_for_rule(rule, &origin, prefix.as_deref());
     // The module's own URL: git's config may name a deeper path than the rule.
     wanted.url.host = target.host_port();
     wanted.url.path = target.path.clone();
