@@ -1141,3 +1141,44 @@ fn confirm_asks_at_the_workstation_once_per_host_and_a_no_gives_nothing() {
     );
     assert_eq!(agent.questions(), 2);
 }
+
+#[test]
+fn exec_on_the_remote_makes_git_ask_gocred_for_the_allowed_origins_with_paths_where_needed() {
+    let ws = workstation();
+    let agent = RunningAgent::start(
+        &ws,
+        &[
+            "--allow",
+            "git.corp.example",
+            "--allow",
+            "https://gh.corp.example/team/",
+        ],
+    );
+    let rm = remote(&agent.socket);
+    let out = rm
+        .gocred(&["exec", "--", "sh", "-c"])
+        .arg("git config --get-regexp '^credential\\.'; cat \"$NETRC\"")
+        .run();
+    out.assert_success();
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    let helper = |origin: &str| {
+        lines
+            .iter()
+            .filter(|l| l.starts_with(&format!("credential.{origin}.helper")))
+            .count()
+    };
+    // An empty helper (no other helper answers), then gocred, for each allowed origin.
+    assert_eq!(helper("https://git.corp.example"), 2, "{}", out.stdout);
+    assert_eq!(helper("https://gh.corp.example"), 2, "{}", out.stdout);
+    assert_eq!(helper("https://secret.corp.example"), 0, "{}", out.stdout);
+    // git must send the path under the path-scoped allow entry for the agent to check it.
+    assert!(
+        lines.contains(&"credential.https://gh.corp.example/team.usehttppath true"),
+        "{}",
+        out.stdout
+    );
+    // The netrc holds the host allowed whole, and nothing else.
+    assert!(lines.contains(&"machine git.corp.example login alice password git-FAKE-token"));
+    assert!(!out.stdout.contains("gh-FAKE-token") && !out.stdout.contains("secret-FAKE"));
+    assert_no_secret_under(rm.root().as_path());
+}
