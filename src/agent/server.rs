@@ -32,6 +32,9 @@ use std::time::Duration;
 pub const IO_TIMEOUT: Duration = Duration::from_secs(10);
 /// How many requests are served at once.
 pub const MAX_CONNECTIONS: usize = 64;
+/// How long one forwarded command may run on the workstation (a keychain or a secrets manager
+/// that hangs): then the remote gets an error, and the slot is free for the next request.
+pub const HANDLER_TIMEOUT: Duration = Duration::from_secs(20);
 /// How long `--confirm` waits for an answer at the terminal (then: no).
 const CONFIRM_TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -69,7 +72,7 @@ struct Rejected {
 
 pub struct Agent {
     settings: Settings,
-    runner: Box<dyn Runner>,
+    runner: Arc<dyn Runner>,
     rejected: Mutex<HashSet<Rejected>>,
     /// Hosts the person at the terminal allowed this session (`--confirm`).
     confirmed: Mutex<HashSet<String>>,
@@ -121,7 +124,7 @@ impl Agent {
     pub fn new(settings: Settings, runner: Box<dyn Runner>, log: Box<dyn Write + Send>) -> Self {
         Agent {
             settings,
-            runner,
+            runner: Arc::from(runner),
             rejected: Mutex::new(HashSet::new()),
             confirmed: Mutex::new(HashSet::new()),
             asking: Mutex::new(()),
@@ -444,7 +447,33 @@ impl Agent {
     /// Runs a command in-process; its notes go to the agent's own stderr, never to the remote
     /// (they name the workstation's files and variables).
     fn run(&self, args: &[&str], stdin: &[u8], label: &str) -> Ran {
-        let ran = self.runner.run(args, stdin);
+        let runner = Arc::clone(&self.runner);
+        let owned: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+        let input = SecretBytes(stdin.to_vec());
+        let (tx, rx) = std::sync::mpsc::channel();
+        let spawned = std::thread::Builder::new()
+            .name("gocred-agent-run".into())
+            .spawn(move || {
+                let args: Vec<&str> = owned.iter().map(String::as_str).collect();
+                let _ = tx.send(runner.run(&args, &input.0));
+            });
+        let ran = match spawned.map(|_| rx.recv_timeout(HANDLER_TIMEOUT)) {
+            Ok(Ok(ran)) => ran,
+            Ok(Err(_)) => Ran {
+                ok: false,
+                stdout: SecretBytes::default(),
+                stderr: format!(
+                    "gocred {}: no result within {} s: answered nothing",
+                    args.first().copied().unwrap_or_default(),
+                    HANDLER_TIMEOUT.as_secs()
+                ),
+            },
+            Err(e) => Ran {
+                ok: false,
+                stdout: SecretBytes::default(),
+                stderr: format!("cannot start a thread: {e}"),
+            },
+        };
         for line in ran.stderr.lines().filter(|l| !l.trim().is_empty()) {
             self.say(label, line);
         }

@@ -360,7 +360,7 @@ pub(crate) const SUBCOMMAND_PAGES: &[SubPage] = &[
                 "The wire protocol is versioned (`gocred-agent/1`): one length-prefixed frame of \
                  at most 64 KiB each way per connection, refused by its version's name when it \
                  is another. The agent gives a peer 10 s to send its request and to take the \
-                 answer, serves 64 requests at once, and keeps serving whatever a peer sends; \
+                 answer and a source 20 s to answer, serves 64 requests at once, and keeps serving whatever a peer sends; \
                  the remote gives the whole exchange 30 s (GOCRED_AGENT_TIMEOUT). An agent that \
                  cannot be reached is one line on the remote's stderr naming the socket, and a \
                  miss: git prompts, go gets no credential.",
