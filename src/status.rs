@@ -68,6 +68,8 @@ pub struct Status<'p> {
     /// Where the CI job token comes from, or why there is none (when a rule has the `ci`
     /// source).
     pub ci: Option<String>,
+    /// For each rule, what its github-app or sts source says of itself (text and JSON field).
+    pub mint: Vec<Option<(String, (&'static str, serde_json::Value))>>,
 }
 
 impl<'p> Status<'p> {
@@ -100,6 +102,11 @@ impl<'p> Status<'p> {
             .iter()
             .any(|r| r.sources.contains(&SourceKind::Ci))
             .then(|| crate::ci::describe(env));
+        let mint = policy
+            .rules
+            .iter()
+            .map(|r| crate::source::mint::status(r, env))
+            .collect();
         Ok(Status {
             policy,
             now,
@@ -107,6 +114,7 @@ impl<'p> Status<'p> {
             stores,
             token_env_set,
             ci,
+            mint,
         })
     }
 
@@ -152,6 +160,8 @@ impl<'p> Status<'p> {
                 "store": rule.store.map(SourceKind::name),
                 "token_env": null,
                 "oauth": null,
+                "github_app": null,
+                "sts": null,
             });
             out += &format!("\n{}\n", rule.url);
             out += &machine::decided_by(policy, rule);
@@ -194,6 +204,10 @@ impl<'p> Status<'p> {
             {
                 out += &format!("  ci: {said}\n");
                 rule_json["ci"] = json!(said);
+            }
+            if let Some((text, (field, value))) = &self.mint[i] {
+                out += text;
+                rule_json[*field] = value.clone();
             }
             if let (Some(var), Some(set)) = (&rule.token_env, self.token_env_set[i]) {
                 out += &format!("  env: {var} is {}\n", if set { "set" } else { "not set" });
@@ -361,6 +375,7 @@ fn serves(rule: &crate::policy::Rule, kind: SourceKind) -> bool {
     rule.sources.contains(&kind)
         || rule.oauth.as_ref().is_some_and(|o| o.store == kind)
         || crate::source::command::caches_in(rule) == Some(kind)
+        || crate::source::mint::caches_in(rule) == Some(kind)
 }
 
 /// The index of the rule that serves `entry`'s scope, if any.

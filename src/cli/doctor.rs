@@ -698,6 +698,16 @@ fn auth(
                 ),
                 SourceKind::Ci => "check the CI variables the message names (CI_SERVER_URL and                      CI_JOB_TOKEN, or GITHUB_SERVER_URL and GITHUB_TOKEN)"
                     .to_owned(),
+                SourceKind::GitHubApp | SourceKind::Sts => format!(
+                    "fix what the message names in [rule.{}] of the rule at line {} of {}",
+                    if kind == SourceKind::Sts {
+                        "sts"
+                    } else {
+                        "github_app"
+                    },
+                    rule.line,
+                    policy.file_of(rule).display()
+                ),
             };
             report.fail(
                 L,

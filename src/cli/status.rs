@@ -34,7 +34,11 @@ read, or null) and `rules`, one per rule in file order, each with: `url` (as wri
 `sources` (names), `username` (or null), `store` (or null), `token_env` (`{\"name\", \
 \"set\"}` or null), `oauth` (`{\"provider\", \"client_id\", \"store\"}` or null), `command` (what runs, its \
 timeout and cache; only in a `command` rule), `ci` (where the CI job token comes from, or why there \
-is none; only in a rule with the `ci` source), `stored` \
+is none; only in a rule with the `ci` source), \
+`github_app` (`app_id`, `installation_id`, `private_key_from`, `private_key` (its state: present, \
+missing, ...), `api_url`, `repositories`, `permissions`, `cache`; or null), `sts` \
+(`token_endpoint`, `audience`, `id_token_env`, `id_token` (where it comes from, and whether it is \
+there), `cache`; or null), `stored` \
 (entries: `scope`, `username`, `expires` (Unix seconds or null), `expired`, \
 `refresh_token`, `location`, `problem` (or null)), `store_errors` (`{\"store\", \
 \"error\"}`), and `git`: `asks_gocred` (bool), `url` (what git's config was matched \

@@ -99,7 +99,7 @@ fn config_check_reports_file_line_and_column_for_every_problem() {
             "{p}:2:7: bad url \"ftp://git.corp.example\": scheme must be https or http, not 'ftp'"
         ),
         format!(
-            "{p}:3:20: unknown source `nope` (expected keychain, file, env, oauth, command or ci)"
+            "{p}:3:20: unknown source `nope` (expected keychain, file, env, oauth, command, ci, github-app or sts)"
         ),
         format!("{p}:4:1: unknown key `colour` in [[rule]]"),
         format!("{p}:8:11: source `env` needs `token_env`"),
