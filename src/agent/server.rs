@@ -315,15 +315,33 @@ impl Agent {
                 Answer::refused("", format!("{shown}: store refused (read-only agent)"))
             }
             "erase" if !self.settings.allow_erase => {
-                if let (Some(username), Some(password)) = (&parsed.username, &parsed.password) {
-                    let entry = Rejected {
-                        origin: target.origin(),
-                        username: username.clone(),
-                        digest: digest(password.expose().as_bytes()),
-                    };
-                    if let Ok(mut set) = self.rejected.lock() {
-                        set.insert(entry);
-                    }
+                let (Some(username), Some(password)) = (&parsed.username, &parsed.password) else {
+                    return Answer::ok(SecretBytes::default(), format!("{shown}: nothing to mark"));
+                };
+                // Marked only when it is what `get` answers here: a remote cannot fill the
+                // agent's memory with made-up credentials.
+                let mut probe = parsed.clone();
+                probe.password = None;
+                let answered = rebuild(&probe, &target, keep_path).is_ok_and(|body| {
+                    let ran = self.run(&["get"], &body.0, label);
+                    decode(&ran.stdout.0).is_ok_and(|a| {
+                        a.username.as_deref() == Some(username.as_str())
+                            && a.password.as_ref().map(|p| p.expose()) == Some(password.expose())
+                    })
+                });
+                if !answered {
+                    return Answer::ok(
+                        SecretBytes::default(),
+                        format!("{shown}: nothing to mark (not what this agent answers)"),
+                    );
+                }
+                let entry = Rejected {
+                    origin: target.origin(),
+                    username: username.clone(),
+                    digest: digest(password.expose().as_bytes()),
+                };
+                if let Ok(mut set) = self.rejected.lock() {
+                    set.insert(entry);
                 }
                 Answer::ok(
                     SecretBytes::default(),

@@ -221,6 +221,16 @@ fn store_is_refused_and_erase_only_rejects_for_the_session_unless_allowed() {
         .success();
     assert_eq!(ws.file_store().unwrap(), before, "a read-only agent stored");
 
+    // An erase of a credential the agent never answers marks nothing (the remote cannot fill
+    // the agent's memory): the real one is still answered.
+    rm.gocred(&["erase"])
+        .stdin("protocol=https\nhost=git.corp.example\nusername=alice\npassword=made-up\n\n")
+        .success();
+    assert_eq!(
+        get(&rm, "git.corp.example", None).stdout,
+        "username=alice\npassword=git-FAKE-token\n"
+    );
+    assert!(agent.log().contains("nothing to mark"), "{}", agent.log());
     // erase: the credential is rejected for this session, still stored on the workstation.
     rm.gocred(&["erase"])
         .stdin("protocol=https\nhost=git.corp.example\nusername=alice\npassword=git-FAKE-token\n\n")
