@@ -93,6 +93,11 @@ pub fn cmd_agent(ctx: &mut Context, args: AgentArgs) -> Result<(), CommandError>
         .ok_or_else(|| CommandError::user("--socket: no directory"))?
         .to_owned();
     if args.print_devcontainer {
+        // Created now (0700), so the container's bind mount has its source before the agent
+        // first starts; the agent keeps it when it stops.
+        crate::fs::create_private_dir(&dir).map_err(|e| {
+            CommandError::user(format!("cannot create {}", dir.display())).caused_by(&e)
+        })?;
         let fragment = serde_json::json!({
             "mounts": [format!("source={},target={CONTAINER_DIR},type=bind", dir.display())],
             "remoteEnv": {

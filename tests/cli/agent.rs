@@ -495,6 +495,12 @@ fn print_devcontainer_names_the_socket_directory_and_the_variable() {
         )
     );
     assert_eq!(v["remoteEnv"]["GOCRED_AGENT"], "/run/gocred-agent/socket");
+    // The mount's source exists before the agent first runs, and is private.
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777,
+        0o700
+    );
 }
 
 #[test]
