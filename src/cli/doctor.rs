@@ -599,7 +599,7 @@ fn auth(
             format!("no rule in {} serves {url}", policy.path.display()),
             format!(
                 "`gocred login {host} --save` for OAuth, or add to the config:\n{}",
-                super::import_netrc::new_rule_text(&target.origin())
+                crate::login::keychain_rule(&target.origin())
                     .lines()
                     .map(|l| format!("        {l}"))
                     .collect::<Vec<_>>()

@@ -2,7 +2,7 @@
 //! `credential.<url>`), `host[:port]` (a netrc `machine`, Go's `req.URL.Host`) and
 //! `<origin>/<path prefix>` (where git must send the path).
 
-use super::{HostPattern, Rule};
+use super::{HostPattern, Input, Rule, Target, normalize};
 
 /// `host[:port]` as Go's `req.URL.Host` has it (and so the netrc `machine` it looks up).
 pub fn machine_name(host: &str, port: Option<u16>) -> String {
@@ -10,6 +10,17 @@ pub fn machine_name(host: &str, port: Option<u16>) -> String {
         Some(p) => format!("{host}:{p}"),
         None => host.to_owned(),
     }
+}
+
+/// The request `https://MACHINE/` (`host[:port]`, as [`machine_name`] writes it) through the
+/// one normalization of a target; `None` for a name no request could carry.
+pub fn https_target(machine: &str) -> Option<Target> {
+    normalize(Input::Attributes {
+        protocol: "https",
+        host: machine,
+        path: None,
+    })
+    .ok()
 }
 
 /// Where git must send the path (`credential.<url>.useHttpPath`): `<origin>/<path prefix>` of a
