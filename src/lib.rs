@@ -3,6 +3,7 @@
 //!
 //! Data flows one way: stdin → [`protocol`] → [`policy`] → [`source`] → stdout.
 
+pub mod agent;
 pub mod audit;
 pub mod ci;
 pub mod cli;

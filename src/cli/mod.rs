@@ -1,5 +1,6 @@
 //! The command line: one clap definition, one dispatch `match`, one file per subcommand.
 
+mod agent;
 mod audit;
 mod completions;
 mod config;
@@ -19,6 +20,7 @@ mod login_token;
 mod logout;
 mod netrc;
 mod setup;
+mod ssh;
 mod status;
 mod store;
 mod version;
@@ -87,6 +89,11 @@ pub enum Command {
     /// Check network, Go routing and auth for a private module, with the fix for each failure
     #[command(long_about = doctor::LONG_ABOUT)]
     Doctor(doctor::DoctorArgs),
+    /// Serve credentials to SSH hosts and dev containers, scoped by policy and --allow
+    #[command(long_about = agent::LONG_ABOUT)]
+    Agent(agent::AgentArgs),
+    /// ssh to HOST with the agent's socket forwarded and GOCRED_AGENT set there
+    Ssh(ssh::SshArgs),
     /// Explain what gocred, git and go do for a URL, module path or git remote, and why
     #[command(long_about = why::LONG_ABOUT)]
     Why(why::WhyArgs),
@@ -113,6 +120,8 @@ impl Command {
             | Command::Exec(_)
             | Command::Goauth(_)
             | Command::Setup(_)
+            | Command::Agent(_)
+            | Command::Ssh(_)
             | Command::Completions(_)
             | Command::Complete(_) => false,
             Command::Status(_)
@@ -186,7 +195,12 @@ pub fn main() -> ExitCode {
         // git never gives a helper a terminal: a person typed `gocred get`. It still works.
         let _ = writeln!(ctx.stderr, "{GET_AT_A_TERMINAL}");
     }
-    match run(cli.command, &mut ctx) {
+    // On a remote with a gocred agent, these commands are the agent's to answer.
+    let result = match agent::forward(&mut ctx, &cli.command) {
+        Some(result) => result,
+        None => run(cli.command, &mut ctx),
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             let _ = ctx.stdout.flush();
@@ -229,6 +243,8 @@ pub fn run(command: Command, ctx: &mut Context) -> Result<(), CommandError> {
         Command::Setup(c) => setup::cmd_setup(ctx, c),
         Command::ImportNetrc(args) => import_netrc::cmd_import_netrc(ctx, args),
         Command::Doctor(args) => doctor::cmd_doctor(ctx, args),
+        Command::Agent(args) => agent::cmd_agent(ctx, args),
+        Command::Ssh(args) => ssh::cmd_ssh(ctx, args),
         Command::Completions(a) => completions::cmd_completions(ctx, a),
         Command::Audit(args) => audit::cmd_audit(ctx, args),
         Command::Why(args) => why::cmd_why(ctx, args),

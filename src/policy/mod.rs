@@ -177,6 +177,8 @@ pub struct Policy {
     pub machine: Option<machine::Applied>,
     /// `[ci] job_token = true`: the line of `[ci]`, when set ([`crate::ci`]).
     pub ci_job_token: Option<usize>,
+    /// `[agent] socket`: forward requests to the gocred agent there (src/agent).
+    pub agent_socket: Option<PathBuf>,
     /// `[audit]`: where decisions are logged (src/audit.rs); `None`: not logged.
     pub audit: Option<crate::audit::Config>,
 }

@@ -3,6 +3,7 @@
 
 mod common;
 
+mod agent;
 mod audit;
 mod bad_input;
 mod ci;
