@@ -40,9 +40,9 @@ pub(super) fn read(path: &Path) -> Result<Option<String>, ConfigError> {
     let meta = file.metadata().map_err(io)?;
     regular(path, &meta)?;
     #[cfg(unix)]
-    owner_only(path, &meta, path, "it")?;
+    owner_only(path, &meta, path, || "it".to_owned())?;
     #[cfg(unix)]
-    directories(path)?;
+    directories(path, &file)?;
     let mut bytes = Vec::with_capacity(meta.len().min(MAX_CONFIG_BYTES) as usize + 1);
     file.take(MAX_CONFIG_BYTES + 1)
         .read_to_end(&mut bytes)
@@ -128,7 +128,7 @@ fn owner_only(
     config: &Path,
     meta: &std::fs::Metadata,
     what: &Path,
-    name: &str,
+    name: impl Fn() -> String,
 ) -> Result<(), ConfigError> {
     use std::os::unix::fs::MetadataExt;
     // SAFETY: geteuid has no preconditions and cannot fail.
@@ -141,7 +141,8 @@ fn owner_only(
     if meta.uid() != me && meta.uid() != 0 {
         return Err(untrusted(
             format!(
-                "{name} is owned by uid {}, not by you (uid {me}) or root",
+                "{} is owned by uid {}, not by you (uid {me}) or root",
+                name(),
                 meta.uid()
             ),
             format!("chown {me} {}", what.display()),
@@ -155,7 +156,7 @@ fn owner_only(
             _ => "its group and anyone",
         };
         return Err(untrusted(
-            format!("{who} can write {name}"),
+            format!("{who} can write {}", name()),
             format!("chmod go-w {}", what.display()),
         ));
     }
@@ -164,21 +165,46 @@ fn owner_only(
 
 /// Every directory above `config`, on the path as given and on the path it resolves to.
 #[cfg(unix)]
-fn directories(config: &Path) -> Result<(), ConfigError> {
+fn directories(config: &Path, file: &std::fs::File) -> Result<(), ConfigError> {
     let io = |source: std::io::Error| ConfigError::Io {
         path: config.to_owned(),
         source,
     };
-    let real = std::fs::canonicalize(config).map_err(io)?;
+    let real = real_path(config, file).map_err(io)?;
     let mut seen: Vec<PathBuf> = Vec::new();
     for dir in config.ancestors().skip(1).chain(real.ancestors().skip(1)) {
         if dir.as_os_str().is_empty() || seen.iter().any(|d| d == dir) {
             continue;
         }
         let meta = std::fs::metadata(dir).map_err(io)?;
-        let name = format!("the directory {} above it", dir.display());
-        owner_only(config, &meta, dir, &name)?;
+        // The name is only needed for a refusal: not formatted for every directory that passes.
+        owner_only(config, &meta, dir, || {
+            format!("the directory {} above it", dir.display())
+        })?;
         seen.push(dir.to_owned());
     }
     Ok(())
+}
+
+/// Where `file` (opened at `path`) really is, every symlink resolved: on Linux the kernel's own
+/// record of the open file (`/proc/self/fd/N`: one call, and the file that was opened rather
+/// than whatever the path names now), else `realpath` (a `readlink` per path component).
+#[cfg(unix)]
+fn real_path(path: &Path, file: &std::fs::File) -> std::io::Result<PathBuf> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        use std::os::unix::ffi::OsStrExt;
+        if let Ok(real) = std::fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd()))
+            // Not a path when the file was removed since ("... (deleted)"), or /proc is not
+            // the usual one: then ask realpath.
+            && real.is_absolute()
+            && !real.as_os_str().as_bytes().ends_with(b" (deleted)")
+        {
+            return Ok(real);
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = file;
+    std::fs::canonicalize(path)
 }
