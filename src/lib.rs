@@ -3,10 +3,13 @@
 //!
 //! Data flows one way: stdin → [`protocol`] → [`policy`] → [`source`] → stdout.
 
+pub mod ci;
 pub mod cli;
 pub mod entry;
+pub mod exec;
 pub mod fs;
 pub mod gitconfig;
+pub mod goenv;
 pub mod net;
 pub mod netrc;
 pub mod oauth;
@@ -15,5 +18,6 @@ pub mod policy;
 pub mod protocol;
 pub mod redact;
 pub mod secret;
+pub mod setup;
 pub mod source;
 pub mod time;

@@ -6,9 +6,8 @@ use crate::paths;
 use crate::policy::target::default_port;
 use crate::policy::{self, Decision, Policy, SourceKind, Target};
 use crate::protocol::{Limits, Request, read_request};
-use crate::source::{
-    Source, Store, env::Env, file::FileStore, keychain::Keychain, oauth::OAuthSource,
-};
+use crate::source::sources::{self, Sources};
+use crate::source::{Store, oauth::OAuthSource};
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
 
@@ -88,13 +87,32 @@ impl Context<'_> {
     /// The policy as the file is now (read and checked whole on every call: there is no cache).
     /// A missing file is an empty policy; see [`Context::missing_named_config`].
     pub fn load_policy(&self) -> Result<Policy, CommandError> {
-        Ok(policy::load(self.config_path()?)?)
+        Ok(policy::load_extended(
+            self.config_path()?,
+            None,
+            &mut |p| self.add_ci_job_rule(p),
+        )?)
+    }
+
+    /// The CI job token's implicit rule ([`crate::ci::add_job_rule`]), or the note that says
+    /// why a job that turned it on gets none. Added before the machine policy judges the
+    /// user's rules, so it can deny or narrow the job token like any user rule.
+    fn add_ci_job_rule(&self, policy: &mut Policy) {
+        if let Some(why) = crate::ci::add_job_rule(policy, &*self.env)
+            && !self.quiet()
+        {
+            eprintln!("{}", crate::redact::shown(&format!("gocred: note: {why}")));
+        }
     }
 
     /// [`Context::load_policy`] for a request to `host` only (`get`): the file read and checked
     /// whole, keeping only the rules that could match `host` ([`policy::load_for_host`]).
     pub fn load_policy_for_host(&self, host: Option<&str>) -> Result<Policy, CommandError> {
-        Ok(policy::load_for_host(self.config_path()?, host)?)
+        Ok(policy::load_extended(
+            self.config_path()?,
+            Some(host),
+            &mut |p| self.add_ci_job_rule(p),
+        )?)
     }
 
     /// When `$GOCRED_CONFIG` names a file that `policy` found missing: the one line that says
@@ -125,51 +143,19 @@ impl Context<'_> {
         Ok(request)
     }
 
-    pub fn file_store(&self, policy: &Policy) -> Result<FileStore, CommandError> {
-        let path = policy.file_path.clone().or_else(paths::default_file_store).ok_or_else(|| {
-            CommandError::config("cannot tell where the file store lives: set [file] path in the config, or HOME")
-        })?;
-        Ok(FileStore::new(path))
+    /// The credential sources of `policy`, as this command's environment sees them.
+    pub fn sources<'c>(&'c self, policy: &'c Policy) -> Sources<'c> {
+        Sources::new(policy, &*self.env, self.now)
     }
 
     /// The store named by `kind` (keychain or file). Creating one touches neither D-Bus nor disk.
     pub fn store(&self, policy: &Policy, kind: SourceKind) -> Result<Box<dyn Store>, CommandError> {
-        Ok(match kind {
-            SourceKind::Keychain => Box::new(Keychain::new(policy.keychain_backend)),
-            SourceKind::File => Box::new(self.file_store(policy)?),
-            SourceKind::Env | SourceKind::OAuth => {
-                return Err(CommandError::internal(format!(
-                    "BUG: {} is not a store",
-                    kind.name()
-                )));
-            }
-        })
+        Ok(sources::store(policy, kind)?)
     }
 
-    pub fn source<'s>(
-        &'s self,
-        policy: &Policy,
-        kind: SourceKind,
-    ) -> Result<Box<dyn Source + 's>, CommandError> {
-        Ok(match kind {
-            SourceKind::Env => Box::new(Env::new(|name: &str| (self.env)(name))),
-            SourceKind::OAuth => Box::new(self.oauth(policy)),
-            store => {
-                let s: Box<dyn Source> = match store {
-                    SourceKind::Keychain => Box::new(Keychain::new(policy.keychain_backend)),
-                    _ => Box::new(self.file_store(policy)?),
-                };
-                s
-            }
-        })
-    }
-}
-
-impl Context<'_> {
     /// The `oauth` source, which also keeps and rejects tokens (login, logout, erase).
     pub fn oauth(&self, policy: &Policy) -> OAuthSource<'_> {
-        let file = policy.file_path.clone().or_else(paths::default_file_store);
-        OAuthSource::new(policy.keychain_backend, file, &*self.env)
+        sources::oauth(policy, &*self.env)
     }
 }
 

@@ -14,9 +14,11 @@
 
 use super::CommandError;
 use super::context::Context;
+use crate::goenv::{self, GoEnv};
 use crate::net::{Net, Options, probe};
 use crate::policy::{Decision, Input, Policy, Rule, ScopeKey, SourceKind, Target, normalize};
-use crate::source::{Credential, Query, SourceError};
+use crate::source::Credential;
+use crate::source::sources::Sources;
 use crate::time::{format_utc, relative};
 use std::io::Write;
 use std::time::{Duration, Instant};
@@ -421,41 +423,12 @@ fn network(report: &mut Report, net: &Net, url: &str, target: &Target, timeout: 
     }
 }
 
-/// Go's `path.Match`-style glob against the leading elements of `module` (as GOPRIVATE etc.).
-fn glob_match_prefix(patterns: &str, module: &str) -> Option<String> {
-    for pattern in patterns.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let n = pattern.split('/').count();
-        let elems: Vec<&str> = module.split('/').collect();
-        if elems.len() < n {
-            continue;
-        }
-        let prefix = elems[..n].join("/");
-        if glob(pattern.as_bytes(), prefix.as_bytes()) {
-            return Some(pattern.to_owned());
-        }
-    }
-    None
-}
-
-/// `*` (no `/`), `?`, and literal bytes.
-fn glob(p: &[u8], s: &[u8]) -> bool {
-    match p.split_first() {
-        None => s.is_empty(),
-        Some((b'*', rest)) => (0..=s.len())
-            .take_while(|&i| i == 0 || s[i - 1] != b'/')
-            .any(|i| glob(rest, &s[i..])),
-        Some((b'?', rest)) => s.first().is_some_and(|&c| c != b'/') && glob(rest, &s[1..]),
-        Some((&c, rest)) => s.first() == Some(&c) && glob(rest, &s[1..]),
-    }
-}
-
 /// Layer 2.
 fn go_routing(report: &mut Report, module: &str, target: &Target) {
     const L: &str = "go";
-    let out = std::process::Command::new("go")
-        .args([
-            "env",
-            "-json",
+    let env = match GoEnv::read_go(
+        &|_| None,
+        &[
             "GOPROXY",
             "GOPRIVATE",
             "GONOPROXY",
@@ -464,24 +437,19 @@ fn go_routing(report: &mut Report, module: &str, target: &Target) {
             "GOAUTH",
             "GOSUMDB",
             "GOVERSION",
-        ])
-        .stdin(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .output();
-    let env: serde_json::Value = match out {
-        Ok(o) if o.status.success() => match serde_json::from_slice(&o.stdout) {
-            Ok(v) => v,
-            Err(_) => {
-                report.fail(
-                    L,
-                    "go env",
-                    "`go env -json` printed no JSON",
-                    "check the go installation",
-                );
-                return;
-            }
-        },
-        Ok(_) => {
+        ],
+    ) {
+        Ok(env) => env,
+        Err(goenv::Error::NotJson(_)) => {
+            report.fail(
+                L,
+                "go env",
+                "`go env -json` printed no JSON",
+                "check the go installation",
+            );
+            return;
+        }
+        Err(goenv::Error::Failed(_)) => {
             report.fail(
                 L,
                 "go env",
@@ -490,7 +458,7 @@ fn go_routing(report: &mut Report, module: &str, target: &Target) {
             );
             return;
         }
-        Err(e) => {
+        Err(goenv::Error::Run(e)) => {
             report.fail(
                 L,
                 "go env",
@@ -500,15 +468,9 @@ fn go_routing(report: &mut Report, module: &str, target: &Target) {
             return;
         }
     };
-    let get = |k: &str| {
-        env.get(k)
-            .and_then(|v| v.as_str())
-            .unwrap_or_default()
-            .to_owned()
-    };
+    let get = |k: &str| env.get(k).to_owned();
+    let routing = env.routing(module);
     let private = get("GOPRIVATE");
-    let or_private = |v: String| if v.is_empty() { private.clone() } else { v };
-    let (noproxy, nosumdb) = (or_private(get("GONOPROXY")), or_private(get("GONOSUMDB")));
     let proxy = get("GOPROXY");
     let sumdb = get("GOSUMDB");
     let host_pattern = module.split('/').next().unwrap_or_default().to_owned();
@@ -519,7 +481,7 @@ fn go_routing(report: &mut Report, module: &str, target: &Target) {
     };
     let _ = target;
     // Proxy or direct.
-    match glob_match_prefix(&noproxy, module) {
+    match routing.direct {
         Some(p) => report.pass(
             L,
             "routing",
@@ -558,7 +520,7 @@ fn go_routing(report: &mut Report, module: &str, target: &Target) {
     if sumdb == "off" {
         report.pass(L, "checksum", "GOSUMDB=off: no checksum lookup");
     } else {
-        match glob_match_prefix(&nosumdb, module) {
+        match routing.no_sumdb {
             Some(p) => report.pass(
                 L,
                 "checksum",
@@ -576,8 +538,7 @@ fn go_routing(report: &mut Report, module: &str, target: &Target) {
             ),
         }
     }
-    let insecure = get("GOINSECURE");
-    match glob_match_prefix(&insecure, module) {
+    match routing.insecure {
         Some(p) => report.fail(
             L,
             "insecure",
@@ -628,6 +589,10 @@ fn auth(
         None => target.host.clone(),
     };
     let Decision::Managed { rule, scope, .. } = policy.decide(target.clone()) else {
+        if let Some(denied) = crate::policy::machine::denial(policy, target) {
+            report.fail(L, "rule", denied, "ask the administrator of this machine");
+            return;
+        }
         report.fail(
             L,
             "rule",
@@ -651,7 +616,7 @@ fn auth(
             "{} (line {} of {}): sources {}{}",
             rule.url,
             rule.line,
-            policy.path.display(),
+            policy.file_of(rule).display(),
             names.join(", "),
             rule.store
                 .map(|s| format!(", store {}", s.name()))
@@ -673,7 +638,7 @@ fn auth(
             cred
         }
         Ok(None) => {
-            let expired = expired_at(ctx, policy, rule, &scope);
+            let expired = ctx.sources(policy).expired_at(rule, &scope);
             let fix = if rule.oauth.is_some() {
                 format!("`gocred login {host}`")
             } else {
@@ -711,7 +676,7 @@ fn auth(
                      Secret Service needs an unlocked default collection, keyutils a session \
                      keyring), or put another source before `keychain` in the rule at line {} of {}",
                     rule.line,
-                    policy.path.display()
+                    policy.file_of(rule).display()
                 ),
                 SourceKind::File => {
                     "repair the file store the message names (its owner, mode or content), \
@@ -724,8 +689,15 @@ fn auth(
                 SourceKind::Env => format!(
                     "set the variable the rule at line {} of {} names (token_env)",
                     rule.line,
+                    policy.file_of(rule).display()
+                ),
+                SourceKind::Command => format!(
+                    "run the `command` of the rule at line {} of {} by hand and make it print                      the token",
+                    rule.line,
                     policy.path.display()
                 ),
+                SourceKind::Ci => "check the CI variables the message names (CI_SERVER_URL and                      CI_JOB_TOKEN, or GITHUB_SERVER_URL and GITHUB_TOKEN)"
+                    .to_owned(),
             };
             report.fail(
                 L,
@@ -796,8 +768,8 @@ fn git_side(report: &mut Report, ctx: &Context, rule: &Rule, target: &Target) {
             return;
         }
     };
-    let origin = super::exec::rule_origin(rule);
-    let prefix = super::exec::rule_path_prefix(rule);
+    let origin = crate::policy::rule_origin(rule);
+    let prefix = crate::policy::rule_path_prefix(rule);
     let mut wanted = super::status::wanted_for_rule(rule, &origin, prefix.as_deref());
     // The module's own URL: git's config may name a deeper path than the rule.
     wanted.url.host = target.host_port();
@@ -855,46 +827,8 @@ fn answer(
         None if name == "GOCRED_HTTP_TIMEOUT" => Some("3".to_owned()),
         v => v,
     };
-    let ctx = &Context {
-        stdin: Box::new(std::io::empty()),
-        stdout: Box::new(std::io::sink()),
-        stderr: Box::new(std::io::sink()),
-        config_path: ctx.config_path.clone(),
-        env: Box::new(env),
-        now: ctx.now,
-    };
-    let query = Query {
-        scope,
-        rule,
-        path: None,
-        username: rule.username.as_deref(),
-        now: ctx.now,
-    };
-    let mut unavailable = None;
-    for &kind in &rule.sources {
-        let source = ctx.source(policy, kind).map_err(|e| (kind, e.message))?;
-        match source.get(&query) {
-            Ok(Some(c)) => return Ok(Some((kind.name(), c))),
-            Ok(None) => {}
-            Err(SourceError::Unavailable(m)) => {
-                unavailable.get_or_insert((kind, m));
-            }
-            Err(SourceError::Fatal(m)) => return Err((kind, m)),
-        }
-    }
-    unavailable.map_or(Ok(None), Err)
-}
-
-/// When the rule's store holds an expired entry for `scope`.
-fn expired_at(ctx: &Context, policy: &Policy, rule: &Rule, scope: &ScopeKey) -> Option<u64> {
-    let kind = rule.oauth.as_ref().map(|o| o.store).or(rule.store)?;
-    let store = ctx.store(policy, kind).ok()?;
-    store
-        .list()
-        .ok()?
-        .into_iter()
-        .filter(|i| i.scope == *scope)
-        .filter_map(|i| i.password_expiry_utc)
-        .filter(|&t| t <= ctx.now)
-        .max()
+    Sources::new(policy, &env, ctx.now)
+        .resolve_for(rule, scope, None, None)
+        .map(|found| found.map(|(kind, cred)| (kind.name(), cred)))
+        .map_err(|e| (e.kind(), e.to_string()))
 }

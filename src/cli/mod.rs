@@ -17,7 +17,6 @@ mod login;
 mod login_token;
 mod logout;
 mod netrc;
-mod resolve;
 mod setup;
 mod status;
 mod store;
@@ -43,6 +42,11 @@ pub struct Cli {
     /// GOCRED_QUIET=1, which `gocred exec` then hands to its command
     #[arg(long, short = 'q', global = true)]
     pub quiet: bool,
+    /// Serve the CI job's own token to the CI server, as `[ci] job_token = true` does (what
+    /// `gocred setup ci` puts in git's helper, before the action). Same as
+    /// GOCRED_CI_JOB_TOKEN=1
+    #[arg(long, hide = true)]
+    pub ci_job_token: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -150,11 +154,18 @@ pub fn main() -> ExitCode {
         }
     };
     let mut ctx = Context::from_process();
-    if cli.quiet {
-        // `--quiet` is GOCRED_QUIET=1 for this process: one place decides what a note is.
+    for (flag, var) in [
+        (cli.quiet, context::QUIET_VAR),
+        (cli.ci_job_token, crate::ci::ENABLE_VAR),
+    ] {
+        if !flag {
+            continue;
+        }
+        // `--quiet` is GOCRED_QUIET=1 for this process (one place decides what a note is), and
+        // `--ci-job-token` GOCRED_CI_JOB_TOKEN=1.
         let env = std::mem::replace(&mut ctx.env, Box::new(|_| None));
         ctx.env = Box::new(move |name| {
-            if name == context::QUIET_VAR {
+            if name == var {
                 Some("1".to_owned())
             } else {
                 env(name)
@@ -177,12 +188,14 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// What clap would parse from `args` when they are one helper action and at most one
-/// `--quiet`/`-q` (how git runs a helper), without building clap's definition of every
+/// What clap would parse from `args` when they are one helper action, at most one
+/// `--quiet`/`-q` and at most one `--ci-job-token` before the action (how git runs a helper),
+/// without building clap's definition of every
 /// subcommand: git runs `get` on every fetch, and building it was a measurable part of a call
 /// (issue 14). Anything else is `None`, for clap.
 fn helper_call(args: &[std::ffi::OsString]) -> Option<Cli> {
     let mut quiet = false;
+    let mut ci_job_token = false;
     let mut command = None;
     for arg in args.get(1..)? {
         match arg.to_str()? {
@@ -190,11 +203,14 @@ fn helper_call(args: &[std::ffi::OsString]) -> Option<Cli> {
             "store" if command.is_none() => command = Some(Command::Store),
             "erase" if command.is_none() => command = Some(Command::Erase),
             "--quiet" | "-q" if !quiet => quiet = true,
+            // Not a global flag: only before the action.
+            "--ci-job-token" if !ci_job_token && command.is_none() => ci_job_token = true,
             _ => return None,
         }
     }
     Some(Cli {
         quiet,
+        ci_job_token,
         command: command?,
     })
 }
@@ -260,6 +276,9 @@ mod shape {
             &["-q", "store"],
             &["erase", "--quiet"],
             &["get", "-q"],
+            &["--ci-job-token", "get"],
+            &["--ci-job-token", "-q", "erase"],
+            &["-q", "--ci-job-token", "store"],
         ] {
             let fast = super::helper_call(&argv(words)).expect("a helper call");
             let clap = super::Cli::try_parse_from(argv(words)).expect("clap parses it");
@@ -280,6 +299,8 @@ mod shape {
             &["get", "extra"],
             &["--quiet"],
             &["-qq", "get"],
+            &["get", "--ci-job-token"],
+            &["--ci-job-token", "--ci-job-token", "get"],
         ] {
             assert!(super::helper_call(&argv(words)).is_none(), "{words:?}");
         }
