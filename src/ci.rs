@@ -240,6 +240,8 @@ pub fn job_rule(
         oauth: None,
         goauth_preemptive: true,
         command: None,
+        github_app: None,
+        sts: None,
         line: policy.ci_job_token.unwrap_or(0),
         machine: Default::default(),
     }))
@@ -513,6 +515,26 @@ mod tests {
         let mut both = base("https://gitlab.corp.example");
         both.push(("GITHUB_ACTIONS", "true"));
         assert!(why(&both).contains("both"));
+    }
+
+    #[test]
+    fn config_check_names_a_bad_ci_setting_with_its_position() {
+        let path = std::path::Path::new("/c.toml");
+        let report = crate::policy::load_str(path, "# ci\n[ci]\njob_token = \"yes\"\n")
+            .unwrap_err()
+            .report();
+        assert_eq!(report, "/c.toml:3:13: `job_token` must be true or false");
+        let report = crate::policy::load_str(path, "[ci]\njob_tokens = true\n")
+            .unwrap_err()
+            .report();
+        assert!(
+            report.starts_with("/c.toml:2:1: unknown key `job_tokens` in [ci]"),
+            "{report}"
+        );
+        let policy = crate::policy::load_str(path, "\n[ci]\njob_token = true\n").unwrap();
+        assert_eq!(policy.ci_job_token, Some(2));
+        let off = crate::policy::load_str(path, "[ci]\njob_token = false\n").unwrap();
+        assert_eq!(off.ci_job_token, None);
     }
 
     #[test]

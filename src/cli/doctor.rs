@@ -599,7 +599,7 @@ fn auth(
             format!("no rule in {} serves {url}", policy.path.display()),
             format!(
                 "`gocred login {host} --save` for OAuth, or add to the config:\n{}",
-                super::import_netrc::new_rule_text(&target.origin())
+                crate::login::keychain_rule(&target.origin())
                     .lines()
                     .map(|l| format!("        {l}"))
                     .collect::<Vec<_>>()
@@ -698,6 +698,16 @@ fn auth(
                 ),
                 SourceKind::Ci => "check the CI variables the message names (CI_SERVER_URL and                      CI_JOB_TOKEN, or GITHUB_SERVER_URL and GITHUB_TOKEN)"
                     .to_owned(),
+                SourceKind::GitHubApp | SourceKind::Sts => format!(
+                    "fix what the message names in [rule.{}] of the rule at line {} of {}",
+                    if kind == SourceKind::Sts {
+                        "sts"
+                    } else {
+                        "github_app"
+                    },
+                    rule.line,
+                    policy.file_of(rule).display()
+                ),
             };
             report.fail(
                 L,
@@ -721,7 +731,7 @@ fn auth(
     let probe_url = format!("{url}/info/refs?service=git-upload-pack");
     let mut header = crate::secret::SecretBytes::default();
     header.0.extend_from_slice(b"Basic ");
-    super::goauth::basic_into(&cred, &mut header);
+    crate::goauth::basic_into(&cred, &mut header);
     let header = crate::secret::Secret::new(String::from_utf8_lossy(&header.0).into_owned());
     let net = Net::new(options, &*ctx.env);
     match net.get(&probe_url, &[("Authorization", header.expose())]) {
@@ -770,7 +780,7 @@ fn git_side(report: &mut Report, ctx: &Context, rule: &Rule, target: &Target) {
     };
     let origin = crate::policy::rule_origin(rule);
     let prefix = crate::policy::rule_path_prefix(rule);
-    let mut wanted = super::status::wanted_for_rule(rule, &origin, prefix.as_deref());
+    let mut wanted = crate::status::wanted_for_rule(rule, &origin, prefix.as_deref());
     // The module's own URL: git's config may name a deeper path than the rule.
     wanted.url.host = target.host_port();
     wanted.url.path = target.path.clone();

@@ -99,9 +99,14 @@ impl<'a> Sources<'a> {
             SourceKind::OAuth => Box::new(oauth(self.policy, self.env)),
             SourceKind::Command => Box::new(super::command::CommandSource::new(
                 self.policy.keychain_backend,
-                self.env,
             )),
             SourceKind::Ci => Box::new(super::ci::CiSource::new(self.env)),
+            SourceKind::GitHubApp => Box::new(super::github_app::GitHubAppSource {
+                stores: mint_stores(self.policy, self.env),
+            }),
+            SourceKind::Sts => Box::new(super::sts::StsSource {
+                stores: mint_stores(self.policy, self.env),
+            }),
         })
     }
 
@@ -190,13 +195,22 @@ impl<'a> Sources<'a> {
     /// One line per unset (or empty) `env` variable that left rules without a credential:
     /// `CI_JOB_TOKEN is not set: rule URL (FILE line N) has no token for WHAT`.
     pub fn missing_notes(&self, what: &str) -> Vec<String> {
-        let file = self.policy.path.display();
+        // The file each rule is in: the machine policy's own rules are in its file.
+        let file = |url: &String, line: &usize| {
+            let rule = self
+                .policy
+                .rules
+                .iter()
+                .find(|r| r.url == *url && r.line == *line);
+            rule.map_or(&*self.policy.path, |r| self.policy.file_of(r))
+                .display()
+        };
         self.missing
             .iter()
             .map(|(m, rules)| {
                 let named: Vec<String> = rules
                     .iter()
-                    .map(|(url, line)| format!("{url} ({file} line {line})"))
+                    .map(|(url, line)| format!("{url} ({} line {line})", file(url, line)))
                     .collect();
                 match named.as_slice() {
                     [one] => format!("{}: rule {one} has no token for {what}", m.describe()),
@@ -251,6 +265,16 @@ pub fn store(policy: &Policy, kind: SourceKind) -> Result<Box<dyn Store>, Error>
 pub fn oauth<'e>(policy: &Policy, env: Lookup<'e>) -> OAuthSource<'e> {
     let file = policy.file_path.clone().or_else(paths::default_file_store);
     OAuthSource::new(policy.keychain_backend, file, env)
+}
+
+/// Where the `github-app` and `sts` sources cache what they mint (and forget what git rejects).
+pub fn mint_stores<'e>(policy: &Policy, env: Lookup<'e>) -> super::mint::Stores<'e> {
+    super::mint::Stores {
+        keychain_backend: policy.keychain_backend,
+        file_path: policy.file_path.clone().or_else(paths::default_file_store),
+        env,
+        lock_dir: None,
+    }
 }
 
 /// The first few of `names`, and how many more: one line stays readable for any policy.

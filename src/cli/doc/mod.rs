@@ -10,6 +10,7 @@
 //! `scripts/generate-docs` rewrites the files.
 
 mod man;
+pub(crate) mod minted;
 mod pages;
 #[cfg(test)]
 mod tests;
@@ -70,7 +71,7 @@ pub(crate) const RULE_KEYS: &[(&str, &str)] = &[
     ),
     (
         "`sources`",
-        "The sources to ask, in order: `keychain`, `file`, `env`, `oauth`, `command`, `ci`. The first one that has a credential answers. `oauth` can be combined with `env` only (see [OAuth](#oauth-gocred-login)); `command` runs a secrets manager's CLI and `ci` is the CI job's own token (see [Secrets managers](#secrets-managers-the-command-source) and [CI job tokens](#ci-job-tokens)).",
+        "The sources to ask, in order: `keychain`, `file`, `env`, `oauth`, `command`, `ci`, `github-app`, `sts`. The first one that has a credential answers. `oauth` can be combined with `env` only (see [OAuth](#oauth-gocred-login)); `command` runs a secrets manager's CLI and `ci` is the CI job's own token (see [Secrets managers](#secrets-managers-the-command-source) and [CI job tokens](#ci-job-tokens)); `github-app` and `sts` mint short-lived tokens (see [GitHub App and CI identity](#github-app-and-ci-identity)).",
     ),
     (
         "`username`",
@@ -95,6 +96,11 @@ pub(crate) const RULE_KEYS: &[(&str, &str)] = &[
     (
         "`[rule.oauth]`",
         "The OAuth server of an `oauth` rule: see [OAuth](#oauth-gocred-login).",
+    ),
+    (
+        "`[rule.github_app]`, `[rule.sts]`",
+        "The GitHub App of a `github-app` rule, the token exchange of an `sts` rule: see \
+         [GitHub App and CI identity](#github-app-and-ci-identity).",
     ),
     (
         "`allow_http`",
@@ -482,6 +488,7 @@ pub(crate) const CONFIG_5: &[Section] = &[
             Block::Code("sh", EXAMPLE_CI_SH),
         ],
     },
+    minted::SECTION,
     Section {
         heading: "HOW A REQUEST IS MATCHED",
         in_readme: true,
@@ -633,7 +640,7 @@ pub(crate) const CONFIG_5: &[Section] = &[
                     "`\"allow\"` (default): the user's rules are used, narrowed as below. \
                      `\"narrow\"`: only user rules inside one of the machine policy's own rules or \
                      `restrict` patterns are used (the user adds no host). `\"none\"`: no user rule \
-                     is used.",
+                     is used. Either says \"every host but the company's\" to the user's rules.",
                 ),
                 (
                     "`deny`",
@@ -649,8 +656,10 @@ pub(crate) const CONFIG_5: &[Section] = &[
                     "`sources`",
                     "The sources and stores allowed there (`[\"keychain\", \"oauth\"]`: no `file`, \
                      no `env`). A user rule loses the others; one left with none is not used, and so \
-                     is an `oauth` rule whose tokens would be kept in a store not listed. A `store` \
-                     not listed is dropped (git's `store` is then ignored).",
+                     is an `oauth` rule whose tokens would be kept in `file` where `file` is not \
+                     listed (in the keychain they are part of `oauth`). A `store` not listed is \
+                     dropped (git's `store` is then ignored), and a `command`, `github-app` or \
+                     `sts` rule keeps no cached token in a store not listed.",
                 ),
                 (
                     "`secret_files`",
@@ -664,6 +673,11 @@ pub(crate) const CONFIG_5: &[Section] = &[
                      `token_endpoint`, `revocation_endpoint`: the only values a user rule there may \
                      use. One that names another is not used; one that leaves an endpoint out gets \
                      the machine policy's.",
+                ),
+                (
+                    "`[machine.restrict.sts]`",
+                    "`token_endpoint`: the only place an `sts` rule there may send the CI job's ID \
+                     token; a rule with another is not used.",
                 ),
             ]),
             Block::List(&[
