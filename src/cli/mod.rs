@@ -161,7 +161,7 @@ pub fn main() -> ExitCode {
     {
         return ExitCode::SUCCESS; // an action this helper does not know: silently ignored
     }
-    let cli = match Cli::try_parse_from(&args) {
+    let cli = match helper_call(&args).map_or_else(|| Cli::try_parse_from(&args), Ok) {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
@@ -210,6 +210,33 @@ pub fn main() -> ExitCode {
             e.exit_code()
         }
     }
+}
+
+/// What clap would parse from `args` when they are one helper action, at most one
+/// `--quiet`/`-q` and at most one `--ci-job-token` before the action (how git runs a helper),
+/// without building clap's definition of every
+/// subcommand: git runs `get` on every fetch, and building it was a measurable part of a call
+/// (issue 14). Anything else is `None`, for clap.
+fn helper_call(args: &[std::ffi::OsString]) -> Option<Cli> {
+    let mut quiet = false;
+    let mut ci_job_token = false;
+    let mut command = None;
+    for arg in args.get(1..)? {
+        match arg.to_str()? {
+            "get" if command.is_none() => command = Some(Command::Get),
+            "store" if command.is_none() => command = Some(Command::Store),
+            "erase" if command.is_none() => command = Some(Command::Erase),
+            "--quiet" | "-q" if !quiet => quiet = true,
+            // Not a global flag: only before the action.
+            "--ci-job-token" if !ci_job_token && command.is_none() => ci_job_token = true,
+            _ => return None,
+        }
+    }
+    Some(Cli {
+        quiet,
+        ci_job_token,
+        command: command?,
+    })
 }
 
 /// The hint `gocred get` prints when a person starts it at a terminal.
@@ -267,5 +294,52 @@ mod shape {
     fn the_command_line_definition_is_consistent() {
         // clap's own checks: no two flags share a name or a short letter (`-q` is global).
         <super::Cli as clap::CommandFactory>::command().debug_assert();
+    }
+
+    #[test]
+    fn the_helper_fast_path_parses_what_clap_parses_and_leaves_the_rest_to_it() {
+        use clap::Parser;
+        let argv = |words: &[&str]| -> Vec<std::ffi::OsString> {
+            std::iter::once("git-credential-gocred")
+                .chain(words.iter().copied())
+                .map(Into::into)
+                .collect()
+        };
+        for words in [
+            &["get"][..],
+            &["store"],
+            &["erase"],
+            &["--quiet", "get"],
+            &["-q", "store"],
+            &["erase", "--quiet"],
+            &["get", "-q"],
+            &["--ci-job-token", "get"],
+            &["--ci-job-token", "-q", "erase"],
+            &["-q", "--ci-job-token", "store"],
+        ] {
+            let fast = super::helper_call(&argv(words)).expect("a helper call");
+            let clap = super::Cli::try_parse_from(argv(words)).expect("clap parses it");
+            assert_eq!(format!("{fast:?}"), format!("{clap:?}"), "{words:?}");
+        }
+        // Everything else is clap's: other commands, help, version, typos, repeats, extras.
+        for words in [
+            &[][..],
+            &["status"],
+            &["--help"],
+            &["get", "--help"],
+            &["--version"],
+            &["gett"],
+            &["get", "store"],
+            &["get", "get"],
+            &["-q", "-q", "get"],
+            &["--quiet", "--quiet", "get"],
+            &["get", "extra"],
+            &["--quiet"],
+            &["-qq", "get"],
+            &["get", "--ci-job-token"],
+            &["--ci-job-token", "--ci-job-token", "get"],
+        ] {
+            assert!(super::helper_call(&argv(words)).is_none(), "{words:?}");
+        }
     }
 }
