@@ -119,6 +119,8 @@ struct State {
 }
 
 thread_local! {
+    /// The label of the remote a `gocred agent` runs this thread's command for.
+    static REMOTE: RefCell<Option<String>> = const { RefCell::new(None) };
     /// The recorder of the command running on this thread (`cli::run` runs one command per
     /// thread; the in-process tests run one per test thread).
     static CURRENT: Recorder = Recorder::default();
@@ -129,6 +131,15 @@ thread_local! {
 /// library call.
 pub fn current<T>(f: impl FnOnce(&Recorder) -> T) -> T {
     CURRENT.with(f)
+}
+
+/// Runs `f` (a command the agent runs in-process for a remote) with `label` (the remote's
+/// cleaned label) named as `remote` in every line it logs.
+pub fn for_remote<T>(label: &str, f: impl FnOnce() -> T) -> T {
+    REMOTE.with(|r| *r.borrow_mut() = Some(label.to_owned()));
+    let out = f();
+    REMOTE.with(|r| *r.borrow_mut() = None);
+    out
 }
 
 /// The decisions of one command, flushed once by [`Recorder::finish`]. Inactive (every call a
@@ -411,6 +422,12 @@ fn render(command: &str, time: &str, d: &Decision, who: &Caller) -> Value {
     line.insert("ppid".into(), json!(who.ppid));
     line.insert("parent".into(), json!(who.parent));
     line.insert("caller".into(), json!(who.caller));
+    if let Some(label) = REMOTE.with(|r| r.borrow().clone()) {
+        line.insert(
+            "remote".into(),
+            json!(crate::redact::redact(&label).into_owned()),
+        );
+    }
     line.insert(
         "ancestry".into(),
         Value::Array(

@@ -12,6 +12,7 @@
 //!   fails with EPIPE and is reported instead of killing the process; children get the default
 //!   back, as before (`std::process::Command` resets it);
 //! - stdout is flushed at exit ([`std::process::exit`] runs the standard library's clean-up);
+//! - a panic still ends the process with status 101 after the panic hook's one line;
 //! - a stack overflow still ends the process (SIGSEGV on the guard page), without the message.
 //!
 //! The command line still comes from [`std::env::args_os`]: on glibc the standard library takes
@@ -26,7 +27,9 @@ pub fn run() -> ! {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_IGN);
     }
-    let code = crate::cli::main();
+    // A panic must not unwind out of the C `main` (that aborts, with a second report): the
+    // hook has printed its one line; exit as Rust's runtime does after a panic in `main`.
+    let code = std::panic::catch_unwind(crate::cli::main).unwrap_or(ExitCode::from(101));
     std::process::exit(status(code))
 }
 

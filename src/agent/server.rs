@@ -468,12 +468,14 @@ impl Agent {
         let runner = Arc::clone(&self.runner);
         let owned: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
         let input = SecretBytes(stdin.to_vec());
+        let remote = label.to_owned();
         let (tx, rx) = std::sync::mpsc::channel();
         let spawned = std::thread::Builder::new()
             .name("gocred-agent-run".into())
             .spawn(move || {
                 let args: Vec<&str> = owned.iter().map(String::as_str).collect();
-                let _ = tx.send(runner.run(&args, &input.0));
+                let ran = crate::audit::for_remote(&remote, || runner.run(&args, &input.0));
+                let _ = tx.send(ran);
             });
         let ran = match spawned.map(|_| rx.recv_timeout(HANDLER_TIMEOUT)) {
             Ok(Ok(ran)) => ran,

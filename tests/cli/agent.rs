@@ -1198,3 +1198,43 @@ fn exec_on_the_remote_makes_git_ask_gocred_for_the_allowed_origins_with_paths_wh
     assert!(!out.stdout.contains("gh-FAKE-token") && !out.stdout.contains("secret-FAKE"));
     assert_no_secret_under(rm.root().as_path());
 }
+
+/// The workstation's audit trail names the remote (its label) on each line the agent's
+/// in-process commands log, so a security team can tell a forwarded request from a local one.
+#[test]
+fn the_workstations_audit_line_names_the_remote_that_asked() {
+    let ws = workstation();
+    let log = ws.root().join("audit.log");
+    let policy = std::fs::read_to_string(ws.policy_path()).unwrap();
+    ws.policy(&format!(
+        "{policy}\n[audit]\npath = \"{}\"\n",
+        log.display()
+    ));
+    let agent = RunningAgent::start(&ws, &["--allow", "git.corp.example"]);
+    let rm = remote(&agent.socket);
+    let out = get(&rm, "git.corp.example", None);
+    assert_eq!(out.stdout, "username=alice\npassword=git-FAKE-token\n");
+    // A local get on the workstation: no remote named.
+    ws.gocred(&["get"])
+        .stdin("protocol=https\nhost=gh.corp.example\n\n")
+        .success();
+    let text = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let forwarded: Vec<_> = lines
+        .iter()
+        .filter(|l| l["target"] == "https://git.corp.example")
+        .collect();
+    assert_eq!(forwarded.len(), 1, "{text}");
+    assert_eq!(forwarded[0]["remote"], "test-remote", "{text}");
+    assert_eq!(forwarded[0]["outcome"], "answered", "{text}");
+    let local: Vec<_> = lines
+        .iter()
+        .filter(|l| l["target"] == "https://gh.corp.example")
+        .collect();
+    assert_eq!(local.len(), 1, "{text}");
+    assert!(local[0].get("remote").is_none(), "{text}");
+    assert!(!text.contains("FAKE-token"), "{text}");
+}

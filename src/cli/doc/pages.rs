@@ -509,7 +509,9 @@ pub(crate) const SUBCOMMAND_PAGES: &[SubPage] = &[
                  `logged out`, or `error: MESSAGE`); `pid`; `ppid` and `parent` (the parent's \
                  command name); `caller` (`git`, `go`, `go via git` or `unknown`, from the \
                  process names above gocred, looking through the `sh` git runs a helper with); \
-                 `ancestry` (up to four `{\"pid\", \"comm\"}`, parent first). Never a \
+                 `ancestry` (up to four `{\"pid\", \"comm\"}`, parent first); `remote` \
+                 (only for a request a `gocred agent` answered: the label the remote sent, \
+                 its host name or container id). Never a \
                  password, token, part of one, or anything of the request but its target.",
             ),
         ],
