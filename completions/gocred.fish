@@ -130,6 +130,7 @@ complete -c gocred -n "__fish_gocred_using_subcommand import-netrc" -l remove -d
 complete -c gocred -n "__fish_gocred_using_subcommand import-netrc" -s q -l quiet -d 'Print no notes (why a host got nothing, what was left out): only errors. Same as GOCRED_QUIET=1, which `gocred exec` then hands to its command'
 complete -c gocred -n "__fish_gocred_using_subcommand import-netrc" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c gocred -n "__fish_gocred_using_subcommand doctor" -l json -d 'Print the checks as JSON'
+complete -c gocred -n "__fish_gocred_using_subcommand doctor" -s v -l verbose -d 'List every check, also when all passed'
 complete -c gocred -n "__fish_gocred_using_subcommand doctor" -s q -l quiet -d 'Print no notes (why a host got nothing, what was left out): only errors. Same as GOCRED_QUIET=1, which `gocred exec` then hands to its command'
 complete -c gocred -n "__fish_gocred_using_subcommand doctor" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c gocred -n "__fish_gocred_using_subcommand completions" -s q -l quiet -d 'Print no notes (why a host got nothing, what was left out): only errors. Same as GOCRED_QUIET=1, which `gocred exec` then hands to its command'

@@ -4,6 +4,7 @@
 //! Data flows one way: stdin → [`protocol`] → [`policy`] → [`source`] → stdout.
 
 pub mod cli;
+pub mod doctor;
 pub mod fs;
 pub mod gitconfig;
 pub mod net;

@@ -1,0 +1,533 @@
+//! The auth layer: the rule policy picks, the credential its sources give, what the server says
+//! to it (GitLab answers 404, not 401, for a private project a token cannot read), what go's
+//! discovery request (`?go-get=1`) gets without a credential (GitLab answers a subgroup's with
+//! 200 and the parent's path, so go never asks for one), and the `~/.netrc` that go and curl
+//! read besides gocred: a token that drifted from gocred's (file and line, never the secret),
+//! and a file group or others can read.
+
+use super::routing::GoEnv;
+use super::{Inputs, Layer, Report, Subject, sh_quote};
+use crate::net::{Net, Options};
+use crate::policy::{Decision, HostPattern, Policy, Rule, SourceKind};
+use crate::source::Credential;
+use crate::time::{format_utc, relative};
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+
+const L: Layer = Layer::Auth;
+
+/// The `go-import` prefix of a `?go-get=1` page, if it has one.
+fn go_import_prefix(html: &str) -> Option<String> {
+    let mut rest = html;
+    while let Some(i) = rest.find("<meta") {
+        rest = &rest[i + 5..];
+        let tag = &rest[..rest.find('>').unwrap_or(rest.len())];
+        if !(tag.contains("name=\"go-import\"") || tag.contains("name='go-import'")) {
+            continue;
+        }
+        let c = tag.find("content=")?;
+        let value = &tag[c + 8..];
+        let quote = value.chars().next()?;
+        let value = &value[1..];
+        let value = &value[..value.find(quote)?];
+        return value.split_whitespace().next().map(str::to_owned);
+    }
+    None
+}
+
+/// The netrc go reads (`$NETRC`, else `~/.netrc`) and the one git's libcurl reads (`~/.netrc`).
+fn netrc_files(inputs: &Inputs<'_>) -> Vec<PathBuf> {
+    let home = inputs.var("HOME").map(|h| PathBuf::from(h).join(".netrc"));
+    let go = inputs
+        .var("NETRC")
+        .map(PathBuf::from)
+        .or_else(|| home.clone());
+    let mut files: Vec<PathBuf> = go.into_iter().collect();
+    if let Some(h) = home
+        && !files.contains(&h)
+    {
+        files.push(h);
+    }
+    files
+}
+
+/// The lines `first..=last` of an entry when they hold that entry alone.
+fn entry_lines(data: &[u8], machine: &str, last: usize) -> Option<(usize, usize)> {
+    let lines: Vec<&[u8]> = data.split(|&b| b == b'\n').collect();
+    let first = (1..=last).rev().find(|&n| {
+        let words: Vec<&[u8]> = lines
+            .get(n - 1)
+            .map(|l| {
+                l.split(|b| b.is_ascii_whitespace())
+                    .filter(|w| !w.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        words.first() == Some(&&b"machine"[..]) && words.get(1) == Some(&machine.as_bytes())
+    })?;
+    let machines = (first..=last)
+        .filter_map(|n| lines.get(n - 1))
+        .map(|l| {
+            l.split(|b| b.is_ascii_whitespace())
+                .filter(|w| *w == b"machine" || *w == b"default")
+                .count()
+        })
+        .sum::<usize>();
+    (machines == 1).then_some((first, last))
+}
+
+/// Layer 3. Returns whether a netrc, not a rule, serves the module (git's curl reads it too).
+pub fn check(
+    report: &mut Report,
+    subject: &Subject,
+    inputs: &Inputs<'_>,
+    go: &GoEnv,
+    network_ok: bool,
+) -> bool {
+    let target = &subject.target;
+    let url = &subject.url;
+    let host = target.host_port();
+    let policy = match &inputs.policy {
+        Ok(p) => p,
+        Err(e) => {
+            report.fail_unknown(
+                L,
+                "auth.rule",
+                format!("the policy cannot be read: {e} (`gocred config check` shows where)"),
+            );
+            return false;
+        }
+    };
+    let netrc = netrc_check(report, subject, inputs, go, policy);
+    let Decision::Managed { rule, scope, .. } = policy.decide(target.clone()) else {
+        if let Some(entry) = &netrc {
+            report.pass(
+                L,
+                "auth.rule",
+                format!(
+                    "no gocred rule serves {url}; {} line {} has its credential (go and git's curl read it)",
+                    entry.0.display(),
+                    entry.1
+                ),
+            );
+            return true;
+        }
+        let text = inputs.wiring.new_rule_text(&target.origin());
+        report.fail(
+            L,
+            "auth.rule",
+            format!("no rule in {} serves {url}", policy.path.display()),
+            format!(
+                "add to {}:\n{}",
+                policy.path.display(),
+                text.lines()
+                    .map(|l| format!("        {l}"))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            ),
+        );
+        return false;
+    };
+    let names: Vec<&str> = rule.sources.iter().map(|s| s.name()).collect();
+    report.pass(
+        L,
+        "auth.rule",
+        format!(
+            "{} (line {} of {}): sources {}{}",
+            rule.url,
+            rule.line,
+            policy.path.display(),
+            names.join(", "),
+            rule.store
+                .map(|s| format!(", store {}", s.name()))
+                .unwrap_or_default()
+        ),
+    );
+    let store_fix = |host: &str| {
+        if rule.oauth.is_some() {
+            format!("`gocred login {host}`")
+        } else {
+            format!(
+                "create a new token with read access (GitLab: read_repository; GitHub: contents) and store it: `printf 'protocol=https\\nhost={host}\\nusername={}\\npassword=TOKEN\\n' | gocred store`",
+                rule.username.as_deref().unwrap_or("USER")
+            )
+        }
+    };
+    let cred = match inputs.wiring.credential(policy, rule, &scope) {
+        Ok(Some((source, cred))) => {
+            let expiry = match cred.password_expiry_utc {
+                Some(t) => format!("expires {} ({})", relative(t, inputs.now), format_utc(t)),
+                None => "no expiry".into(),
+            };
+            report.pass(
+                L,
+                "auth.credential",
+                format!("from {source}: user {}, {expiry}", cred.username),
+            );
+            cred
+        }
+        Ok(None) => {
+            match inputs.wiring.expired_at(policy, rule, &scope) {
+                Some(t) => report.fail(
+                    L,
+                    "auth.credential",
+                    format!(
+                        "the stored token expired {} ({})",
+                        relative(t, inputs.now),
+                        format_utc(t)
+                    ),
+                    store_fix(&host),
+                ),
+                None => report.fail(
+                    L,
+                    "auth.credential",
+                    format!(
+                        "no source ({}) has a credential for {scope}",
+                        names.join(", ")
+                    ),
+                    store_fix(&host),
+                ),
+            }
+            return false;
+        }
+        Err((kind, e)) => {
+            let detail = format!("the {} source: {e}", kind.name());
+            match kind {
+                SourceKind::Keychain => report.fail(
+                    L,
+                    "auth.credential",
+                    detail,
+                    format!(
+                        "make the keychain usable for gocred (`gocred status` names the backend: the \
+                         Secret Service needs an unlocked default collection, keyutils a session \
+                         keyring), or put another source before `keychain` in the rule at line {} of {}",
+                        rule.line,
+                        policy.path.display()
+                    ),
+                ),
+                SourceKind::OAuth => report.fail(
+                    L,
+                    "auth.credential",
+                    detail,
+                    format!("`gocred login {host}`"),
+                ),
+                SourceKind::Env => report.fail(
+                    L,
+                    "auth.credential",
+                    detail,
+                    format!(
+                        "set the variable the rule at line {} of {} names (token_env)",
+                        rule.line,
+                        policy.path.display()
+                    ),
+                ),
+                SourceKind::File => report.fail_unknown(
+                    L,
+                    "auth.credential",
+                    format!(
+                        "{detail} (repair what the message names, or move the file aside and store the token again)"
+                    ),
+                ),
+            }
+            return false;
+        }
+    };
+    if !network_ok {
+        report.skip(
+            L,
+            "auth.server",
+            "not asked: the network checks above failed",
+        );
+        return false;
+    }
+    let options = Options {
+        allow_http: false,
+        connect_timeout: inputs.timeout,
+        timeout: inputs.timeout,
+    };
+    let net = Net::new(options, inputs.env);
+    let header = inputs.wiring.basic(&cred);
+    // Only to the host the rule matched: `url` is that host.
+    let refs = format!("{url}/info/refs?service=git-upload-pack");
+    match net.get(&refs, &[("Authorization", header.expose())]) {
+        Ok(r) if (200..300).contains(&r.status) => report.pass(
+            L,
+            "auth.server",
+            format!("GET {url}/info/refs: HTTP {}: the server accepts the credential", r.status),
+        ),
+        Ok(r) if r.status == 401 || r.status == 403 => report.fail(
+            L,
+            "auth.server",
+            format!(
+                "GET {url}/info/refs: HTTP {}: the server refuses the credential (revoked, expired or without read access)",
+                r.status
+            ),
+            store_fix(&host),
+        ),
+        Ok(r) if r.status == 404 => {
+            // Without a credential: a 401 says the repository is there for someone.
+            let anonymous = net.get(&refs, &[]).map(|r| r.status).ok();
+            if anonymous == Some(401) {
+                report.fail(
+                    L,
+                    "auth.server",
+                    format!(
+                        "GET {url}/info/refs: HTTP 404 with the credential, 401 without: the server hides a private project from a token that cannot read it (GitLab does): the token is wrong, for another user, or lacks the read_repository scope"
+                    ),
+                    store_fix(&host),
+                );
+            } else {
+                report.fail_unknown(
+                    L,
+                    "auth.server",
+                    format!(
+                        "GET {url}/info/refs: HTTP 404 with and without the credential: no repository there; check the module path (a module in a subdirectory needs the repository's path), or the token may lack access"
+                    ),
+                );
+            }
+        }
+        Ok(r) => report.fail_unknown(
+            L,
+            "auth.server",
+            format!("GET {url}/info/refs: HTTP {}", r.status),
+        ),
+        Err(e) => report.fail_unknown(L, "auth.server", format!("GET {url}/info/refs failed: {e}")),
+    }
+    discovery(
+        report,
+        subject,
+        inputs,
+        go,
+        &net,
+        rule,
+        policy,
+        &cred,
+        netrc.is_some(),
+    );
+    false
+}
+
+/// go's `?go-get=1` request, as go sends it: without a credential unless a netrc or a
+/// preemptive GOAUTH answer gives one.
+#[allow(clippy::too_many_arguments)]
+fn discovery(
+    report: &mut Report,
+    subject: &Subject,
+    inputs: &Inputs<'_>,
+    go: &GoEnv,
+    net: &Net<'_>,
+    rule: &Rule,
+    policy: &Policy,
+    cred: &Credential,
+    netrc_has_it: bool,
+) {
+    const ID: &str = "auth.discovery";
+    let module = &subject.module;
+    if !go.direct(module) {
+        report.pass(
+            L,
+            ID,
+            "go asks the module proxy, not the host: no ?go-get=1 request",
+        );
+        return;
+    }
+    let discover = format!("{}?go-get=1", subject.url);
+    let preemptive = rule.goauth_preemptive && go.asks_gocred();
+    let sends = preemptive || (go.reads_netrc() && netrc_has_it);
+    let anonymous = match net.get(&discover, &[]) {
+        Ok(r) => r,
+        Err(e) => {
+            report.fail_unknown(L, ID, format!("GET {discover} failed: {e}"));
+            return;
+        }
+    };
+    let body = String::from_utf8_lossy(&anonymous.body.0).into_owned();
+    let prefix = go_import_prefix(&body);
+    let covers = |p: &str| module == p || module.starts_with(&format!("{p}/"));
+    let preemptive_fix = || {
+        let rule_ok =
+            matches!(rule.pattern.host, HostPattern::Exact(_)) && rule.pattern.path.is_none();
+        if !rule_ok {
+            return None;
+        }
+        let mut fix = String::new();
+        if !go.asks_gocred() {
+            fix += &format!("`{}`, then ", go.set("GOAUTH", "gocred goauth"));
+        }
+        fix += &format!(
+            "add `goauth = \"preemptive\"` to the rule at line {} of {} (go then sends the credential with its first request)",
+            rule.line,
+            policy.path.display()
+        );
+        Some(fix)
+    };
+    match (anonymous.status, prefix) {
+        (200, Some(p)) if p == *module => report.pass(
+            L,
+            ID,
+            format!("GET {discover} without a credential: HTTP 200, go-import {p}"),
+        ),
+        (200, Some(p)) if covers(&p) && !sends => {
+            // GitLab's answer for a subgroup: the parent's path. With the credential?
+            let header = inputs.wiring.basic(cred);
+            let with = net
+                .get(&discover, &[("Authorization", header.expose())])
+                .ok()
+                .filter(|r| r.status == 200)
+                .and_then(|r| go_import_prefix(&String::from_utf8_lossy(&r.body.0)));
+            match with {
+                Some(q) if q.len() > p.len() && covers(&q) => {
+                    let detail = format!(
+                        "GET {discover} without a credential: HTTP 200 with go-import {p}, the parent's path (GitLab's answer for a subgroup); with the credential: {q}. go never gets a 401, so GOAUTH and git's helper never fire, and go clones the wrong repository"
+                    );
+                    match preemptive_fix() {
+                        Some(fix) => report.fail(L, ID, detail, fix),
+                        None => report.fail(
+                            L,
+                            ID,
+                            detail,
+                            format!("run go through gocred, which hands it a netrc: `gocred exec -- go get {module}`"),
+                        ),
+                    }
+                }
+                _ => report.pass(
+                    L,
+                    ID,
+                    format!(
+                        "GET {discover}: HTTP 200, go-import {p} (the repository holds the module in a subdirectory)"
+                    ),
+                ),
+            }
+        }
+        (200, Some(p)) => report.pass(
+            L,
+            ID,
+            format!("GET {discover}: HTTP 200, go-import {p}; go sends the credential with it"),
+        ),
+        (401 | 403 | 404, _) if !sends && !go.asks_gocred() => report.fail(
+            L,
+            ID,
+            format!(
+                "GET {discover} without a credential: HTTP {}; go sends none and GOAUTH does not ask gocred",
+                anonymous.status
+            ),
+            format!("`{}`", go.set("GOAUTH", "gocred goauth")),
+        ),
+        (401, _) => report.pass(
+            L,
+            ID,
+            format!("GET {discover} without a credential: HTTP 401; go then asks GOAUTH (gocred)"),
+        ),
+        (status, _) => match preemptive_fix() {
+            Some(fix) if !sends => report.fail(
+                L,
+                ID,
+                format!(
+                    "GET {discover} without a credential: HTTP {status} and no go-import tag for {module}: go only asks GOAUTH after a 401"
+                ),
+                fix,
+            ),
+            _ => report.pass(
+                L,
+                ID,
+                format!("GET {discover} without a credential: HTTP {status}; go sends the credential with it"),
+            ),
+        },
+    }
+}
+
+/// The `~/.netrc` go and curl read for the host: exposure and drift. Returns the file and the
+/// line of the host's entry when there is one.
+fn netrc_check(
+    report: &mut Report,
+    subject: &Subject,
+    inputs: &Inputs<'_>,
+    _go: &GoEnv,
+    policy: &Policy,
+) -> Option<(PathBuf, usize)> {
+    const ID: &str = "auth.netrc";
+    let host = subject.target.host_port();
+    let mut found = None;
+    for file in netrc_files(inputs) {
+        let Ok(Some((data, meta))) = crate::fs::read_regular(&file, 1024 * 1024) else {
+            continue;
+        };
+        let mode = meta.permissions().mode() & 0o777;
+        let entries = crate::netrc::go::entries(&data.0);
+        if mode & 0o077 != 0 {
+            // gocred can take every entry only when each host has a rule with a store.
+            let all_stored = entries.iter().all(|e| {
+                crate::policy::normalize(crate::policy::Input::Url(&e.machine))
+                    .ok()
+                    .is_some_and(|t| match policy.decide(t) {
+                        Decision::Managed { rule, .. } => rule.store.is_some(),
+                        Decision::NotManaged => false,
+                    })
+            });
+            let fix = if all_stored && !entries.is_empty() {
+                "`gocred import-netrc --remove` (its tokens go into gocred's store, the file goes)"
+                    .to_owned()
+            } else {
+                format!("`chmod 600 {}`", sh_quote(&file.display().to_string()))
+            };
+            report.fail(
+                L,
+                ID,
+                format!(
+                    "{} (mode {mode:03o}) holds passwords that group or others can read",
+                    file.display()
+                ),
+                fix,
+            );
+            return None;
+        }
+        if let Some(entry) = crate::netrc::go::lookup(&entries, &host) {
+            // Drift: the entry's token against gocred's, when gocred has one.
+            let ours = match policy.decide(subject.target.clone()) {
+                Decision::Managed { rule, scope, .. } => inputs
+                    .wiring
+                    .credential(policy, rule, &scope)
+                    .ok()
+                    .flatten()
+                    .map(|(_, c)| c),
+                Decision::NotManaged => None,
+            };
+            if let Some(ours) = ours
+                && ours.password.expose() != entry.password.expose()
+            {
+                let detail = format!(
+                    "{} line {} (machine {}) holds a token that differs from the one gocred holds for {host}: go and curl send the stale one",
+                    file.display(),
+                    entry.line,
+                    entry.machine
+                );
+                match entry_lines(&data.0, &entry.machine, entry.line) {
+                    Some((a, b)) => report.fail(
+                        L,
+                        ID,
+                        detail,
+                        format!(
+                            "delete the stale entry (gocred answers git, and go through GOAUTH): `sed -i '{a},{b}d' {}`",
+                            sh_quote(&file.display().to_string())
+                        ),
+                    ),
+                    None => report.fail_unknown(L, ID, format!("{detail}; delete that entry")),
+                }
+                return None;
+            }
+            found.get_or_insert((file.clone(), entry.line));
+        }
+    }
+    match &found {
+        Some((f, line)) => report.pass(
+            L,
+            ID,
+            format!(
+                "{} line {line} has an entry for {host}, readable by you alone",
+                f.display()
+            ),
+        ),
+        None => report.pass(L, ID, format!("no netrc entry for {host}")),
+    }
+    found
+}

@@ -1,0 +1,402 @@
+//! The routing layer: where `go` sends its requests for the module, from `go env`: proxy or
+//! direct (`GOPROXY`, `GONOPROXY`/`GOPRIVATE`, `GOPROXY=off`), the public checksum database
+//! (`GONOSUMDB`/`GOPRIVATE`, `GOSUMDB`), `GOFLAGS` remnants that change what go does, GOINSECURE
+//! and GOAUTH. A fix sets a variable where it is set: `export` for one set in the environment
+//! (it overrides go's env file), `go env -w` otherwise.
+
+use super::{Inputs, Layer, Report, Subject, sh_quote};
+use std::collections::HashMap;
+
+const L: Layer = Layer::Routing;
+
+/// The go environment doctor reads: effective values, and which of them the process
+/// environment sets (those win over `go env -w`).
+#[derive(Debug, Default)]
+pub struct GoEnv {
+    /// `None` when go could not be run: why.
+    pub error: Option<String>,
+    values: HashMap<String, String>,
+    from_env: Vec<String>,
+}
+
+const KEYS: &[&str] = &[
+    "GOPROXY",
+    "GOPRIVATE",
+    "GONOPROXY",
+    "GONOSUMDB",
+    "GOINSECURE",
+    "GOAUTH",
+    "GOSUMDB",
+    "GOFLAGS",
+    "GOVERSION",
+];
+
+impl GoEnv {
+    /// `go env -json` for the keys doctor needs.
+    pub fn read(inputs: &Inputs<'_>) -> GoEnv {
+        let out = std::process::Command::new("go")
+            .args(["env", "-json"])
+            .args(KEYS)
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .output();
+        let from_env = KEYS
+            .iter()
+            .filter(|k| inputs.var(k).is_some())
+            .map(|k| (*k).to_owned())
+            .collect();
+        let error = |e: String| GoEnv {
+            error: Some(e),
+            ..GoEnv::default()
+        };
+        match out {
+            Ok(o) if o.status.success() => {
+                match serde_json::from_slice::<HashMap<String, serde_json::Value>>(&o.stdout) {
+                    Ok(map) => GoEnv {
+                        error: None,
+                        values: map
+                            .into_iter()
+                            .map(|(k, v)| (k, v.as_str().unwrap_or_default().to_owned()))
+                            .collect(),
+                        from_env,
+                    },
+                    Err(_) => error("`go env -json` printed no JSON".into()),
+                }
+            }
+            Ok(o) => error(format!(
+                "`go env -json` failed: {}",
+                crate::redact::shown(String::from_utf8_lossy(&o.stderr).trim())
+            )),
+            Err(e) => error(format!("cannot run go ({e})")),
+        }
+    }
+
+    pub fn get(&self, key: &str) -> &str {
+        self.values.get(key).map_or("", String::as_str)
+    }
+
+    /// The command that sets `key` to `value` where go will see it.
+    pub fn set(&self, key: &str, value: &str) -> String {
+        if self.from_env.iter().any(|k| k == key) {
+            format!("export {key}={}", sh_quote(value))
+        } else {
+            format!("go env -w {key}={}", sh_quote(value))
+        }
+    }
+
+    /// The command that unsets `key` where go reads it.
+    pub fn unset(&self, key: &str) -> String {
+        if self.from_env.iter().any(|k| k == key) {
+            format!("unset {key}")
+        } else {
+            format!("go env -u {key}")
+        }
+    }
+
+    /// GONOPROXY, defaulting to GOPRIVATE.
+    pub fn noproxy(&self) -> &str {
+        match self.get("GONOPROXY") {
+            "" => self.get("GOPRIVATE"),
+            v => v,
+        }
+    }
+
+    /// GONOSUMDB, defaulting to GOPRIVATE.
+    pub fn nosumdb(&self) -> &str {
+        match self.get("GONOSUMDB") {
+            "" => self.get("GOPRIVATE"),
+            v => v,
+        }
+    }
+
+    /// Whether go fetches `module` directly (with git), not through a proxy.
+    pub fn direct(&self, module: &str) -> bool {
+        glob_match_prefix(self.noproxy(), module).is_some()
+            || self
+                .get("GOPROXY")
+                .split([',', '|'])
+                .next()
+                .is_some_and(|p| p.trim() == "direct")
+    }
+
+    /// The proxies go tries for `module`, in order, when it does not go direct.
+    pub fn proxies(&self, module: &str) -> Vec<String> {
+        if glob_match_prefix(self.noproxy(), module).is_some() {
+            return Vec::new();
+        }
+        self.get("GOPROXY")
+            .split([',', '|'])
+            .map(str::trim)
+            .take_while(|p| !matches!(*p, "direct" | "off" | ""))
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// GOAUTH's commands, as go splits it (`;`).
+    pub fn goauth(&self) -> Vec<String> {
+        match self.get("GOAUTH") {
+            "" => vec!["netrc".into()],
+            v => v
+                .split(';')
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .map(str::to_owned)
+                .collect(),
+        }
+    }
+
+    /// Whether go asks gocred (`GOAUTH` has a `gocred goauth` command).
+    pub fn asks_gocred(&self) -> bool {
+        self.goauth().iter().any(|c| {
+            let mut words = c.split_whitespace();
+            words
+                .next()
+                .is_some_and(|w| w == "gocred" || w.ends_with("/gocred"))
+                && words.next() == Some("goauth")
+        })
+    }
+
+    /// Whether go reads a netrc (`GOAUTH` has `netrc`; the default).
+    pub fn reads_netrc(&self) -> bool {
+        self.goauth().iter().any(|c| c == "netrc")
+    }
+}
+
+/// Go's `path.Match`-style glob against the leading elements of `module` (as GOPRIVATE etc.).
+pub fn glob_match_prefix(patterns: &str, module: &str) -> Option<String> {
+    for pattern in patterns.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let n = pattern.split('/').count();
+        let elems: Vec<&str> = module.split('/').collect();
+        if elems.len() < n {
+            continue;
+        }
+        let prefix = elems[..n].join("/");
+        if glob(pattern.as_bytes(), prefix.as_bytes()) {
+            return Some(pattern.to_owned());
+        }
+    }
+    None
+}
+
+/// `*` (no `/`), `?`, and literal bytes.
+fn glob(p: &[u8], s: &[u8]) -> bool {
+    match p.split_first() {
+        None => s.is_empty(),
+        Some((b'*', rest)) => (0..=s.len())
+            .take_while(|&i| i == 0 || s[i - 1] != b'/')
+            .any(|i| glob(rest, &s[i..])),
+        Some((b'?', rest)) => s.first().is_some_and(|&c| c != b'/') && glob(rest, &s[1..]),
+        Some((&c, rest)) => s.first() == Some(&c) && glob(rest, &s[1..]),
+    }
+}
+
+/// `list` with `item` added (comma-separated, as go's pattern lists).
+fn with(list: &str, item: &str) -> String {
+    if list.is_empty() {
+        item.to_owned()
+    } else {
+        format!("{list},{item}")
+    }
+}
+
+pub fn check(report: &mut Report, subject: &Subject, _inputs: &Inputs<'_>, go: &GoEnv) {
+    let module = subject.module.as_str();
+    if let Some(e) = &go.error {
+        report.fail(
+            L,
+            "routing.go_env",
+            e.clone(),
+            "install Go or put it on PATH; `go env` shows what is wrong",
+        );
+        return;
+    }
+    let host = module.split('/').next().unwrap_or_default();
+    let private = go.get("GOPRIVATE");
+    let add_private = format!("`{}`", go.set("GOPRIVATE", &with(private, host)));
+
+    // GOFLAGS remnants: go refuses some outright, others change what it fetches.
+    let flags = go.get("GOFLAGS");
+    let bad_flags: Vec<&str> = flags
+        .split_whitespace()
+        .filter(|f| {
+            let name = f.trim_start_matches('-');
+            name == "insecure" || name.starts_with("insecure=") || *f == "-mod=vendor"
+        })
+        .collect();
+    if bad_flags.is_empty() {
+        report.pass(
+            L,
+            "routing.goflags",
+            if flags.is_empty() {
+                "GOFLAGS is empty".to_owned()
+            } else {
+                format!("GOFLAGS={flags}: nothing that changes what go fetches")
+            },
+        );
+    } else {
+        let kept: Vec<&str> = flags
+            .split_whitespace()
+            .filter(|f| !bad_flags.contains(f))
+            .collect();
+        let fix = if kept.is_empty() {
+            go.unset("GOFLAGS")
+        } else {
+            go.set("GOFLAGS", &kept.join(" "))
+        };
+        let why = bad_flags
+            .iter()
+            .map(|f| {
+                if f.contains("insecure") {
+                    format!("{f} (go no longer knows it and stops: GOINSECURE replaced it)")
+                } else {
+                    format!("{f} (go builds from vendor/ only and never fetches the module)")
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
+        report.fail(
+            L,
+            "routing.goflags",
+            format!("GOFLAGS={flags} holds {why}"),
+            format!("`{fix}`"),
+        );
+    }
+
+    // Proxy or direct.
+    let proxy = go.get("GOPROXY");
+    match glob_match_prefix(go.noproxy(), module) {
+        Some(p) => report.pass(
+            L,
+            "routing.proxy",
+            format!(
+                "{module} matches GONOPROXY/GOPRIVATE pattern {p}: fetched direct, with git (gocred as its helper)"
+            ),
+        ),
+        None => {
+            let first = proxy
+                .split([',', '|'])
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_owned();
+            match first.as_str() {
+                "direct" => report.pass(
+                    L,
+                    "routing.proxy",
+                    "GOPROXY=direct: fetched direct, with git",
+                ),
+                "off" | "" => report.fail(
+                    L,
+                    "routing.proxy",
+                    format!(
+                        "GOPROXY={proxy}: go will not fetch {module} at all (\"module lookup disabled\")"
+                    ),
+                    add_private.clone(),
+                ),
+                p if p.contains("proxy.golang.org") => report.fail(
+                    L,
+                    "routing.proxy",
+                    format!(
+                        "{module} goes to the public proxy {p}, which cannot fetch a private module and learns its name"
+                    ),
+                    add_private.clone(),
+                ),
+                p => report.pass(
+                    L,
+                    "routing.proxy",
+                    format!(
+                        "{module} goes through the module proxy {p} (credentials from GOAUTH or a netrc)"
+                    ),
+                ),
+            }
+        }
+    }
+
+    // The public checksum database.
+    let sumdb = match go.get("GOSUMDB") {
+        "" => "sum.golang.org",
+        s => s,
+    };
+    if sumdb == "off" {
+        report.pass(L, "routing.checksum", "GOSUMDB=off: no checksum lookup");
+    } else {
+        match glob_match_prefix(go.nosumdb(), module) {
+            Some(p) => report.pass(
+                L,
+                "routing.checksum",
+                format!(
+                    "{module} matches GONOSUMDB/GOPRIVATE pattern {p}: its checksum is not looked up in {sumdb}"
+                ),
+            ),
+            None => {
+                // GOPRIVATE set through another variable (GONOPROXY) leaves GONOSUMDB empty.
+                let via = glob_match_prefix(go.get("GONOPROXY"), module);
+                let (detail, fix) = match via {
+                    Some(p) if private.is_empty() => (
+                        format!(
+                            "GONOPROXY={} covers {module} (pattern {p}) but GOPRIVATE and GONOSUMDB do not: go fetches it direct, then looks its checksum up in the public database ({sumdb}), which leaks the module's name and fails",
+                            go.get("GONOPROXY")
+                        ),
+                        format!("`{}`", go.set("GONOSUMDB", &with(go.get("GONOSUMDB"), &p))),
+                    ),
+                    _ => (
+                        format!(
+                            "GOPRIVATE{} does not cover {module}: go will look its checksum up in the public database ({sumdb}), which leaks the module's name and fails",
+                            if private.is_empty() { " is empty and" } else { "" },
+                        ),
+                        add_private.clone(),
+                    ),
+                };
+                report.fail(L, "routing.checksum", detail, fix);
+            }
+        }
+    }
+
+    let insecure = go.get("GOINSECURE");
+    match glob_match_prefix(insecure, module) {
+        Some(p) => report.fail(
+            L,
+            "routing.insecure",
+            format!("GOINSECURE pattern {p} lets go fetch {module} without TLS checks"),
+            format!(
+                "`{}`; trust the CA instead (SSL_CERT_FILE)",
+                go.unset("GOINSECURE")
+            ),
+        ),
+        None => report.pass(L, "routing.insecure", "GOINSECURE does not cover it"),
+    }
+
+    let version = go.get("GOVERSION");
+    let minor = version
+        .strip_prefix("go1.")
+        .and_then(|v| v.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|v| v.parse::<u32>().ok());
+    if minor.is_some_and(|m| m < 24) {
+        report.pass(
+            L,
+            "routing.goauth",
+            format!("{version} predates GOAUTH: run go through `gocred exec -- go ...`"),
+        );
+    } else if go.asks_gocred() {
+        report.pass(
+            L,
+            "routing.goauth",
+            format!("GOAUTH={}: go asks gocred", go.get("GOAUTH")),
+        );
+    } else {
+        // Whether go needs a credential of its own is the auth layer's question (a proxy,
+        // or a discovery answer that needs one); here only what GOAUTH is.
+        report.pass(
+            L,
+            "routing.goauth",
+            format!(
+                "GOAUTH={}: go's own requests (?go-get=1, GOPROXY) do not ask gocred",
+                if go.get("GOAUTH").is_empty() {
+                    "netrc (the default)"
+                } else {
+                    go.get("GOAUTH")
+                }
+            ),
+        );
+    }
+}
