@@ -13,6 +13,7 @@ mod deadlines;
 mod deny;
 mod docs;
 mod doctor;
+mod doctor_corpus;
 mod exec;
 mod files;
 mod fuzz_corpus;

@@ -19,6 +19,7 @@
 #![allow(dead_code)]
 
 pub mod connect_proxy;
+pub mod doctor_world;
 pub mod git_server;
 pub mod go;
 pub mod http;
