@@ -143,13 +143,14 @@ pub fn check(
                 .unwrap_or_default()
         ),
     );
-    let store_fix = |host: &str| {
+    // USER and TOKEN stand for what only the user knows.
+    let store_fix = |host: &str, user: Option<&str>| {
         if rule.oauth.is_some() {
             format!("`gocred login {host}`")
         } else {
             format!(
                 "create a new token with read access (GitLab: read_repository; GitHub: contents) and store it: `printf 'protocol=https\\nhost={host}\\nusername={}\\npassword=TOKEN\\n' | gocred store`",
-                rule.username.as_deref().unwrap_or("USER")
+                user.or(rule.username.as_deref()).unwrap_or("USER")
             )
         }
     };
@@ -176,7 +177,7 @@ pub fn check(
                         relative(t, inputs.now),
                         format_utc(t)
                     ),
-                    store_fix(&host),
+                    store_fix(&host, None),
                 ),
                 None => report.fail(
                     L,
@@ -185,7 +186,7 @@ pub fn check(
                         "no source ({}) has a credential for {scope}",
                         names.join(", ")
                     ),
-                    store_fix(&host),
+                    store_fix(&host, None),
                 ),
             }
             return false;
@@ -262,7 +263,7 @@ pub fn check(
                 "GET {url}/info/refs: HTTP {}: the server refuses the credential (revoked, expired or without read access)",
                 r.status
             ),
-            store_fix(&host),
+            store_fix(&host, Some(&cred.username)),
         ),
         Ok(r) if r.status == 404 => {
             // Without a credential: a 401 says the repository is there for someone.
@@ -274,7 +275,7 @@ pub fn check(
                     format!(
                         "GET {url}/info/refs: HTTP 404 with the credential, 401 without: the server hides a private project from a token that cannot read it (GitLab does): the token is wrong, for another user, or lacks the read_repository scope"
                     ),
-                    store_fix(&host),
+                    store_fix(&host, Some(&cred.username)),
                 );
             } else {
                 report.fail_unknown(

@@ -247,12 +247,19 @@ fn cases() -> Vec<Broken> {
             module: MODULE,
             go_fails: true,
             set_up: |_, c| {
+                // gocred refuses to store an expired token: one that expires in a second.
+                let soon = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_secs()
+                    + 1;
                 c.env
                     .gocred(&["store"])
                     .stdin(format!(
-                        "protocol=https\nhost={HOST}\nusername={USER}\npassword={GOOD}\npassword_expiry_utc=1000\n"
+                        "protocol=https\nhost={HOST}\nusername={USER}\npassword={GOOD}\npassword_expiry_utc={soon}\n"
                     ))
                     .success();
+                std::thread::sleep(std::time::Duration::from_millis(2100));
             },
         },
         Broken {
@@ -263,8 +270,9 @@ fn cases() -> Vec<Broken> {
             set_up: |_, c| c.store(NOSCOPE),
         },
         Broken {
-            name: "a revoked token: 401",
-            first: Some(("auth", "auth.server")),
+            // git erases a credential the server answers 401 to: doctor then finds none.
+            name: "a revoked token: 401, and git erased it",
+            first: Some(("auth", "auth.credential")),
             module: MODULE,
             go_fails: true,
             set_up: |_, c| c.store("glpat-FAKE-doctor-revoked"),
@@ -379,7 +387,9 @@ fn apply(c: &Case, fix: &str) -> Result<String, String> {
             std::fs::write(file, lines.join("\n") + "\n").map_err(|e| e.to_string())?;
             continue;
         }
-        script += &part.replace("password=TOKEN", &format!("password={GOOD}"));
+        script += &part
+            .replace("password=TOKEN", &format!("password={GOOD}"))
+            .replace("username=USER", &format!("username={USER}"));
         script += "\n";
     }
     let _ = c;
