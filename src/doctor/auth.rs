@@ -84,6 +84,125 @@ pub fn check(
     go: &GoEnv,
     network_ok: bool,
 ) -> bool {
+    let netrc_only = module_host(report, subject, inputs, go, network_ok);
+    if let Ok(policy) = &inputs.policy {
+        goproxy(report, subject, inputs, go, policy);
+    }
+    netrc_only
+}
+
+/// go's credential for each company module proxy it asks: a proxy that answers 401 without
+/// one needs GOAUTH to ask gocred (with a rule for the proxy's host), or a netrc entry.
+fn goproxy(
+    report: &mut Report,
+    subject: &Subject,
+    inputs: &Inputs<'_>,
+    go: &GoEnv,
+    policy: &Policy,
+) {
+    const ID: &str = "auth.goproxy";
+    let options = Options {
+        allow_http: false,
+        connect_timeout: inputs.timeout,
+        timeout: inputs.timeout,
+    };
+    let net = Net::new(options, inputs.env);
+    let escaped: String = subject
+        .module
+        .chars()
+        .flat_map(|c| {
+            if c.is_ascii_uppercase() {
+                vec!['!', c.to_ascii_lowercase()]
+            } else {
+                vec![c]
+            }
+        })
+        .collect();
+    for hop in go.proxies(&subject.module) {
+        let Ok(t) = crate::policy::normalize(crate::policy::Input::Url(&hop)) else {
+            continue;
+        };
+        if t.scheme != "https" || t.host == "proxy.golang.org" {
+            continue;
+        }
+        let list = format!("{}/{escaped}/@v/list", hop.trim_end_matches('/'));
+        let Ok(r) = net.get(&list, &[]) else {
+            continue; // the network layer says why
+        };
+        if !matches!(r.status, 401 | 403) {
+            report.pass(
+                L,
+                ID,
+                format!("GET {list} without a credential: HTTP {}", r.status),
+            );
+            continue;
+        }
+        let hostport = t.host_port();
+        let netrc_has = go.reads_netrc()
+            && netrc_files(inputs).first().is_some_and(|f| {
+                crate::fs::read_regular(f, 1024 * 1024)
+                    .ok()
+                    .flatten()
+                    .is_some_and(|(d, _)| {
+                        crate::netrc::go::lookup(&crate::netrc::go::entries(&d.0), &hostport)
+                            .is_some()
+                    })
+            });
+        let decision = policy.decide(t.clone());
+        let gocred_has = match &decision {
+            Decision::Managed { rule, scope, .. } => {
+                matches!(inputs.wiring.credential(policy, rule, scope), Ok(Some(_)))
+            }
+            Decision::NotManaged => false,
+        };
+        if netrc_has || (go.asks_gocred() && gocred_has) {
+            report.pass(
+                L,
+                ID,
+                format!(
+                    "the module proxy {hostport} answers {} without a credential; go has one ({})",
+                    r.status,
+                    if netrc_has { "netrc" } else { "GOAUTH, gocred" }
+                ),
+            );
+            continue;
+        }
+        let detail = format!(
+            "the module proxy {hostport} answers HTTP {} without a credential, and go has none for it (GOAUTH={})",
+            r.status,
+            go.goauth().join("; ")
+        );
+        match (&decision, gocred_has) {
+            (Decision::Managed { .. }, true) => report.fail(
+                L,
+                ID,
+                detail,
+                format!("`{}`", go.set("GOAUTH", "gocred goauth")),
+            ),
+            (Decision::Managed { .. }, false) => report.fail(
+                L,
+                ID,
+                format!("{detail}; gocred's rule for it has no credential either"),
+                format!(
+                    "store a token for it: `printf 'protocol=https\\nhost={hostport}\\nusername=USER\\npassword=TOKEN\\n' | gocred store`"
+                ),
+            ),
+            (Decision::NotManaged, _) => report.fail_unknown(
+                L,
+                ID,
+                format!("{detail}; no gocred rule serves it: add one (`gocred config init {hostport}` for a new config)"),
+            ),
+        }
+    }
+}
+
+fn module_host(
+    report: &mut Report,
+    subject: &Subject,
+    inputs: &Inputs<'_>,
+    go: &GoEnv,
+    network_ok: bool,
+) -> bool {
     let target = &subject.target;
     let url = &subject.url;
     let host = target.host_port();

@@ -525,6 +525,31 @@ pub fn check(report: &mut Report, subject: &Subject, inputs: &Inputs<'_>, go: &G
         let phost = t.host.clone();
         let pport = t.port.unwrap_or(443);
         let gp = go_proxy(inputs, &phost);
+        if gp.is_none() {
+            // A GOPROXY hop nothing answers at: go stops there (after `,`; `|` goes on).
+            let reached = probe::resolve(&phost, pport, inputs.timeout)
+                .and_then(|a| probe::connect(&a, inputs.timeout));
+            if let Err(e) = reached {
+                let rest = without_hop(go.get("GOPROXY"), &proxy_url);
+                report.fail(
+                    L,
+                    "network.go.goproxy",
+                    format!(
+                        "GOPROXY={} names {proxy_url}, and nothing answers there ({e}): the hop is dead",
+                        go.get("GOPROXY")
+                    ),
+                    format!(
+                        "`{}` (or fix the hop's address)",
+                        if rest.is_empty() {
+                            go.unset("GOPROXY")
+                        } else {
+                            go.set("GOPROXY", &rest)
+                        }
+                    ),
+                );
+                continue;
+            }
+        }
         if let Reach::Chain(chain) = reach(report, inputs, "go", gp.as_ref(), &phost, pport, |p| {
             go_bypass(inputs, &phost, p, dead(p, inputs))
         }) {
@@ -552,6 +577,27 @@ pub fn check(report: &mut Report, subject: &Subject, inputs: &Inputs<'_>, go: &G
         }
     }
     git_ok
+}
+
+/// `list` (GOPROXY: hops separated by `,` or `|`) without `hop` and the separator after it.
+fn without_hop(list: &str, hop: &str) -> String {
+    let mut out = String::new();
+    let mut rest = list;
+    loop {
+        let (item, sep, next) = match rest.find([',', '|']) {
+            Some(i) => (&rest[..i], &rest[i..=i], &rest[i + 1..]),
+            None => (rest, "", ""),
+        };
+        if item.trim() != hop {
+            out += item;
+            out += sep;
+        }
+        if next.is_empty() && sep.is_empty() {
+            break;
+        }
+        rest = next;
+    }
+    out.trim_end_matches([',', '|']).to_owned()
 }
 
 fn issuer_of(chain: &[Vec<u8>]) -> String {

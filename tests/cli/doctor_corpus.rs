@@ -6,7 +6,7 @@
 //! healthy in one line. Cases run in parallel in the one namespace, sharing the servers.
 
 use crate::common::doctor_world::{
-    Case, DoctorWorld, GOOD, HOST, MODULE, NOSCOPE, SUBMODULE, USER, VERSION,
+    Case, DoctorWorld, GOOD, GOPROXY_HOST, HOST, MODULE, NOSCOPE, SUBMODULE, USER, VERSION,
 };
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -82,6 +82,13 @@ fn cases() -> Vec<Broken> {
                 c.env
                     .git_config("http.sslCAInfo", w.bundle.to_str().unwrap());
             },
+        },
+        Broken {
+            name: "control: healthy, through the company GOPROXY with GOAUTH",
+            first: None,
+            module: MODULE,
+            go_fails: false,
+            set_up: |_, c| c.use_company_goproxy(),
         },
         // network: proxies.
         Broken {
@@ -177,6 +184,19 @@ fn cases() -> Vec<Broken> {
                     c.env.set_env(v, w.inspecting_proxy());
                 }
                 c.env.set_env("SSL_CERT_FILE", &w.bundle);
+            },
+        },
+        Broken {
+            name: "the first GOPROXY hop is dead (a comma: go stops there)",
+            first: Some(("network", "network.go.goproxy")),
+            module: MODULE,
+            go_fails: true,
+            set_up: |_, c| {
+                c.use_company_goproxy();
+                c.env.set_env(
+                    "GOPROXY",
+                    format!("https://{GOPROXY_HOST}:8443,https://{GOPROXY_HOST}"),
+                );
             },
         },
         // routing.
@@ -313,6 +333,16 @@ fn cases() -> Vec<Broken> {
                 )
                 .unwrap();
                 crate::common::set_mode(&netrc, 0o644);
+            },
+        },
+        Broken {
+            name: "the company GOPROXY wants a credential and GOAUTH does not ask gocred",
+            first: Some(("auth", "auth.goproxy")),
+            module: MODULE,
+            go_fails: true,
+            set_up: |_, c| {
+                c.use_company_goproxy();
+                c.env.set_env("GOAUTH", "");
             },
         },
         // git.

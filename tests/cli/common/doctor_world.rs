@@ -4,6 +4,7 @@
 //! | name / address                    | what                                                        |
 //! |-----------------------------------|-------------------------------------------------------------|
 //! | `git.corp.example` 127.0.0.2:443  | GitLab-like: `?go-get=1` and `git http-backend`, Basic auth  |
+//! | `proxy.corp.example` 127.0.0.3:443 | the company GOPROXY for [`MODULE`], Basic auth (alice) |
 //! | `egress.corp.example` 127.0.0.5:3128 | an egress proxy: `CONNECT` to `*.corp.example` gets 403   |
 //! | `egress.corp.example` 127.0.0.5:3129 | an inspecting proxy: every `CONNECT` goes to the re-signer |
 //! | 127.0.0.6:443                     | the re-signer: the same GitLab, a certificate from the re-signing CA |
@@ -13,7 +14,7 @@
 //! alice's token the module's own path. git requests without a credential get 401; with a token
 //! that cannot read the project ([`NOSCOPE`]) 404; with any other wrong one 401.
 
-use super::go::{enter_private_network, go_toolchain};
+use super::go::{enter_private_network, go_toolchain, zip};
 use super::http::{HttpServer, Request, Response, TestCa, decode_basic, git_http_backend};
 use super::{Output, TestEnv};
 use std::io::{BufRead, BufReader, Write};
@@ -22,6 +23,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub const HOST: &str = "git.corp.example";
+pub const GOPROXY_HOST: &str = "proxy.corp.example";
 pub const EGRESS: &str = "egress.corp.example";
 pub const USER: &str = "alice";
 pub const GOOD: &str = "glpat-FAKE-doctor-good";
@@ -162,7 +164,9 @@ impl DoctorWorld {
         let env = TestEnv::new();
         let hosts = env.write_file(
             "hosts",
-            &format!("127.0.0.1 localhost\n127.0.0.2 {HOST}\n127.0.0.5 {EGRESS}\n"),
+            &format!(
+                "127.0.0.1 localhost\n127.0.0.2 {HOST}\n127.0.0.3 {GOPROXY_HOST}\n127.0.0.5 {EGRESS}\n"
+            ),
         );
         enter_private_network(&hosts);
         let ca = TestCa::new(&env.root().join("ca"), "Corp Internal CA");
@@ -205,7 +209,41 @@ impl DoctorWorld {
         let cgi_home = env.root().join("cgi-home");
         std::fs::create_dir_all(&cgi_home).unwrap();
         let handler = gitlab(srv, cgi_home);
+        let go_mod = format!("module {MODULE}\n\ngo 1.21\n");
+        let zip_bytes = zip(&[
+            (format!("{MODULE}@{VERSION}/go.mod"), go_mod.as_bytes()),
+            (
+                format!("{MODULE}@{VERSION}/mod.go"),
+                b"package mod\n\nconst Hello = \"hello\"\n",
+            ),
+        ]);
+        let goproxy = Arc::new(move |req: &Request| {
+            if req.header("Authorization").and_then(decode_basic)
+                != Some((USER.to_owned(), GOOD.to_owned()))
+            {
+                return Response::unauthorized();
+            }
+            let Some(rest) = req.path().strip_prefix(&format!("/{MODULE}/@v/")) else {
+                return Response::not_found();
+            };
+            match rest {
+                "list" => Response::new(200, "text/plain", format!("{VERSION}\n")),
+                r if r == format!("{VERSION}.info") => Response::new(
+                    200,
+                    "application/json",
+                    format!("{{\"Version\":\"{VERSION}\",\"Time\":\"2026-01-01T00:00:00Z\"}}"),
+                ),
+                r if r == format!("{VERSION}.mod") => {
+                    Response::new(200, "text/plain", go_mod.clone())
+                }
+                r if r == format!("{VERSION}.zip") => {
+                    Response::new(200, "application/zip", zip_bytes.clone())
+                }
+                _ => Response::not_found(),
+            }
+        });
         let servers = vec![
+            HttpServer::start("127.0.0.3:443", ca.server_config(&[GOPROXY_HOST]), goproxy),
             HttpServer::start("127.0.0.2:443", ca.server_config(&[HOST]), handler.clone()),
             HttpServer::start("127.0.0.6:443", resign.server_config(&[HOST]), handler),
         ];
@@ -288,6 +326,26 @@ impl Case {
             .gocred(&["store"])
             .stdin(format!(
                 "protocol=https\nhost={HOST}\nusername={USER}\npassword={token}\n"
+            ))
+            .success();
+    }
+
+    /// go through the company GOPROXY for the module (GONOSUMDB for its checksum), with a rule
+    /// and alice's token for the proxy's host.
+    pub fn use_company_goproxy(&mut self) {
+        self.env.set_env("GOPRIVATE", "");
+        self.env
+            .set_env("GOPROXY", format!("https://{GOPROXY_HOST}"));
+        self.env.set_env("GONOSUMDB", HOST);
+        self.env.policy(&format!(
+            "[[rule]]\nurl = \"https://{HOST}\"\nsources = [\"file\"]\nstore = \"file\"\n\n\
+             [[rule]]\nurl = \"https://{GOPROXY_HOST}\"\nsources = [\"file\"]\nstore = \"file\"\n"
+        ));
+        self.store(GOOD);
+        self.env
+            .gocred(&["store"])
+            .stdin(format!(
+                "protocol=https\nhost={GOPROXY_HOST}\nusername={USER}\npassword={GOOD}\n"
             ))
             .success();
     }
