@@ -218,7 +218,21 @@ fn module_host(
         }
     };
     let netrc = netrc_check(report, subject, inputs, go, policy);
-    let Decision::Managed { rule, scope, .. } = policy.decide(target.clone()) else {
+    // git asks for the repository's URL (`group/mod.git`, as go-import names it on GitLab and
+    // GitHub): a rule whose scope holds the path has the credential under that.
+    let repo = target.path.as_deref().and_then(|p| {
+        crate::policy::normalize(crate::policy::Input::Attributes {
+            protocol: &target.scheme,
+            host: &host,
+            path: Some(&format!("{p}.git")),
+        })
+        .ok()
+    });
+    let decided = match repo.map(|r| policy.decide(r)) {
+        Some(d @ Decision::Managed { .. }) => d,
+        _ => policy.decide(target.clone()),
+    };
+    let Decision::Managed { rule, scope, .. } = decided else {
         if let Some(entry) = &netrc {
             report.pass(
                 L,

@@ -19,6 +19,8 @@ struct Broken {
     module: &'static str,
     /// Whether the real go fails before the fix (a hazard, such as a readable netrc, does not).
     go_fails: bool,
+    /// Whether the go command also builds a program that imports the module.
+    build: bool,
     set_up: fn(&DoctorWorld, &mut Case),
 }
 
@@ -34,6 +36,7 @@ fn cases() -> Vec<Broken> {
             first: None,
             module: MODULE,
             go_fails: false,
+            build: false,
             set_up: |_, _| {},
         },
         Broken {
@@ -41,6 +44,7 @@ fn cases() -> Vec<Broken> {
             first: None,
             module: MODULE,
             go_fails: false,
+            build: false,
             set_up: |_, c| {
                 c.env.gocred(&["setup", "git", "--undo"]).success();
                 c.env.policy("");
@@ -59,6 +63,7 @@ fn cases() -> Vec<Broken> {
             first: None,
             module: MODULE,
             go_fails: false,
+            build: false,
             set_up: |w, c| {
                 for v in ["HTTPS_PROXY", "https_proxy"] {
                     c.env.set_env(v, w.egress_proxy());
@@ -73,6 +78,7 @@ fn cases() -> Vec<Broken> {
             first: None,
             module: MODULE,
             go_fails: false,
+            build: false,
             set_up: |w, c| {
                 for v in ["HTTPS_PROXY", "https_proxy"] {
                     c.env.set_env(v, w.inspecting_proxy());
@@ -88,6 +94,7 @@ fn cases() -> Vec<Broken> {
             first: None,
             module: MODULE,
             go_fails: false,
+            build: false,
             set_up: |_, c| c.use_company_goproxy(),
         },
         // network: proxies.
@@ -96,6 +103,7 @@ fn cases() -> Vec<Broken> {
             first: Some(("network", "network.go.proxy")),
             module: MODULE,
             go_fails: true,
+            build: false,
             set_up: |_, c| {
                 c.env.set_env("HTTPS_PROXY", "http://127.0.0.1:9");
             },
@@ -105,6 +113,7 @@ fn cases() -> Vec<Broken> {
             first: Some(("network", "network.go.proxy")),
             module: MODULE,
             go_fails: true,
+            build: false,
             set_up: |_, c| {
                 c.env.set_env("https_proxy", "http://127.0.0.1:9");
             },
@@ -114,6 +123,7 @@ fn cases() -> Vec<Broken> {
             first: Some(("network", "network.git.proxy")),
             module: MODULE,
             go_fails: true,
+            build: false,
             set_up: |_, c| c.env.git_config("http.proxy", "http://127.0.0.1:9"),
         },
         Broken {
@@ -121,6 +131,7 @@ fn cases() -> Vec<Broken> {
             first: Some(("network", "network.go.proxy")),
             module: MODULE,
             go_fails: true,
+            build: false,
             set_up: |w, c| {
                 for v in ["HTTPS_PROXY", "https_proxy"] {
                     c.env.set_env(v, w.egress_proxy());
@@ -132,6 +143,7 @@ fn cases() -> Vec<Broken> {
             first: Some(("network", "network.git.proxy")),
             module: MODULE,
             go_fails: true,
+            build: false,
             set_up: |w, c| c.env.git_config("http.proxy", &w.egress_proxy()),
         },
         // network: split trust.
@@ -140,6 +152,7 @@ fn cases() -> Vec<Broken> {
             first: Some(("network", "network.go.trust")),
             module: MODULE,
             go_fails: true,
+            build: false,
             set_up: |_, c| {
                 c.env.set_env("SSL_CERT_FILE", "");
             },
@@ -149,6 +162,7 @@ fn cases() -> Vec<Broken> {
             first: Some(("network", "network.git.trust")),
             module: MODULE,
             go_fails: true,
+            build: false,
             set_up: |_, c| git(c, &["config", "--global", "--unset-all", "http.sslCAInfo"]),
         },
         Broken {
@@ -156,6 +170,7 @@ fn cases() -> Vec<Broken> {
             first: Some(("network", "network.git.trust")),
             module: MODULE,
             go_fails: true,
+            build: false,
             set_up: |w, c| {
                 c.env.set_env("GIT_SSL_CAINFO", &w.resign.pem);
             },
@@ -165,6 +180,7 @@ fn cases() -> Vec<Broken> {
             first: Some(("network", "network.go.trust")),
             module: MODULE,
             go_fails: true,
+            build: false,
             set_up: |w, c| {
                 for v in ["HTTPS_PROXY", "https_proxy"] {
                     c.env.set_env(v, w.inspecting_proxy());
@@ -179,6 +195,7 @@ fn cases() -> Vec<Broken> {
             first: Some(("network", "network.git.trust")),
             module: MODULE,
             go_fails: true,
+            build: false,
             set_up: |w, c| {
                 for v in ["HTTPS_PROXY", "https_proxy"] {
                     c.env.set_env(v, w.inspecting_proxy());
@@ -191,6 +208,7 @@ fn cases() -> Vec<Broken> {
             first: Some(("network", "network.go.goproxy")),
             module: MODULE,
             go_fails: true,
+            build: false,
             set_up: |_, c| {
                 c.use_company_goproxy();
                 c.env.set_env(
@@ -205,6 +223,7 @@ fn cases() -> Vec<Broken> {
             first: Some(("routing", "routing.proxy")),
             module: MODULE,
             go_fails: true,
+            build: false,
             set_up: |_, c| {
                 c.env.set_env("GOPRIVATE", "");
                 c.env.set_env("GOPROXY", "off");
@@ -215,6 +234,7 @@ fn cases() -> Vec<Broken> {
             first: Some(("routing", "routing.proxy")),
             module: MODULE,
             go_fails: true,
+            build: false,
             set_up: |_, c| {
                 c.env.set_env("GOPRIVATE", "");
             },
@@ -224,6 +244,7 @@ fn cases() -> Vec<Broken> {
             first: Some(("routing", "routing.checksum")),
             module: MODULE,
             go_fails: true,
+            build: false,
             set_up: |_, c| {
                 c.env.set_env("GOPRIVATE", "");
                 c.env.set_env("GONOPROXY", HOST);
@@ -234,6 +255,7 @@ fn cases() -> Vec<Broken> {
             first: Some(("routing", "routing.checksum")),
             module: MODULE,
             go_fails: true,
+            build: false,
             set_up: |_, c| {
                 c.env.set_env("GOPRIVATE", "");
                 c.env.set_env("GOPROXY", "direct");
@@ -244,8 +266,19 @@ fn cases() -> Vec<Broken> {
             first: Some(("routing", "routing.goflags")),
             module: MODULE,
             go_fails: true,
+            build: false,
             set_up: |_, c| {
                 c.env.set_env("GOFLAGS", "-modcacherw -insecure");
+            },
+        },
+        Broken {
+            name: "GOFLAGS keeps -mod=vendor in a module without vendor/",
+            first: Some(("routing", "routing.goflags")),
+            module: MODULE,
+            go_fails: true,
+            build: true,
+            set_up: |_, c| {
+                c.env.set_env("GOFLAGS", "-modcacherw -mod=vendor");
             },
         },
         // auth.
@@ -254,6 +287,7 @@ fn cases() -> Vec<Broken> {
             first: Some(("auth", "auth.credential")),
             module: MODULE,
             go_fails: true,
+            build: false,
             set_up: |_, c| {
                 c.env
                     .gocred(&["erase"])
@@ -266,6 +300,7 @@ fn cases() -> Vec<Broken> {
             first: Some(("auth", "auth.credential")),
             module: MODULE,
             go_fails: true,
+            build: false,
             set_up: |_, c| {
                 // gocred refuses to store an expired token: one that expires in a second.
                 let soon = std::time::SystemTime::now()
@@ -287,6 +322,7 @@ fn cases() -> Vec<Broken> {
             first: Some(("auth", "auth.server")),
             module: MODULE,
             go_fails: true,
+            build: false,
             set_up: |_, c| c.store(NOSCOPE),
         },
         Broken {
@@ -295,6 +331,7 @@ fn cases() -> Vec<Broken> {
             first: Some(("auth", "auth.credential")),
             module: MODULE,
             go_fails: true,
+            build: false,
             set_up: |_, c| c.store("glpat-FAKE-doctor-revoked"),
         },
         Broken {
@@ -302,6 +339,7 @@ fn cases() -> Vec<Broken> {
             first: Some(("auth", "auth.discovery")),
             module: SUBMODULE,
             go_fails: true,
+            build: false,
             set_up: |_, _| {},
         },
         Broken {
@@ -309,6 +347,7 @@ fn cases() -> Vec<Broken> {
             first: Some(("auth", "auth.netrc")),
             module: MODULE,
             go_fails: true,
+            build: false,
             set_up: |_, c| {
                 c.env.set_env("GOAUTH", "");
                 let netrc = c.home().join(".netrc");
@@ -325,6 +364,7 @@ fn cases() -> Vec<Broken> {
             first: Some(("auth", "auth.netrc")),
             module: MODULE,
             go_fails: false,
+            build: false,
             set_up: |_, c| {
                 let netrc = c.home().join(".netrc");
                 std::fs::write(
@@ -340,6 +380,7 @@ fn cases() -> Vec<Broken> {
             first: Some(("auth", "auth.goproxy")),
             module: MODULE,
             go_fails: true,
+            build: false,
             set_up: |_, c| {
                 c.use_company_goproxy();
                 c.env.set_env("GOAUTH", "");
@@ -351,6 +392,7 @@ fn cases() -> Vec<Broken> {
             first: Some(("git", "git.helper")),
             module: MODULE,
             go_fails: true,
+            build: false,
             set_up: |_, c| {
                 c.env.gocred(&["setup", "git", "--undo"]).success();
             },
@@ -360,6 +402,7 @@ fn cases() -> Vec<Broken> {
             first: Some(("git", "git.helper")),
             module: MODULE,
             go_fails: true,
+            build: false,
             set_up: |_, c| {
                 c.env.gocred(&["setup", "git", "--undo"]).success();
                 let other = c.env.script(
@@ -375,10 +418,37 @@ fn cases() -> Vec<Broken> {
             },
         },
         Broken {
+            name: "a rule with a path, and git does not send the path (no useHttpPath)",
+            first: Some(("git", "git.helper")),
+            module: MODULE,
+            go_fails: true,
+            build: false,
+            set_up: |_, c| {
+                c.env.gocred(&["setup", "git", "--undo"]).success();
+                c.env.policy(&format!(
+                    "[[rule]]\nurl = \"https://{HOST}/group\"\nsources = [\"file\"]\nstore = \"file\"\n"
+                ));
+                c.env
+                    .gocred(&["store"])
+                    .stdin(format!(
+                        "protocol=https\nhost={HOST}\npath=group/mod.git\nusername={USER}\npassword={GOOD}\n"
+                    ))
+                    .success();
+                // What `setup git` writes, without useHttpPath.
+                c.env
+                    .git_config(&format!("credential.https://{HOST}.helper"), "");
+                c.env.git_config(
+                    &format!("credential.https://{HOST}.helper"),
+                    crate::common::GOCRED,
+                );
+            },
+        },
+        Broken {
             name: "credential.helper = gocred, and git-credential-gocred is not on PATH",
             first: Some(("git", "git.helper")),
             module: MODULE,
             go_fails: true,
+            build: false,
             set_up: |_, c| {
                 c.env.gocred(&["setup", "git", "--undo"]).success();
                 c.env.git_config("credential.helper", "gocred");
@@ -430,7 +500,20 @@ fn run_case(w: &DoctorWorld, b: &Broken) -> Result<String, String> {
     let start = Instant::now();
     let mut c = w.case();
     (b.set_up)(w, &mut c);
-    let before = c.go_get(b.module);
+    let go = if b.build {
+        std::fs::write(
+            c.work.join("main.go"),
+            format!(
+                "package main\n\nimport mod \"{}\"\n\nfunc main() {{ println(mod.Hello) }}\n",
+                b.module
+            ),
+        )
+        .unwrap();
+        format!("go get {}@{VERSION}\ngo list ./...\n", b.module)
+    } else {
+        format!("go get {}@{VERSION}\n", b.module)
+    };
+    let before = c.sh(&format!("set -e\n{go}"));
     match (b.go_fails, before.code() == Some(0)) {
         (true, true) => return Err(format!("go get worked before the fix:\n{before}")),
         (false, false) => return Err(format!("go get failed:\n{before}")),
@@ -460,10 +543,7 @@ fn run_case(w: &DoctorWorld, b: &Broken) -> Result<String, String> {
         .as_str()
         .ok_or_else(|| format!("no fix printed:\n{out}"))?;
     let script = apply(&c, fix)?;
-    let after = c.sh(&format!(
-        "set -e\n{script}go get {}@{VERSION}\ngocred doctor {}\n",
-        b.module, b.module
-    ));
+    let after = c.sh(&format!("set -e\n{script}{go}gocred doctor {}\n", b.module));
     if after.code() != Some(0) {
         return Err(format!(
             "the fix `{fix}`, applied, did not make go (and doctor) happy:\n{after}"
