@@ -917,5 +917,108 @@ pub fn sh_words(line: &str) -> Option<Vec<String>> {
     Some(words)
 }
 
+/// One file of git's config (`--global`, `--system`, `--local`), read and changed through
+/// `git config SCOPE`: what `setup git` writes and undoes. Arguments go to git as argv, never
+/// through a shell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScopeFile {
+    /// `--global`, `--system` or `--local`.
+    pub scope: &'static str,
+}
+
+/// Why `git config SCOPE ...` did not do its part.
+#[derive(Debug, thiserror::Error)]
+pub enum ScopeError {
+    #[error("cannot run git: {0}")]
+    NoGit(std::io::Error),
+    /// What git said on stderr.
+    #[error("{0}")]
+    Failed(String),
+    #[error(
+        "{key} ({scope}) holds a value that is not UTF-8: gocred will not rewrite it; fix it with \
+         `git config {scope} --edit`"
+    )]
+    NotUtf8 { key: String, scope: &'static str },
+}
+
+impl ScopeFile {
+    /// Every value of `key` in this file, in order (none when it is not set). A value holding a
+    /// newline stays one value.
+    pub fn get_all(&self, key: &str) -> Result<Vec<String>, ScopeError> {
+        let output = git()
+            .args(["config", self.scope, "--null", "--get-all", key])
+            .output()
+            .map_err(ScopeError::NoGit)?;
+        match output.status.code() {
+            // NUL-terminated: a value holding a newline stays one value.
+            Some(0) => String::from_utf8(output.stdout)
+                .map(|text| text.split_terminator('\0').map(str::to_owned).collect())
+                .map_err(|_| ScopeError::NotUtf8 {
+                    key: key.to_owned(),
+                    scope: self.scope,
+                }),
+            Some(1) => Ok(Vec::new()), // not set
+            _ => Err(ScopeError::Failed(
+                String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+            )),
+        }
+    }
+
+    /// Whether any key of this file matches `regexp` (`git config --get-regexp`).
+    pub fn any_matching(&self, regexp: &str) -> Result<bool, ScopeError> {
+        let output = git()
+            .args(["config", self.scope, "--get-regexp", regexp])
+            .output()
+            .map_err(ScopeError::NoGit)?;
+        Ok(output.status.code() != Some(1))
+    }
+
+    /// Runs `git config SCOPE ARGS...`.
+    pub fn run(&self, args: &[&str]) -> Result<(), ScopeError> {
+        let output = git()
+            .args(["config", self.scope])
+            .args(args)
+            .output()
+            .map_err(ScopeError::NoGit)?;
+        if !output.status.success() {
+            return Err(ScopeError::Failed(
+                String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// How many `GIT_CONFIG_KEY_n`/`GIT_CONFIG_VALUE_n` pairs the caller's `GIT_CONFIG_COUNT`
+/// (`value`) already holds: entries appended after them keep theirs. Unset or blank is none;
+/// anything but a number is refused, as git refuses it.
+pub fn env_config_count(value: Option<&str>) -> Result<usize, String> {
+    match value.map(str::trim) {
+        None | Some("") => Ok(0),
+        Some(v) => v.parse().map_err(|_| {
+            format!(
+                "GIT_CONFIG_COUNT is '{}', not a number: git would refuse it too",
+                crate::redact::sanitize(v)
+            )
+        }),
+    }
+}
+
+/// The environment that adds `entries` to git's config after the caller's `first` ones
+/// ([`env_config_count`]): `GIT_CONFIG_KEY_n`, `GIT_CONFIG_VALUE_n` and the new
+/// `GIT_CONFIG_COUNT`.
+pub fn env_config(first: usize, entries: &[(String, String)]) -> Vec<(String, String)> {
+    let mut vars = Vec::with_capacity(2 * entries.len() + 1);
+    for (i, (key, value)) in entries.iter().enumerate() {
+        vars.push((format!("GIT_CONFIG_KEY_{}", first + i), key.clone()));
+        vars.push((format!("GIT_CONFIG_VALUE_{}", first + i), value.clone()));
+    }
+    vars.push((
+        "GIT_CONFIG_COUNT".into(),
+        (first + entries.len()).to_string(),
+    ));
+    vars
+}
+
 #[cfg(test)]
 mod tests;

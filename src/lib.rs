@@ -5,8 +5,10 @@
 
 pub mod cli;
 pub mod doctor;
+pub mod exec;
 pub mod fs;
 pub mod gitconfig;
+pub mod goenv;
 pub mod net;
 pub mod netrc;
 pub mod oauth;
@@ -15,5 +17,6 @@ pub mod policy;
 pub mod protocol;
 pub mod redact;
 pub mod secret;
+pub mod setup;
 pub mod source;
 pub mod time;

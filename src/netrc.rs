@@ -17,9 +17,12 @@
 
 use crate::secret::Secret;
 
+pub mod build;
 pub mod curl;
 pub mod go;
 pub mod import;
+
+pub use build::{Built, build};
 
 /// Why an entry cannot be written as a netrc line that Go and curl both read back exactly.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

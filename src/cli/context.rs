@@ -6,9 +6,8 @@ use crate::paths;
 use crate::policy::target::default_port;
 use crate::policy::{self, Decision, Policy, SourceKind, Target};
 use crate::protocol::{Limits, Request, read_request};
-use crate::source::{
-    Source, Store, env::Env, file::FileStore, keychain::Keychain, oauth::OAuthSource,
-};
+use crate::source::sources::{self, Sources};
+use crate::source::{Store, oauth::OAuthSource};
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
 
@@ -125,51 +124,19 @@ impl Context<'_> {
         Ok(request)
     }
 
-    pub fn file_store(&self, policy: &Policy) -> Result<FileStore, CommandError> {
-        let path = policy.file_path.clone().or_else(paths::default_file_store).ok_or_else(|| {
-            CommandError::config("cannot tell where the file store lives: set [file] path in the config, or HOME")
-        })?;
-        Ok(FileStore::new(path))
+    /// The credential sources of `policy`, as this command's environment sees them.
+    pub fn sources<'c>(&'c self, policy: &'c Policy) -> Sources<'c> {
+        Sources::new(policy, &*self.env, self.now)
     }
 
     /// The store named by `kind` (keychain or file). Creating one touches neither D-Bus nor disk.
     pub fn store(&self, policy: &Policy, kind: SourceKind) -> Result<Box<dyn Store>, CommandError> {
-        Ok(match kind {
-            SourceKind::Keychain => Box::new(Keychain::new(policy.keychain_backend)),
-            SourceKind::File => Box::new(self.file_store(policy)?),
-            SourceKind::Env | SourceKind::OAuth => {
-                return Err(CommandError::internal(format!(
-                    "BUG: {} is not a store",
-                    kind.name()
-                )));
-            }
-        })
+        Ok(sources::store(policy, kind)?)
     }
 
-    pub fn source<'s>(
-        &'s self,
-        policy: &Policy,
-        kind: SourceKind,
-    ) -> Result<Box<dyn Source + 's>, CommandError> {
-        Ok(match kind {
-            SourceKind::Env => Box::new(Env::new(|name: &str| (self.env)(name))),
-            SourceKind::OAuth => Box::new(self.oauth(policy)),
-            store => {
-                let s: Box<dyn Source> = match store {
-                    SourceKind::Keychain => Box::new(Keychain::new(policy.keychain_backend)),
-                    _ => Box::new(self.file_store(policy)?),
-                };
-                s
-            }
-        })
-    }
-}
-
-impl Context<'_> {
     /// The `oauth` source, which also keeps and rejects tokens (login, logout, erase).
     pub fn oauth(&self, policy: &Policy) -> OAuthSource<'_> {
-        let file = policy.file_path.clone().or_else(paths::default_file_store);
-        OAuthSource::new(policy.keychain_backend, file, &*self.env)
+        sources::oauth(policy, &*self.env)
     }
 }
 

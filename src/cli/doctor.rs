@@ -4,10 +4,9 @@
 
 use super::CommandError;
 use super::context::Context;
-use crate::doctor::{self, Answer, Inputs, Wiring};
-use crate::policy::{Policy, Rule, ScopeKey};
+use crate::doctor::{self, Inputs, Wiring};
 use crate::secret::{Secret, SecretBytes};
-use crate::source::{Credential, Query, SourceError};
+use crate::source::Credential;
 use std::io::Write;
 use std::time::Duration;
 
@@ -68,7 +67,7 @@ pub fn cmd_doctor(ctx: &mut Context, args: DoctorArgs) -> Result<(), CommandErro
         .flatten()
         .unwrap_or(Duration::from_secs(3));
     let report = {
-        let wiring = CliWiring { ctx };
+        let wiring = CliWiring;
         let inputs = Inputs {
             env: &*ctx.env,
             now: ctx.now,
@@ -99,26 +98,10 @@ pub fn cmd_doctor(ctx: &mut Context, args: DoctorArgs) -> Result<(), CommandErro
     }
 }
 
-struct CliWiring<'c, 'io> {
-    ctx: &'c Context<'io>,
-}
+/// `cli/`'s shapes, lent to the library.
+struct CliWiring;
 
-impl Wiring for CliWiring<'_, '_> {
-    fn credential(&self, policy: &Policy, rule: &Rule, scope: &ScopeKey) -> Answer {
-        answer(self.ctx, policy, rule, scope)
-    }
-
-    fn expired_at(&self, policy: &Policy, rule: &Rule, scope: &ScopeKey) -> Option<u64> {
-        expired_at(self.ctx, policy, rule, scope)
-    }
-
-    fn rule_origin(&self, rule: &Rule) -> (String, Option<String>) {
-        (
-            super::exec::rule_origin(rule),
-            super::exec::rule_path_prefix(rule),
-        )
-    }
-
+impl Wiring for CliWiring {
     fn new_rule_text(&self, origin: &str) -> String {
         super::import_netrc::new_rule_text(origin)
     }
@@ -129,56 +112,4 @@ impl Wiring for CliWiring<'_, '_> {
         super::goauth::basic_into(cred, &mut header);
         Secret::new(String::from_utf8_lossy(&header.0).into_owned())
     }
-}
-
-/// The first source of `rule` that answers, and its name.
-fn answer(ctx: &Context, policy: &Policy, rule: &Rule, scope: &ScopeKey) -> Answer {
-    // An OAuth source may refresh an expired token over the network: with doctor's short
-    // timeout, unless the user set one.
-    let env = |name: &str| match (ctx.env)(name) {
-        None if name == "GOCRED_HTTP_TIMEOUT" => Some("3".to_owned()),
-        v => v,
-    };
-    let ctx = &Context {
-        stdin: Box::new(std::io::empty()),
-        stdout: Box::new(std::io::sink()),
-        stderr: Box::new(std::io::sink()),
-        config_path: ctx.config_path.clone(),
-        env: Box::new(env),
-        now: ctx.now,
-    };
-    let query = Query {
-        scope,
-        rule,
-        path: None,
-        username: rule.username.as_deref(),
-        now: ctx.now,
-    };
-    let mut unavailable = None;
-    for &kind in &rule.sources {
-        let source = ctx.source(policy, kind).map_err(|e| (kind, e.message))?;
-        match source.get(&query) {
-            Ok(Some(c)) => return Ok(Some((kind.name(), c))),
-            Ok(None) => {}
-            Err(SourceError::Unavailable(m)) => {
-                unavailable.get_or_insert((kind, m));
-            }
-            Err(SourceError::Fatal(m)) => return Err((kind, m)),
-        }
-    }
-    unavailable.map_or(Ok(None), Err)
-}
-
-/// When the rule's store holds an expired entry for `scope`.
-fn expired_at(ctx: &Context, policy: &Policy, rule: &Rule, scope: &ScopeKey) -> Option<u64> {
-    let kind = rule.oauth.as_ref().map(|o| o.store).or(rule.store)?;
-    let store = ctx.store(policy, kind).ok()?;
-    store
-        .list()
-        .ok()?
-        .into_iter()
-        .filter(|i| i.scope == *scope)
-        .filter_map(|i| i.password_expiry_utc)
-        .filter(|&t| t <= ctx.now)
-        .max()
 }

@@ -144,6 +144,17 @@ impl From<ConfigError> for CommandError {
     }
 }
 
+impl From<crate::source::sources::Error> for CommandError {
+    fn from(e: crate::source::sources::Error) -> Self {
+        use crate::source::sources::Error;
+        match e {
+            Error::NoFileStore { .. } => CommandError::config(e.to_string()),
+            Error::NotAStore { .. } => CommandError::internal(e.to_string()),
+            Error::Source { error, .. } => error.into(),
+        }
+    }
+}
+
 impl From<SourceError> for CommandError {
     fn from(e: SourceError) -> Self {
         CommandError::user(e.to_string())

@@ -3,7 +3,6 @@
 
 use super::CommandError;
 use super::context::Context;
-use super::resolve::Resolver;
 use crate::policy::{Decision, Target};
 use crate::protocol::Response;
 use crate::source::entry_path;
@@ -33,7 +32,7 @@ pub fn cmd_get(ctx: &mut Context) -> Result<(), CommandError> {
     else {
         return Ok(());
     };
-    let mut resolver = Resolver::new(ctx, &policy);
+    let mut resolver = ctx.sources(&policy);
     let found = resolver.resolve_for(
         rule,
         &scope,
@@ -47,7 +46,7 @@ pub fn cmd_get(ctx: &mut Context) -> Result<(), CommandError> {
     drop(resolver);
     let found = match found {
         Ok(found) => found,
-        Err(e) => return Err(notes.into_iter().fold(e, CommandError::hinted)),
+        Err(e) => return Err(notes.into_iter().fold(e.into(), CommandError::hinted)),
     };
     let Some((source, cred)) = found else {
         for note in &notes {

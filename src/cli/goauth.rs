@@ -27,12 +27,12 @@
 
 use super::CommandError;
 use super::context::Context;
-use super::resolve::Resolver;
 use crate::policy::{
     Decision, HostPattern, Input, Policy, Rule, ScopeKey, Target, TargetError, normalize,
 };
 use crate::secret::SecretBytes;
 use crate::source::Credential;
+use crate::source::sources::Sources;
 use std::io::{Read, Write};
 
 #[derive(Debug, clap::Args)]
@@ -58,14 +58,14 @@ pub fn cmd_goauth(ctx: &mut Context, args: GoauthArgs) -> Result<(), CommandErro
     let mut out = SecretBytes::default();
     let mut notes = Vec::new();
     {
-        let mut resolver = Resolver::new(ctx, &policy);
+        let mut resolver = ctx.sources(&policy);
         match target {
             None => {
                 for rule in policy.rules.iter().filter(|r| r.goauth_preemptive) {
                     let HostPattern::Exact(host) = &rule.pattern.host else {
                         continue; // config check refuses this
                     };
-                    let machine = super::netrc::machine_name(host, rule.pattern.port);
+                    let machine = crate::policy::machine_name(host, rule.pattern.port);
                     let Ok(target) = normalize(Input::Attributes {
                         protocol: "https",
                         host: &machine,
@@ -119,7 +119,7 @@ fn decide_url(policy: &Policy, target: Option<Target>) -> Option<(&Rule, ScopeKe
 
 /// Appends one credential set for `rule` on `target`'s host (under the rule's path prefix).
 fn answer(
-    resolver: &mut Resolver,
+    resolver: &mut Sources,
     rule: &Rule,
     scope: &ScopeKey,
     target: &Target,
@@ -130,7 +130,7 @@ fn answer(
         Ok(Some(cred)) => cred,
         Ok(None) => return,
         Err(e) => {
-            notes.push(format!("{}: no answer: {}", target.origin(), e.message));
+            notes.push(format!("{}: no answer: {}", target.origin(), e));
             return;
         }
     };

@@ -17,7 +17,6 @@
 
 use super::CommandError;
 use super::context::Context;
-use super::resolve::Resolver;
 use crate::netrc;
 use crate::policy::{Decision, SourceKind, Target};
 use crate::secret::Secret;
@@ -289,7 +288,7 @@ pub fn cmd_import_netrc(ctx: &mut Context, args: ImportNetrcArgs) -> Result<(), 
     // without a user name (what git and go send).
     let on_disk = ctx.load_policy()?;
     let mut unverified: Vec<String> = Vec::new();
-    let mut resolver = Resolver::new(ctx, &on_disk);
+    let mut resolver = ctx.sources(&on_disk);
     for it in &items {
         let why = match on_disk.decide(it.target.clone()) {
             Decision::NotManaged => Some(
@@ -308,7 +307,7 @@ pub fn cmd_import_netrc(ctx: &mut Context, args: ImportNetrcArgs) -> Result<(), 
                     ),
                     _ => "not found when read back".to_owned(),
                 }),
-                Err(e) => Some(format!("cannot read it back: {}", e.message)),
+                Err(e) => Some(format!("cannot read it back: {e}")),
             },
         };
         if let Some(why) = why {

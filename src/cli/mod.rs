@@ -17,7 +17,6 @@ mod login;
 mod login_token;
 mod logout;
 mod netrc;
-mod resolve;
 mod setup;
 mod status;
 mod store;

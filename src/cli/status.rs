@@ -228,7 +228,7 @@ pub(super) fn wanted_for_rule<'a>(
     origin: &'a str,
     prefix: Option<&'a str>,
 ) -> Wanted<'a> {
-    let host = super::exec::rule_machine(rule);
+    let host = crate::policy::rule_machine(rule);
     Wanted {
         url: CredentialUrl {
             protocol: rule.pattern.scheme.clone(),
@@ -246,8 +246,8 @@ pub(super) fn wanted_for_rule<'a>(
 
 /// The `git asks gocred` line of a rule, and its JSON.
 fn git_line(git: &Result<GitConfig, (String, &str)>, rule: &Rule) -> (String, Value) {
-    let origin = super::exec::rule_origin(rule);
-    let prefix = super::exec::rule_path_prefix(rule);
+    let origin = crate::policy::rule_origin(rule);
+    let prefix = crate::policy::rule_path_prefix(rule);
     let wanted = wanted_for_rule(rule, &origin, prefix.as_deref());
     match git {
         Ok(config) => {

@@ -8,13 +8,40 @@
 use super::routing::GoEnv;
 use super::{Inputs, Layer, Report, Subject, sh_quote};
 use crate::net::{Net, Options};
+use crate::policy::ScopeKey;
 use crate::policy::{Decision, HostPattern, Policy, Rule, SourceKind};
 use crate::source::Credential;
+use crate::source::sources::Sources;
 use crate::time::{format_utc, relative};
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 
 const L: Layer = Layer::Auth;
+
+/// The credential `get` would give for `rule` and `scope` (git's `path` as `get` matches it),
+/// and which source answered. An OAuth refresh gets doctor's short timeout unless the user set
+/// one.
+pub fn credential(
+    inputs: &Inputs<'_>,
+    policy: &Policy,
+    rule: &Rule,
+    scope: &ScopeKey,
+    path: Option<&str>,
+) -> super::Answer {
+    let env = |name: &str| match (inputs.env)(name) {
+        None if name == crate::net::TIMEOUT_VAR => Some("3".to_owned()),
+        v => v,
+    };
+    Sources::new(policy, &env, inputs.now)
+        .resolve_for(rule, scope, path, None)
+        .map(|found| found.map(|(kind, cred)| (kind.name(), cred)))
+        .map_err(|e| (e.kind(), e.to_string()))
+}
+
+/// When the rule's store holds an expired entry for `scope`.
+fn expired_at(inputs: &Inputs<'_>, policy: &Policy, rule: &Rule, scope: &ScopeKey) -> Option<u64> {
+    Sources::new(policy, inputs.env, inputs.now).expired_at(rule, scope)
+}
 
 /// The `go-import` prefix of a `?go-get=1` page, if it has one.
 fn go_import_prefix(html: &str) -> Option<String> {
@@ -151,7 +178,7 @@ fn goproxy(
         let decision = policy.decide(t.clone());
         let gocred_has = match &decision {
             Decision::Managed { rule, scope, .. } => {
-                matches!(inputs.wiring.credential(policy, rule, scope), Ok(Some(_)))
+                matches!(credential(inputs, policy, rule, scope, None), Ok(Some(_)))
             }
             Decision::NotManaged => false,
         };
@@ -287,7 +314,7 @@ fn module_host(
             )
         }
     };
-    let cred = match inputs.wiring.credential(policy, rule, &scope) {
+    let cred = match credential(inputs, policy, rule, &scope, None) {
         Ok(Some((source, cred))) => {
             let expiry = match cred.password_expiry_utc {
                 Some(t) => format!("expires {} ({})", relative(t, inputs.now), format_utc(t)),
@@ -301,7 +328,7 @@ fn module_host(
             cred
         }
         Ok(None) => {
-            match inputs.wiring.expired_at(policy, rule, &scope) {
+            match expired_at(inputs, policy, rule, &scope) {
                 Some(t) => report.fail(
                     L,
                     "auth.credential",
@@ -618,12 +645,12 @@ fn netrc_check(
         if let Some(entry) = crate::netrc::go::lookup(&entries, &host) {
             // Drift: the entry's token against gocred's, when gocred has one.
             let ours = match policy.decide(subject.target.clone()) {
-                Decision::Managed { rule, scope, .. } => inputs
-                    .wiring
-                    .credential(policy, rule, &scope)
-                    .ok()
-                    .flatten()
-                    .map(|(_, c)| c),
+                Decision::Managed { rule, scope, .. } => {
+                    credential(inputs, policy, rule, &scope, None)
+                        .ok()
+                        .flatten()
+                        .map(|(_, c)| c)
+                }
                 Decision::NotManaged => None,
             };
             if let Some(ours) = ours

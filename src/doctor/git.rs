@@ -34,7 +34,8 @@ pub fn check(report: &mut Report, subject: &Subject, inputs: &Inputs<'_>, netrc_
             return;
         }
     };
-    let (origin, prefix) = inputs.wiring.rule_origin(rule);
+    let origin = crate::policy::rule_origin(rule);
+    let prefix = crate::policy::rule_path_prefix(rule);
     let wanted = Wanted {
         url: CredentialUrl {
             protocol: rule.pattern.scheme.clone(),

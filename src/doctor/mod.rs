@@ -21,7 +21,7 @@ pub mod git;
 pub mod network;
 pub mod routing;
 
-use crate::policy::{Input, Policy, Rule, ScopeKey, SourceKind, Target, normalize};
+use crate::policy::{Input, Policy, SourceKind, Target, normalize};
 use crate::secret::Secret;
 use crate::source::Credential;
 use std::time::Duration;
@@ -277,15 +277,9 @@ pub fn parse_subject(arg: &str) -> Result<Subject, String> {
 /// the kind of the source that failed and why.
 pub type Answer = Result<Option<(&'static str, Credential)>, (SourceKind, String)>;
 
-/// What doctor needs from the command line's side of gocred (its sources and stores, and the
-/// shapes `setup git` writes). Implemented by `cli/doctor.rs`.
+/// What doctor borrows from the command line's side of gocred (the shapes other subcommands
+/// print). Implemented by `cli/doctor.rs`.
 pub trait Wiring {
-    /// The credential `get` would give for `rule` and `scope`.
-    fn credential(&self, policy: &Policy, rule: &Rule, scope: &ScopeKey) -> Answer;
-    /// When the rule's store holds an expired entry for `scope`.
-    fn expired_at(&self, policy: &Policy, rule: &Rule, scope: &ScopeKey) -> Option<u64>;
-    /// `scheme://host[:port]` of a rule and its path prefix URL, as `setup git` writes them.
-    fn rule_origin(&self, rule: &Rule) -> (String, Option<String>);
     /// The rule text to add for an origin with no rule.
     fn new_rule_text(&self, origin: &str) -> String;
     /// `Basic base64(user:password)`.

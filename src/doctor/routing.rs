@@ -5,18 +5,16 @@
 //! (it overrides go's env file), `go env -w` otherwise.
 
 use super::{Inputs, Layer, Report, Subject, sh_quote};
-use std::collections::HashMap;
+use crate::goenv;
 
 const L: Layer = Layer::Routing;
 
-/// The go environment doctor reads: effective values, and which of them the process
-/// environment sets (those win over `go env -w`).
+/// The go environment doctor reads ([`crate::goenv`]), with what doctor derives from it.
 #[derive(Debug, Default)]
 pub struct GoEnv {
-    /// `None` when go could not be run: why.
+    /// When go could not be run or read: why.
     pub error: Option<String>,
-    values: HashMap<String, String>,
-    from_env: Vec<String>,
+    env: goenv::GoEnv,
 }
 
 const KEYS: &[&str] = &[
@@ -34,50 +32,32 @@ const KEYS: &[&str] = &[
 impl GoEnv {
     /// `go env -json` for the keys doctor needs.
     pub fn read(inputs: &Inputs<'_>) -> GoEnv {
-        let out = std::process::Command::new("go")
-            .args(["env", "-json"])
-            .args(KEYS)
-            .stdin(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
-            .output();
-        let from_env = KEYS
-            .iter()
-            .filter(|k| inputs.var(k).is_some())
-            .map(|k| (*k).to_owned())
-            .collect();
-        let error = |e: String| GoEnv {
-            error: Some(e),
-            ..GoEnv::default()
-        };
-        match out {
-            Ok(o) if o.status.success() => {
-                match serde_json::from_slice::<HashMap<String, serde_json::Value>>(&o.stdout) {
-                    Ok(map) => GoEnv {
-                        error: None,
-                        values: map
-                            .into_iter()
-                            .map(|(k, v)| (k, v.as_str().unwrap_or_default().to_owned()))
-                            .collect(),
-                        from_env,
-                    },
-                    Err(_) => error("`go env -json` printed no JSON".into()),
-                }
-            }
-            Ok(o) => error(format!(
-                "`go env -json` failed: {}",
-                crate::redact::shown(String::from_utf8_lossy(&o.stderr).trim())
-            )),
-            Err(e) => error(format!("cannot run go ({e})")),
+        match goenv::GoEnv::read_go(inputs.env, KEYS) {
+            Ok(env) => GoEnv { error: None, env },
+            Err(e) => GoEnv {
+                error: Some(match e {
+                    goenv::Error::Run(e) => format!("cannot run go ({e})"),
+                    goenv::Error::NotJson(_) => "`go env -json` printed no JSON".to_owned(),
+                    goenv::Error::Failed(why) => {
+                        format!(
+                            "`go env -json` failed: {}",
+                            crate::redact::shown(why.trim())
+                        )
+                    }
+                }),
+                env: goenv::GoEnv::default(),
+            },
         }
     }
 
     pub fn get(&self, key: &str) -> &str {
-        self.values.get(key).map_or("", String::as_str)
+        self.env.get(key)
     }
 
-    /// The command that sets `key` to `value` where go will see it.
+    /// The command that sets `key` to `value` where go will see it: `export` for a variable
+    /// the environment sets (go's env file cannot override it), `go env -w` otherwise.
     pub fn set(&self, key: &str, value: &str) -> String {
-        if self.from_env.iter().any(|k| k == key) {
+        if self.env.in_environment(key) {
             format!("export {key}={}", sh_quote(value))
         } else {
             format!("go env -w {key}={}", sh_quote(value))
@@ -86,32 +66,20 @@ impl GoEnv {
 
     /// The command that unsets `key` where go reads it.
     pub fn unset(&self, key: &str) -> String {
-        if self.from_env.iter().any(|k| k == key) {
+        if self.env.in_environment(key) {
             format!("unset {key}")
         } else {
             format!("go env -u {key}")
         }
     }
 
-    /// GONOPROXY, defaulting to GOPRIVATE.
-    pub fn noproxy(&self) -> &str {
-        match self.get("GONOPROXY") {
-            "" => self.get("GOPRIVATE"),
-            v => v,
-        }
-    }
-
-    /// GONOSUMDB, defaulting to GOPRIVATE.
-    pub fn nosumdb(&self) -> &str {
-        match self.get("GONOSUMDB") {
-            "" => self.get("GOPRIVATE"),
-            v => v,
-        }
+    pub fn routing(&self, module: &str) -> goenv::Routing {
+        self.env.routing(module)
     }
 
     /// Whether go fetches `module` directly (with git), not through a proxy.
     pub fn direct(&self, module: &str) -> bool {
-        glob_match_prefix(self.noproxy(), module).is_some()
+        self.routing(module).direct.is_some()
             || self
                 .get("GOPROXY")
                 .split([',', '|'])
@@ -121,7 +89,7 @@ impl GoEnv {
 
     /// The proxies go tries for `module`, in order, when it does not go direct.
     pub fn proxies(&self, module: &str) -> Vec<String> {
-        if glob_match_prefix(self.noproxy(), module).is_some() {
+        if self.routing(module).direct.is_some() {
             return Vec::new();
         }
         self.get("GOPROXY")
@@ -159,34 +127,6 @@ impl GoEnv {
     /// Whether go reads a netrc (`GOAUTH` has `netrc`; the default).
     pub fn reads_netrc(&self) -> bool {
         self.goauth().iter().any(|c| c == "netrc")
-    }
-}
-
-/// Go's `path.Match`-style glob against the leading elements of `module` (as GOPRIVATE etc.).
-pub fn glob_match_prefix(patterns: &str, module: &str) -> Option<String> {
-    for pattern in patterns.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let n = pattern.split('/').count();
-        let elems: Vec<&str> = module.split('/').collect();
-        if elems.len() < n {
-            continue;
-        }
-        let prefix = elems[..n].join("/");
-        if glob(pattern.as_bytes(), prefix.as_bytes()) {
-            return Some(pattern.to_owned());
-        }
-    }
-    None
-}
-
-/// `*` (no `/`), `?`, and literal bytes.
-fn glob(p: &[u8], s: &[u8]) -> bool {
-    match p.split_first() {
-        None => s.is_empty(),
-        Some((b'*', rest)) => (0..=s.len())
-            .take_while(|&i| i == 0 || s[i - 1] != b'/')
-            .any(|i| glob(rest, &s[i..])),
-        Some((b'?', rest)) => s.first().is_some_and(|&c| c != b'/') && glob(rest, &s[1..]),
-        Some((&c, rest)) => s.first() == Some(&c) && glob(rest, &s[1..]),
     }
 }
 
@@ -264,7 +204,8 @@ pub fn check(report: &mut Report, subject: &Subject, _inputs: &Inputs<'_>, go: &
 
     // Proxy or direct.
     let proxy = go.get("GOPROXY");
-    match glob_match_prefix(go.noproxy(), module) {
+    let routing = go.routing(module);
+    match routing.direct.clone() {
         Some(p) => report.pass(
             L,
             "routing.proxy",
@@ -320,7 +261,7 @@ pub fn check(report: &mut Report, subject: &Subject, _inputs: &Inputs<'_>, go: &
     if sumdb == "off" {
         report.pass(L, "routing.checksum", "GOSUMDB=off: no checksum lookup");
     } else {
-        match glob_match_prefix(go.nosumdb(), module) {
+        match routing.no_sumdb.clone() {
             Some(p) => report.pass(
                 L,
                 "routing.checksum",
@@ -330,7 +271,8 @@ pub fn check(report: &mut Report, subject: &Subject, _inputs: &Inputs<'_>, go: &
             ),
             None => {
                 // GOPRIVATE set through another variable (GONOPROXY) leaves GONOSUMDB empty.
-                let via = glob_match_prefix(go.get("GONOPROXY"), module);
+                let via = goenv::match_prefix_patterns(go.get("GONOPROXY"), module)
+                    .map(str::to_owned);
                 let (detail, fix) = match via {
                     Some(p) if private.is_empty() => (
                         format!(
@@ -352,8 +294,7 @@ pub fn check(report: &mut Report, subject: &Subject, _inputs: &Inputs<'_>, go: &
         }
     }
 
-    let insecure = go.get("GOINSECURE");
-    match glob_match_prefix(insecure, module) {
+    match routing.insecure.clone() {
         Some(p) => report.fail(
             L,
             "routing.insecure",

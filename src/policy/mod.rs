@@ -7,6 +7,7 @@
 
 pub mod edit;
 mod load;
+mod origin;
 pub mod pattern;
 pub mod psl;
 mod scan;
@@ -17,6 +18,7 @@ pub use load::{
     ConfigError, Diagnostic, MAX_CONFIG_BYTES, load, load_for_host, load_str, load_str_full,
     load_str_keeping,
 };
+pub use origin::{machine_name, rule_machine, rule_origin, rule_path_prefix};
 pub use pattern::{HostPattern, UrlPattern};
 pub use target::{Input, Target, TargetError, normalize};
 

@@ -7,6 +7,7 @@ pub mod file;
 pub mod keychain;
 pub mod oauth;
 pub mod record;
+pub mod sources;
 
 use crate::policy::{Rule, ScopeKey, Target};
 use crate::secret::Secret;
