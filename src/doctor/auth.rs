@@ -272,19 +272,37 @@ fn module_host(
             );
             return true;
         }
-        let text = inputs.wiring.new_rule_text(&target.origin());
-        report.fail(
-            L,
-            "auth.rule",
-            format!("no rule in {} serves {url}", policy.path.display()),
+        let store = format!(
+            "`printf 'protocol=https\\nhost={host}\\nusername=USER\\npassword=TOKEN\\n' | gocred store`"
+        );
+        let fix = if policy.exists {
+            let text = inputs.wiring.new_rule_text(&target.origin());
             format!(
-                "add to {}:\n{}",
+                "add this rule to {}:\n{}\n      then store the token: {store}, and `gocred setup git`",
                 policy.path.display(),
                 text.lines()
                     .map(|l| format!("        {l}"))
                     .collect::<Vec<_>>()
                     .join("\n")
+            )
+        } else {
+            format!(
+                "`gocred config init {host} --source file`, then store the token: {store}, then `gocred setup git`"
+            )
+        };
+        report.fail(
+            L,
+            "auth.rule",
+            format!(
+                "no rule in {}{} serves {url}, and no netrc has its credential",
+                policy.path.display(),
+                if policy.exists {
+                    ""
+                } else {
+                    " (there is no such file)"
+                }
             ),
+            fix,
         );
         return false;
     };
@@ -354,14 +372,14 @@ fn module_host(
         Err((kind, e)) => {
             let detail = format!("the {} source: {e}", kind.name());
             match kind {
-                SourceKind::Keychain => report.fail(
+                SourceKind::Keychain => report.fail_unknown(
                     L,
                     "auth.credential",
-                    detail,
                     format!(
-                        "make the keychain usable for gocred (`gocred status` names the backend: the \
-                         Secret Service needs an unlocked default collection, keyutils a session \
-                         keyring), or put another source before `keychain` in the rule at line {} of {}",
+                        "{detail}: make the keychain usable for gocred (gocred status names the \
+                         backend: the Secret Service needs an unlocked default collection, keyutils \
+                         a session keyring), or put another source before keychain in the rule at \
+                         line {} of {}",
                         rule.line,
                         policy.path.display()
                     ),

@@ -146,7 +146,7 @@ pub fn check(report: &mut Report, subject: &Subject, _inputs: &Inputs<'_>, go: &
             L,
             "routing.go_env",
             e.clone(),
-            "install Go or put it on PATH; `go env` shows what is wrong",
+            "install Go, or put it on PATH",
         );
         return;
     }

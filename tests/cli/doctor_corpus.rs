@@ -283,6 +283,18 @@ fn cases() -> Vec<Broken> {
         },
         // auth.
         Broken {
+            name: "the first day: no gocred config, no helper, no token",
+            first: Some(("auth", "auth.rule")),
+            module: MODULE,
+            go_fails: true,
+            build: false,
+            set_up: |_, c| {
+                c.env.gocred(&["setup", "git", "--undo"]).success();
+                std::fs::remove_file(c.env.policy_path()).unwrap();
+                std::fs::remove_file(c.env.file_store_path()).unwrap();
+            },
+        },
+        Broken {
             name: "no token stored",
             first: Some(("auth", "auth.credential")),
             module: MODULE,
