@@ -710,3 +710,36 @@ fn netrc_check(
     }
     found
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_go_import_prefix_is_read_from_the_tag_go_reads() {
+        let page = "<html><head><meta name=\"go-source\" content=\"x y z\">\
+                    <meta name=\"go-import\" content=\"git.corp.example/group/sub git https://git.corp.example/group/sub.git\"></head>";
+        assert_eq!(
+            go_import_prefix(page).as_deref(),
+            Some("git.corp.example/group/sub")
+        );
+        assert_eq!(
+            go_import_prefix("<meta name='go-import' content='h/a git https://h/a.git'>")
+                .as_deref(),
+            Some("h/a")
+        );
+        assert_eq!(go_import_prefix("<html>no tag</html>"), None);
+    }
+
+    #[test]
+    fn a_netrc_entry_is_deleted_by_line_only_when_its_lines_hold_it_alone() {
+        let data =
+            b"machine a.example\nlogin u\npassword p\nmachine b.example\nlogin v\npassword q\n";
+        assert_eq!(entry_lines(data, "a.example", 3), Some((1, 3)));
+        assert_eq!(entry_lines(data, "b.example", 6), Some((4, 6)));
+        // One line, two entries: a line-range delete would take both.
+        let one = b"machine a.example login u password p machine b.example login v password q\n";
+        assert_eq!(entry_lines(one, "b.example", 1), None);
+        assert_eq!(entry_lines(data, "c.example", 6), None);
+    }
+}

@@ -333,3 +333,57 @@ pub(crate) fn sh_quote(v: &str) -> String {
         format!("'{}'", v.replace('\'', "'\\''"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_healthy_report_is_one_line_and_a_failing_one_leads_with_the_first_failure() {
+        let mut r = Report {
+            url: "https://h.example/m".into(),
+            module: "h.example/m".into(),
+            checks: Vec::new(),
+        };
+        r.pass(Layer::Network, "network.go.proxy", "direct");
+        assert_eq!(r.human(false).lines().count(), 1);
+        assert!(r.human(true).contains("network.go.proxy"));
+        r.fail(
+            Layer::Routing,
+            "routing.proxy",
+            "public proxy",
+            "`go env -w GOPRIVATE=h.example`",
+        );
+        r.fail_unknown(Layer::Auth, "auth.server", "HTTP 500");
+        let human = r.human(false);
+        let first = human.lines().next().unwrap();
+        assert!(
+            first.contains("the routing layer fails first: routing.proxy"),
+            "{human}"
+        );
+        assert!(
+            human
+                .lines()
+                .nth(1)
+                .unwrap()
+                .contains("fix: `go env -w GOPRIVATE=h.example`")
+        );
+        assert!(human.contains(NO_FIX), "{human}");
+        let v: serde_json::Value = serde_json::from_str(&r.json()).unwrap();
+        assert_eq!(v["schema"], 2);
+        assert_eq!(v["healthy"], false);
+        assert_eq!(v["first_failure"]["layer"], "routing");
+        assert_eq!(v["first_failure"]["check"], "routing.proxy");
+        assert_eq!(v["checks"][2]["status"], "fail");
+        assert!(v["checks"][2]["fix"].is_null());
+        assert_eq!(v["checks"][0]["layer"], "network");
+    }
+
+    #[test]
+    fn values_in_a_fix_are_quoted_for_the_shell_only_when_needed() {
+        assert_eq!(sh_quote("/tmp/ca.pem"), "/tmp/ca.pem");
+        assert_eq!(sh_quote("gocred goauth"), "'gocred goauth'");
+        assert_eq!(sh_quote("it's"), "'it'\\''s'");
+        assert_eq!(sh_quote(""), "''");
+    }
+}

@@ -606,3 +606,47 @@ fn issuer_of(chain: &[Vec<u8>]) -> String {
         .and_then(|c| probe::issuer(c))
         .unwrap_or_else(|| "an unreadable issuer".into())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dead_goproxy_hop_is_dropped_with_its_separator() {
+        let list = "https://a.example,https://b.example|direct";
+        assert_eq!(
+            without_hop(list, "https://a.example"),
+            "https://b.example|direct"
+        );
+        assert_eq!(
+            without_hop(list, "https://b.example"),
+            "https://a.example,direct"
+        );
+        assert_eq!(without_hop("https://a.example", "https://a.example"), "");
+    }
+
+    #[test]
+    fn a_proxy_address_is_read_as_curl_and_go_read_it() {
+        let p = |url: &str| {
+            ProxyUse {
+                url: url.into(),
+                from: From::Git,
+            }
+            .address()
+        };
+        assert_eq!(
+            p("http://user:pw@proxy.example:3128"),
+            ("proxy.example".into(), 3128)
+        );
+        assert_eq!(p("proxy.example"), ("proxy.example".into(), 80));
+        assert_eq!(p("http://[::1]:8080/"), ("::1".into(), 8080));
+        // The password never reaches a message.
+        let shown = ProxyUse {
+            url: "http://user:s3cret-FAKE@proxy.example:3128".into(),
+            from: From::Env(vec!["HTTPS_PROXY"]),
+        }
+        .shown();
+        assert!(!shown.contains("s3cret-FAKE"), "{shown}");
+        assert!(shown.starts_with("HTTPS_PROXY="), "{shown}");
+    }
+}

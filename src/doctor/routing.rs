@@ -341,3 +341,52 @@ pub fn check(report: &mut Report, subject: &Subject, _inputs: &Inputs<'_>, go: &
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn go(environment: &[(&str, &str)], file: &[(&str, &str)]) -> GoEnv {
+        GoEnv {
+            error: None,
+            env: goenv::GoEnv::simulated(environment, file),
+        }
+    }
+
+    #[test]
+    fn a_fix_sets_a_variable_where_go_reads_it() {
+        let g = go(&[("GOPRIVATE", "a.example")], &[("GOFLAGS", "-insecure")]);
+        // The environment overrides go's env file: `go env -w` would change nothing.
+        assert_eq!(
+            g.set("GOPRIVATE", "a.example,b.example"),
+            "export GOPRIVATE=a.example,b.example"
+        );
+        assert_eq!(g.unset("GOFLAGS"), "go env -u GOFLAGS");
+        assert_eq!(
+            g.set("GOAUTH", "gocred goauth"),
+            "go env -w GOAUTH='gocred goauth'"
+        );
+    }
+
+    #[test]
+    fn goproxy_hops_and_goauth_commands_are_split_as_go_splits_them() {
+        let g = go(
+            &[
+                ("GOPROXY", "https://p.example|https://q.example,direct"),
+                ("GOAUTH", "netrc; gocred goauth"),
+            ],
+            &[],
+        );
+        assert_eq!(
+            g.proxies("m.example/x"),
+            vec!["https://p.example", "https://q.example"]
+        );
+        assert!(g.asks_gocred() && g.reads_netrc());
+        let g = go(&[("GOPRIVATE", "m.example")], &[]);
+        assert!(g.proxies("m.example/x").is_empty() && g.direct("m.example/x"));
+        assert!(
+            !g.asks_gocred() && g.reads_netrc(),
+            "GOAUTH defaults to netrc"
+        );
+    }
+}
