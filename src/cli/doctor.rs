@@ -41,9 +41,9 @@ meaning or goes away), `url` (the repository URL checked), `module`, `healthy` (
 failed), `first_failure` (null, or the `layer`, `check` and `fix` of the check to act on) and \
 `checks`, in order, each with `layer` (network, routing, auth or git), `check` (its id: \
 network.go.proxy, network.go.dns, network.go.tcp, network.go.tls, network.go.trust, the same \
-under network.git, routing.go_env, routing.goflags, routing.proxy, routing.checksum, \
+under network.git, network.go.goproxy (a dead GOPROXY hop), routing.go_env, routing.goflags, routing.proxy, routing.checksum, \
 routing.insecure, routing.goauth, auth.rule, auth.netrc, auth.credential, auth.server, \
-auth.discovery, git.helper), `status` (pass, fail, or skip when an earlier failure makes it \
+auth.discovery, auth.goproxy (a company GOPROXY's credential), git.helper), `status` (pass, fail, or skip when an earlier failure makes it \
 meaningless), `detail` and `fix` (null unless it failed; null for a failure whose fix doctor \
 does not know).";
 

@@ -38,6 +38,24 @@ pub fn credential(
         .map_err(|e| (e.kind(), e.to_string()))
 }
 
+/// What policy decides for the module's repository as git asks for it: its URL with `.git`
+/// (as go-import names it on GitLab and GitHub), under which a rule whose scope holds the path
+/// keeps the credential; the module's URL when no rule takes that.
+fn decide_repo<'p>(policy: &'p Policy, target: &crate::policy::Target) -> Decision<'p> {
+    let repo = target.path.as_deref().and_then(|p| {
+        crate::policy::normalize(crate::policy::Input::Attributes {
+            protocol: &target.scheme,
+            host: &target.host_port(),
+            path: Some(&format!("{p}.git")),
+        })
+        .ok()
+    });
+    match repo.map(|r| policy.decide(r)) {
+        Some(d @ Decision::Managed { .. }) => d,
+        _ => policy.decide(target.clone()),
+    }
+}
+
 /// When the rule's store holds an expired entry for `scope`.
 fn expired_at(inputs: &Inputs<'_>, policy: &Policy, rule: &Rule, scope: &ScopeKey) -> Option<u64> {
     Sources::new(policy, inputs.env, inputs.now).expired_at(rule, scope)
@@ -245,21 +263,7 @@ fn module_host(
         }
     };
     let netrc = netrc_check(report, subject, inputs, go, policy);
-    // git asks for the repository's URL (`group/mod.git`, as go-import names it on GitLab and
-    // GitHub): a rule whose scope holds the path has the credential under that.
-    let repo = target.path.as_deref().and_then(|p| {
-        crate::policy::normalize(crate::policy::Input::Attributes {
-            protocol: &target.scheme,
-            host: &host,
-            path: Some(&format!("{p}.git")),
-        })
-        .ok()
-    });
-    let decided = match repo.map(|r| policy.decide(r)) {
-        Some(d @ Decision::Managed { .. }) => d,
-        _ => policy.decide(target.clone()),
-    };
-    let Decision::Managed { rule, scope, .. } = decided else {
+    let Decision::Managed { rule, scope, .. } = decide_repo(policy, target) else {
         if let Some(entry) = &netrc {
             report.pass(
                 L,
@@ -621,7 +625,7 @@ fn netrc_check(
     report: &mut Report,
     subject: &Subject,
     inputs: &Inputs<'_>,
-    _go: &GoEnv,
+    go: &GoEnv,
     policy: &Policy,
 ) -> Option<(PathBuf, usize)> {
     const ID: &str = "auth.netrc";
@@ -662,7 +666,7 @@ fn netrc_check(
         }
         if let Some(entry) = crate::netrc::go::lookup(&entries, &host) {
             // Drift: the entry's token against gocred's, when gocred has one.
-            let ours = match policy.decide(subject.target.clone()) {
+            let ours = match decide_repo(policy, &subject.target) {
                 Decision::Managed { rule, scope, .. } => {
                     credential(inputs, policy, rule, &scope, None)
                         .ok()
@@ -686,7 +690,12 @@ fn netrc_check(
                         ID,
                         detail,
                         format!(
-                            "delete the stale entry (gocred answers git, and go through GOAUTH): `sed -i '{a},{b}d' {}`",
+                            "delete the stale entry (gocred answers git{}): `sed -i '{a},{b}d' {}`",
+                            if go.asks_gocred() {
+                                " and go"
+                            } else {
+                                "; go asks without a credential, then through GOAUTH"
+                            },
                             sh_quote(&file.display().to_string())
                         ),
                     ),
