@@ -690,11 +690,11 @@ fn netrc_check(
                         ID,
                         detail,
                         format!(
-                            "delete the stale entry (gocred answers git{}): `sed -i '{a},{b}d' {}`",
+                            "delete the stale entry (gocred holds the current token and answers git{}): `sed -i '{a},{b}d' {}`",
                             if go.asks_gocred() {
                                 " and go"
                             } else {
-                                "; go asks without a credential, then through GOAUTH"
+                                ""
                             },
                             sh_quote(&file.display().to_string())
                         ),
