@@ -31,8 +31,8 @@ module's URL (the helpers git runs, in git's order; gocred found; no other helpe
 `useHttpPath` where the rule has a path).
 
 The first failing check is the one to act on: doctor prints it first, with its fix. A fix in \
-backquotes is a command to run as printed (TOKEN and /path/to/... stand for what only you \
-know); a failure whose fix doctor cannot vouch for says so. A healthy set-up prints one line \
+backquotes is a command to run as printed (TOKEN, USER and /path/to/... stand for what only \
+you know; what follows an \"or\" is an alternative); a failure whose fix doctor cannot vouch for says so. A healthy set-up prints one line \
 (--verbose lists every check). Every network step has a short timeout (3 s, or \
 GOCRED_HTTP_TIMEOUT). Nothing printed holds a secret.
 
