@@ -295,7 +295,7 @@ impl DoctorWorld {
             ("GOAUTH", "gocred goauth".into()),
             ("SSL_CERT_FILE", self.ca.pem.clone().into()),
             ("GIT_TERMINAL_PROMPT", "0".into()),
-            ("GOCRED_HTTP_TIMEOUT", "3".into()),
+            ("GOCRED_HTTP_TIMEOUT", "10".into()), // a loaded machine; no case waits on it
         ] {
             env.set_env(k, v);
         }
