@@ -160,11 +160,17 @@ _gocred() {
             gocred__subcmd__help__subcmd__config,path)
                 cmd="gocred__subcmd__help__subcmd__config__subcmd__path"
                 ;;
+            gocred__subcmd__help__subcmd__setup,ci)
+                cmd="gocred__subcmd__help__subcmd__setup__subcmd__ci"
+                ;;
             gocred__subcmd__help__subcmd__setup,git)
                 cmd="gocred__subcmd__help__subcmd__setup__subcmd__git"
                 ;;
             gocred__subcmd__help__subcmd__setup,go)
                 cmd="gocred__subcmd__help__subcmd__setup__subcmd__go"
+                ;;
+            gocred__subcmd__setup,ci)
+                cmd="gocred__subcmd__setup__subcmd__ci"
                 ;;
             gocred__subcmd__setup,git)
                 cmd="gocred__subcmd__setup__subcmd__git"
@@ -174,6 +180,9 @@ _gocred() {
                 ;;
             gocred__subcmd__setup,help)
                 cmd="gocred__subcmd__setup__subcmd__help"
+                ;;
+            gocred__subcmd__setup__subcmd__help,ci)
+                cmd="gocred__subcmd__setup__subcmd__help__subcmd__ci"
                 ;;
             gocred__subcmd__setup__subcmd__help,git)
                 cmd="gocred__subcmd__setup__subcmd__help__subcmd__git"
@@ -191,7 +200,7 @@ _gocred() {
 
     case "${cmd}" in
         gocred)
-            opts="-q -h -V --quiet --help --version get store erase status config netrc exec login logout goauth setup import-netrc doctor completions help"
+            opts="-q -h -V --quiet --ci-job-token --help --version get store erase status config netrc exec login logout goauth setup import-netrc doctor completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -765,8 +774,22 @@ _gocred() {
             return 0
             ;;
         gocred__subcmd__help__subcmd__setup)
-            opts="git go"
+            opts="git go ci"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gocred__subcmd__help__subcmd__setup__subcmd__ci)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -923,8 +946,22 @@ _gocred() {
             return 0
             ;;
         gocred__subcmd__setup)
-            opts="-q -h --quiet --help git go help"
+            opts="-q -h --quiet --help git go ci help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gocred__subcmd__setup__subcmd__ci)
+            opts="-q -h --dry-run --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -969,8 +1006,22 @@ _gocred() {
             return 0
             ;;
         gocred__subcmd__setup__subcmd__help)
-            opts="git go help"
+            opts="git go ci help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gocred__subcmd__setup__subcmd__help__subcmd__ci)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

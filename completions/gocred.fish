@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_gocred_global_optspecs
-    string join \n q/quiet h/help V/version
+    string join \n q/quiet ci-job-token h/help V/version
 end
 
 function __fish_gocred_needs_command
@@ -25,6 +25,7 @@ function __fish_gocred_using_subcommand
 end
 
 complete -c gocred -n "__fish_gocred_needs_command" -s q -l quiet -d 'Print no notes (why a host got nothing, what was left out): only errors. Same as GOCRED_QUIET=1, which `gocred exec` then hands to its command'
+complete -c gocred -n "__fish_gocred_needs_command" -l ci-job-token -d 'Serve the CI job\'s own token to the CI server, as `[ci] job_token = true` does (what `gocred setup ci` puts in git\'s helper, before the action). Same as GOCRED_CI_JOB_TOKEN=1'
 complete -c gocred -n "__fish_gocred_needs_command" -s h -l help -d 'Print help'
 complete -c gocred -n "__fish_gocred_needs_command" -s V -l version -d 'Print version'
 complete -c gocred -n "__fish_gocred_needs_command" -f -a "get" -d 'Git credential helper: answer a request on stdin (git-credential(1))'
@@ -105,11 +106,12 @@ complete -c gocred -n "__fish_gocred_using_subcommand logout" -s q -l quiet -d '
 complete -c gocred -n "__fish_gocred_using_subcommand logout" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c gocred -n "__fish_gocred_using_subcommand goauth" -s q -l quiet -d 'Print no notes (why a host got nothing, what was left out): only errors. Same as GOCRED_QUIET=1, which `gocred exec` then hands to its command'
 complete -c gocred -n "__fish_gocred_using_subcommand goauth" -s h -l help -d 'Print help'
-complete -c gocred -n "__fish_gocred_using_subcommand setup; and not __fish_seen_subcommand_from git go help" -s q -l quiet -d 'Print no notes (why a host got nothing, what was left out): only errors. Same as GOCRED_QUIET=1, which `gocred exec` then hands to its command'
-complete -c gocred -n "__fish_gocred_using_subcommand setup; and not __fish_seen_subcommand_from git go help" -s h -l help -d 'Print help'
-complete -c gocred -n "__fish_gocred_using_subcommand setup; and not __fish_seen_subcommand_from git go help" -f -a "git" -d 'Make git ask gocred, and only gocred, for the hosts policy names'
-complete -c gocred -n "__fish_gocred_using_subcommand setup; and not __fish_seen_subcommand_from git go help" -f -a "go" -d 'Keep the policy\'s hosts private in Go (GOPRIVATE, GONOSUMDB, GONOPROXY)'
-complete -c gocred -n "__fish_gocred_using_subcommand setup; and not __fish_seen_subcommand_from git go help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c gocred -n "__fish_gocred_using_subcommand setup; and not __fish_seen_subcommand_from git go ci help" -s q -l quiet -d 'Print no notes (why a host got nothing, what was left out): only errors. Same as GOCRED_QUIET=1, which `gocred exec` then hands to its command'
+complete -c gocred -n "__fish_gocred_using_subcommand setup; and not __fish_seen_subcommand_from git go ci help" -s h -l help -d 'Print help'
+complete -c gocred -n "__fish_gocred_using_subcommand setup; and not __fish_seen_subcommand_from git go ci help" -f -a "git" -d 'Make git ask gocred, and only gocred, for the hosts policy names'
+complete -c gocred -n "__fish_gocred_using_subcommand setup; and not __fish_seen_subcommand_from git go ci help" -f -a "go" -d 'Keep the policy\'s hosts private in Go (GOPRIVATE, GONOSUMDB, GONOPROXY)'
+complete -c gocred -n "__fish_gocred_using_subcommand setup; and not __fish_seen_subcommand_from git go ci help" -f -a "ci" -d 'In a CI job: git asks gocred for the CI server, which serves the job\'s own token'
+complete -c gocred -n "__fish_gocred_using_subcommand setup; and not __fish_seen_subcommand_from git go ci help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c gocred -n "__fish_gocred_using_subcommand setup; and __fish_seen_subcommand_from git" -l global -d 'Write to the user\'s global git config (the default)'
 complete -c gocred -n "__fish_gocred_using_subcommand setup; and __fish_seen_subcommand_from git" -l system -d 'Write to the system git config'
 complete -c gocred -n "__fish_gocred_using_subcommand setup; and __fish_seen_subcommand_from git" -l local -d 'Write to the current repository\'s config'
@@ -122,8 +124,12 @@ fish\t'fish (set -gx lines)'"
 complete -c gocred -n "__fish_gocred_using_subcommand setup; and __fish_seen_subcommand_from go" -l write -d 'Write the values with `go env -w` (into Go\'s own config file)'
 complete -c gocred -n "__fish_gocred_using_subcommand setup; and __fish_seen_subcommand_from go" -s q -l quiet -d 'Print no notes (why a host got nothing, what was left out): only errors. Same as GOCRED_QUIET=1, which `gocred exec` then hands to its command'
 complete -c gocred -n "__fish_gocred_using_subcommand setup; and __fish_seen_subcommand_from go" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c gocred -n "__fish_gocred_using_subcommand setup; and __fish_seen_subcommand_from ci" -l dry-run -d 'Print the git config commands instead of running them'
+complete -c gocred -n "__fish_gocred_using_subcommand setup; and __fish_seen_subcommand_from ci" -s q -l quiet -d 'Print no notes (why a host got nothing, what was left out): only errors. Same as GOCRED_QUIET=1, which `gocred exec` then hands to its command'
+complete -c gocred -n "__fish_gocred_using_subcommand setup; and __fish_seen_subcommand_from ci" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c gocred -n "__fish_gocred_using_subcommand setup; and __fish_seen_subcommand_from help" -f -a "git" -d 'Make git ask gocred, and only gocred, for the hosts policy names'
 complete -c gocred -n "__fish_gocred_using_subcommand setup; and __fish_seen_subcommand_from help" -f -a "go" -d 'Keep the policy\'s hosts private in Go (GOPRIVATE, GONOSUMDB, GONOPROXY)'
+complete -c gocred -n "__fish_gocred_using_subcommand setup; and __fish_seen_subcommand_from help" -f -a "ci" -d 'In a CI job: git asks gocred for the CI server, which serves the job\'s own token'
 complete -c gocred -n "__fish_gocred_using_subcommand setup; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c gocred -n "__fish_gocred_using_subcommand import-netrc" -l save -d 'Append the rules for machines no rule serves to the config file'
 complete -c gocred -n "__fish_gocred_using_subcommand import-netrc" -l remove -d 'Delete FILE once every entry is stored and read back'
@@ -155,6 +161,7 @@ complete -c gocred -n "__fish_gocred_using_subcommand help; and __fish_seen_subc
 complete -c gocred -n "__fish_gocred_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "init" -d 'Write a starting policy for HOST, every key explained in a comment'
 complete -c gocred -n "__fish_gocred_using_subcommand help; and __fish_seen_subcommand_from setup" -f -a "git" -d 'Make git ask gocred, and only gocred, for the hosts policy names'
 complete -c gocred -n "__fish_gocred_using_subcommand help; and __fish_seen_subcommand_from setup" -f -a "go" -d 'Keep the policy\'s hosts private in Go (GOPRIVATE, GONOSUMDB, GONOPROXY)'
+complete -c gocred -n "__fish_gocred_using_subcommand help; and __fish_seen_subcommand_from setup" -f -a "ci" -d 'In a CI job: git asks gocred for the CI server, which serves the job\'s own token'
 
 # Added by gocred: hosts of the policy, files for import-netrc, a command after `exec --`.
 function __fish_gocred_hosts

@@ -110,25 +110,48 @@ pub fn cmd_config(ctx: &mut Context, command: ConfigCommand) -> Result<(), Comma
             )
         }
         ConfigCommand::Check => match policy::load(&path) {
-            Ok(p) if !p.exists => match ctx.missing_named_config(&p) {
-                Some(missing) => Err(CommandError::user(missing)),
-                None => out(
+            Ok(p) if !p.exists => {
+                machine_lines(ctx, &p)?;
+                match ctx.missing_named_config(&p) {
+                    Some(missing) => Err(CommandError::user(missing)),
+                    None => out(
+                        ctx,
+                        format!(
+                            "{}: no config file yet; every host {}is denied (see `gocred status` for how to start)",
+                            path.display(),
+                            if p.rules.is_empty() {
+                                ""
+                            } else {
+                                "the machine policy does not serve "
+                            }
+                        ),
+                    ),
+                }
+            }
+            Ok(p) => {
+                let refused = machine_lines(ctx, &p)?;
+                let n = p
+                    .rules
+                    .iter()
+                    .filter(|r| !r.machine.is_machine_rule())
+                    .count();
+                out(
                     ctx,
                     format!(
-                        "{}: no config file yet; every host is denied (see `gocred status` for how to start)",
-                        path.display()
+                        "{}: ok, {n} rule{}",
+                        path.display(),
+                        if n == 1 { "" } else { "s" }
                     ),
-                ),
-            },
-            Ok(p) => out(
-                ctx,
-                format!(
-                    "{}: ok, {} rule{}",
-                    path.display(),
-                    p.rules.len(),
-                    if p.rules.len() == 1 { "" } else { "s" }
-                ),
-            ),
+                )?;
+                match refused {
+                    0 => Ok(()),
+                    n => Err(CommandError::user(format!(
+                        "{}: {n} rule{} forbidden by the machine policy, not used (see above)",
+                        path.display(),
+                        if n == 1 { "" } else { "s" }
+                    ))),
+                }
+            }
             Err(e @ ConfigError::Invalid { .. }) => {
                 let _ = writeln!(ctx.stderr, "{}", e.report());
                 let n = match &e {
@@ -144,4 +167,31 @@ pub fn cmd_config(ctx: &mut Context, command: ConfigCommand) -> Result<(), Comma
             Err(e) => Err(e.into()),
         },
     }
+}
+
+/// The machine policy's part of `config check`: its own line on stdout, then on stderr each user
+/// rule it forbids or narrows (both files and lines); how many it forbids.
+fn machine_lines(ctx: &mut Context, p: &policy::Policy) -> Result<usize, CommandError> {
+    use std::io::Write;
+    let Some(m) = &p.machine else {
+        return Ok(0);
+    };
+    let own = p
+        .rules
+        .iter()
+        .filter(|r| r.machine.is_machine_rule())
+        .count();
+    writeln!(
+        ctx.stdout,
+        "{}: machine policy, ok, {own} rule{} of its own; user rules: {}",
+        m.path.display(),
+        if own == 1 { "" } else { "s" },
+        m.user_rules.name()
+    )
+    .map_err(|e| CommandError::user(format!("cannot write to stdout: {e}")))?;
+    let (lines, refused) = policy::machine::check_report(p);
+    for line in lines {
+        let _ = writeln!(ctx.stderr, "{line}");
+    }
+    Ok(refused)
 }

@@ -87,13 +87,32 @@ impl Context<'_> {
     /// The policy as the file is now (read and checked whole on every call: there is no cache).
     /// A missing file is an empty policy; see [`Context::missing_named_config`].
     pub fn load_policy(&self) -> Result<Policy, CommandError> {
-        Ok(policy::load(self.config_path()?)?)
+        Ok(policy::load_extended(
+            self.config_path()?,
+            None,
+            &mut |p| self.add_ci_job_rule(p),
+        )?)
+    }
+
+    /// The CI job token's implicit rule ([`crate::ci::add_job_rule`]), or the note that says
+    /// why a job that turned it on gets none. Added before the machine policy judges the
+    /// user's rules, so it can deny or narrow the job token like any user rule.
+    fn add_ci_job_rule(&self, policy: &mut Policy) {
+        if let Some(why) = crate::ci::add_job_rule(policy, &*self.env)
+            && !self.quiet()
+        {
+            eprintln!("{}", crate::redact::shown(&format!("gocred: note: {why}")));
+        }
     }
 
     /// [`Context::load_policy`] for a request to `host` only (`get`): the file read and checked
     /// whole, keeping only the rules that could match `host` ([`policy::load_for_host`]).
     pub fn load_policy_for_host(&self, host: Option<&str>) -> Result<Policy, CommandError> {
-        Ok(policy::load_for_host(self.config_path()?, host)?)
+        Ok(policy::load_extended(
+            self.config_path()?,
+            Some(host),
+            &mut |p| self.add_ci_job_rule(p),
+        )?)
     }
 
     /// When `$GOCRED_CONFIG` names a file that `policy` found missing: the one line that says

@@ -24,6 +24,12 @@ pub fn cmd_erase(ctx: &mut Context) -> Result<(), CommandError> {
             .oauth(&policy)
             .rejected(rule, &scope, request.password.as_ref())?);
     }
+    crate::source::command::rejected(
+        policy.keychain_backend,
+        rule,
+        &scope,
+        request.password.as_ref(),
+    )?;
     let Some(kind) = rule.store else {
         return Ok(());
     };

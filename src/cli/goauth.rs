@@ -108,12 +108,20 @@ pub fn cmd_goauth(ctx: &mut Context, args: GoauthArgs) -> Result<(), CommandErro
 fn decide_url(policy: &Policy, target: Option<Target>) -> Option<(&Rule, ScopeKey, Target)> {
     let target = target.filter(|t| t.scheme == "https")?;
     match policy.decide(target) {
+        // Go applies the answer to the rule's whole prefix: none when the machine policy
+        // denies part of it.
         Decision::Managed {
             rule,
             scope,
             target,
-        } => Some((rule, scope, target)),
-        Decision::NotManaged => None,
+        } if !policy
+            .machine
+            .as_ref()
+            .is_some_and(|m| m.denies_prefix(rule, &target)) =>
+        {
+            Some((rule, scope, target))
+        }
+        Decision::Managed { .. } | Decision::NotManaged => None,
     }
 }
 

@@ -114,7 +114,7 @@ pub fn cmd_login(ctx: &mut Context, args: LoginArgs) -> Result<(), CommandError>
              {} --save` on a host without a rule for an example)",
             rule.url,
             rule.line,
-            policy.path.display(),
+            policy.file_of(rule).display(),
             args.target
         )));
     };

@@ -62,7 +62,7 @@ pub(super) fn cmd_login_token(ctx: &mut Context, args: &LoginArgs) -> Result<(),
                  \"keychain\" (or \"file\") to its `sources` and `store = \"keychain\"`{oauth}",
                 rule.url,
                 rule.line,
-                policy.path.display()
+                policy.file_of(rule).display()
             )));
         }
     };

@@ -42,6 +42,11 @@ pub struct Cli {
     /// GOCRED_QUIET=1, which `gocred exec` then hands to its command
     #[arg(long, short = 'q', global = true)]
     pub quiet: bool,
+    /// Serve the CI job's own token to the CI server, as `[ci] job_token = true` does (what
+    /// `gocred setup ci` puts in git's helper, before the action). Same as
+    /// GOCRED_CI_JOB_TOKEN=1
+    #[arg(long, hide = true)]
+    pub ci_job_token: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -149,11 +154,18 @@ pub fn main() -> ExitCode {
         }
     };
     let mut ctx = Context::from_process();
-    if cli.quiet {
-        // `--quiet` is GOCRED_QUIET=1 for this process: one place decides what a note is.
+    for (flag, var) in [
+        (cli.quiet, context::QUIET_VAR),
+        (cli.ci_job_token, crate::ci::ENABLE_VAR),
+    ] {
+        if !flag {
+            continue;
+        }
+        // `--quiet` is GOCRED_QUIET=1 for this process (one place decides what a note is), and
+        // `--ci-job-token` GOCRED_CI_JOB_TOKEN=1.
         let env = std::mem::replace(&mut ctx.env, Box::new(|_| None));
         ctx.env = Box::new(move |name| {
-            if name == context::QUIET_VAR {
+            if name == var {
                 Some("1".to_owned())
             } else {
                 env(name)

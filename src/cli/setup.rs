@@ -42,6 +42,24 @@ pub enum SetupCommand {
     /// holding a control character: fix the variable first. A value that is not valid UTF-8 is
     /// refused either way.
     Go(SetupGoArgs),
+    /// In a CI job: git asks gocred for the CI server, which serves the job's own token
+    ///
+    /// In GitLab CI (GITLAB_CI, CI_SERVER_URL, CI_JOB_TOKEN) or GitHub Actions (GITHUB_ACTIONS,
+    /// GITHUB_SERVER_URL, GITHUB_TOKEN): writes `credential.<CI origin>.helper` in the global git
+    /// config (an empty value, then gocred with `--ci-job-token`), and prints `export` lines
+    /// for GOPRIVATE and GONOSUMDB (the CI host, or on github.com and gitlab.com the job's
+    /// namespace) and GOAUTH (`git $HOME`): `eval "$(gocred setup ci)"`. Writes no secret and
+    /// needs no policy: the token is read from the job's variables on each request, and only
+    /// the CI server's exact origin gets it. Refused outside a CI job, and in a job whose
+    /// variables are inconsistent (an http server URL, a host that disagrees).
+    Ci(SetupCiArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SetupCiArgs {
+    /// Print the git config commands instead of running them
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -74,6 +92,20 @@ pub struct SetupGoArgs {
 }
 
 pub fn cmd_setup(ctx: &mut Context, command: SetupCommand) -> Result<(), CommandError> {
+    if let SetupCommand::Ci(args) = &command {
+        // No policy needed: the CI job's variables say everything ([`crate::ci::setup`]).
+        let helper = crate::ci::helper_value(&*ctx.env).map_err(|e| CommandError::user(e.0))?;
+        let report =
+            crate::ci::setup(&*ctx.env, &helper, args.dry_run).map_err(CommandError::user)?;
+        let verb = if args.dry_run { "would run" } else { "ran" };
+        for line in &report.commands {
+            ctx.note(None, &format!("setup ci: {verb}: {line}"));
+        }
+        return ctx
+            .stdout
+            .write_all(report.exports.as_bytes())
+            .map_err(|e| CommandError::user(format!("cannot write to stdout: {e}")));
+    }
     let policy = ctx.load_policy()?;
     let (who, outcome) = match command {
         SetupCommand::Git(args) => {
@@ -95,6 +127,7 @@ pub fn cmd_setup(ctx: &mut Context, command: SetupCommand) -> Result<(), Command
             "go",
             setup::go::setup_go(&policy, &*ctx.env, args.write, args.shell),
         ),
+        SetupCommand::Ci(_) => return Ok(()), // answered above, before the policy is read
     };
     let outcome = outcome.map_err(|e| CommandError::user(e.0))?;
     ctx.stdout

@@ -24,6 +24,10 @@ pub fn cmd_store(ctx: &mut Context) -> Result<(), CommandError> {
         // gocred keeps OAuth tokens itself (with the refresh token git never sees).
         return Ok(());
     }
+    if rule.command.is_some() || rule.sources.contains(&SourceKind::Ci) {
+        // The program (and its cache) or the CI job holds these; git's copy is not kept.
+        return Ok(());
+    }
     let Some(kind) = rule.store else {
         return Ok(());
     };

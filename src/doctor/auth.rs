@@ -264,6 +264,14 @@ fn module_host(
     };
     let netrc = netrc_check(report, subject, inputs, go, policy);
     let Decision::Managed { rule, scope, .. } = decide_repo(policy, target) else {
+        if let Some(denied) = crate::policy::machine::denial(policy, target) {
+            report.fail_unknown(
+                L,
+                "auth.rule",
+                format!("{denied}: ask the administrator of this machine"),
+            );
+            return false;
+        }
         if let Some(entry) = &netrc {
             report.pass(
                 L,
@@ -318,7 +326,7 @@ fn module_host(
             "{} (line {} of {}): sources {}{}",
             rule.url,
             rule.line,
-            policy.path.display(),
+            policy.file_of(rule).display(),
             names.join(", "),
             rule.store
                 .map(|s| format!(", store {}", s.name()))
@@ -385,7 +393,7 @@ fn module_host(
                          a session keyring), or put another source before keychain in the rule at \
                          line {} of {}",
                         rule.line,
-                        policy.path.display()
+                        policy.file_of(rule).display()
                     ),
                 ),
                 SourceKind::OAuth => report.fail(
@@ -401,7 +409,23 @@ fn module_host(
                     format!(
                         "set the variable the rule at line {} of {} names (token_env)",
                         rule.line,
-                        policy.path.display()
+                        policy.file_of(rule).display()
+                    ),
+                ),
+                SourceKind::Command => report.fail_unknown(
+                    L,
+                    "auth.credential",
+                    format!(
+                        "{detail} (run the `command` of the rule at line {} of {} by hand and make it print the token)",
+                        rule.line,
+                        policy.file_of(rule).display()
+                    ),
+                ),
+                SourceKind::Ci => report.fail_unknown(
+                    L,
+                    "auth.credential",
+                    format!(
+                        "{detail} (check the CI variables the message names: CI_SERVER_URL and CI_JOB_TOKEN, or GITHUB_SERVER_URL and GITHUB_TOKEN)"
                     ),
                 ),
                 SourceKind::File => report.fail_unknown(
@@ -540,7 +564,7 @@ fn discovery(
         fix += &format!(
             "add `goauth = \"preemptive\"` to the rule at line {} of {} (go then sends the credential with its first request)",
             rule.line,
-            policy.path.display()
+            policy.file_of(rule).display()
         );
         Some(fix)
     };

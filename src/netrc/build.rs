@@ -65,6 +65,14 @@ pub fn build(resolver: &mut Sources<'_>, hosts: &[String]) -> Built {
             continue;
         }
         seen.push(machine.clone());
+        if let Some(line) = rule.machine.no_secret_files {
+            built.notes.push(format!(
+                "{}: left out: the machine policy ({}:{line}) forbids writing this host's secret to a file",
+                rule.url,
+                crate::policy::machine::PATH
+            ));
+            continue;
+        }
         if p.scheme != "https" {
             built.notes.push(format!(
                 "{}: left out: an http rule's credential would cross the network in clear text",
@@ -104,6 +112,16 @@ pub fn build(resolver: &mut Sources<'_>, hosts: &[String]) -> Built {
         }) else {
             continue;
         };
+        if !rule.machine.is_machine_rule()
+            && policy.machine.as_ref().is_some_and(|m| m.denies(&target))
+        {
+            built.notes.push(format!(
+                "{}: left out: the machine policy ({}) denies part of {machine}",
+                rule.url,
+                crate::policy::machine::PATH
+            ));
+            continue;
+        }
         debug_assert!(matches!(
             policy.decide(target.clone()),
             Decision::Managed { rule: chosen, .. } if std::ptr::eq(chosen, rule)

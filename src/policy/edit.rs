@@ -25,6 +25,9 @@ pub enum EditError {
     /// The edit would leave a policy the loader refuses (one line per problem).
     #[error("not saving: the config would be invalid ({0})")]
     Invalid(String),
+    /// The machine policy forbids a rule the edit would add (one line per rule).
+    #[error("not saving: {0}")]
+    Forbidden(String),
     /// `init` on a path that already holds a file.
     #[error(
         "{} already exists: gocred will not replace a policy; add a rule to it (`gocred login HOST \
@@ -63,8 +66,16 @@ fn write_error(path: &Path) -> impl Fn(std::io::Error) -> EditError + '_ {
     }
 }
 
-fn check(path: &Path, text: &str) -> Result<Policy, EditError> {
-    super::load_str(path, text).map_err(|e| EditError::Invalid(e.report().replace('\n', "; ")))
+/// `text` loaded as every command will see it; the rules from line `new_from` on are the ones
+/// the edit adds: one the machine policy forbids is not written.
+fn check(path: &Path, text: &str, new_from: usize) -> Result<Policy, EditError> {
+    let policy = super::load_str(path, text)
+        .map_err(|e| EditError::Invalid(e.report().replace('\n', "; ")))?;
+    let policy = super::machine::enforce(policy)?;
+    if let Some(forbidden) = super::machine::refusal_from(&policy, new_from) {
+        return Err(EditError::Forbidden(forbidden));
+    }
+    Ok(policy)
 }
 
 /// Appends `rules` (TOML text) to the policy at `path` (created when missing), atomically, after
@@ -78,8 +89,9 @@ pub fn append_rules(path: &Path, rules: &str, targets: &[Target]) -> Result<Poli
     if !text.is_empty() {
         text.push('\n');
     }
+    let new_from = 1 + text.matches('\n').count();
     text += rules;
-    let new = check(path, &text)?;
+    let new = check(path, &text, new_from)?;
     for target in targets {
         if matches!(new.decide(target.clone()), Decision::NotManaged) {
             return Err(EditError::NoMatch(target.origin()));
@@ -212,6 +224,12 @@ pub fn starting_policy(options: &InitOptions) -> Result<(String, Target), InitEr
                 toml_string(username),
             );
         }
+        SourceKind::Command | SourceKind::Ci => {
+            return Err(InitError::Missing(format!(
+                "config init does not write `{}` rules: write one by hand (man gocred-config)",
+                source.name()
+            )));
+        }
         SourceKind::OAuth => {
             let provider = options.provider.as_deref().ok_or_else(|| {
                 InitError::Missing(
@@ -253,7 +271,7 @@ pub fn starting_policy(options: &InitOptions) -> Result<(String, Target), InitEr
 /// the same checked reader, so a FIFO or an untrusted file is refused either way).
 pub fn init(path: &Path, options: &InitOptions, force: bool) -> Result<Policy, InitError> {
     let (text, target) = starting_policy(options)?;
-    let policy = check(path, &text)?;
+    let policy = check(path, &text, 1)?;
     if matches!(policy.decide(target.clone()), Decision::NotManaged) {
         return Err(EditError::NoMatch(target.origin()).into());
     }

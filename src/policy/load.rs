@@ -109,7 +109,18 @@ pub const MAX_CONFIG_BYTES: u64 = 8 << 20;
 /// path, a regular file of at most [`MAX_CONFIG_BYTES`], that only its owner (this user or
 /// root) can change, in directories only their owners can change.
 pub fn load(path: &Path) -> Result<Policy, ConfigError> {
-    load_keeping(path, None)
+    load_keeping(path, None, &mut |_| {})
+}
+
+/// [`load`] (or [`load_for_host`] when `only_host` is set) with `extend` run on the user's
+/// policy before the machine policy judges it: what `extend` adds (the CI job token's implicit
+/// rule) is narrowed or refused like any rule the user wrote.
+pub fn load_extended(
+    path: &Path,
+    only_host: Option<Option<&str>>,
+    extend: &mut dyn FnMut(&mut Policy),
+) -> Result<Policy, ConfigError> {
+    load_keeping(path, only_host.map(Option::unwrap_or_default), extend)
 }
 
 /// [`load`] for one request (`get`): the file is read and checked whole, exactly as by
@@ -118,18 +129,25 @@ pub fn load(path: &Path) -> Result<Policy, ConfigError> {
 /// picks over the whole policy: a rule for another host never matches. Not for anything that
 /// lists or writes rules.
 pub fn load_for_host(path: &Path, host: Option<&str>) -> Result<Policy, ConfigError> {
-    load_keeping(path, Some(host.unwrap_or_default()))
+    load_keeping(path, Some(host.unwrap_or_default()), &mut |_| {})
 }
 
-fn load_keeping(path: &Path, only_host: Option<&str>) -> Result<Policy, ConfigError> {
-    match super::trust::read(path)? {
-        Some(text) => load_str_keeping(path, &text, only_host),
-        None => Ok(Policy {
+fn load_keeping(
+    path: &Path,
+    only_host: Option<&str>,
+    extend: &mut dyn FnMut(&mut Policy),
+) -> Result<Policy, ConfigError> {
+    let mut user = match super::trust::read(path)? {
+        Some(text) => load_str_keeping(path, &text, only_host)?,
+        None => Policy {
             path: path.to_owned(),
             exists: false,
             ..Policy::default()
-        }),
-    }
+        },
+    };
+    extend(&mut user);
+    // What the machine policy allows of it: the one policy every command uses.
+    super::machine::enforce(user)
 }
 
 /// The policy in `text` (read from `path`). Plain files are read by a fast reader
@@ -174,7 +192,18 @@ pub fn load_str_keeping(
 /// [`load_str`] through the full `toml` parser only (the fast reader's reference in tests).
 #[doc(hidden)]
 pub fn load_str_full(path: &Path, text: &str) -> Result<Policy, ConfigError> {
+    load_str_layer(path, text, false)
+}
+
+/// [`load_str_full`]; `machine`: the machine policy, whose `[machine]` table is allowed here and
+/// checked by [`super::machine`].
+pub(super) fn load_str_layer(
+    path: &Path,
+    text: &str,
+    machine: bool,
+) -> Result<Policy, ConfigError> {
     let mut ck = Checker::new(text);
+    ck.machine = machine;
     let (root, errors) = DeTable::parse_recoverable(text);
     let mut policy = Policy {
         path: path.to_owned(),
@@ -214,6 +243,9 @@ pub(super) struct RuleKeys<'v, 'i> {
     allow_http: Option<&'v Value<'i>>,
     oauth: Option<&'v Value<'i>>,
     goauth: Option<&'v Value<'i>>,
+    command: Option<&'v Value<'i>>,
+    command_timeout: Option<&'v Value<'i>>,
+    cache: Option<&'v Value<'i>>,
     /// Keys that no rule has, each an error.
     unknown: Vec<(&'v str, Range<usize>)>,
 }
@@ -240,6 +272,9 @@ impl<'v, 'i> RuleKeys<'v, 'i> {
             "allow_http" => &mut self.allow_http,
             "oauth" => &mut self.oauth,
             "goauth" => &mut self.goauth,
+            "command" => &mut self.command,
+            "command_timeout" => &mut self.command_timeout,
+            "cache" => &mut self.cache,
             other => {
                 if self.unknown.iter().any(|(k, _)| *k == other) {
                     return false;
@@ -267,9 +302,19 @@ pub(super) struct Checker<'t> {
     /// With `only_host`: the hash of every rule's pattern, and whether two were equal.
     hashes: std::collections::HashSet<u64, Fnv>,
     collided: bool,
+    /// The machine policy: its `[machine]` table is checked by [`super::machine`].
+    machine: bool,
 }
 
 pub(super) type Value<'i> = Spanned<DeValue<'i>>;
+
+/// The keys of a rule that configure its `command` source, for
+/// [`crate::source::command::check_rule`].
+pub struct CommandKeys<'v, 'i> {
+    pub command: Option<&'v Spanned<DeValue<'i>>>,
+    pub command_timeout: Option<&'v Spanned<DeValue<'i>>>,
+    pub cache: Option<&'v Spanned<DeValue<'i>>>,
+}
 
 pub(super) const RULE_KEYS: &[&str] = &[
     "url",
@@ -280,6 +325,9 @@ pub(super) const RULE_KEYS: &[&str] = &[
     "allow_http",
     "oauth",
     "goauth",
+    "command",
+    "command_timeout",
+    "cache",
 ];
 
 const OAUTH_KEYS: &[&str] = &[
@@ -301,6 +349,7 @@ impl<'t> Checker<'t> {
             only_host: None,
             hashes: std::collections::HashSet::default(),
             collided: false,
+            machine: false,
             diagnostics: Vec::new(),
         }
     }
@@ -436,7 +485,24 @@ impl Checker<'_> {
 
     /// Everything but the rules: the top-level keys, `[keychain]` and `[file]`.
     pub(super) fn top(&mut self, root: &DeTable<'_>, policy: &mut Policy) {
-        self.unknown_keys(root, &["rule", "keychain", "file"], "the top level");
+        let known: &[&str] = if self.machine {
+            &["rule", "keychain", "file", "ci", "machine"]
+        } else {
+            &["rule", "keychain", "file", "ci"]
+        };
+        self.unknown_keys(root, known, "the top level");
+        if let Some(v) = root.get("ci")
+            && let Some(t) = self.table(v, "ci")
+        {
+            self.unknown_keys(t, &["job_token"], "[ci]");
+            if let Some(b) = t.get("job_token") {
+                match b.get_ref().as_bool() {
+                    Some(true) => policy.ci_job_token = Some(self.position(v.span().start).0),
+                    Some(false) => {}
+                    None => self.error(b.span(), "`job_token` must be true or false"),
+                }
+            }
+        }
         if let Some(v) = root.get("keychain")
             && let Some(t) = self.table(v, "keychain")
         {
@@ -528,8 +594,10 @@ impl Checker<'_> {
                                 "file" => SourceKind::File,
                                 "env" => SourceKind::Env,
                                 "oauth" => SourceKind::OAuth,
+                                "command" => SourceKind::Command,
+                                "ci" => SourceKind::Ci,
                                 other => {
-                                    self.error(item.span(), format!("unknown source `{other}` (expected keychain, file, env or oauth)"));
+                                    self.error(item.span(), format!("unknown source `{other}` (expected keychain, file, env, oauth, command or ci)"));
                                     continue;
                                 }
                             };
@@ -640,6 +708,16 @@ impl Checker<'_> {
                 "http:// sends credentials in clear text: set `allow_http = true` on this rule if you really mean it",
             );
         }
+        let command = crate::source::command::check_rule(
+            &mut |span, message| self.error(span, message),
+            &CommandKeys {
+                command: k.command,
+                command_timeout: k.command_timeout,
+                cache: k.cache,
+            },
+            sources.contains(&SourceKind::Command),
+            &sources_span,
+        );
         let (url, pattern, _) = url?;
         (self.diagnostics.len() == before).then_some(Rule {
             url,
@@ -651,7 +729,9 @@ impl Checker<'_> {
             allow_http,
             oauth,
             goauth_preemptive,
+            command,
             line,
+            machine: Default::default(),
         })
     }
 

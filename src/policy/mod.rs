@@ -7,6 +7,7 @@
 
 pub mod edit;
 mod load;
+pub mod machine;
 mod origin;
 pub mod pattern;
 pub mod psl;
@@ -15,8 +16,8 @@ pub mod target;
 mod trust;
 
 pub use load::{
-    ConfigError, Diagnostic, MAX_CONFIG_BYTES, load, load_for_host, load_str, load_str_full,
-    load_str_keeping,
+    CommandKeys, ConfigError, Diagnostic, MAX_CONFIG_BYTES, load, load_extended, load_for_host,
+    load_str, load_str_full, load_str_keeping,
 };
 pub use origin::{machine_name, rule_machine, rule_origin, rule_path_prefix};
 pub use pattern::{HostPattern, UrlPattern};
@@ -31,6 +32,10 @@ pub enum SourceKind {
     Env,
     /// OAuth 2.0 tokens from `gocred login`, refreshed on `get`; kept in the rule's store.
     OAuth,
+    /// A program the rule names prints the credential (a secrets manager's CLI).
+    Command,
+    /// The CI job's own token, for exactly the CI server's origin ([`crate::ci`]).
+    Ci,
 }
 
 impl SourceKind {
@@ -40,6 +45,8 @@ impl SourceKind {
             SourceKind::File => "file",
             SourceKind::Env => "env",
             SourceKind::OAuth => "oauth",
+            SourceKind::Command => "command",
+            SourceKind::Ci => "ci",
         }
     }
 
@@ -94,8 +101,13 @@ pub struct Rule {
     /// `goauth = "preemptive"`: `gocred goauth` without a URL (Go's first call, before any
     /// request) answers for this rule's host. Default `"on-challenge"`: only after a 4xx.
     pub goauth_preemptive: bool,
+    /// `command = [...]` with `command_timeout` and `cache`: present exactly when `sources`
+    /// lists `command`.
+    pub command: Option<crate::source::command::CommandConfig>,
     /// 1-based line of the `[[rule]]` header, for messages.
     pub line: usize,
+    /// What the machine policy said about this rule (nothing, for a user's rule it leaves alone).
+    pub machine: machine::Mark,
 }
 
 /// Who runs the OAuth server: picks the endpoint paths, the user name git sends and the
@@ -149,6 +161,10 @@ pub struct Policy {
     pub keychain_backend: KeychainBackend,
     /// `[file] path`: where the file store lives, if not the default.
     pub file_path: Option<PathBuf>,
+    /// The machine policy this policy was narrowed by, and what it refused.
+    pub machine: Option<machine::Applied>,
+    /// `[ci] job_token = true`: the line of `[ci]`, when set ([`crate::ci`]).
+    pub ci_job_token: Option<usize>,
 }
 
 /// The key every store files a credential under: `scheme://host[:port]`, plus `/path` when the
@@ -179,10 +195,23 @@ pub enum Decision<'p> {
 }
 
 impl Policy {
+    /// The file `rule` was read from: the machine policy for its own rules, else this policy's.
+    pub fn file_of(&self, rule: &Rule) -> &std::path::Path {
+        match &self.machine {
+            Some(m) if rule.machine.is_machine_rule() => &m.path,
+            _ => &self.path,
+        }
+    }
+
     /// The most specific rule for `target`, or `NotManaged`.
     pub fn decide(&self, target: Target) -> Decision<'_> {
         let mut best: Option<(pattern::Specificity, &Rule)> = None;
+        // A URL the machine policy denies is served by none of the user's rules.
+        let denied = self.machine.as_ref().is_some_and(|m| m.denies(&target));
         for rule in &self.rules {
+            if denied && !rule.machine.is_machine_rule() {
+                continue;
+            }
             // Defence in depth: the loader already refuses http rules without allow_http.
             if rule.pattern.scheme == "http" && !rule.allow_http {
                 continue;

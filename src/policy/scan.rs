@@ -2,7 +2,7 @@
 //! check a policy of thousands of rules on every call instead of trusting a cached copy.
 //!
 //! It accepts a strict subset of TOML: comments, the headers `[[rule]]`, `[rule.oauth]`,
-//! `[keychain]` and `[file]`, and `key = value` lines with a bare key and a value that is a
+//! `[keychain]`, `[file]` and `[ci]`, and `key = value` lines with a bare key and a value that is a
 //! string without escapes (`"..."` or `'...'`), `true`, `false`, or an array of such strings
 //! (over several lines too). It hands each rule's keys to the same checker that checks what
 //! the full parser reads (`RuleKeys`, in `load.rs`), and builds the same [`DeTable`] that
@@ -24,6 +24,7 @@ enum Section {
     Root,
     Keychain,
     File,
+    Ci,
     Rule,
     RuleOAuth,
 }
@@ -48,6 +49,7 @@ pub(super) fn parse<'i>(
     let mut root = DeTable::new();
     let mut keychain: Option<(DeTable<'_>, usize)> = None;
     let mut file: Option<(DeTable<'_>, usize)> = None;
+    let mut ci: Option<(DeTable<'_>, usize)> = None;
     let mut rule: Option<OpenRule<'_>> = None;
     let mut entries: Vec<Entry<'i>> = Vec::new();
     let mut section = Section::Root;
@@ -84,6 +86,12 @@ pub(super) fn parse<'i>(
                     }
                     file = Some((DeTable::new(), start));
                     Section::File
+                } else if s.eat("[ci]") {
+                    if ci.is_some() {
+                        return None;
+                    }
+                    ci = Some((DeTable::new(), start));
+                    Section::Ci
                 } else {
                     return None;
                 };
@@ -100,6 +108,7 @@ pub(super) fn parse<'i>(
                     }
                     Section::Keychain => &mut keychain.as_mut()?.0,
                     Section::File => &mut file.as_mut()?.0,
+                    Section::Ci => &mut ci.as_mut()?.0,
                     Section::RuleOAuth => &mut rule.as_mut()?.oauth.as_mut()?.0,
                 };
                 if table.contains_key(key.get_ref().as_ref()) {
@@ -114,7 +123,7 @@ pub(super) fn parse<'i>(
     if let Some(done) = rule.take() {
         close_rule(done, &mut entries, end, &mut each_rule)?;
     }
-    for (name, table) in [("keychain", keychain), ("file", file)] {
+    for (name, table) in [("keychain", keychain), ("file", file), ("ci", ci)] {
         if let Some((table, start)) = table {
             root.insert(
                 Spanned::new(start + 1..start + 1 + name.len(), name.into()),
@@ -349,6 +358,12 @@ mod tests {
                 "[[rule]]\nurl = 'https://a.example'\nsources = ['file']"
             )
             .is_ok()
+        );
+        // The CI job token and a command rule.
+        same_as_toml(
+            "# fleet\n\n[ci]\njob_token = true\n\n[[rule]]\nurl = \"https://vault.corp.example\"\n\
+             sources = [\"command\", \"ci\"]\ncommand = [\"pass\", \"show\", 'git/x']\n\
+             command_timeout = \"30\"\ncache = \"until-expiry\"\nusername = \"oauth2\"\n",
         );
         // Tables in any order; the last line without a newline.
         same_as_toml(

@@ -18,6 +18,16 @@ use std::path::{Path, PathBuf};
 
 /// The text of the policy at `path`, `None` when there is no such file.
 pub(super) fn read(path: &Path) -> Result<Option<String>, ConfigError> {
+    read_owned(path, false)
+}
+
+/// [`read`] for the machine policy ([`super::machine`]): the file and every directory above it
+/// must belong to root (whoever runs gocred), and no one else may write them.
+pub(super) fn read_machine(path: &Path) -> Result<Option<String>, ConfigError> {
+    read_owned(path, true)
+}
+
+fn read_owned(path: &Path, root_only: bool) -> Result<Option<String>, ConfigError> {
     if !path.is_absolute() {
         return Err(ConfigError::Relative {
             path: path.to_owned(),
@@ -40,9 +50,9 @@ pub(super) fn read(path: &Path) -> Result<Option<String>, ConfigError> {
     let meta = file.metadata().map_err(io)?;
     regular(path, &meta)?;
     #[cfg(unix)]
-    owner_only(path, &meta, path, "it")?;
+    owner_only(path, &meta, path, "it", root_only)?;
     #[cfg(unix)]
-    directories(path)?;
+    directories(path, root_only)?;
     let mut bytes = Vec::with_capacity(meta.len().min(MAX_CONFIG_BYTES) as usize + 1);
     file.take(MAX_CONFIG_BYTES + 1)
         .read_to_end(&mut bytes)
@@ -121,14 +131,15 @@ fn open(path: &Path) -> std::io::Result<std::fs::File> {
     std::fs::File::open(path)
 }
 
-/// `meta` (of `what`, shown as `name`) belongs to this user or root, and only its owner can
-/// write it (a sticky directory excepted).
+/// `meta` (of `what`, shown as `name`) belongs to this user or root (only root when
+/// `root_only`), and only its owner can write it (a sticky directory excepted).
 #[cfg(unix)]
 fn owner_only(
     config: &Path,
     meta: &std::fs::Metadata,
     what: &Path,
     name: &str,
+    root_only: bool,
 ) -> Result<(), ConfigError> {
     use std::os::unix::fs::MetadataExt;
     // SAFETY: geteuid has no preconditions and cannot fail.
@@ -138,6 +149,15 @@ fn owner_only(
         why,
         fix,
     };
+    if root_only && meta.uid() != 0 {
+        return Err(untrusted(
+            format!(
+                "{name} is owned by uid {}, not by root (a machine policy is root's alone)",
+                meta.uid()
+            ),
+            format!("sudo chown root {}", what.display()),
+        ));
+    }
     if meta.uid() != me && meta.uid() != 0 {
         return Err(untrusted(
             format!(
@@ -156,7 +176,11 @@ fn owner_only(
         };
         return Err(untrusted(
             format!("{who} can write {name}"),
-            format!("chmod go-w {}", what.display()),
+            format!(
+                "{}chmod go-w {}",
+                if root_only { "sudo " } else { "" },
+                what.display()
+            ),
         ));
     }
     Ok(())
@@ -164,7 +188,7 @@ fn owner_only(
 
 /// Every directory above `config`, on the path as given and on the path it resolves to.
 #[cfg(unix)]
-fn directories(config: &Path) -> Result<(), ConfigError> {
+fn directories(config: &Path, root_only: bool) -> Result<(), ConfigError> {
     let io = |source: std::io::Error| ConfigError::Io {
         path: config.to_owned(),
         source,
@@ -177,7 +201,7 @@ fn directories(config: &Path) -> Result<(), ConfigError> {
         }
         let meta = std::fs::metadata(dir).map_err(io)?;
         let name = format!("the directory {} above it", dir.display());
-        owner_only(config, &meta, dir, &name)?;
+        owner_only(config, &meta, dir, &name, root_only)?;
         seen.push(dir.to_owned());
     }
     Ok(())

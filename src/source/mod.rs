@@ -2,6 +2,8 @@
 //! with "not found" (`Ok(None)`: ask the next source), with [`SourceError::Unavailable`] (this
 //! source cannot work here: remember why, ask the next one) or [`SourceError::Fatal`] (stop).
 
+pub mod ci;
+pub mod command;
 pub mod env;
 pub mod file;
 pub mod keychain;

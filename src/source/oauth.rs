@@ -76,6 +76,27 @@ pub fn lock_path(dir: &std::path::Path, key: &ScopeKey) -> PathBuf {
     dir.join(format!("oauth-{hash:016x}.lock"))
 }
 
+/// Takes the exclusive lock at `path`, waiting at most `wait` (on a thread: a holder that is
+/// stopped or stuck must not hold git up forever; a lock taken after we gave up is released at
+/// once, as the guard drops with the message). `Err(None)`: still held after `wait`.
+pub fn take_lock(
+    path: &std::path::Path,
+    wait: std::time::Duration,
+) -> Result<std::fs::File, Option<std::io::Error>> {
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    let taking = path.to_owned();
+    std::thread::Builder::new()
+        .name("gocred-refresh-lock".into())
+        .spawn(move || {
+            let _ = tx.send(crate::fs::lock_exclusive(&taking));
+        })
+        .map_err(Some)?;
+    match rx.recv_timeout(wait) {
+        Ok(result) => result.map_err(Some),
+        Err(_) => Err(None),
+    }
+}
+
 /// Seconds of validity below which a token is refreshed first.
 pub fn margin(env: &dyn Fn(&str) -> Option<String>) -> u64 {
     env("GOCRED_OAUTH_REFRESH_MARGIN")
@@ -169,21 +190,13 @@ impl<'e> OAuthSource<'e> {
         // is stopped or stuck must not hold git up forever: wait on a thread, for a while. A
         // lock taken after we gave up is released at once (the guard drops with the message).
         let wait = lock_wait(self.env);
-        let (tx, rx) = std::sync::mpsc::sync_channel(1);
-        let taking = path.clone();
-        std::thread::Builder::new()
-            .name("gocred-refresh-lock".into())
-            .spawn(move || {
-                let _ = tx.send(crate::fs::lock_exclusive(&taking));
-            })
-            .map_err(|e| SourceError::Fatal(format!("oauth: cannot start a thread: {e}")))?;
-        match rx.recv_timeout(wait) {
-            Ok(Ok(file)) => Ok(file),
-            Ok(Err(e)) => Err(SourceError::Fatal(format!(
+        match take_lock(&path, wait) {
+            Ok(file) => Ok(file),
+            Err(Some(e)) => Err(SourceError::Fatal(format!(
                 "oauth: cannot lock {}: {e}",
                 path.display()
             ))),
-            Err(_) => Err(SourceError::Unavailable(format!(
+            Err(None) => Err(SourceError::Unavailable(format!(
                 "oauth: another gocred process has been refreshing the token for {key} for {} s \
                  and still holds {}; see which with `fuser {}` (a stopped or hung one), or try \
                  again",

@@ -97,6 +97,11 @@ impl<'a> Sources<'a> {
                 Box::new(env::Env::new(move |name: &str| env(name)))
             }
             SourceKind::OAuth => Box::new(oauth(self.policy, self.env)),
+            SourceKind::Command => Box::new(super::command::CommandSource::new(
+                self.policy.keychain_backend,
+                self.env,
+            )),
+            SourceKind::Ci => Box::new(super::ci::CiSource::new(self.env)),
         })
     }
 

@@ -3,6 +3,8 @@
 //! - default deny: a request whose host is not any rule's host (nor under a wildcard rule) gets
 //!   no password from the in-memory helper loop, even when the file store holds an entry under
 //!   every key, the request's own included; lookalikes, case, trailing-dot and port variants;
+//! - the same for the fleet sources: `command` programs never run and the CI job token never
+//!   goes anywhere but the CI server's origin;
 //! - the positive control: case, trailing-dot and `:443` variants of a rule's host get exactly
 //!   the credential stored for that host, never another host's;
 //! - parse(render(x)) == x for the credential protocol (`Response::encode` → `protocol::decode`),
@@ -348,6 +350,103 @@ proptest! {
         let (stdout, error) = helper(dir.path(), Command::Get, &format!("protocol=https\nhost={sent}\n"));
         prop_assert_eq!(error, None);
         prop_assert_eq!(stdout, format!("username=u\npassword=pw-{i}\n"));
+    }
+}
+
+/// [`helper`] with environment variables (the CI job's).
+fn helper_with_env(
+    dir: &Path,
+    command: Command,
+    stdin: &str,
+    vars: &[(&str, String)],
+) -> (String, Option<String>) {
+    let mut stdout = Vec::new();
+    let mut stderr = Vec::new();
+    let vars: Vec<(String, String)> = vars
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+        .collect();
+    let result = {
+        let mut ctx = Context {
+            stdin: Box::new(stdin.as_bytes()),
+            stdout: Box::new(&mut stdout),
+            stderr: Box::new(&mut stderr),
+            config_path: Some(dir.join("config.toml")),
+            env: Box::new(move |name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())),
+            now: 1_800_000_000,
+        };
+        run(command, &mut ctx)
+    };
+    (
+        String::from_utf8(stdout).unwrap(),
+        result.err().map(|e| e.message),
+    )
+}
+
+proptest! {
+    #![proptest_config(config(64))]
+
+    /// Default deny for the fleet sources: with every rule's source a `command` (which leaves a
+    /// mark when it runs) and `[ci] job_token = true` in a GitLab job whose server is one of the
+    /// rule hosts, a request for a host no rule names and that is not the CI server gets no
+    /// password, and no program runs; nor does the CI host on another port or over http.
+    #[test]
+    fn a_host_no_rule_names_never_gets_a_command_or_ci_job_token(
+        (rules, host, ci_pick) in rules().prop_flat_map(|rules| {
+            let near = near_host(&rules);
+            (Just(rules), prop_oneof![3 => near, 1 => domain()], any::<prop::sample::Index>())
+        }),
+        flips in prop::collection::vec(any::<bool>(), 1..8),
+        dot in any::<bool>(),
+        port in prop::sample::select(vec![None, Some(8443u16), Some(444)]),
+        ci_port in prop::sample::select(vec![8443u16, 444]),
+    ) {
+        let ci_host = ci_pick.get(&rules).host.clone();
+        prop_assume!(!rules.iter().any(|r| r.covers_host(&host)) && host != ci_host);
+        let dir = tempfile::tempdir().unwrap();
+        let mark = dir.path().join("ran");
+        let mut text = String::from("[ci]\njob_token = true\n");
+        for r in &rules {
+            text.push_str(&format!(
+                "\n[[rule]]\nurl = \"{}\"\nsources = [\"command\", \"ci\"]\nusername = \"u\"\n\
+                 command = [\"/bin/sh\", \"-c\", \"echo >> {}; echo command-token\"]\n",
+                r.url(),
+                mark.display()
+            ));
+        }
+        std::fs::write(dir.path().join("config.toml"), &text).unwrap();
+        let vars = [
+            ("GITLAB_CI", "true".to_owned()),
+            ("CI_SERVER_URL", format!("https://{ci_host}")),
+            ("CI_JOB_TOKEN", "job-token".to_owned()),
+        ];
+        let sent = decorate(&host, &flips, dot, false, port);
+        let mut requests = vec![format!("protocol=https\nhost={sent}\n")];
+        // The CI host itself, but not its origin: only a rule for that port or scheme could
+        // serve it, and then by its command, never the job token.
+        requests.push(format!("protocol=https\nhost={ci_host}:{ci_port}\n"));
+        requests.push(format!("protocol=http\nhost={ci_host}\n"));
+        for (i, request) in requests.iter().enumerate() {
+            let (stdout, error) = helper_with_env(dir.path(), Command::Get, request, &vars);
+            prop_assert!(!stdout.contains("job-token"), "{} got the job token", request);
+            if i == 0 {
+                prop_assert_eq!((stdout.as_str(), error), ("", None), "{}", request);
+                prop_assert!(!mark.exists(), "a command ran for {}", request);
+            }
+        }
+        // The positive control: the CI server's own origin gets a credential (its rule's
+        // command's, or the job token).
+        let (stdout, error) = helper_with_env(
+            dir.path(),
+            Command::Get,
+            &format!("protocol=https\nhost={ci_host}\n"),
+            &vars,
+        );
+        prop_assert_eq!(error, None);
+        prop_assert!(
+            stdout.contains("password=job-token\n") || stdout.contains("password=command-token\n"),
+            "{}", stdout
+        );
     }
 }
 

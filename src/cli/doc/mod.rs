@@ -70,9 +70,7 @@ pub(crate) const RULE_KEYS: &[(&str, &str)] = &[
     ),
     (
         "`sources`",
-        "The sources to ask, in order: `keychain`, `file`, `env`, `oauth`. The first one that \
-         has a credential answers. `oauth` can be combined with `env` only (see \
-         [OAuth](#oauth-gocred-login)).",
+        "The sources to ask, in order: `keychain`, `file`, `env`, `oauth`, `command`, `ci`. The first one that has a credential answers. `oauth` can be combined with `env` only (see [OAuth](#oauth-gocred-login)); `command` runs a secrets manager's CLI and `ci` is the CI job's own token (see [Secrets managers](#secrets-managers-the-command-source) and [CI job tokens](#ci-job-tokens)).",
     ),
     (
         "`username`",
@@ -107,6 +105,18 @@ pub(crate) const RULE_KEYS: &[(&str, &str)] = &[
         "`\"on-challenge\"` (default): `gocred goauth` answers for this rule only after the \
          server asked (a 4xx). `\"preemptive\"`: Go's first call, before any request, already \
          gets this host's credential. Only for an https rule with an exact host and no path.",
+    ),
+    (
+        "`command`",
+        "The `command` source's program and its arguments, as an array (`[\"pass\", \"show\", \"git/host\"]`): never a shell command line. The program is an absolute path or a bare name looked up on PATH; a relative path is an error.",
+    ),
+    (
+        "`command_timeout`",
+        "Seconds the `command` program may run (1 to 600, default 10); then it is killed with its process group.",
+    ),
+    (
+        "`cache`",
+        "Whether the `command` source keeps an answer in the keychain: `\"none\"` (default), `\"until-expiry\"` (an answer that says when it expires, until a minute before then) or a number of seconds such as `\"300\"`.",
     ),
 ];
 
@@ -173,6 +183,10 @@ pub(crate) const OTHER_KEYS: &[(&str, &str)] = &[
          default is `$XDG_DATA_HOME/gocred/credentials` (normally \
          `~/.local/share/gocred/credentials`) on Linux.",
     ),
+    (
+        "`[ci] job_token`",
+        "`true`: in a GitLab CI or GitHub Actions job, the job's own token goes to the CI server's origin, with no rule (see [CI job tokens](#ci-job-tokens)). Default `false`.",
+    ),
 ];
 
 /// The example policies, as README.md shows them.
@@ -237,6 +251,111 @@ store = "file"
 [file]
 path = "/var/lib/ci/gocred/credentials"
 "#;
+
+/// The machine policy example (README: "The machine policy").
+pub(crate) const EXAMPLE_MACHINE: &str = r#"# /etc/gocred/policy.toml: root's, mode 0644
+[[rule]]
+url = "https://gitlab.corp.example"
+sources = ["oauth"]
+[rule.oauth]
+provider = "gitlab"
+client_id = "corp-gocred"
+
+[machine]
+user_rules = "allow"
+deny = ["https://*.internal.example"]
+
+[[machine.restrict]]
+url = "https://*.corp.example"
+sources = ["keychain", "oauth"]
+secret_files = false
+[machine.restrict.oauth]
+client_id = "corp-gocred"
+"#;
+pub(crate) const EXAMPLE_COMMAND_PASS: &str = r#"# pass (https://www.passwordstore.org): `pass insert git/gitlab.corp.example`, the token on
+# the first line. gpg-agent asks for the passphrase as it would for `pass show`.
+[[rule]]
+url = "https://gitlab.corp.example"
+sources = ["command"]
+command = ["pass", "show", "git/gitlab.corp.example"]
+username = "oauth2"
+"#;
+pub(crate) const EXAMPLE_COMMAND_VAULT: &str = r#"# Vault or OpenBao (`bao`): a KV secret's `token` field. VAULT_ADDR and the login
+# (VAULT_TOKEN, or the agent) come from the caller's environment.
+[[rule]]
+url = "https://gitlab.corp.example"
+sources = ["command"]
+command = ["bao", "kv", "get", "-field=token", "secret/ci/gitlab"]
+username = "gitlab-ci-token"
+cache = "300"
+"#;
+pub(crate) const EXAMPLE_COMMAND_1PASSWORD: &str = r#"# 1Password: a service account (OP_SERVICE_ACCOUNT_TOKEN) or the desktop app's CLI.
+[[rule]]
+url = "https://github.corp.example"
+sources = ["command"]
+command = ["op", "read", "op://ci/github/token"]
+username = "x-access-token"
+"#;
+pub(crate) const EXAMPLE_COMMAND_AWS: &str = r#"# AWS Secrets Manager: the secret's string is the token; the machine's role signs the call.
+[[rule]]
+url = "https://gitlab.corp.example"
+sources = ["command"]
+command = ["aws", "secretsmanager", "get-secret-value", "--secret-id", "ci/gitlab-token",
+           "--query", "SecretString", "--output", "text"]
+username = "oauth2"
+command_timeout = 20
+cache = "900"
+"#;
+pub(crate) const EXAMPLE_COMMAND_GCP: &str = r#"# Google Secret Manager: the latest version of the secret.
+[[rule]]
+url = "https://gitlab.corp.example"
+sources = ["command"]
+command = ["gcloud", "secrets", "versions", "access", "latest", "--secret=gitlab-token"]
+username = "oauth2"
+command_timeout = 20
+cache = "900"
+"#;
+pub(crate) const EXAMPLE_COMMAND_JSON: &str = r#"# Your own program printing JSON ({"token": "...", "username": "...", "expires_at":
+# "2026-12-05T15:00:00Z"}), kept until a minute before the token expires. It can serve many
+# hosts: it reads GOCRED_HOST.
+[[rule]]
+url = "https://*.git.corp.example"
+sources = ["command"]
+command = ["/usr/local/libexec/corp-git-token", "--json"]
+cache = "until-expiry"
+"#;
+pub(crate) const EXAMPLE_CI: &str = r#"# A CI image's whole policy: the job token for the CI server, nothing else.
+[ci]
+job_token = true
+"#;
+const EXAMPLE_CI_SH: &str = r#"# .gitlab-ci.yml or a workflow step, with no policy file:
+eval "$(gocred setup ci)"
+go mod download
+"#;
+const COMMAND_VARIABLES: &[(&str, &str)] = &[
+    (
+        "`GOCRED_PROTOCOL`",
+        "`https` (or `http` with `allow_http`).",
+    ),
+    ("`GOCRED_HOST`", "The host, lower case, without a port."),
+    (
+        "`GOCRED_PORT`",
+        "The port, always set (`443` for https when the URL has none).",
+    ),
+    (
+        "`GOCRED_PATH`",
+        "The repository path git sent (`credential.useHttpPath`); unset otherwise.",
+    ),
+    (
+        "`GOCRED_USERNAME`",
+        "The user name git asked for, else the rule's `username`; unset otherwise.",
+    ),
+    (
+        "`GOCRED_URL`",
+        "`scheme://host[:port][/path]` of the request.",
+    ),
+    ("`GOCRED_RULE`", "The rule's `url` as written."),
+];
 
 /// gocred-config(5), after NAME.
 pub(crate) const CONFIG_5: &[Section] = &[
@@ -319,6 +438,48 @@ pub(crate) const CONFIG_5: &[Section] = &[
                  which proxy and CA certificates the OAuth requests use (those git uses for the \
                  URL).",
             ),
+        ],
+    },
+    Section {
+        heading: "SECRETS MANAGERS",
+        in_readme: true,
+        blocks: &[
+            Block::Para(
+                "A rule with `sources = [\"command\"]` asks a program for the credential: the secrets manager's own CLI (`pass`, `bao` or `vault`, `op`, `aws`, `gcloud`), so no token lives in gocred's stores or on disk. The program runs only for a request its rule matches, with stdin empty and its stderr shown to the user; its stdout is read into memory that is wiped afterwards, and never echoed.",
+            ),
+            Block::Para(
+                "It gets the request in these variables (its environment is otherwise the caller's):",
+            ),
+            Block::Keys(COMMAND_VARIABLES),
+            Block::Para(
+                "Its output is one of: a token on the first line (the rest is ignored, as `pass` keeps notes there); git-credential lines `username=`, `password=`, `password_expiry_utc=`; or a JSON object with `token`, and optionally `username` and `expires_at` (RFC 3339 or Unix seconds). The user name git gets is the rule's `username`, else the program's, else the one git asked for. Anything else is refused, and so is an empty output, more than 64 KiB, a non-zero exit status, or a program still running after `command_timeout`: `get` prints one line naming the rule and the program and why (`command: rule https://h (line 3): `pass` gave no credential: it exited with status 1`), never what it printed, and answers nothing.",
+            ),
+            Block::Para(
+                "With `cache`, an answer is kept in the keychain under the request's `scheme://host[:port]` key, like any stored credential (`gocred status` lists it under the rule), and the program runs again when it is due. Parallel gits that miss together run the program once: the others wait for the same per-key lock the OAuth refresh uses and read what it stored. When git reports that the server refused a cached token (`erase`), it is dropped. git's own `store` is never kept for a `command` or `ci` rule.",
+            ),
+            Block::Code("toml", EXAMPLE_COMMAND_PASS),
+            Block::Code("toml", EXAMPLE_COMMAND_VAULT),
+            Block::Code("toml", EXAMPLE_COMMAND_1PASSWORD),
+            Block::Code("toml", EXAMPLE_COMMAND_AWS),
+            Block::Code("toml", EXAMPLE_COMMAND_GCP),
+            Block::Code("toml", EXAMPLE_COMMAND_JSON),
+        ],
+    },
+    Section {
+        heading: "CI JOB TOKENS",
+        in_readme: true,
+        blocks: &[
+            Block::Para(
+                "In a GitLab CI job (`GITLAB_CI=true`, `CI_SERVER_URL`, `CI_JOB_TOKEN`) or a GitHub Actions job (`GITHUB_ACTIONS=true`, `GITHUB_SERVER_URL`, `GITHUB_TOKEN`), `[ci] job_token = true` serves the job's token as `gitlab-ci-token` or `x-access-token` to exactly the CI server's origin: its scheme, host and port. Not to a subdomain, another port, another host or http, and nothing at all when the variables are absent or inconsistent: a `CI_SERVER_URL` that is not `https://host[:port]`, a `CI_SERVER_HOST`, `CI_SERVER_PORT` or `CI_SERVER_PROTOCOL` that disagrees with it, an empty token, or both systems at once. Then `get` prints one note that says why (`gocred: note: no CI job token is served: GitLab CI: CI_SERVER_URL \"http://...\" is not https...`). GitHub does not put `GITHUB_TOKEN` in the environment by itself: map it in the workflow (`env: GITHUB_TOKEN: ${{ github.token }}`).",
+            ),
+            Block::Para(
+                "It needs no rule: `job_token` stands for a rule for the CI origin whose source is `ci` (a rule you write for exactly that URL comes first). A rule may also list `ci` among its `sources`; the `ci` source still answers only for the CI server's own origin. The token is read from the job's variables on every request and never stored.",
+            ),
+            Block::Para(
+                "`gocred setup ci` does the same with no policy at all: it makes git ask gocred (run with `--ci-job-token`, which is `GOCRED_CI_JOB_TOKEN=1`) and only gocred for the CI origin in the job's global git config, and prints `export` lines for GOPRIVATE and GONOSUMDB (the CI host; on github.com and gitlab.com only the job's namespace, `GITHUB_REPOSITORY_OWNER` or `CI_PROJECT_ROOT_NAMESPACE`) and GOAUTH (`git $HOME`, so go asks git, which asks gocred). It writes no secret, and refuses outside a CI job or in one whose variables are inconsistent.",
+            ),
+            Block::Code("toml", EXAMPLE_CI),
+            Block::Code("sh", EXAMPLE_CI_SH),
         ],
     },
     Section {
@@ -444,6 +605,100 @@ pub(crate) const CONFIG_5: &[Section] = &[
         ],
     },
     Section {
+        heading: "MACHINE POLICY",
+        in_readme: true,
+        blocks: &[
+            Block::Heading("The machine policy (for administrators)"),
+            Block::Para(
+                "An administrator can set what the users of a machine may do in a machine policy, \
+                 `/etc/gocred/policy.toml` (`C:\\ProgramData\\gocred\\policy.toml` on Windows). Its \
+                 place is fixed when gocred is built: a packager may choose another with the build \
+                 variable `GOCRED_MACHINE_POLICY` (`GOCRED_MACHINE_POLICY=/usr/local/etc/gocred.toml \
+                 cargo build --release`); no variable, flag or user file moves it or turns it off at \
+                 run time. A missing file is no machine policy. gocred reads it only when root owns \
+                 it and every directory above it, and no one else can write them; otherwise, or when \
+                 it has any problem, every command refuses to run, with one line naming the file and \
+                 the fix (`sudo chown root ...`, `sudo chmod go-w ...`): a broken machine policy \
+                 never means none.",
+            ),
+            Block::Para(
+                "It has the shape of a user's policy (`[[rule]]`, `[keychain]`, `[file]`: its rules \
+                 serve every user, and its `[keychain]` and `[file]` settings win over the user's) \
+                 plus a `[machine]` table that only it may have:",
+            ),
+            Block::Code("toml", EXAMPLE_MACHINE),
+            Block::Keys(&[
+                (
+                    "`user_rules`",
+                    "`\"allow\"` (default): the user's rules are used, narrowed as below. \
+                     `\"narrow\"`: only user rules inside one of the machine policy's own rules or \
+                     `restrict` patterns are used (the user adds no host). `\"none\"`: no user rule \
+                     is used.",
+                ),
+                (
+                    "`deny`",
+                    "URL patterns no user rule may serve. A user rule inside one is not used; a \
+                     wider one (`*.corp.example` against `*.internal.corp.example`) serves the rest only.",
+                ),
+                (
+                    "`[[machine.restrict]]` `url`",
+                    "The URL pattern the restriction binds: every user rule that could match one \
+                     of its URLs.",
+                ),
+                (
+                    "`sources`",
+                    "The sources and stores allowed there (`[\"keychain\", \"oauth\"]`: no `file`, \
+                     no `env`). A user rule loses the others; one left with none is not used, and so \
+                     is an `oauth` rule whose tokens would be kept in a store not listed. A `store` \
+                     not listed is dropped (git's `store` is then ignored).",
+                ),
+                (
+                    "`secret_files`",
+                    "`false`: `gocred netrc` (also with `--output`) and `gocred exec` leave these \
+                     hosts out, and the `file` store is not used there: their secret is never \
+                     written to a file.",
+                ),
+                (
+                    "`[machine.restrict.oauth]`",
+                    "`provider`, `client_id`, `issuer`, `device_authorization_endpoint`, \
+                     `token_endpoint`, `revocation_endpoint`: the only values a user rule there may \
+                     use. One that names another is not used; one that leaves an endpoint out gets \
+                     the machine policy's.",
+                ),
+            ]),
+            Block::List(&[
+                item(
+                    "The machine policy's own rules bind the user rules inside them the same way \
+                     (sources, OAuth values), and a user rule for exactly the URL of a machine rule \
+                     is not used.",
+                ),
+                item(
+                    "A `deny` or `restrict` pattern covers its hosts on every scheme, and on every \
+                     port unless it names one; one with a path also covers requests without a path \
+                     (git sends the path only with `credential.useHttpPath`).",
+                ),
+                item(
+                    "It is applied where the policy is read, so every command (`get`, `store`, \
+                     `erase`, `netrc`, `exec`, `goauth`, `login`, `status`) sees the same narrowed \
+                     policy, whichever file `GOCRED_CONFIG` names. `login --save` and `config init` \
+                     refuse to write a rule it forbids.",
+                ),
+                item(
+                    "It binds what gocred does, not what a user can do: someone who runs other \
+                     programs (their own build of gocred, or gocred in a user namespace of their own \
+                     where `/etc/gocred` can be mounted over) can read their own keychain without \
+                     it. On Windows the file's owner and permissions are not checked yet: give \
+                     `C:\\ProgramData\\gocred` an ACL that only Administrators can write.",
+                ),
+                item(
+                    "`gocred config check` names each user rule it forbids, with the user's file and \
+                     line and the machine policy's line, and exits 1; `gocred status` (and `--json`, \
+                     `decided_by`) says which layer decided each rule.",
+                ),
+            ]),
+        ],
+    },
+    Section {
         heading: "EXIT STATUS",
         in_readme: false,
         blocks: &[Block::ManOnly(
@@ -484,6 +739,10 @@ pub(crate) const CONFIG_5: &[Section] = &[
             (
                 "`~/.local/share/gocred/credentials`",
                 "The default `file` store.",
+            ),
+            (
+                "`/etc/gocred/policy.toml`",
+                "The machine policy (see MACHINE POLICY).",
             ),
         ])],
     },

@@ -236,8 +236,9 @@ pub(crate) const SUBCOMMAND_PAGES: &[SubPage] = &[
     SubPage {
         name: "gocred-setup",
         description: &[Block::Para(
-            "`gocred setup git` configures git's credential helpers for the policy's hosts, and \
-             `gocred setup go` prints the Go settings that keep them private.",
+            "`gocred setup git` configures git's credential helpers for the policy's hosts, \
+             `gocred setup go` prints the Go settings that keep them private, and `gocred \
+             setup ci` does both for a CI job's own server.",
         )],
         exit_status: REPORT_EXIT,
         environment: &[],
@@ -267,6 +268,40 @@ pub(crate) const SUBCOMMAND_PAGES: &[SubPage] = &[
         )],
         files: &[],
         examples: "eval \"$(gocred setup go)\"\n",
+    },
+    SubPage {
+        name: "gocred-setup-ci",
+        description: &[Block::Para(
+            "The CI server's origin is the one `CI_SERVER_URL` (GitLab) or `GITHUB_SERVER_URL` \
+             (GitHub) names; git's helper for it then serves `CI_JOB_TOKEN` as \
+             `gitlab-ci-token`, or `GITHUB_TOKEN` as `x-access-token`, read from the job's \
+             variables on every request, to that origin alone (scheme, host and port). The \
+             same as `[ci] job_token = true` in a policy; gocred-config(5), CI JOB TOKENS.",
+        )],
+        exit_status: "0 when git's config was written and the lines printed. 1 outside a CI \
+                      job, in one whose variables are inconsistent, or when `git config` \
+                      failed, with one line on stderr. 2 for a bad command line.",
+        environment: &[
+            (
+                "`GITLAB_CI`, `CI_SERVER_URL`, `CI_SERVER_HOST`, `CI_SERVER_PORT`, \
+                 `CI_SERVER_PROTOCOL`, `CI_JOB_TOKEN`, `CI_PROJECT_ROOT_NAMESPACE`",
+                "GitLab CI's variables: the server, the token, the namespace (on gitlab.com).",
+            ),
+            (
+                "`GITHUB_ACTIONS`, `GITHUB_SERVER_URL`, `GITHUB_TOKEN`, \
+                 `GITHUB_REPOSITORY_OWNER`",
+                "GitHub Actions' variables (`GITHUB_TOKEN` mapped in by the workflow).",
+            ),
+            (
+                "`GOPRIVATE`, `GONOSUMDB`, `GOAUTH`",
+                "The values the printed lines extend.",
+            ),
+        ],
+        files: &[(
+            "`~/.gitconfig`",
+            "Where `git config --global` writes the helper for the CI origin.",
+        )],
+        examples: "eval \"$(gocred setup ci)\"\ngo mod download\n",
     },
     SubPage {
         name: "gocred-import-netrc",

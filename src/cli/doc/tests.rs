@@ -5,8 +5,10 @@
 //! `GOCRED_BLESS=1 cargo test --lib cli::doc`) and commit what it rewrote.
 
 use super::{
-    Block, CONFIG_5, EXAMPLE_BUILD_SERVER, EXAMPLE_LAPTOP, EXAMPLE_OAUTH_GITLAB,
-    EXAMPLE_OAUTH_OIDC, GOCRED_1, OAUTH_KEYS, OTHER_KEYS, RULE_KEYS, pages,
+    Block, CONFIG_5, EXAMPLE_BUILD_SERVER, EXAMPLE_CI, EXAMPLE_COMMAND_1PASSWORD,
+    EXAMPLE_COMMAND_AWS, EXAMPLE_COMMAND_GCP, EXAMPLE_COMMAND_JSON, EXAMPLE_COMMAND_PASS,
+    EXAMPLE_COMMAND_VAULT, EXAMPLE_LAPTOP, EXAMPLE_OAUTH_GITLAB, EXAMPLE_OAUTH_OIDC, GOCRED_1,
+    OAUTH_KEYS, OTHER_KEYS, RULE_KEYS, pages,
 };
 use crate::cli::completions;
 use crate::policy::{self, KeychainBackend};
@@ -308,8 +310,8 @@ fn the_reference_documents_exactly_the_keys_the_loader_accepts() {
         )),
         "[rule.oauth] keys: OAUTH_KEYS in src/cli/doc/mod.rs and README.md's table"
     );
-    assert_eq!(accepted_keys("x = 1\n"), ["file", "keychain", "rule"]);
-    let mut other: Vec<String> = ["keychain", "file"]
+    assert_eq!(accepted_keys("x = 1\n"), ["ci", "file", "keychain", "rule"]);
+    let mut other: Vec<String> = ["keychain", "file", "ci"]
         .iter()
         .flat_map(|table| {
             accepted_keys(&format!("[{table}]\nx = 1\n"))
@@ -336,10 +338,18 @@ fn the_example_policies_are_valid() {
         EXAMPLE_BUILD_SERVER,
         EXAMPLE_OAUTH_GITLAB,
         EXAMPLE_OAUTH_OIDC,
+        EXAMPLE_COMMAND_PASS,
+        EXAMPLE_COMMAND_VAULT,
+        EXAMPLE_COMMAND_1PASSWORD,
+        EXAMPLE_COMMAND_AWS,
+        EXAMPLE_COMMAND_GCP,
+        EXAMPLE_COMMAND_JSON,
     ] {
         let policy = policy::load_str(Path::new("config.toml"), example).unwrap();
         assert!(!policy.rules.is_empty());
     }
+    let ci = policy::load_str(Path::new("config.toml"), EXAMPLE_CI).unwrap();
+    assert!(ci.ci_job_token.is_some());
 }
 
 /// groff checks the syntax when it is installed (man-db needs it, so it usually is).
@@ -371,4 +381,27 @@ fn groff_formats_every_page_without_a_warning() {
             "{name}: {stderr}"
         );
     }
+}
+
+#[test]
+fn the_machine_policy_example_loads_and_means_what_it_says() {
+    use crate::policy::{Decision, Input, machine, normalize};
+    let m = machine::parse(Path::new("/etc/gocred/policy.toml"), super::EXAMPLE_MACHINE)
+        .unwrap_or_else(|e| panic!("{}", e.report()));
+    let user = policy::load_str(
+        Path::new("/c.toml"),
+        "[[rule]]\nurl = \"https://wiki.corp.example\"\nsources = [\"file\"]\nstore = \"file\"\n\n\
+         [[rule]]\nurl = \"https://git.internal.example\"\nsources = [\"keychain\"]\n",
+    )
+    .unwrap();
+    let p = machine::apply(user, &m);
+    assert_eq!(p.machine.as_ref().unwrap().refused.len(), 2);
+    assert_eq!(p.rules.len(), 1);
+    let Decision::Managed { rule, .. } =
+        p.decide(normalize(Input::Url("https://gitlab.corp.example/")).unwrap())
+    else {
+        panic!("the machine's own rule serves its host");
+    };
+    assert_eq!(rule.machine.own_line, Some(2));
+    assert_eq!(rule.machine.no_secret_files, Some(13));
 }
