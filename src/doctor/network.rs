@@ -425,7 +425,7 @@ pub fn check(report: &mut Report, subject: &Subject, inputs: &Inputs<'_>, go: &G
     };
     if let Some(chain) = &go_chain {
         let issuer = issuer_of(chain);
-        match probe::verify(chain, &host, &go_roots) {
+        match verify(chain, &host, &go_roots) {
             Ok(()) => report.pass(
                 L,
                 "network.go.trust",
@@ -481,7 +481,7 @@ pub fn check(report: &mut Report, subject: &Subject, inputs: &Inputs<'_>, go: &G
     };
     let (git_roots, git_said) = git_trust(&ca);
     let issuer = issuer_of(&chain);
-    let git_ok = match probe::verify(&chain, &host, &git_roots) {
+    let git_ok = match verify(&chain, &host, &git_roots) {
         Ok(()) => {
             report.pass(
                 L,
@@ -554,7 +554,7 @@ pub fn check(report: &mut Report, subject: &Subject, inputs: &Inputs<'_>, go: &G
             go_bypass(inputs, &phost, p, dead(p, inputs))
         }) {
             let issuer = issuer_of(&chain);
-            match probe::verify(&chain, &phost, &go_roots) {
+            match verify(&chain, &phost, &go_roots) {
                 Ok(()) => report.pass(
                     L,
                     "network.go.trust",
@@ -598,6 +598,12 @@ fn without_hop(list: &str, hop: &str) -> String {
         rest = next;
     }
     out.trim_end_matches([',', '|']).to_owned()
+}
+
+/// [`probe::verify`], in words about the client judged, not about gocred.
+fn verify(chain: &[Vec<u8>], host: &str, roots: &[Vec<u8>]) -> Result<(), String> {
+    probe::verify(chain, host, roots)
+        .map_err(|e| e.replace("a CA gocred does not trust", "a CA these roots do not hold"))
 }
 
 fn issuer_of(chain: &[Vec<u8>]) -> String {

@@ -169,6 +169,19 @@ pub fn check(report: &mut Report, subject: &Subject, _inputs: &Inputs<'_>, go: &
             "routing.goflags",
             if flags.is_empty() {
                 "GOFLAGS is empty".to_owned()
+            } else if flags.split_whitespace().any(|f| f == "-mod=mod") {
+                // Not a failure: go still fetches; but it rewrites go.mod and ignores vendor/.
+                format!(
+                    "GOFLAGS={flags}: -mod=mod lets go update go.mod and fetch what a vendored build would not (a remnant? `{}` drops it)",
+                    go.set(
+                        "GOFLAGS",
+                        &flags
+                            .split_whitespace()
+                            .filter(|f| *f != "-mod=mod")
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    )
+                )
             } else {
                 format!("GOFLAGS={flags}: nothing that changes what go fetches")
             },

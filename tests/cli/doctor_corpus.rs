@@ -590,7 +590,12 @@ fn run_case(w: &DoctorWorld, b: &Broken) -> Result<String, String> {
         (false, false) => return Err(format!("go get failed:\n{before}")),
         _ => {}
     }
+    let took = Instant::now();
     let out = c.doctor(b.module, true);
+    let took = took.elapsed();
+    if std::env::var_os("GOCRED_DOCTOR_SHOW").is_some() {
+        eprintln!("--- {}\n{}", b.name, c.doctor(b.module, false).stdout);
+    }
     let v: serde_json::Value = serde_json::from_str(&out.stdout)
         .map_err(|e| format!("doctor --json is not JSON ({e}):\n{out}"))?;
     let Some((layer, check)) = b.first else {
@@ -601,7 +606,10 @@ fn run_case(w: &DoctorWorld, b: &Broken) -> Result<String, String> {
         if human.code() != Some(0) || human.stdout.lines().count() != 1 {
             return Err(format!("healthy is not one line:\n{human}"));
         }
-        return Ok(format!("healthy in {:?}", start.elapsed()));
+        return Ok(format!(
+            "healthy (doctor {took:.1?}) in {:.1?}",
+            start.elapsed()
+        ));
     };
     let first = &v["first_failure"];
     if out.code() != Some(1) || first["layer"] != layer || first["check"] != check {
@@ -635,7 +643,10 @@ fn run_case(w: &DoctorWorld, b: &Broken) -> Result<String, String> {
     if !after.stdout.contains("healthy") {
         return Err(format!("doctor is not healthy after the fix:\n{after}"));
     }
-    Ok(format!("{check} in {:?}; fix: {fix}", start.elapsed()))
+    Ok(format!(
+        "{check} (doctor {took:.1?}) in {:.1?}; fix: {fix}",
+        start.elapsed()
+    ))
 }
 
 #[test]
