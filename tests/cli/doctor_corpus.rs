@@ -104,6 +104,18 @@ fn cases() -> Vec<Broken> {
             unknown: false,
             set_up: |_, c| c.use_company_goproxy(),
         },
+        Broken {
+            name: "control: go trusts the company CA through SSL_CERT_DIR",
+            first: None,
+            module: MODULE,
+            go_fails: false,
+            build: false,
+            unknown: false,
+            set_up: |w, c| {
+                c.env.set_env("SSL_CERT_FILE", "");
+                c.env.set_env("SSL_CERT_DIR", w.ca.pem.parent().unwrap());
+            },
+        },
         // network: proxies.
         Broken {
             name: "HTTPS_PROXY points at a dead port",
@@ -135,6 +147,17 @@ fn cases() -> Vec<Broken> {
             build: false,
             unknown: false,
             set_up: |_, c| c.env.git_config("http.proxy", "http://127.0.0.1:9"),
+        },
+        Broken {
+            name: "all_proxy points at a dead port: git reads it, go does not",
+            first: Some(("network", "network.git.proxy")),
+            module: MODULE,
+            go_fails: true,
+            build: false,
+            unknown: false,
+            set_up: |_, c| {
+                c.env.set_env("all_proxy", "http://127.0.0.1:9");
+            },
         },
         Broken {
             name: "an egress proxy in HTTPS_PROXY/https_proxy refuses the company host (403)",
