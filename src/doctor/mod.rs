@@ -311,7 +311,7 @@ pub fn run(subject: &Subject, inputs: &Inputs<'_>) -> Report {
     };
     let go = routing::GoEnv::read(inputs);
     let network_ok = network::check(&mut report, subject, inputs, &go);
-    routing::check(&mut report, subject, inputs, &go);
+    routing::check(&mut report, subject, &go);
     let netrc_only = auth::check(&mut report, subject, inputs, &go, network_ok);
     git::check(&mut report, subject, inputs, netrc_only);
     report

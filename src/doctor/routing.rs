@@ -139,7 +139,7 @@ fn with(list: &str, item: &str) -> String {
     }
 }
 
-pub fn check(report: &mut Report, subject: &Subject, _inputs: &Inputs<'_>, go: &GoEnv) {
+pub fn check(report: &mut Report, subject: &Subject, go: &GoEnv) {
     let module = subject.module.as_str();
     if let Some(e) = &go.error {
         report.fail(

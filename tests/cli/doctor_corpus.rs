@@ -555,7 +555,7 @@ fn cases() -> Vec<Broken> {
 /// The fix as a shell script: each command in backquotes, in order, up to an alternative
 /// ("or ..."). A policy edit (`goauth = "preemptive"` for the rule at line N of FILE) is made
 /// as it says. Placeholders doctor prints for what only the user knows are filled in.
-fn apply(c: &Case, fix: &str) -> Result<String, String> {
+fn apply(fix: &str) -> Result<String, String> {
     let mut script = String::new();
     let parts: Vec<&str> = fix.split('`').collect();
     for (i, part) in parts.iter().enumerate() {
@@ -586,7 +586,6 @@ fn apply(c: &Case, fix: &str) -> Result<String, String> {
             .replace("username=USER", &format!("username={USER}"));
         script += "\n";
     }
-    let _ = c;
     Ok(script)
 }
 
@@ -656,7 +655,7 @@ fn run_case(w: &DoctorWorld, b: &Broken) -> Result<String, String> {
     let fix = first["fix"]
         .as_str()
         .ok_or_else(|| format!("no fix printed:\n{out}"))?;
-    let script = apply(&c, fix)?;
+    let script = apply(fix)?;
     let after = c.sh(&format!("set -e\n{script}{go}gocred doctor {}\n", b.module));
     if after.code() != Some(0) {
         return Err(format!(
