@@ -19,7 +19,7 @@ struct Broken {
     module: &'static str,
     /// Whether the real go fails before the fix (a hazard, such as a readable netrc, does not).
     go_fails: bool,
-    /// Whether the go command also builds a program that imports the module.
+    /// Whether the go command also loads a program that imports the module (`go list`).
     build: bool,
     /// Whether doctor must say it does not know a fix (a `null` fix) instead of printing one.
     unknown: bool,
