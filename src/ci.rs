@@ -240,6 +240,8 @@ pub fn job_rule(
         oauth: None,
         goauth_preemptive: true,
         command: None,
+        github_app: None,
+        sts: None,
         line: policy.ci_job_token.unwrap_or(0),
         machine: Default::default(),
     }))

@@ -54,3 +54,74 @@ mod tests {
         assert_eq!(relative(0, 90_000), "1d 1h ago");
     }
 }
+
+/// Seconds since the epoch of an RFC 3339 UTC time as GitHub writes `expires_at`
+/// (`2016-07-11T22:14:10Z`, fractional seconds allowed); `None` for anything else.
+pub fn parse_utc(text: &str) -> Option<u64> {
+    let b = text.as_bytes();
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let s = text.get(r)?;
+        s.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| s.parse().ok())?
+    };
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
+        return None;
+    }
+    if b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let rest = &text[19..];
+    let rest = match rest.strip_prefix('.') {
+        Some(frac) => frac.trim_start_matches(|c: char| c.is_ascii_digit()),
+        None => rest,
+    };
+    if !matches!(rest, "Z" | "z" | "+00:00") {
+        return None;
+    }
+    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
+        return None;
+    }
+    // Howard Hinnant's days_from_civil.
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    u64::try_from(days * 86_400 + hour * 3600 + minute * 60 + second).ok()
+}
+
+#[cfg(test)]
+mod parse_tests {
+    #[test]
+    fn parse_utc_reads_githubs_expires_at_and_round_trips_format_utc() {
+        assert_eq!(super::parse_utc("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(
+            super::parse_utc("2016-07-11T22:14:10Z"),
+            Some(1_468_275_250)
+        );
+        assert_eq!(
+            super::parse_utc("2016-07-11T22:14:10.123Z"),
+            Some(1_468_275_250)
+        );
+        let t = super::parse_utc("2026-02-28T23:59:00Z").unwrap();
+        assert_eq!(super::format_utc(t), "2026-02-28 23:59 UTC");
+        for bad in [
+            "2016-07-11 22:14",
+            "2016-07-11T22:14:10+02:00",
+            "2016-13-01T00:00:00Z",
+            "x",
+        ] {
+            assert_eq!(super::parse_utc(bad), None, "{bad}");
+        }
+    }
+}

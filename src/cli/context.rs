@@ -159,6 +159,13 @@ impl Context<'_> {
     }
 }
 
+impl Context<'_> {
+    /// Where the `github-app` and `sts` sources cache what they mint.
+    pub fn mint_stores(&self, policy: &Policy) -> crate::source::mint::Stores<'_> {
+        sources::mint_stores(policy, &*self.env)
+    }
+}
+
 /// The policy decision for a request; `NotManaged` also for requests no rule could ever match.
 pub fn decide<'p>(policy: &'p Policy, request: &Request) -> Decision<'p> {
     // No protocol or host (read_request let it through), or one no rule names: not managed.

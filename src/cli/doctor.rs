@@ -5,8 +5,6 @@
 use super::CommandError;
 use super::context::Context;
 use crate::doctor::{self, Inputs, Wiring};
-use crate::secret::{Secret, SecretBytes};
-use crate::source::Credential;
 use std::io::Write;
 use std::time::Duration;
 
@@ -104,12 +102,5 @@ struct CliWiring;
 impl Wiring for CliWiring {
     fn new_rule_text(&self, origin: &str) -> String {
         super::import_netrc::new_rule_text(origin)
-    }
-
-    fn basic(&self, cred: &Credential) -> Secret {
-        let mut header = SecretBytes::default();
-        header.0.extend_from_slice(b"Basic ");
-        super::goauth::basic_into(cred, &mut header);
-        Secret::new(String::from_utf8_lossy(&header.0).into_owned())
     }
 }

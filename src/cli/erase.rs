@@ -30,6 +30,13 @@ pub fn cmd_erase(ctx: &mut Context) -> Result<(), CommandError> {
         &scope,
         request.password.as_ref(),
     )?;
+    // A rejected github-app or sts token leaves their cache: the next `get` mints anew.
+    crate::source::mint::rejected(
+        &ctx.mint_stores(&policy),
+        rule,
+        &scope,
+        request.password.as_ref(),
+    )?;
     let Some(kind) = rule.store else {
         return Ok(());
     };

@@ -12,9 +12,10 @@
 
 use super::CommandError;
 use super::context::Context;
+use crate::login;
 use crate::net::{Net, Options};
 use crate::oauth::{Client, default_scopes};
-use crate::policy::{self, Decision, OAuthProvider, Target};
+use crate::policy::{self, Decision, Target};
 use crate::source::Credential;
 use crate::source::oauth::{is_fresh, origin, token_scope, username};
 use crate::time::{format_utc, relative};
@@ -100,7 +101,13 @@ pub fn cmd_login(ctx: &mut Context, args: LoginArgs) -> Result<(), CommandError>
     let mut policy = ctx.load_policy()?;
     interrupt::cancel_on_interrupt(false);
     if matches!(policy.decide(target.clone()), Decision::NotManaged) {
-        let rule = suggested_rule(&target, &args);
+        let asked = login::Asked {
+            provider: args.provider.as_deref(),
+            client_id: args.client_id.as_deref(),
+            issuer: args.issuer.as_deref(),
+            scopes: &args.scope,
+        };
+        let rule = login::oauth_rule(&target, asked);
         policy = offer_rule(ctx, &policy, &target, &args, rule, true)?;
         interrupt::cancel_on_interrupt(true);
     }
@@ -206,17 +213,17 @@ pub fn cmd_login(ctx: &mut Context, args: LoginArgs) -> Result<(), CommandError>
     );
     if let Some(url) = &complete {
         text += &format!("\nor scan this code, which opens\n    {url}\n\n");
-        text += &qr(url);
+        text += &login::qr(url);
     }
     let _ = writeln!(ctx.stderr, "{text}");
     let browser_url = complete.as_deref().unwrap_or(&device.verification_uri);
-    let said = match browser_blocker(&args, env) {
-        None => match open_browser(browser_url) {
-            Opened::Yes(program) => format!("Opened it in your browser ({program})."),
-            Opened::Running(program) => {
+    let said = match login::browser_blocker(args.no_browser, env) {
+        None => match login::open_browser(browser_url) {
+            login::Opened::Yes(program) => format!("Opened it in your browser ({program})."),
+            login::Opened::Running(program) => {
                 format!("Asked {program} to open it in your browser (it has not finished yet).")
             }
-            Opened::Failed(why) => {
+            login::Opened::Failed(why) => {
                 format!("Could not open a browser ({why}): open the URL yourself.")
             }
         },
@@ -301,7 +308,7 @@ pub(super) fn offer_rule(
     policy: &policy::Policy,
     target: &Target,
     args: &LoginArgs,
-    rule: Suggestion,
+    rule: login::Suggestion,
     oauth: bool,
 ) -> Result<policy::Policy, CommandError> {
     if !args.save || rule.placeholders {
@@ -366,64 +373,6 @@ pub(super) fn parse_target(arg: &str) -> Result<Target, CommandError> {
     })
 }
 
-pub(super) struct Suggestion {
-    pub text: String,
-    /// Some value had to be left for the user to fill in.
-    pub placeholders: bool,
-}
-
-/// The vendor a host name says it runs (github.com, github.*, gitlab.com, gitlab.*), if any.
-pub(super) fn guess_provider(host: &str) -> Option<OAuthProvider> {
-    if host == "github.com" || host.starts_with("github.") {
-        Some(OAuthProvider::GitHub)
-    } else if host == "gitlab.com" || host.starts_with("gitlab.") {
-        Some(OAuthProvider::GitLab)
-    } else {
-        None
-    }
-}
-
-/// The rule that would let `login` work for `target`, from the flags and the host name.
-fn suggested_rule(target: &Target, args: &LoginArgs) -> Suggestion {
-    let host = &target.host;
-    let provider = args
-        .provider
-        .as_deref()
-        .and_then(OAuthProvider::parse)
-        .or_else(|| guess_provider(host));
-    let mut placeholders = false;
-    let mut fill = |v: Option<String>, placeholder: &str| {
-        v.unwrap_or_else(|| {
-            placeholders = true;
-            placeholder.to_owned()
-        })
-    };
-    let provider_name = fill(
-        provider.map(|p| p.name().to_owned()),
-        "gitlab OR github OR oidc",
-    );
-    let client_id = fill(args.client_id.clone(), "CLIENT-ID");
-    let mut url = target.origin();
-    if let Some(p) = target.path.as_deref().filter(|p| !p.is_empty()) {
-        url = format!("{url}/{p}/");
-    }
-    let mut text = format!("[[rule]]\nurl = \"{url}\"\nsources = [\"oauth\"]\n");
-    if target.scheme == "http" {
-        text += "allow_http = true\n";
-    }
-    text +=
-        &format!("\n[rule.oauth]\nprovider = \"{provider_name}\"\nclient_id = \"{client_id}\"\n");
-    if provider == Some(OAuthProvider::Oidc) || args.issuer.is_some() {
-        let issuer = fill(args.issuer.clone(), "https://ISSUER");
-        text += &format!("issuer = \"{issuer}\"\n");
-    }
-    if !args.scope.is_empty() {
-        let quoted: Vec<String> = args.scope.iter().map(|s| format!("\"{s}\"")).collect();
-        text += &format!("scopes = [{}]\n", quoted.join(", "));
-    }
-    Suggestion { text, placeholders }
-}
-
 /// Appends `rule` to the config file (atomically, after checking the result loads and serves
 /// `target`), and returns the new policy.
 fn save_rule(
@@ -448,93 +397,6 @@ pub(super) fn save_rules(
     let path = ctx.config_path()?.clone();
     crate::policy::edit::append_rules(&path, rule, targets)
         .map_err(|e| CommandError::user(e.to_string()))
-}
-
-/// Why no browser may be opened here, or `None` when one can.
-fn browser_blocker(args: &LoginArgs, env: &dyn Fn(&str) -> Option<String>) -> Option<&'static str> {
-    let set = |name: &str| env(name).is_some_and(|v| !v.is_empty());
-    if args.no_browser {
-        return Some("--no-browser");
-    }
-    if set("SSH_CONNECTION") || set("SSH_TTY") || set("SSH_CLIENT") {
-        return Some("this is an SSH session");
-    }
-    if cfg!(any(target_os = "macos", target_os = "windows")) {
-        return None;
-    }
-    if !set("DISPLAY") && !set("WAYLAND_DISPLAY") {
-        return Some("no display");
-    }
-    None
-}
-
-enum Opened {
-    /// The opener ran and said it worked.
-    Yes(&'static str),
-    /// The opener is still running after a short wait: it may yet open one.
-    Running(&'static str),
-    Failed(String),
-}
-
-/// Runs the platform's URL opener and waits a little for its verdict: a browser is said to be
-/// open only when the opener said so (exit 0).
-fn open_browser(url: &str) -> Opened {
-    let (program, mut cmd) = if cfg!(target_os = "macos") {
-        ("open", std::process::Command::new("open"))
-    } else if cfg!(target_os = "windows") {
-        let mut c = std::process::Command::new("rundll32");
-        c.arg("url.dll,FileProtocolHandler");
-        ("rundll32", c)
-    } else {
-        ("xdg-open", std::process::Command::new("xdg-open"))
-    };
-    let child = cmd
-        .arg(url)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn();
-    let mut child = match child {
-        Ok(c) => c,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Opened::Failed(format!("no {program} on PATH"));
-        }
-        Err(e) => return Opened::Failed(format!("cannot run {program}: {e}")),
-    };
-    let deadline = std::time::Instant::now() + Duration::from_secs(3);
-    loop {
-        match child.try_wait() {
-            Ok(Some(status)) if status.success() => return Opened::Yes(program),
-            Ok(Some(status)) => {
-                return Opened::Failed(match status.code() {
-                    Some(code) => format!("{program} exited with status {code}"),
-                    None => format!("{program} was killed"),
-                });
-            }
-            Ok(None) if std::time::Instant::now() < deadline => {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            // Left running (a browser started in the foreground); reaped by no one, harmless.
-            Ok(None) => return Opened::Running(program),
-            Err(e) => return Opened::Failed(format!("{program}: {e}")),
-        }
-    }
-}
-
-/// `url` as a QR code in half-block characters (two modules per character cell).
-fn qr(url: &str) -> String {
-    match qrcode::QrCode::new(url.as_bytes()) {
-        Ok(code) => {
-            let text = code
-                .render::<qrcode::render::unicode::Dense1x2>()
-                .dark_color(qrcode::render::unicode::Dense1x2::Light)
-                .light_color(qrcode::render::unicode::Dense1x2::Dark)
-                .quiet_zone(true)
-                .build();
-            text + "\n"
-        }
-        Err(_) => String::new(),
-    }
 }
 
 /// Ctrl-C (SIGINT) during a login: before anything is kept, it ends gocred at once with

@@ -11,10 +11,11 @@
 
 use super::CommandError;
 use super::context::Context;
-use super::login::{LoginArgs, guess_provider, interrupt, offer_rule, parse_target, stdout_error};
+use super::login::{LoginArgs, interrupt, offer_rule, parse_target, stdout_error};
+use crate::login::{self, guess_provider};
 use crate::net::{Net, Options};
 use crate::oauth::verify::{Verified, user_endpoint, verify};
-use crate::policy::{Decision, OAuthProvider, SourceKind, Target};
+use crate::policy::{Decision, OAuthProvider, SourceKind};
 use crate::secret::{Secret, SecretBytes};
 use crate::source::oauth::origin;
 use crate::source::{Credential, Query};
@@ -37,7 +38,7 @@ pub(super) fn cmd_login_token(ctx: &mut Context, args: &LoginArgs) -> Result<(),
                 target.origin()
             )));
         }
-        let rule = suggested_token_rule(&target, args);
+        let rule = login::token_rule(&target, args.user.as_deref());
         policy = offer_rule(ctx, &policy, &target, args, rule, false)?;
         interrupt::cancel_on_interrupt(true);
     }
@@ -179,26 +180,6 @@ pub(super) fn cmd_login_token(ctx: &mut Context, args: &LoginArgs) -> Result<(),
         store.location()
     )
     .map_err(stdout_error)
-}
-
-/// The rule that lets `--with-token` work for `target`: a keychain rule on the host.
-fn suggested_token_rule(target: &Target, args: &LoginArgs) -> super::login::Suggestion {
-    let mut url = target.origin();
-    if let Some(p) = target.path.as_deref().filter(|p| !p.is_empty()) {
-        url = format!("{url}/{p}/");
-    }
-    let mut text =
-        format!("[[rule]]\nurl = \"{url}\"\nsources = [\"keychain\"]\nstore = \"keychain\"\n");
-    if let Some(user) = &args.user {
-        text += &format!("username = \"{user}\"\n");
-    }
-    if target.scheme == "http" {
-        text += "allow_http = true\n";
-    }
-    super::login::Suggestion {
-        text,
-        placeholders: false,
-    }
 }
 
 /// The token: one line from stdin, or typed at a prompt that does not echo.

@@ -421,6 +421,16 @@ fn module_host(
                         policy.file_of(rule).display()
                     ),
                 ),
+                SourceKind::GitHubApp | SourceKind::Sts => report.fail_unknown(
+                    L,
+                    "auth.credential",
+                    format!(
+                        "{detail} (fix what the message names in [rule.{}] of the rule at line {} of {})",
+                        if kind == SourceKind::Sts { "sts" } else { "github_app" },
+                        rule.line,
+                        policy.file_of(rule).display()
+                    ),
+                ),
                 SourceKind::Ci => report.fail_unknown(
                     L,
                     "auth.credential",
@@ -453,7 +463,7 @@ fn module_host(
         timeout: inputs.timeout,
     };
     let net = Net::new(options, inputs.env);
-    let header = inputs.wiring.basic(&cred);
+    let header = super::basic(&cred);
     // Only to the host the rule matched: `url` is that host.
     let refs = format!("{url}/info/refs?service=git-upload-pack");
     match net.get(&refs, &[("Authorization", header.expose())]) {
@@ -500,17 +510,23 @@ fn module_host(
         ),
         Err(e) => report.fail_unknown(L, "auth.server", format!("GET {url}/info/refs failed: {e}")),
     }
-    discovery(
-        report,
-        subject,
-        inputs,
-        go,
-        &net,
-        rule,
-        policy,
-        &cred,
-        netrc.is_some(),
-    );
+    // go's own request, once the server takes the credential (else that is what to fix).
+    if report
+        .checks
+        .last()
+        .is_some_and(|c| c.id == "auth.server" && c.status == super::Status::Pass)
+    {
+        discovery(
+            report,
+            subject,
+            go,
+            &net,
+            rule,
+            policy,
+            &cred,
+            netrc.is_some(),
+        );
+    }
     false
 }
 
@@ -520,7 +536,6 @@ fn module_host(
 fn discovery(
     report: &mut Report,
     subject: &Subject,
-    inputs: &Inputs<'_>,
     go: &GoEnv,
     net: &Net<'_>,
     rule: &Rule,
@@ -576,7 +591,7 @@ fn discovery(
         ),
         (200, Some(p)) if covers(&p) && !sends => {
             // GitLab's answer for a subgroup: the parent's path. With the credential?
-            let header = inputs.wiring.basic(cred);
+            let header = super::basic(cred);
             let with = net
                 .get(&discover, &[("Authorization", header.expose())])
                 .ok()

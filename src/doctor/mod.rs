@@ -277,13 +277,19 @@ pub fn parse_subject(arg: &str) -> Result<Subject, String> {
 /// the kind of the source that failed and why.
 pub type Answer = Result<Option<(&'static str, Credential)>, (SourceKind, String)>;
 
-/// What doctor borrows from the command line's side of gocred (the shapes other subcommands
-/// print). Implemented by `cli/doctor.rs`.
+/// What doctor borrows from the command line's side of gocred (the rule text `import-netrc`
+/// prints). Implemented by `cli/doctor.rs`.
 pub trait Wiring {
     /// The rule text to add for an origin with no rule.
     fn new_rule_text(&self, origin: &str) -> String;
-    /// `Basic base64(user:password)`.
-    fn basic(&self, cred: &Credential) -> Secret;
+}
+
+/// `Basic base64(user:password)`, as GOAUTH answers go.
+pub(crate) fn basic(cred: &Credential) -> Secret {
+    let mut header = crate::secret::SecretBytes::default();
+    header.0.extend_from_slice(b"Basic ");
+    crate::goauth::basic_into(cred, &mut header);
+    Secret::new(String::from_utf8_lossy(&header.0).into_owned())
 }
 
 /// Everything doctor reads, given.

@@ -158,6 +158,8 @@ pub struct Reply {
     pub status: u16,
     /// The `Content-Type` media type, lower case, without parameters (`application/json`).
     pub content_type: String,
+    /// `Retry-After` in seconds, when the server sent one (rate limits).
+    pub retry_after: Option<u64>,
     pub body: SecretBytes,
 }
 
@@ -228,6 +230,22 @@ impl<'e> Net<'e> {
         self.finish(&target, request.send_form(form.iter().copied()))
     }
 
+    /// `POST url` with a JSON body.
+    pub fn post_json(
+        &self,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: &serde_json::Value,
+    ) -> Result<Reply, NetError> {
+        let target = Target::parse(url, self.options.allow_http)?;
+        let agent = self.agent(&target)?;
+        let mut request = agent.post(url).header("Content-Type", "application/json");
+        for (k, v) in headers {
+            request = request.header(*k, *v);
+        }
+        self.finish(&target, request.send(body.to_string().as_bytes()))
+    }
+
     fn finish(
         &self,
         target: &Target,
@@ -247,6 +265,11 @@ impl<'e> Net<'e> {
                     .to_ascii_lowercase()
             })
             .unwrap_or_default();
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse().ok());
         let body = response
             .body_mut()
             .with_config()
@@ -256,6 +279,7 @@ impl<'e> Net<'e> {
         Ok(Reply {
             status,
             content_type,
+            retry_after,
             body: SecretBytes(body),
         })
     }

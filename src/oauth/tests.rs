@@ -10,6 +10,7 @@ fn reply(status: u16, content_type: &str, body: &str) -> Reply {
     Reply {
         status,
         content_type: content_type.into(),
+        retry_after: None,
         body: SecretBytes(body.as_bytes().to_vec()),
     }
 }

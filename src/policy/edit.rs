@@ -224,7 +224,7 @@ pub fn starting_policy(options: &InitOptions) -> Result<(String, Target), InitEr
                 toml_string(username),
             );
         }
-        SourceKind::Command | SourceKind::Ci => {
+        SourceKind::Command | SourceKind::Ci | SourceKind::GitHubApp | SourceKind::Sts => {
             return Err(InitError::Missing(format!(
                 "config init does not write `{}` rules: write one by hand (man gocred-config)",
                 source.name()

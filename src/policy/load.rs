@@ -6,6 +6,8 @@ use super::{
 };
 use std::fmt;
 use std::ops::Range;
+
+mod minted;
 use std::path::{Path, PathBuf};
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
@@ -246,6 +248,8 @@ pub(super) struct RuleKeys<'v, 'i> {
     command: Option<&'v Value<'i>>,
     command_timeout: Option<&'v Value<'i>>,
     cache: Option<&'v Value<'i>>,
+    github_app: Option<&'v Value<'i>>,
+    sts: Option<&'v Value<'i>>,
     /// Keys that no rule has, each an error.
     unknown: Vec<(&'v str, Range<usize>)>,
 }
@@ -275,6 +279,8 @@ impl<'v, 'i> RuleKeys<'v, 'i> {
             "command" => &mut self.command,
             "command_timeout" => &mut self.command_timeout,
             "cache" => &mut self.cache,
+            "github_app" => &mut self.github_app,
+            "sts" => &mut self.sts,
             other => {
                 if self.unknown.iter().any(|(k, _)| *k == other) {
                     return false;
@@ -328,6 +334,8 @@ pub(super) const RULE_KEYS: &[&str] = &[
     "command",
     "command_timeout",
     "cache",
+    "github_app",
+    "sts",
 ];
 
 const OAUTH_KEYS: &[&str] = &[
@@ -596,8 +604,10 @@ impl Checker<'_> {
                                 "oauth" => SourceKind::OAuth,
                                 "command" => SourceKind::Command,
                                 "ci" => SourceKind::Ci,
+                                "github-app" => SourceKind::GitHubApp,
+                                "sts" => SourceKind::Sts,
                                 other => {
-                                    self.error(item.span(), format!("unknown source `{other}` (expected keychain, file, env, oauth, command or ci)"));
+                                    self.error(item.span(), format!("unknown source `{other}` (expected keychain, file, env, oauth, command, ci, github-app or sts)"));
                                     continue;
                                 }
                             };
@@ -665,6 +675,8 @@ impl Checker<'_> {
             }),
         };
         let oauth = self.oauth(k.oauth, &sources, &sources_span, store, allow_http);
+        let github_app = self.github_app(k.github_app, &sources, &sources_span);
+        let sts = self.sts(k.sts, &sources, &sources_span);
         let goauth_preemptive = match k.goauth {
             None => false,
             Some(v) => match self.string(v, "goauth") {
@@ -730,6 +742,8 @@ impl Checker<'_> {
             oauth,
             goauth_preemptive,
             command,
+            github_app,
+            sts,
             line,
             machine: Default::default(),
         })

@@ -6,6 +6,7 @@
 //! (scheme, host, port[, path]) can never be read back for another.
 
 pub mod edit;
+pub mod fleet;
 mod load;
 pub mod machine;
 mod origin;
@@ -15,6 +16,7 @@ mod scan;
 pub mod target;
 mod trust;
 
+pub use fleet::{GitHubAppConfig, KeyRef, MintCache, StsConfig};
 pub use load::{
     CommandKeys, ConfigError, Diagnostic, MAX_CONFIG_BYTES, load, load_extended, load_for_host,
     load_str, load_str_full, load_str_keeping,
@@ -36,6 +38,10 @@ pub enum SourceKind {
     Command,
     /// The CI job's own token, for exactly the CI server's origin ([`crate::ci`]).
     Ci,
+    /// GitHub App installation tokens minted on the machine (`[rule.github_app]`).
+    GitHubApp,
+    /// The CI job's OIDC ID token exchanged for a short-lived token (`[rule.sts]`).
+    Sts,
 }
 
 impl SourceKind {
@@ -47,6 +53,8 @@ impl SourceKind {
             SourceKind::OAuth => "oauth",
             SourceKind::Command => "command",
             SourceKind::Ci => "ci",
+            SourceKind::GitHubApp => "github-app",
+            SourceKind::Sts => "sts",
         }
     }
 
@@ -104,6 +112,10 @@ pub struct Rule {
     /// `command = [...]` with `command_timeout` and `cache`: present exactly when `sources`
     /// lists `command`.
     pub command: Option<crate::source::command::CommandConfig>,
+    /// `[rule.github_app]`: present exactly when `sources` lists `github-app`.
+    pub github_app: Option<GitHubAppConfig>,
+    /// `[rule.sts]`: present exactly when `sources` lists `sts`.
+    pub sts: Option<StsConfig>,
     /// 1-based line of the `[[rule]]` header, for messages.
     pub line: usize,
     /// What the machine policy said about this rule (nothing, for a user's rule it leaves alone).

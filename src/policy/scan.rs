@@ -3,8 +3,9 @@
 //!
 //! It accepts a strict subset of TOML: comments, the headers `[[rule]]`, `[rule.oauth]`,
 //! `[keychain]`, `[file]` and `[ci]`, and `key = value` lines with a bare key and a value that is a
-//! string without escapes (`"..."` or `'...'`), `true`, `false`, or an array of such strings
-//! (over several lines too). It hands each rule's keys to the same checker that checks what
+//! string without escapes (`"..."` or `'...'`), `true`, `false`, a plain decimal integer
+//! (`123456`: digits only, no sign, underscore or leading zero; a GitHub App's `app_id`), or an
+//! array of such strings (over several lines too). It hands each rule's keys to the same checker that checks what
 //! the full parser reads (`RuleKeys`, in `load.rs`), and builds the same [`DeTable`] that
 //! `toml` builds for the rest. On anything else (an escape,
 //! a number, an inline table, a dotted key, a repeated key or table, a CR...) it gives up and the
@@ -26,15 +27,20 @@ enum Section {
     File,
     Ci,
     Rule,
-    RuleOAuth,
+    /// `[rule.NAME]`: the open rule's sub-table of that name.
+    RuleTable,
 }
+
+/// The sub-tables a `[[rule]]` may have, each as a `[rule.NAME]` header.
+const RULE_TABLES: &[&str] = &["oauth", "github_app", "sts"];
 
 type Entry<'i> = (Spanned<DeString<'i>>, Value<'i>);
 
 /// The `[[rule]]` being read: its `key = value` lines, in a list reused from rule to rule.
 struct OpenRule<'i> {
     start: usize,
-    oauth: Option<(DeTable<'i>, usize)>,
+    /// Each `[rule.NAME]` so far: name, table, header offset (the last one is being filled).
+    tables: Vec<(&'static str, DeTable<'i>, usize)>,
 }
 
 /// The policy's TOML, or `None` when the file is not in the subset this reader knows. Each
@@ -65,15 +71,23 @@ pub(super) fn parse<'i>(
                     if let Some(done) = rule.take() {
                         close_rule(done, &mut entries, start, &mut each_rule)?;
                     }
-                    rule = Some(OpenRule { start, oauth: None });
+                    rule = Some(OpenRule {
+                        start,
+                        tables: Vec::new(),
+                    });
                     Section::Rule
-                } else if s.eat("[rule.oauth]") {
+                } else if let Some(&name) = RULE_TABLES
+                    .iter()
+                    .find(|name| s.eat(&format!("[rule.{name}]")))
+                {
                     let open = rule.as_mut()?;
-                    if open.oauth.is_some() || entries.iter().any(|(k, _)| k.get_ref() == "oauth") {
+                    if open.tables.iter().any(|(n, _, _)| *n == name)
+                        || entries.iter().any(|(k, _)| k.get_ref() == name)
+                    {
                         return None;
                     }
-                    open.oauth = Some((DeTable::new(), start));
-                    Section::RuleOAuth
+                    open.tables.push((name, DeTable::new(), start));
+                    Section::RuleTable
                 } else if s.eat("[keychain]") {
                     if keychain.is_some() {
                         return None;
@@ -109,7 +123,7 @@ pub(super) fn parse<'i>(
                     Section::Keychain => &mut keychain.as_mut()?.0,
                     Section::File => &mut file.as_mut()?.0,
                     Section::Ci => &mut ci.as_mut()?.0,
-                    Section::RuleOAuth => &mut rule.as_mut()?.oauth.as_mut()?.0,
+                    Section::RuleTable => &mut rule.as_mut()?.tables.last_mut()?.1,
                 };
                 if table.contains_key(key.get_ref().as_ref()) {
                     return None;
@@ -141,10 +155,14 @@ fn close_rule<'i>(
     end: usize,
     each_rule: &mut impl FnMut(&RuleKeys<'_, 'i>, Range<usize>),
 ) -> Option<()> {
-    if let Some((oauth, start)) = open.oauth {
+    // Each table spans from its header to the next one (the last to the rule's end).
+    let mut ends: Vec<usize> = open.tables.iter().skip(1).map(|t| t.2).collect();
+    ends.push(end);
+    for ((name, table, start), end) in open.tables.into_iter().zip(ends) {
+        let key = start + "[rule.".len();
         entries.push((
-            Spanned::new(start + 6..start + 11, "oauth".into()),
-            Spanned::new(start..end, DeValue::Table(oauth)),
+            Spanned::new(key..key + name.len(), name.into()),
+            Spanned::new(start..end, DeValue::Table(table)),
         ));
     }
     let mut keys = RuleKeys::default();
@@ -250,6 +268,7 @@ impl<'i> Scanner<'i> {
         let value = match self.peek()? {
             b'"' | b'\'' => self.string()?,
             b'[' => self.array()?,
+            b'0'..=b'9' => self.integer()?,
             _ => self.boolean()?,
         };
         self.end_of_line()?;
@@ -292,6 +311,27 @@ impl<'i> Scanner<'i> {
             return None;
         }
         Some(Spanned::new(start..self.at, DeValue::Boolean(value)))
+    }
+
+    /// Digits only, without a leading zero (TOML forbids it) and not run into a bare word;
+    /// anything else numeric (`+1`, `1_000`, `0x1`, `1.5`, a date) is left to the full parser.
+    fn integer(&mut self) -> Option<Value<'i>> {
+        let start = self.at;
+        while self.peek().is_some_and(|b| b.is_ascii_digit()) {
+            self.at += 1;
+        }
+        let digits = &self.text[start..self.at];
+        if (digits.len() > 1 && digits.starts_with('0'))
+            || digits.len() > 18
+            || self
+                .peek()
+                .is_some_and(|b| is_bare(b) || b == b'.' || b == b':')
+        {
+            return None;
+        }
+        // toml's own integer, so the checker sees exactly what the full parser gives it.
+        let value = DeValue::parse(digits).ok()?.into_inner();
+        matches!(value, DeValue::Integer(_)).then(|| Spanned::new(start..self.at, value))
     }
 
     /// `[` strings separated by commas, a trailing comma allowed, `]`.
@@ -365,6 +405,15 @@ mod tests {
              sources = [\"command\", \"ci\"]\ncommand = [\"pass\", \"show\", 'git/x']\n\
              command_timeout = \"30\"\ncache = \"until-expiry\"\nusername = \"oauth2\"\n",
         );
+        // The minting sources' tables, with the App ID and installation as integers.
+        same_as_toml(
+            "[[rule]]\nurl = \"https://github.com\"\nsources = [\"github-app\"]\n\
+             [rule.github_app]\napp_id = 123456\ninstallation_id = 7 # ours\n\
+             private_key_file = \"/k.pem\"\npermissions = [\"contents:read\"]\n\n\
+             [[rule]]\nurl = \"https://gitlab.corp.example\"\nsources = [\"sts\"]\n\
+             [rule.sts]\ntoken_endpoint = \"https://sts.corp.example/token\"\n\
+             id_token_env = \"STS_ID_TOKEN\"\n",
+        );
         // Tables in any order; the last line without a newline.
         same_as_toml(
             "[[rule]]\nurl = \"https://a.example\"\nsources = [\"file\"]\n[keychain]\nbackend = \"auto\"\n\
@@ -384,7 +433,12 @@ mod tests {
             "[[rule]]\n\"url\" = \"https://a.example\"\n",
             "[[rule]]\nrule.url = \"https://a.example\"\n",
             "[[rule]]\noauth = { provider = \"gitlab\" }\n",
-            "[[rule]]\nallow_http = 1\n",
+            "[[rule]]\nallow_http = 01\n",
+            "[[rule]]\nallow_http = 1_000\n",
+            "[[rule]]\nallow_http = 1.5\n",
+            "[[rule]]\nallow_http = 0x1\n",
+            "[[rule]]\nallow_http = +1\n",
+            "[[rule]]\nallow_http = 1979-05-27\n",
             "[[rule]]\nallow_http = trueish\n",
             "[[rule]]\nurl = \"https://a.example\" \"x\"\n",
             "[[rule]]\nsources = [\"file\" \"env\"]\n",

@@ -6,10 +6,14 @@ pub mod ci;
 pub mod command;
 pub mod env;
 pub mod file;
+pub mod github_app;
+pub mod jwt;
 pub mod keychain;
+pub mod mint;
 pub mod oauth;
 pub mod record;
 pub mod sources;
+pub mod sts;
 
 use crate::policy::{Rule, ScopeKey, Target};
 use crate::secret::Secret;

@@ -110,9 +110,45 @@ fn lock_wait(env: &dyn Fn(&str) -> Option<String>) -> std::time::Duration {
     Options::from_env(env, false).timeout * 2 + std::time::Duration::from_secs(10)
 }
 
+/// The exclusive lock that makes one process of many do `doing` (refreshing, minting) for
+/// `key`, waited for a bounded time ([`take_lock`]); `source` names who asks in messages. For
+/// the sources that mint short-lived tokens (`github-app`, `sts`).
+pub fn lock_for(
+    lock_dir: Option<&std::path::Path>,
+    key: &ScopeKey,
+    env: &dyn Fn(&str) -> Option<String>,
+    source: &str,
+    doing: &str,
+) -> Result<std::fs::File, SourceError> {
+    let dir = match lock_dir {
+        Some(dir) => dir.to_owned(),
+        // One per user whatever the caller's environment (XDG_RUNTIME_DIR, HOME).
+        None => {
+            crate::paths::lock_dir().map_err(|e| SourceError::Fatal(format!("{source}: {e}")))?
+        }
+    };
+    let path = lock_path(&dir, key);
+    let wait = lock_wait(env);
+    match take_lock(&path, wait) {
+        Ok(file) => Ok(file),
+        Err(Some(e)) => Err(SourceError::Fatal(format!(
+            "{source}: cannot lock {}: {e}",
+            path.display()
+        ))),
+        Err(None) => Err(SourceError::Unavailable(format!(
+            "{source}: another gocred process has been {doing} the token for {key} for {} s \
+             and still holds {}; see which with `fuser {}` (a stopped or hung one), or try \
+             again",
+            wait.as_secs(),
+            path.display(),
+            path.display()
+        ))),
+    }
+}
+
 /// A one-line note on stderr while git still gets an answer. Straight to stderr (a source has
 /// no Context), so redacted here as the Context's filter would: a server's words are in it.
-fn note(text: &str) {
+pub fn note(text: &str) {
     eprintln!("{}", crate::redact::shown(&format!("gocred: note: {text}")));
 }
 

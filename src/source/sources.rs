@@ -102,6 +102,12 @@ impl<'a> Sources<'a> {
                 self.env,
             )),
             SourceKind::Ci => Box::new(super::ci::CiSource::new(self.env)),
+            SourceKind::GitHubApp => Box::new(super::github_app::GitHubAppSource {
+                stores: mint_stores(self.policy, self.env),
+            }),
+            SourceKind::Sts => Box::new(super::sts::StsSource {
+                stores: mint_stores(self.policy, self.env),
+            }),
         })
     }
 
@@ -251,6 +257,16 @@ pub fn store(policy: &Policy, kind: SourceKind) -> Result<Box<dyn Store>, Error>
 pub fn oauth<'e>(policy: &Policy, env: Lookup<'e>) -> OAuthSource<'e> {
     let file = policy.file_path.clone().or_else(paths::default_file_store);
     OAuthSource::new(policy.keychain_backend, file, env)
+}
+
+/// Where the `github-app` and `sts` sources cache what they mint (and forget what git rejects).
+pub fn mint_stores<'e>(policy: &Policy, env: Lookup<'e>) -> super::mint::Stores<'e> {
+    super::mint::Stores {
+        keychain_backend: policy.keychain_backend,
+        file_path: policy.file_path.clone().or_else(paths::default_file_store),
+        env,
+        lock_dir: None,
+    }
 }
 
 /// The first few of `names`, and how many more: one line stays readable for any policy.

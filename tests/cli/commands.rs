@@ -98,7 +98,9 @@ fn config_check_reports_file_line_and_column_for_every_problem() {
         format!(
             "{p}:2:7: bad url \"ftp://git.corp.example\": scheme must be https or http, not 'ftp'"
         ),
-        format!("{p}:3:20: unknown source `nope` (expected keychain, file, env or oauth)"),
+        format!(
+            "{p}:3:20: unknown source `nope` (expected keychain, file, env, oauth, command, ci, github-app or sts)"
+        ),
         format!("{p}:4:1: unknown key `colour` in [[rule]]"),
         format!("{p}:8:11: source `env` needs `token_env`"),
         format!("{p}:8:11: source `env` needs `username`"),

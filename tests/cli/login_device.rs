@@ -49,10 +49,20 @@ fn device_login_says_a_browser_opened_only_when_the_opener_succeeded() {
     let bin = env.root().join("fakebin");
     std::fs::create_dir_all(&bin).unwrap();
     env.prepend_path(&bin);
-    // No opener on PATH at all (the machine has none either; PATH is the test's own).
+    // No opener on PATH at all: PATH is the test's own directory and git only (the machine may
+    // have xdg-utils: `pass` pulls it in; gocred reads git's http.sslCAInfo through git).
+    let only_git = env.root().join("only-git");
+    std::fs::create_dir_all(&only_git).unwrap();
+    let git = ["/usr/bin/git", "/bin/git", "/usr/local/bin/git"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .expect("git");
+    std::os::unix::fs::symlink(git, only_git.join("git")).unwrap();
+    let path = std::env::join_paths([&bin, &only_git]).unwrap();
     let out = env
         .gocred(&["login", &fake.origin()])
         .env("DISPLAY", ":0")
+        .env("PATH", &path)
         .run();
     out.assert_code(1);
     assert!(

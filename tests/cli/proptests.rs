@@ -3,6 +3,8 @@
 //! - default deny: a request whose host is not any rule's host (nor under a wildcard rule) gets
 //!   no password from the in-memory helper loop, even when the file store holds an entry under
 //!   every key, the request's own included; lookalikes, case, trailing-dot and port variants;
+//!   rules of every source kind, the minting ones (`github-app`, `sts`) included: a request
+//!   they do not map never reaches their cache or their network;
 //! - the same for the fleet sources: `command` programs never run and the CI job token never
 //!   goes anywhere but the CI server's origin;
 //! - the positive control: case, trailing-dot and `:443` variants of a rule's host get exactly
@@ -70,7 +72,13 @@ struct GenRule {
     host: String,
     port: Option<u16>,
     path: Option<&'static str>,
+    /// The rule's source: `file`, or one that mints tokens (`github-app`, `sts`) and finds them
+    /// in its file-store cache (the planted entries), its network endpoints unreachable.
+    source: &'static str,
 }
+
+/// Every source a generated rule may have.
+const SOURCES: &[&str] = &["file", "github-app", "sts"];
 
 impl GenRule {
     fn url(&self) -> String {
@@ -124,13 +132,15 @@ fn rule() -> impl Strategy<Value = GenRule> {
         domain(),
         prop::sample::select(vec![None, Some(8443u16), Some(444)]),
         prop::sample::select(vec![None, Some("team"), Some("team/sub")]),
+        prop::sample::select(SOURCES),
     )
-        .prop_map(|(wildcard, host, port, path)| GenRule {
+        .prop_map(|(wildcard, host, port, path, source)| GenRule {
             // `*.uk.com` and friends span organisations and are refused at load.
             wildcard: wildcard && !policy::psl::is_public_suffix(&host),
             host,
             port,
             path,
+            source,
         })
 }
 
@@ -203,10 +213,25 @@ fn policy_text(dir: &Path, rules: &[GenRule]) -> String {
     let store = dir.join("credentials");
     let mut text = format!("[file]\npath = \"{}\"\n", store.display());
     for r in rules {
-        text.push_str(&format!(
-            "\n[[rule]]\nurl = \"{}\"\nsources = [\"file\"]\nstore = \"file\"\n",
-            r.url()
-        ));
+        let url = r.url();
+        text.push_str(&match r.source {
+            "file" => {
+                format!("\n[[rule]]\nurl = \"{url}\"\nsources = [\"file\"]\nstore = \"file\"\n")
+            }
+            // Minted tokens cached in the file store as user `u`; a mint would fail (no key,
+            // no ID token, an endpoint nothing listens on) and show as an error.
+            "github-app" => format!(
+                "\n[[rule]]\nurl = \"{url}\"\nsources = [\"github-app\"]\nusername = \"u\"\n\
+                 [rule.github_app]\napp_id = 1\ninstallation_id = 1\n\
+                 private_key_file = \"/nonexistent/gocred-app.pem\"\n\
+                 api_url = \"https://127.0.0.1:1\"\ncache = \"file\"\n"
+            ),
+            _ => format!(
+                "\n[[rule]]\nurl = \"{url}\"\nsources = [\"sts\"]\nusername = \"u\"\n\
+                 [rule.sts]\ntoken_endpoint = \"https://127.0.0.1:1/token\"\n\
+                 id_token_env = \"GOCRED_TEST_UNSET\"\ncache = \"file\"\n"
+            ),
+        });
     }
     text
 }
@@ -335,11 +360,12 @@ proptest! {
         flips in prop::collection::vec(any::<bool>(), 1..8),
         dot in any::<bool>(),
         default_port in any::<bool>(),
+        source in prop::sample::select(SOURCES),
     ) {
         let hosts: Vec<String> = hosts.into_iter().collect();
         let rules: Vec<GenRule> = hosts
             .iter()
-            .map(|h| GenRule { wildcard: false, host: h.clone(), port: None, path: None })
+            .map(|h| GenRule { wildcard: false, host: h.clone(), port: None, path: None, source })
             .collect();
         let dir = tempfile::tempdir().unwrap();
         write_policy(dir.path(), &rules);
@@ -845,6 +871,8 @@ fn policy_piece() -> impl Strategy<Value = String> {
         "[]",
         "[\"fil3\"]",
         "\"file\"",
+        "[\"github-app\"]",
+        "[\"sts\"]",
     ]);
     let extra = prop::sample::select(vec![
         "",
@@ -857,6 +885,11 @@ fn policy_piece() -> impl Strategy<Value = String> {
         "url = \"https://dup.example\"\n",
         "[rule.oauth]\nprovider = \"gitlab\"\nclient_id = \"cid\"\n",
         "oauth = { provider = \"gitlab\" }\n",
+        "[rule.github_app]\napp_id = 12\ninstallation_id = 0\nprivate_key_file = \"/k.pem\"\n",
+        "[rule.github_app]\napp_id = 31337\nprivate_key_file = '/k.pem'\ncache = \"file\"\n",
+        "[rule.sts]\ntoken_endpoint = \"https://sts.example/t\"\naudience = \"a\"\n",
+        "allow_http = 10\n",
+        "allow_http = 007\n",
         "# a comment\n\n",
         "bogus.key = \"x\"\n",
     ]);

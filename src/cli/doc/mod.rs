@@ -10,6 +10,7 @@
 //! `scripts/generate-docs` rewrites the files.
 
 mod man;
+pub(crate) mod minted;
 mod pages;
 #[cfg(test)]
 mod tests;
@@ -70,7 +71,7 @@ pub(crate) const RULE_KEYS: &[(&str, &str)] = &[
     ),
     (
         "`sources`",
-        "The sources to ask, in order: `keychain`, `file`, `env`, `oauth`, `command`, `ci`. The first one that has a credential answers. `oauth` can be combined with `env` only (see [OAuth](#oauth-gocred-login)); `command` runs a secrets manager's CLI and `ci` is the CI job's own token (see [Secrets managers](#secrets-managers-the-command-source) and [CI job tokens](#ci-job-tokens)).",
+        "The sources to ask, in order: `keychain`, `file`, `env`, `oauth`, `command`, `ci`, `github-app`, `sts`. The first one that has a credential answers. `oauth` can be combined with `env` only (see [OAuth](#oauth-gocred-login)); `command` runs a secrets manager's CLI and `ci` is the CI job's own token (see [Secrets managers](#secrets-managers-the-command-source) and [CI job tokens](#ci-job-tokens)); `github-app` and `sts` mint short-lived tokens (see [GitHub App and CI identity](#github-app-and-ci-identity)).",
     ),
     (
         "`username`",
@@ -95,6 +96,11 @@ pub(crate) const RULE_KEYS: &[(&str, &str)] = &[
     (
         "`[rule.oauth]`",
         "The OAuth server of an `oauth` rule: see [OAuth](#oauth-gocred-login).",
+    ),
+    (
+        "`[rule.github_app]`, `[rule.sts]`",
+        "The GitHub App of a `github-app` rule, the token exchange of an `sts` rule: see \
+         [GitHub App and CI identity](#github-app-and-ci-identity).",
     ),
     (
         "`allow_http`",
@@ -482,6 +488,7 @@ pub(crate) const CONFIG_5: &[Section] = &[
             Block::Code("sh", EXAMPLE_CI_SH),
         ],
     },
+    minted::SECTION,
     Section {
         heading: "HOW A REQUEST IS MATCHED",
         in_readme: true,

@@ -8,7 +8,7 @@ use super::{
     Block, CONFIG_5, EXAMPLE_BUILD_SERVER, EXAMPLE_CI, EXAMPLE_COMMAND_1PASSWORD,
     EXAMPLE_COMMAND_AWS, EXAMPLE_COMMAND_GCP, EXAMPLE_COMMAND_JSON, EXAMPLE_COMMAND_PASS,
     EXAMPLE_COMMAND_VAULT, EXAMPLE_LAPTOP, EXAMPLE_OAUTH_GITLAB, EXAMPLE_OAUTH_OIDC, GOCRED_1,
-    OAUTH_KEYS, OTHER_KEYS, RULE_KEYS, pages,
+    OAUTH_KEYS, OTHER_KEYS, RULE_KEYS, minted, pages,
 };
 use crate::cli::completions;
 use crate::policy::{self, KeychainBackend};
@@ -310,6 +310,20 @@ fn the_reference_documents_exactly_the_keys_the_loader_accepts() {
         )),
         "[rule.oauth] keys: OAUTH_KEYS in src/cli/doc/mod.rs and README.md's table"
     );
+    assert_eq!(
+        documented(minted::GITHUB_APP_KEYS),
+        accepted_keys(&format!(
+            "{RULE}sources = [\"github-app\"]\n[rule.github_app]\napp_id = 1\nprivate_key_file = \"/k\"\nx = 1\n"
+        )),
+        "[rule.github_app] keys: GITHUB_APP_KEYS in src/cli/doc/minted.rs and README.md's table"
+    );
+    assert_eq!(
+        documented(minted::STS_KEYS),
+        accepted_keys(&format!(
+            "{RULE}sources = [\"sts\"]\n[rule.sts]\ntoken_endpoint = \"https://s\"\naudience = \"a\"\nx = 1\n"
+        )),
+        "[rule.sts] keys: STS_KEYS in src/cli/doc/minted.rs and README.md's table"
+    );
     assert_eq!(accepted_keys("x = 1\n"), ["ci", "file", "keychain", "rule"]);
     let mut other: Vec<String> = ["keychain", "file", "ci"]
         .iter()
@@ -344,6 +358,8 @@ fn the_example_policies_are_valid() {
         EXAMPLE_COMMAND_AWS,
         EXAMPLE_COMMAND_GCP,
         EXAMPLE_COMMAND_JSON,
+        minted::EXAMPLE_GITHUB_APP,
+        minted::EXAMPLE_STS,
     ] {
         let policy = policy::load_str(Path::new("config.toml"), example).unwrap();
         assert!(!policy.rules.is_empty());

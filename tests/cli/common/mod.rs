@@ -18,9 +18,11 @@
 //! ```
 #![allow(dead_code)]
 
+pub mod ci_identity;
 pub mod connect_proxy;
 pub mod doctor_world;
 pub mod git_server;
+pub mod github_app_fake;
 pub mod go;
 pub mod http;
 pub mod https;
