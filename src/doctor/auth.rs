@@ -600,7 +600,7 @@ fn discovery(
             match with {
                 Some(q) if q.len() > p.len() && covers(&q) => {
                     let detail = format!(
-                        "GET {discover} without a credential: HTTP 200 with go-import {p}, the parent's path (GitLab's answer for a subgroup); with the credential: {q}. go never gets a 401, so GOAUTH and git's helper never fire, and go clones the wrong repository"
+                        "GET {discover} without a credential: HTTP 200 with go-import {p}, the parent's path (GitLab's answer for a subgroup); with the credential: {q}. go never gets a 401 there, so GOAUTH never fires, and go clones the parent's repository, which does not hold the module"
                     );
                     match preemptive_fix() {
                         Some(fix) => report.fail(L, ID, detail, fix),
