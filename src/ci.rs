@@ -518,6 +518,26 @@ mod tests {
     }
 
     #[test]
+    fn config_check_names_a_bad_ci_setting_with_its_position() {
+        let path = std::path::Path::new("/c.toml");
+        let report = crate::policy::load_str(path, "# ci\n[ci]\njob_token = \"yes\"\n")
+            .unwrap_err()
+            .report();
+        assert_eq!(report, "/c.toml:3:13: `job_token` must be true or false");
+        let report = crate::policy::load_str(path, "[ci]\njob_tokens = true\n")
+            .unwrap_err()
+            .report();
+        assert!(
+            report.starts_with("/c.toml:2:1: unknown key `job_tokens` in [ci]"),
+            "{report}"
+        );
+        let policy = crate::policy::load_str(path, "\n[ci]\njob_token = true\n").unwrap();
+        assert_eq!(policy.ci_job_token, Some(2));
+        let off = crate::policy::load_str(path, "[ci]\njob_token = false\n").unwrap();
+        assert_eq!(off.ci_job_token, None);
+    }
+
+    #[test]
     fn setup_merges_the_ci_host_into_the_jobs_go_variables() {
         assert_eq!(
             merge("a.example, b.example", "c.example", ','),

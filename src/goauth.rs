@@ -25,9 +25,7 @@
 //! first). A source that cannot answer leaves a note on stderr and no answer, with exit 0: a
 //! failing GOAUTH command stops the whole go command, a missing answer only this request.
 
-use crate::policy::{
-    Decision, HostPattern, Input, Policy, Rule, ScopeKey, Target, TargetError, normalize,
-};
+use crate::policy::{Decision, HostPattern, Policy, Rule, ScopeKey, Target, TargetError};
 use crate::secret::SecretBytes;
 use crate::source::Credential;
 use crate::source::sources::Sources;
@@ -50,11 +48,7 @@ pub fn answer(
                     continue; // config check refuses this
                 };
                 let machine = crate::policy::machine_name(host, rule.pattern.port);
-                let Ok(target) = normalize(Input::Attributes {
-                    protocol: "https",
-                    host: &machine,
-                    path: None,
-                }) else {
+                let Some(target) = crate::policy::https_target(&machine) else {
                     continue;
                 };
                 if let Decision::Managed {

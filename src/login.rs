@@ -78,12 +78,15 @@ pub fn oauth_rule(target: &Target, asked: Asked<'_>) -> Suggestion {
     Suggestion { text, placeholders }
 }
 
+/// A rule for `url` that reads the keychain and keeps what git stores there.
+pub fn keychain_rule(url: &str) -> String {
+    format!("[[rule]]\nurl = \"{url}\"\nsources = [\"keychain\"]\nstore = \"keychain\"\n")
+}
+
 /// The rule that lets `login --with-token` work for `target`: a keychain rule on the host
 /// (with `user` as its fixed user name, when given).
 pub fn token_rule(target: &Target, user: Option<&str>) -> Suggestion {
-    let url = rule_url(target);
-    let mut text =
-        format!("[[rule]]\nurl = \"{url}\"\nsources = [\"keychain\"]\nstore = \"keychain\"\n");
+    let mut text = keychain_rule(&rule_url(target));
     if let Some(user) = user {
         text += &format!("username = \"{user}\"\n");
     }

@@ -19,6 +19,7 @@ use crate::secret::Secret;
 
 pub mod build;
 pub mod curl;
+pub mod filing;
 pub mod go;
 pub mod import;
 

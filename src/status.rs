@@ -136,11 +136,16 @@ impl<'p> Status<'p> {
     pub fn render(&self) -> (String, Value) {
         let (policy, now) = (self.policy, self.now);
         let path = &policy.path;
+        // The user's rules in use (the machine policy's line counts its own).
+        let users = policy
+            .rules
+            .iter()
+            .filter(|r| !r.machine.is_machine_rule())
+            .count();
         let mut out = format!(
-            "gocred policy: {} ({} rule{})\n",
+            "gocred policy: {} ({users} rule{})\n",
             path.display(),
-            policy.rules.len(),
-            plural(policy.rules.len())
+            plural(users)
         );
         out += &machine::summary(policy);
         // A store that cannot work here fails the same way for every rule: said once, up top.

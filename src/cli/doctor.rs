@@ -1,10 +1,8 @@
 //! `gocred doctor MODULE|URL [--json] [--verbose]`: arguments, then [`crate::doctor::run`].
-//! The [`Wiring`] below lends the library what lives in `cli/` (sources, stores, the shapes
-//! `setup git` writes).
 
 use super::CommandError;
 use super::context::Context;
-use crate::doctor::{self, Inputs, Wiring};
+use crate::doctor::{self, Inputs};
 use std::io::Write;
 use std::time::Duration;
 
@@ -65,12 +63,10 @@ pub fn cmd_doctor(ctx: &mut Context, args: DoctorArgs) -> Result<(), CommandErro
         .flatten()
         .unwrap_or(Duration::from_secs(3));
     let report = {
-        let wiring = CliWiring;
         let inputs = Inputs {
             env: &*ctx.env,
             now: ctx.now,
             policy: ctx.load_policy().map_err(|e| e.message),
-            wiring: &wiring,
             timeout,
         };
         doctor::run(&subject, &inputs)
@@ -93,14 +89,5 @@ pub fn cmd_doctor(ctx: &mut Context, args: DoctorArgs) -> Result<(), CommandErro
             subject.module,
             first.id
         ))),
-    }
-}
-
-/// `cli/`'s shapes, lent to the library.
-struct CliWiring;
-
-impl Wiring for CliWiring {
-    fn new_rule_text(&self, origin: &str) -> String {
-        super::import_netrc::new_rule_text(origin)
     }
 }

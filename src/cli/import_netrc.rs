@@ -18,8 +18,7 @@
 use super::CommandError;
 use super::context::Context;
 use crate::netrc;
-use crate::policy::{Decision, SourceKind, Target};
-use crate::secret::Secret;
+use crate::policy::Target;
 use crate::source::Credential;
 use std::io::Write;
 use std::path::PathBuf;
@@ -45,20 +44,6 @@ pub struct ImportNetrcArgs {
     /// Delete FILE once every entry is stored and read back
     #[arg(long)]
     pub remove: bool,
-}
-
-/// One entry to import.
-struct Item {
-    machine: String,
-    line: usize,
-    target: Target,
-    username: String,
-    password: Secret,
-    /// Where it goes; `None` until stored.
-    store: SourceKind,
-    /// `Some(rule text)` when no rule serves the machine yet.
-    new_rule: Option<String>,
-    stored: bool,
 }
 
 fn default_file(ctx: &Context) -> Option<PathBuf> {
@@ -119,10 +104,6 @@ fn read_netrc(
     Ok(data)
 }
 
-pub fn new_rule_text(origin: &str) -> String {
-    format!("[[rule]]\nurl = \"{origin}\"\nsources = [\"keychain\"]\nstore = \"keychain\"\n")
-}
-
 pub fn cmd_import_netrc(ctx: &mut Context, args: ImportNetrcArgs) -> Result<(), CommandError> {
     let path = args
         .file
@@ -139,78 +120,13 @@ pub fn cmd_import_netrc(ctx: &mut Context, args: ImportNetrcArgs) -> Result<(), 
     drop(data);
 
     let policy = ctx.load_policy()?;
-    let mut notes: Vec<String> = plan.notes.clone();
-    // What keeps the file under --remove (its content would be lost).
-    let mut keep: Vec<String> = plan.left_behind.clone();
-    let mut items: Vec<Item> = Vec::new();
-    for pick in plan.picks {
-        let machine = pick.name;
-        let (username, password) = match pick.outcome {
-            netrc::import::Outcome::Refuse(why) => {
-                notes.push(format!(
-                    "line {}: {machine}: not imported: {why}",
-                    pick.line
-                ));
-                continue;
-            }
-            netrc::import::Outcome::Import {
-                login,
-                password,
-                go_differs,
-            } => {
-                if let Some(why) = go_differs {
-                    notes.push(format!("line {}: {machine}: {why}", pick.line));
-                }
-                (login, password)
-            }
-        };
-        let target = pick.target;
-        let (store, new_rule) = match policy.decide(target.clone()) {
-            Decision::NotManaged => (SourceKind::Keychain, Some(new_rule_text(&target.origin()))),
-            Decision::Managed { rule, .. } => {
-                if rule.oauth.is_some() {
-                    notes.push(format!(
-                        "line {}: {machine}: skipped: its rule {} (line {}) gets OAuth tokens from `gocred login {machine}`",
-                        pick.line, rule.url, rule.line
-                    ));
-                    keep.push(format!("{machine} (line {})", pick.line));
-                    continue;
-                }
-                let Some(store) = rule.store else {
-                    notes.push(format!(
-                        "line {}: {machine}: not imported: its rule {} (line {} of {}) names no `store`; add `store = \"keychain\"` (or \"file\") to it",
-                        pick.line,
-                        rule.url,
-                        rule.line,
-                        policy.path.display()
-                    ));
-                    keep.push(format!("{machine} (line {})", pick.line));
-                    continue;
-                };
-                (store, None)
-            }
-        };
-        items.push(Item {
-            machine,
-            line: pick.line,
-            target,
-            username,
-            password,
-            store,
-            new_rule,
-            stored: false,
-        });
-    }
+    let netrc::filing::Filing {
+        mut items,
+        mut notes,
+        keep,
+        rules,
+    } = netrc::filing::file(plan, &policy);
 
-    // New rules: one per origin, in file order.
-    let mut rules: Vec<String> = Vec::new();
-    for it in &items {
-        if let Some(r) = &it.new_rule
-            && !rules.contains(r)
-        {
-            rules.push(r.clone());
-        }
-    }
     if args.save && !rules.is_empty() {
         let targets: Vec<Target> = items
             .iter()
@@ -287,34 +203,7 @@ pub fn cmd_import_netrc(ctx: &mut Context, args: ImportNetrcArgs) -> Result<(), 
     // Read every entry back through the policy on disk, exactly as `get` answers a request
     // without a user name (what git and go send).
     let on_disk = ctx.load_policy()?;
-    let mut unverified: Vec<String> = Vec::new();
-    let mut resolver = ctx.sources(&on_disk);
-    for it in &items {
-        let why = match on_disk.decide(it.target.clone()) {
-            Decision::NotManaged => Some(
-                "no rule in the config serves it (add the rule above, or use --save)".to_owned(),
-            ),
-            Decision::Managed { rule, scope, .. } => match resolver.resolve(rule, &scope, None) {
-                Ok(Some(c)) if c.username == it.username && c.password == it.password => None,
-                Ok(Some(_)) => Some(format!(
-                    "its rule {} answers with another credential (an earlier source)",
-                    rule.url
-                )),
-                Ok(None) => Some(match &rule.username {
-                    Some(u) if *u != it.username => format!(
-                        "its rule {} asks for user {u}, the file has another",
-                        rule.url
-                    ),
-                    _ => "not found when read back".to_owned(),
-                }),
-                Err(e) => Some(format!("cannot read it back: {e}")),
-            },
-        };
-        if let Some(why) = why {
-            unverified.push(format!("{} ({why})", it.machine));
-        }
-    }
-    drop(resolver);
+    let unverified = netrc::filing::unverified(&mut ctx.sources(&on_disk), &items);
     if !unverified.is_empty() || !keep.is_empty() {
         let mut reasons = Vec::new();
         if !unverified.is_empty() {

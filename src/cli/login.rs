@@ -101,6 +101,10 @@ pub fn cmd_login(ctx: &mut Context, args: LoginArgs) -> Result<(), CommandError>
     let mut policy = ctx.load_policy()?;
     interrupt::cancel_on_interrupt(false);
     if matches!(policy.decide(target.clone()), Decision::NotManaged) {
+        // No rule to suggest for a URL the machine policy denies to the user's rules.
+        if let Some(denied) = crate::policy::machine::denial(&policy, &target) {
+            return Err(CommandError::user(format!("not logging in: {denied}")));
+        }
         let asked = login::Asked {
             provider: args.provider.as_deref(),
             client_id: args.client_id.as_deref(),

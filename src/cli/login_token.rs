@@ -29,6 +29,10 @@ pub(super) fn cmd_login_token(ctx: &mut Context, args: &LoginArgs) -> Result<(),
     interrupt::cancel_on_interrupt(false);
     let mut policy = ctx.load_policy()?;
     if matches!(policy.decide(target.clone()), Decision::NotManaged) {
+        // No rule to suggest for a URL the machine policy denies to the user's rules.
+        if let Some(denied) = crate::policy::machine::denial(&policy, &target) {
+            return Err(CommandError::user(format!("not logging in: {denied}")));
+        }
         // What would fail after --save wrote the rule fails before it.
         let known = args.provider.is_some() || guess_provider(&target.host).is_some();
         if args.save && !known && (!args.no_verify || args.user.is_none()) {

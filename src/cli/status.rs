@@ -59,7 +59,19 @@ pub fn cmd_status(ctx: &mut Context, args: StatusArgs) -> Result<(), CommandErro
         return Err(CommandError::user(missing));
     }
     let (text, json) = if policy.rules.is_empty() {
-        status::fresh(&policy)
+        let (text, json) = status::fresh(&policy);
+        match policy.ci_job_token {
+            // `[ci] job_token = true` outside a consistent CI job: no rule, and the reason.
+            Some(line) => (
+                format!(
+                    "gocred policy: {} ([ci] job_token on line {line}, no rules)\n  ci: {}\n",
+                    policy.path.display(),
+                    crate::ci::describe(&*ctx.env)
+                ),
+                json,
+            ),
+            None => (text, json),
+        }
     } else {
         Status::collect(&policy, &*ctx.env, ctx.now)?.render()
     };

@@ -288,7 +288,7 @@ fn module_host(
             "`printf 'protocol=https\\nhost={host}\\nusername=USER\\npassword=TOKEN\\n' | gocred store`"
         );
         let fix = if policy.exists {
-            let text = inputs.wiring.new_rule_text(&target.origin());
+            let text = crate::login::keychain_rule(&target.origin());
             format!(
                 "add this rule to {}:\n{}\n      then store the token: {store}, and `gocred setup git`",
                 policy.path.display(),

@@ -277,13 +277,6 @@ pub fn parse_subject(arg: &str) -> Result<Subject, String> {
 /// the kind of the source that failed and why.
 pub type Answer = Result<Option<(&'static str, Credential)>, (SourceKind, String)>;
 
-/// What doctor borrows from the command line's side of gocred (the rule text `import-netrc`
-/// prints). Implemented by `cli/doctor.rs`.
-pub trait Wiring {
-    /// The rule text to add for an origin with no rule.
-    fn new_rule_text(&self, origin: &str) -> String;
-}
-
 /// `Basic base64(user:password)`, as GOAUTH answers go.
 pub(crate) fn basic(cred: &Credential) -> Secret {
     let mut header = crate::secret::SecretBytes::default();
@@ -297,7 +290,6 @@ pub struct Inputs<'a> {
     pub env: &'a dyn Fn(&str) -> Option<String>,
     pub now: u64,
     pub policy: Result<Policy, String>,
-    pub wiring: &'a dyn Wiring,
     pub timeout: Duration,
 }
 

@@ -19,9 +19,7 @@
 //! `machine` on host and port, so a non-default port is part of the name (curl never reads it).
 
 use super::render_entry;
-use crate::policy::{
-    Decision, HostPattern, Input, Policy, Rule, ScopeKey, machine_name, normalize,
-};
+use crate::policy::{Decision, HostPattern, Policy, Rule, ScopeKey, machine_name};
 use crate::secret::SecretBytes;
 use crate::source::sources::{Sources, some_of};
 
@@ -105,11 +103,7 @@ pub fn build(resolver: &mut Sources<'_>, hosts: &[String]) -> Built {
         // wildcard, path-scoped rules never match a request without a path, and two rules for
         // the same URL are a config error. So the scope is the host's origin, exactly what
         // `Policy::decide` would file it under, without a scan of every rule per host.
-        let Ok(target) = normalize(Input::Attributes {
-            protocol: "https",
-            host: &machine,
-            path: None,
-        }) else {
+        let Some(target) = crate::policy::https_target(&machine) else {
             continue;
         };
         if !rule.machine.is_machine_rule()

@@ -675,7 +675,8 @@ impl Checker<'_> {
             }),
         };
         let oauth = self.oauth(k.oauth, &sources, &sources_span, store, allow_http);
-        let github_app = self.github_app(k.github_app, &sources, &sources_span);
+        let wildcard = url.as_ref().is_some_and(|(_, p, _)| p.is_wildcard());
+        let github_app = self.github_app(k.github_app, &sources, &sources_span, wildcard);
         let sts = self.sts(k.sts, &sources, &sources_span);
         let goauth_preemptive = match k.goauth {
             None => false,

@@ -117,6 +117,9 @@ struct Restriction {
     sources: Option<Vec<SourceKind>>,
     secret_files: bool,
     oauth: Option<OAuthPin>,
+    /// `[machine.restrict.sts] token_endpoint`: the only place an `sts` rule may send the CI
+    /// job's ID token.
+    sts_endpoint: Option<String>,
     /// A machine rule's own restriction: it binds only the user rules it contains.
     own_rule: bool,
 }
@@ -228,6 +231,14 @@ pub fn parse(path: &Path, text: &str) -> Result<Machine, ConfigError> {
     if let Ok(root) = DeTable::parse(text) {
         let root = root.get_ref();
         machine.keychain_set = root.get("keychain").is_some();
+        if let Some(ci) = root.get("ci") {
+            ck.error(
+                ci.span(),
+                "[ci] is for a user's config (the CI job's token is the job's own); in the \
+                 machine policy, deny or restrict the CI server's URL instead (a restriction \
+                 without `ci` in its `sources` keeps the job token out)",
+            );
+        }
         if let Some(v) = root.get("machine") {
             ck.machine(v, &mut machine);
         }
@@ -278,6 +289,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Machine, ConfigError> {
                     token_endpoint: o.token_endpoint.clone(),
                     revocation_endpoint: o.revocation_endpoint.clone(),
                 }),
+                sts_endpoint: rule.sts.as_ref().map(|s| s.token_endpoint.clone()),
                 own_rule: true,
             }
         })
@@ -393,7 +405,7 @@ fn judge(m: &Machine, mut rule: Rule, narrowed: &mut Vec<Narrowed>) -> Result<Ru
             (Some(list), true) => Some(list.clone()),
             (list, false) => Some(
                 list.as_deref()
-                    .unwrap_or(&[SourceKind::Keychain, SourceKind::Env, SourceKind::OAuth])
+                    .unwrap_or(ALL_SOURCES)
                     .iter()
                     .copied()
                     .filter(|s| *s != SourceKind::File)
@@ -422,7 +434,10 @@ fn judge(m: &Machine, mut rule: Rule, narrowed: &mut Vec<Narrowed>) -> Result<Ru
                     ),
                 ));
             }
+            // Tokens in the keychain are part of the `oauth` source; in a file they are a file.
             if let Some(oauth) = &rule.oauth
+                && !dropped.contains(&SourceKind::OAuth)
+                && oauth.store == SourceKind::File
                 && !allowed.contains(&oauth.store)
             {
                 return Err(refuse(
@@ -438,7 +453,46 @@ fn judge(m: &Machine, mut rule: Rule, narrowed: &mut Vec<Narrowed>) -> Result<Ru
             }
             if !dropped.is_empty() {
                 rule.sources.retain(|s| allowed.contains(s));
+                // What configured a dropped source goes with it (`login` reads `oauth`).
+                if dropped.contains(&SourceKind::OAuth) {
+                    rule.oauth = None;
+                }
+                if dropped.contains(&SourceKind::Command) {
+                    rule.command = None;
+                }
+                if dropped.contains(&SourceKind::Env) {
+                    rule.token_env = None;
+                }
                 notes.push((line, format!("source {} not used", names(&dropped))));
+            }
+            // A command's cached answers are kept in the keychain.
+            if let Some(command) = rule.command.as_mut()
+                && command.cache != crate::source::command::Cache::None
+                && !allowed.contains(&SourceKind::Keychain)
+            {
+                command.cache = crate::source::command::Cache::None;
+                notes.push((
+                    line,
+                    "the command's answers not cached in the keychain".into(),
+                ));
+            }
+            // A minted token's cache is a store too.
+            for cache in [
+                rule.github_app.as_mut().map(|g| &mut g.cache),
+                rule.sts.as_mut().map(|s| &mut s.cache),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                if let super::fleet::MintCache::Store(kind) = *cache
+                    && !allowed.contains(&kind)
+                {
+                    *cache = super::fleet::MintCache::None;
+                    notes.push((
+                        line,
+                        format!("minted tokens not cached in `{}`", kind.name()),
+                    ));
+                }
             }
             if let Some(store) = rule.store
                 && !allowed.contains(&store)
@@ -516,6 +570,18 @@ fn judge(m: &Machine, mut rule: Rule, narrowed: &mut Vec<Narrowed>) -> Result<Ru
             if filled {
                 notes.push((line, "OAuth endpoints set by the machine policy".into()));
             }
+        }
+        if let (Some(want), Some(sts)) = (&r.sts_endpoint, &rule.sts)
+            && *want != sts.token_endpoint
+        {
+            return Err(refuse(
+                &rule,
+                line,
+                format!(
+                    "its sts `token_endpoint` is not the one the machine policy sets for {}",
+                    r.scope.url
+                ),
+            ));
         }
         rule.machine.narrowed_by.push(line);
     }
@@ -772,6 +838,18 @@ impl Scope {
     }
 }
 
+/// Every source a restriction may allow.
+const ALL_SOURCES: &[SourceKind] = &[
+    SourceKind::Keychain,
+    SourceKind::File,
+    SourceKind::Env,
+    SourceKind::OAuth,
+    SourceKind::Command,
+    SourceKind::Ci,
+    SourceKind::GitHubApp,
+    SourceKind::Sts,
+];
+
 /// The `[machine]` table's checker.
 struct Check<'t> {
     text: &'t str,
@@ -779,7 +857,7 @@ struct Check<'t> {
 }
 
 const MACHINE_KEYS: &[&str] = &["user_rules", "deny", "restrict"];
-const RESTRICT_KEYS: &[&str] = &["url", "sources", "secret_files", "oauth"];
+const RESTRICT_KEYS: &[&str] = &["url", "sources", "secret_files", "oauth", "sts"];
 const PIN_KEYS: &[&str] = &[
     "provider",
     "client_id",
@@ -920,20 +998,14 @@ impl Check<'_> {
             };
             let mut kinds = Vec::new();
             for item in list.iter() {
-                let kind = match self.string(item, "sources")? {
-                    "keychain" => SourceKind::Keychain,
-                    "file" => SourceKind::File,
-                    "env" => SourceKind::Env,
-                    "oauth" => SourceKind::OAuth,
-                    other => {
-                        self.error(
-                            item.span(),
-                            format!(
-                                "unknown source `{other}` (expected keychain, file, env or oauth)"
-                            ),
-                        );
-                        return None;
-                    }
+                let name = self.string(item, "sources")?;
+                let Some(kind) = ALL_SOURCES.iter().copied().find(|k| k.name() == name) else {
+                    let names: Vec<&str> = ALL_SOURCES.iter().map(|k| k.name()).collect();
+                    self.error(
+                        item.span(),
+                        format!("unknown source `{name}` (expected {})", names.join(", ")),
+                    );
+                    return None;
                 };
                 if !kinds.contains(&kind) {
                     kinds.push(kind);
@@ -952,11 +1024,23 @@ impl Check<'_> {
             None => None,
             Some(o) => Some(self.pin(o)?),
         };
+        let sts_endpoint = match t.get("sts") {
+            None => None,
+            Some(v) => {
+                let t = self.table(v, "sts")?;
+                self.unknown(t, &["token_endpoint"], "[machine.restrict.sts]");
+                match t.get("token_endpoint") {
+                    None => None,
+                    Some(e) => Some(self.string(e, "token_endpoint")?.to_owned()),
+                }
+            }
+        };
         Some(Restriction {
             scope: scope?,
             sources,
             secret_files,
             oauth,
+            sts_endpoint,
             own_rule: false,
         })
     }

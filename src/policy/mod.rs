@@ -21,7 +21,7 @@ pub use load::{
     CommandKeys, ConfigError, Diagnostic, MAX_CONFIG_BYTES, load, load_extended, load_for_host,
     load_str, load_str_full, load_str_keeping,
 };
-pub use origin::{machine_name, rule_machine, rule_origin, rule_path_prefix};
+pub use origin::{https_target, machine_name, rule_machine, rule_origin, rule_path_prefix};
 pub use pattern::{HostPattern, UrlPattern};
 pub use target::{Input, Target, TargetError, normalize};
 

@@ -2,7 +2,7 @@
 //! `credential.<url>`), `host[:port]` (a netrc `machine`, Go's `req.URL.Host`) and
 //! `<origin>/<path prefix>` (where git must send the path).
 
-use super::{HostPattern, Rule};
+use super::{HostPattern, Input, Rule, Target, normalize};
 
 /// `host[:port]` as Go's `req.URL.Host` has it (and so the netrc `machine` it looks up).
 pub fn machine_name(host: &str, port: Option<u16>) -> String {
@@ -12,13 +12,33 @@ pub fn machine_name(host: &str, port: Option<u16>) -> String {
     }
 }
 
-/// `<origin>/<path prefix>` of a path-scoped rule (no trailing slash: git's URL matching takes
-/// it as a prefix on a `/` boundary), `None` for a host-wide rule.
+/// The request `https://MACHINE/` (`host[:port]`, as [`machine_name`] writes it) through the
+/// one normalization of a target; `None` for a name no request could carry.
+pub fn https_target(machine: &str) -> Option<Target> {
+    normalize(Input::Attributes {
+        protocol: "https",
+        host: machine,
+        path: None,
+    })
+    .ok()
+}
+
+/// Where git must send the path (`credential.<url>.useHttpPath`): `<origin>/<path prefix>` of a
+/// path-scoped rule (no trailing slash: git's URL matching takes it as a prefix on a `/`
+/// boundary); the origin itself for a host-wide `github-app` rule without `installation_id`,
+/// which finds the installation from the repository's path; `None` for any other rule.
 pub fn rule_path_prefix(rule: &Rule) -> Option<String> {
-    rule.pattern
-        .path
-        .as_ref()
-        .map(|path| format!("{}/{}", rule_origin(rule), path.trim_matches('/')))
+    match &rule.pattern.path {
+        Some(path) => Some(format!("{}/{}", rule_origin(rule), path.trim_matches('/'))),
+        None if rule
+            .github_app
+            .as_ref()
+            .is_some_and(|app| app.installation_id.is_none()) =>
+        {
+            Some(rule_origin(rule))
+        }
+        None => None,
+    }
 }
 
 /// `host[:port]` of a rule (`*.suffix` for a wildcard).

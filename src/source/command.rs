@@ -466,6 +466,8 @@ pub fn run(
     let started = Instant::now();
     let mut cmd = Command::new(&argv[0]);
     cmd.args(&argv[1..])
+        // Not inside whatever repository git works in.
+        .current_dir("/")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
@@ -595,19 +597,18 @@ pub fn variables<'q>(query: &Query<'q>) -> (Vec<(&'static str, String)>, Vec<&'s
     (set, unset)
 }
 
-pub struct CommandSource<'e> {
+pub struct CommandSource {
     keychain_backend: KeychainBackend,
-    env: &'e dyn Fn(&str) -> Option<String>,
     /// Where the single-flight locks live, when not in the runtime directory (tests).
     pub lock_dir: Option<PathBuf>,
 }
 
-impl<'e> CommandSource<'e> {
-    /// Opens nothing: the keychain is opened only for a rule that caches.
-    pub fn new(keychain_backend: KeychainBackend, env: &'e dyn Fn(&str) -> Option<String>) -> Self {
+impl CommandSource {
+    /// Opens nothing: the keychain is opened only for a rule that caches. The program inherits
+    /// this process's environment.
+    pub fn new(keychain_backend: KeychainBackend) -> Self {
         CommandSource {
             keychain_backend,
-            env,
             lock_dir: None,
         }
     }
@@ -658,13 +659,19 @@ impl<'e> CommandSource<'e> {
         })
     }
 
-    fn cached(&self, store: &dyn Store, query: &Query<'_>, now: u64) -> Option<Credential> {
+    fn cached(
+        &self,
+        store: &dyn Store,
+        query: &Query<'_>,
+        now: u64,
+        margin: u64,
+    ) -> Option<Credential> {
         // A keychain that cannot be read is a miss: the program still answers.
         store
             .get(query)
             .ok()
             .flatten()
-            .filter(|c| is_fresh(c, now, CACHE_MARGIN))
+            .filter(|c| is_fresh(c, now, margin))
     }
 
     fn lock(&self, key: &ScopeKey, timeout_secs: u64) -> Result<std::fs::File, SourceError> {
@@ -702,7 +709,7 @@ fn keep_until(cache: Cache, answer: &Credential, now: u64) -> Option<u64> {
     }
 }
 
-impl Source for CommandSource<'_> {
+impl Source for CommandSource {
     fn name(&self) -> &'static str {
         "command"
     }
@@ -721,22 +728,26 @@ impl Source for CommandSource<'_> {
         if config.cache == Cache::None {
             return self.ask(config, &query).map(theirs);
         }
-        let _ = self.env; // the program inherits the process environment itself
         let store = Keychain::new(self.keychain_backend);
         let now = super::now();
-        if let Some(hit) = self.cached(&store, &query, now) {
+        // Not served within a minute of its end (half the period for a shorter `cache`).
+        let margin = match config.cache {
+            Cache::Seconds(s) => CACHE_MARGIN.min(s / 2),
+            _ => CACHE_MARGIN,
+        };
+        if let Some(hit) = self.cached(&store, &query, now, margin) {
             return Ok(theirs(hit));
         }
         // Single flight: one program run per key, the others wait and read what it stored.
         let lock = self.lock(query.scope, config.timeout_secs);
         if lock.is_ok()
-            && let Some(hit) = self.cached(&store, &query, super::now())
+            && let Some(hit) = self.cached(&store, &query, super::now(), margin)
         {
             return Ok(theirs(hit));
         }
         let answer = self.ask(config, &query)?;
         if let Some(until) = keep_until(config.cache, &answer, now)
-            && until > now + CACHE_MARGIN
+            && until > now + margin
         {
             let kept = Credential {
                 password_expiry_utc: Some(until),

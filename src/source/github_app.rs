@@ -120,7 +120,8 @@ fn refusal(reply: &Reply, what: &str, app_id: u64) -> SourceError {
             "GitHub refused the app's JWT for {what}{message}: check `app_id = {app_id}` and that \
              `private_key_file` holds the app's current private key (and this machine's clock)"
         ),
-        403 | 429 if reply.retry_after.is_some() || message.contains("rate limit") => {
+        429 => format!("GitHub rate-limits the app{message}{retry}"),
+        403 if reply.retry_after.is_some() || message.contains("rate limit") => {
             format!("GitHub rate-limits the app{message}{retry}")
         }
         403 => format!("GitHub forbids {what}{message}: check the app's permissions"),
@@ -170,83 +171,20 @@ fn key_file(path: &std::path::Path) -> Result<SecretBytes, SourceError> {
     Ok(pem)
 }
 
-/// How long `private_key_command` may run.
-const KEY_COMMAND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
-
-/// What `argv` prints (a secrets manager printing the PEM): run without a shell, stdin empty,
-/// stderr the caller's, in `/`, its stdout (at most [`MAX_KEY_BYTES`]) read into memory that is
-/// wiped and never echoed; a non-zero exit or a run longer than 10 s (then its process group
-/// is killed) is refused with one line naming the program.
+/// What `argv` prints (a secrets manager printing the PEM), run as the `command` source runs
+/// its programs ([`super::command::run`]: no shell, stdin empty, stderr the caller's, stdout
+/// at most 64 KiB into wiped memory and never echoed, killed with its process group after
+/// 10 s); a refusal is one line naming the program.
 fn key_command(argv: &[String]) -> Result<SecretBytes, SourceError> {
-    use std::io::Read;
-    use std::process::{Command, Stdio};
-    let name = &argv[0];
-    let fail = |why: String| {
-        SourceError::Unavailable(format!("github-app: private_key_command `{name}` {why}"))
-    };
-    let mut cmd = Command::new(name);
-    cmd.args(&argv[1..])
-        .current_dir("/")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
-    #[cfg(unix)]
-    {
-        use std::os::unix::process::CommandExt;
-        cmd.process_group(0); // a timeout kills whatever it started too
-    }
-    let mut child = cmd
-        .spawn()
-        .map_err(|e| fail(format!("cannot start: {e}")))?;
-    let stdout = child.stdout.take().expect("BUG: stdout is piped");
-    let (tx, rx) = std::sync::mpsc::sync_channel(1);
-    std::thread::Builder::new()
-        .name("gocred-key-command".into())
-        .spawn(move || {
-            let mut buf = SecretBytes::default();
-            let read = stdout.take(MAX_KEY_BYTES + 1).read_to_end(&mut buf.0);
-            let _ = tx.send(read.map(|_| buf));
+    let timeout = std::time::Duration::from_secs(super::command::DEFAULT_TIMEOUT_SECS);
+    super::command::run(argv, &[], &[], timeout)
+        .map(|mut out| SecretBytes(std::mem::take(&mut *out)))
+        .map_err(|refusal| {
+            SourceError::Unavailable(format!(
+                "github-app: private_key_command `{}`: {refusal}",
+                argv[0]
+            ))
         })
-        .map_err(|e| fail(format!("cannot be read: {e}")))?;
-    let kill = |child: &mut std::process::Child| {
-        #[cfg(unix)]
-        if let Ok(pgid) = libc::pid_t::try_from(child.id()) {
-            // SAFETY: kill(2) with a negative pid signals the process group the child leads
-            // (it was started with process_group(0)); no memory is involved.
-            unsafe {
-                libc::kill(-pgid, libc::SIGKILL);
-            }
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-    };
-    let output = match rx.recv_timeout(KEY_COMMAND_TIMEOUT) {
-        Ok(Ok(buf)) if buf.0.len() as u64 <= MAX_KEY_BYTES => buf,
-        Ok(Ok(_)) => {
-            kill(&mut child);
-            return Err(fail(format!("printed more than {MAX_KEY_BYTES} bytes")));
-        }
-        Ok(Err(e)) => {
-            kill(&mut child);
-            return Err(fail(format!("cannot be read: {e}")));
-        }
-        Err(_) => {
-            kill(&mut child);
-            return Err(fail(format!(
-                "still ran after {} s and was stopped",
-                KEY_COMMAND_TIMEOUT.as_secs()
-            )));
-        }
-    };
-    // Its stdout is closed: it has exited or is about to.
-    match child.wait() {
-        Ok(status) if status.success() => Ok(output),
-        Ok(status) => Err(fail(match status.code() {
-            Some(code) => format!("exited with status {code}"),
-            None => "was killed by a signal".into(),
-        })),
-        Err(e) => Err(fail(format!("cannot be waited for: {e}"))),
-    }
 }
 
 impl GitHubAppSource<'_> {
@@ -281,23 +219,23 @@ impl GitHubAppSource<'_> {
         let net = Net::new(Options::from_env(self.stores.env, false), self.stores.env);
         let net_error =
             |e: crate::net::NetError| SourceError::Unavailable(format!("github-app: {e}"));
-        let id = match which {
-            Installation::Id(id) => *id,
-            Installation::Repo { .. } | Installation::Org(_) => {
-                let (url, what) = match which {
-                    Installation::Repo { owner, repo } => (
-                        format!("{api}/repos/{owner}/{repo}/installation"),
-                        format!(
-                            "the installation of app {} on {owner}/{repo}",
-                            config.app_id
-                        ),
-                    ),
-                    Installation::Org(org) => (
-                        format!("{api}/orgs/{org}/installation"),
-                        format!("the installation of app {} on {org}", config.app_id),
-                    ),
-                    Installation::Id(_) => unreachable!("BUG: matched above"),
-                };
+        let lookup = match which {
+            Installation::Id(id) => Err(*id),
+            Installation::Repo { owner, repo } => Ok((
+                format!("{api}/repos/{owner}/{repo}/installation"),
+                format!(
+                    "the installation of app {} on {owner}/{repo}",
+                    config.app_id
+                ),
+            )),
+            Installation::Org(org) => Ok((
+                format!("{api}/orgs/{org}/installation"),
+                format!("the installation of app {} on {org}", config.app_id),
+            )),
+        };
+        let id = match lookup {
+            Err(id) => id,
+            Ok((url, what)) => {
                 let reply = net.get(&url, &headers).map_err(net_error)?;
                 if reply.status != 200 {
                     return Err(refusal(&reply, &what, config.app_id));

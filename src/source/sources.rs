@@ -99,7 +99,6 @@ impl<'a> Sources<'a> {
             SourceKind::OAuth => Box::new(oauth(self.policy, self.env)),
             SourceKind::Command => Box::new(super::command::CommandSource::new(
                 self.policy.keychain_backend,
-                self.env,
             )),
             SourceKind::Ci => Box::new(super::ci::CiSource::new(self.env)),
             SourceKind::GitHubApp => Box::new(super::github_app::GitHubAppSource {
@@ -196,13 +195,22 @@ impl<'a> Sources<'a> {
     /// One line per unset (or empty) `env` variable that left rules without a credential:
     /// `CI_JOB_TOKEN is not set: rule URL (FILE line N) has no token for WHAT`.
     pub fn missing_notes(&self, what: &str) -> Vec<String> {
-        let file = self.policy.path.display();
+        // The file each rule is in: the machine policy's own rules are in its file.
+        let file = |url: &String, line: &usize| {
+            let rule = self
+                .policy
+                .rules
+                .iter()
+                .find(|r| r.url == *url && r.line == *line);
+            rule.map_or(&*self.policy.path, |r| self.policy.file_of(r))
+                .display()
+        };
         self.missing
             .iter()
             .map(|(m, rules)| {
                 let named: Vec<String> = rules
                     .iter()
-                    .map(|(url, line)| format!("{url} ({file} line {line})"))
+                    .map(|(url, line)| format!("{url} ({} line {line})", file(url, line)))
                     .collect();
                 match named.as_slice() {
                     [one] => format!("{}: rule {one} has no token for {what}", m.describe()),

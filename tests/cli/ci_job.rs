@@ -318,6 +318,19 @@ fn ci_setup_serves_a_github_actions_job_with_no_policy_and_writes_no_secret() {
     .assert_failure();
     assert!(server.credentials_seen().is_empty());
 
+    // status of a CI-only policy outside a job says the job token is on, and why it serves
+    // nothing here.
+    let mut local = TestEnv::new();
+    local.set_env("GOCRED_CONFIG", "");
+    local.policy("[ci]\njob_token = true\n");
+    let out = local.gocred(&["status"]).run();
+    out.assert_success();
+    assert!(
+        out.stdout.contains("[ci] job_token on line 1, no rules")
+            && out.stdout.contains("ci: not in a CI job"),
+        "{out}"
+    );
+
     // Outside a CI job, or in an inconsistent one, setup refuses and changes nothing.
     let mut plain = TestEnv::new();
     plain.put_helper_on_path();

@@ -374,5 +374,12 @@ fn command_cache_answers_parallel_gits_with_one_run_and_forgets_a_rejected_token
         "{out}"
     );
     assert!(!out.stdout.contains("tok-2"), "{out}");
+    assert!(
+        out.stdout.contains("  command: runs ")
+            && out
+                .stdout
+                .contains("timeout 10 s, cached in the keychain for 300 s"),
+        "{out}"
+    );
     assert!(!out.stdout.contains("no rule serves it"), "{out}");
 }

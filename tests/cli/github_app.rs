@@ -51,8 +51,30 @@ fn clone(env: &TestEnv, fake: &GitHubAppFake, repo: &str, dest: &str) -> Output 
 fn github_app_token_clones_with_real_git_and_is_minted_once_then_cached() {
     let (env, fake) = setup("");
     fake.create_repo(&env, "acme/tools.git");
-    env.use_gocred_by_path();
-    env.git_config("credential.useHttpPath", "true");
+    // setup git turns useHttpPath on for the host: the installation is found from the path.
+    let setup = env.gocred(&["setup", "git"]).run();
+    setup.assert_success();
+    assert_eq!(
+        env.git(&[
+            "config",
+            "--global",
+            "--get",
+            &format!("credential.{}.useHttpPath", fake.origin())
+        ])
+        .run()
+        .stdout
+        .trim(),
+        "true",
+        "{setup}"
+    );
+    let status = env.gocred(&["status", "--json"]).run();
+    let v: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
+    let git = &v["rules"][0]["git"];
+    assert_eq!(
+        (&git["asks_gocred"], &git["needs_path"]),
+        (&true.into(), &true.into()),
+        "{status}"
+    );
     let out = clone(&env, &fake, "acme/tools.git", "first");
     out.assert_success();
     assert!(env.root().join("first/README").is_file());
@@ -505,7 +527,7 @@ fn the_private_key_can_come_from_a_program_and_a_failing_one_is_one_line() {
     );
     assert!(
         out.stderr.contains(&format!(
-            "private_key_command `{}` exited with status 3",
+            "private_key_command `{}`: it exited with status 3",
             vault.display()
         )),
         "{out}"
@@ -524,7 +546,9 @@ fn config_check_wants_exactly_one_key_source_and_a_program_not_a_relative_path()
          [[rule]]\nurl = \"https://ghe.corp.example\"\nsources = [\"github-app\"]\n\
          [rule.github_app]\napp_id = 1\nprivate_key_command = [\"./print-key\"]\n\n\
          [[rule]]\nurl = \"https://ghe2.corp.example\"\nsources = [\"github-app\"]\n\
-         [rule.github_app]\napp_id = 1\n",
+         [rule.github_app]\napp_id = 1\n\n\
+         [[rule]]\nurl = \"https://*.ghe.corp.example\"\nsources = [\"github-app\"]\n\
+         [rule.github_app]\napp_id = 1\nprivate_key_file = \"/k.pem\"\n",
     );
     let out = env.gocred(&["config", "check"]).run();
     out.assert_failure();
@@ -533,6 +557,7 @@ fn config_check_wants_exactly_one_key_source_and_a_program_not_a_relative_path()
         format!("{p}:7:23: `private_key_file` and `private_key_command` are both set"),
         format!("{p}:14:23: `private_key_command` must be a non-empty array"),
         format!("{p}:19:1: [rule.github_app] has no `private_key_file` or `private_key_command`"),
+        format!("{p}:25:1: a `github-app` rule for a wildcard url would send the app's JWT"),
     ] {
         assert!(out.stderr.contains(&want), "{want}\n{out}");
     }

@@ -248,6 +248,32 @@ fn machine_policy_deny_holds_for_the_user_config_gocred_config_and_variables() {
         "{out:?}"
     );
 
+    // What git itself gets, with gocred as its only helper.
+    let helper = format!("credential.helper=!{GOCRED}");
+    let fill = |host: &str| {
+        w.run_program(
+            "git",
+            &[
+                "-c",
+                "credential.helper=",
+                "-c",
+                &helper,
+                "credential",
+                "fill",
+            ],
+            &format!("protocol=https\nhost={host}\n\n"),
+            &[TOKEN, ("GIT_TERMINAL_PROMPT", "0")],
+        )
+    };
+    let out = fill("git.internal.example");
+    assert_ne!(out.code, 0, "{out:?}");
+    assert!(!out.stdout.contains("tok-FAKE"), "{out:?}");
+    let out = fill("ok.example");
+    assert!(
+        out.stdout.contains("password=tok-FAKE-machine-1"),
+        "{out:?}"
+    );
+
     // Another config named by GOCRED_CONFIG, wider still, and a variable that looks like a way
     // to move the machine policy: nothing changes.
     let other = w.home.join("other.toml");
@@ -310,7 +336,11 @@ fn machine_policy_deny_holds_for_the_user_config_gocred_config_and_variables() {
 
 #[test]
 fn machine_policy_login_save_refuses_a_rule_it_forbids() {
-    let Some(w) = world(Machine::Root(DENY.into())) else {
+    let machine = format!(
+        "{DENY}[[machine.restrict]]\nurl = \"https://gitlab.corp.example\"\n\
+         sources = [\"oauth\"]\n[machine.restrict.oauth]\nclient_id = \"corp-app\"\n"
+    );
+    let Some(w) = world(Machine::Root(machine)) else {
         return;
     };
     let before = env_rule("https://ok.example");
@@ -330,11 +360,45 @@ fn machine_policy_login_save_refuses_a_rule_it_forbids() {
     );
     assert_ne!(out.code, 0, "{out:?}");
     assert!(
-        out.stderr
-            .contains("not saving: the machine policy /etc/gocred/policy.toml:3 forbids"),
+        out.stderr.contains(
+            "not logging in: the machine policy /etc/gocred/policy.toml:3 denies \
+             https://*.internal.example"
+        ),
         "{out:?}"
     );
     assert_eq!(std::fs::read_to_string(w.config_path()).unwrap(), before);
+    // A keychain rule where only OAuth is allowed, and an OAuth rule with another client id:
+    // neither is written (and no device flow starts: nothing listens for it).
+    for (args, why) in [
+        (
+            &["--with-token", "--save", "--no-verify", "--user", "u"][..],
+            "its sources (keychain) are not allowed",
+        ),
+        (
+            &[
+                "--save",
+                "--provider",
+                "gitlab",
+                "--client-id",
+                "mine",
+                "--no-browser",
+            ][..],
+            "its OAuth `client_id` is not the one",
+        ),
+    ] {
+        let mut argv = vec!["login", "gitlab.corp.example"];
+        argv.extend_from_slice(args);
+        let out = w.gocred(&argv, "tok-FAKE-login-1\n", &[]);
+        assert_ne!(out.code, 0, "{out:?}");
+        assert!(
+            out.stderr.contains(
+                "not saving: the machine policy /etc/gocred/policy.toml:4 forbids a rule for \
+                 https://gitlab.corp.example"
+            ) && out.stderr.contains(why),
+            "{out:?}"
+        );
+        assert_eq!(std::fs::read_to_string(w.config_path()).unwrap(), before);
+    }
     // config init writes no rule it forbids either, not even into a new file.
     let fresh = w.home.join("fresh.toml");
     let fresh_var = fresh.display().to_string();
@@ -368,10 +432,23 @@ fn machine_policy_restrict_narrows_file_stores_netrc_and_exec() {
                    [[machine.restrict]]\n\
                    url = \"https://*.corp.example\"\n\
                    sources = [\"env\", \"keychain\"]\n\
-                   secret_files = false\n";
+                   secret_files = false\n\
+                   [[machine.restrict]]\n\
+                   url = \"https://ci.example\"\n\
+                   sources = [\"keychain\", \"oauth\"]\n";
     let Some(w) = world(Machine::Root(machine.into())) else {
         return;
     };
+    // No `env` source for ci.example: the variable is not read for it.
+    w.user_config(&env_rule("https://ci.example"));
+    let out = w.get("ci.example", &[TOKEN]);
+    assert_eq!((out.code, out.stdout.as_str()), (0, ""), "{out:?}");
+    let out = w.gocred(&["config", "check"], "", &[]);
+    assert!(
+        out.stderr
+            .contains("its sources (env) are not allowed for https://ci.example"),
+        "{out:?}"
+    );
     w.user_config(&format!(
         "[[rule]]\nurl = \"https://a.corp.example\"\nsources = [\"env\", \"file\"]\nstore = \"file\"\ntoken_env = \"GOCRED_TOKEN\"\nusername = \"u\"\n\n\
          [[rule]]\nurl = \"https://c.example\"\nsources = [\"file\"]\nstore = \"file\"\n\n{}",
@@ -478,6 +555,13 @@ fn machine_policy_user_rules_none_serves_only_its_own_rules() {
     );
     let out = w.get("mine.example", &[TOKEN]);
     assert_eq!(out.stdout, "", "{out:?}");
+    // A note about the machine's rule names the machine policy's file and line.
+    let out = w.get("ok.example", &[]);
+    assert!(
+        out.stderr
+            .contains(&format!("https://ok.example ({MACHINE} line 1)")),
+        "{out:?}"
+    );
     let out = w.gocred(&["status", "--json"], "", &[TOKEN]);
     let v: serde_json::Value = serde_json::from_str(&out.stdout).expect("status --json");
     assert_eq!(v["rules"][0]["decided_by"]["layer"], "machine", "{out:?}");

@@ -29,13 +29,16 @@ pub(crate) const GITHUB_APP_KEYS: &[(&str, &str)] = &[
         "`installation_id`",
         "The installation to mint tokens for. Without it, gocred asks GitHub: `GET \
          /repos/{owner}/{repo}/installation` for the repository git asks about (git sends its \
-         path only with `credential.useHttpPath`), else `GET /orgs/{org}/installation` for the \
+         path only with `credential.useHttpPath`, which `gocred setup git` turns on for such a \
+         rule's host), else `GET /orgs/{org}/installation` for the \
          first segment of the rule's path prefix.",
     ),
     (
         "`api_url`",
         "The REST API root. Default: `https://api.github.com` for `github.com`, \
-         `https://HOST[:PORT]/api/v3` for GitHub Enterprise Server.",
+         `https://HOST[:PORT]/api/v3` for GitHub Enterprise Server. A rule for a wildcard url \
+         needs it: the app's JWT, which can mint tokens for every installation, goes to this \
+         one API and never to whichever host git asks about.",
     ),
     (
         "`repositories`",

@@ -640,7 +640,7 @@ pub(crate) const CONFIG_5: &[Section] = &[
                     "`\"allow\"` (default): the user's rules are used, narrowed as below. \
                      `\"narrow\"`: only user rules inside one of the machine policy's own rules or \
                      `restrict` patterns are used (the user adds no host). `\"none\"`: no user rule \
-                     is used.",
+                     is used. Either says \"every host but the company's\" to the user's rules.",
                 ),
                 (
                     "`deny`",
@@ -656,8 +656,10 @@ pub(crate) const CONFIG_5: &[Section] = &[
                     "`sources`",
                     "The sources and stores allowed there (`[\"keychain\", \"oauth\"]`: no `file`, \
                      no `env`). A user rule loses the others; one left with none is not used, and so \
-                     is an `oauth` rule whose tokens would be kept in a store not listed. A `store` \
-                     not listed is dropped (git's `store` is then ignored).",
+                     is an `oauth` rule whose tokens would be kept in `file` where `file` is not \
+                     listed (in the keychain they are part of `oauth`). A `store` not listed is \
+                     dropped (git's `store` is then ignored), and a `command`, `github-app` or \
+                     `sts` rule keeps no cached token in a store not listed.",
                 ),
                 (
                     "`secret_files`",
@@ -671,6 +673,11 @@ pub(crate) const CONFIG_5: &[Section] = &[
                      `token_endpoint`, `revocation_endpoint`: the only values a user rule there may \
                      use. One that names another is not used; one that leaves an endpoint out gets \
                      the machine policy's.",
+                ),
+                (
+                    "`[machine.restrict.sts]`",
+                    "`token_endpoint`: the only place an `sts` rule there may send the CI job's ID \
+                     token; a rule with another is not used.",
                 ),
             ]),
             Block::List(&[

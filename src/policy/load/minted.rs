@@ -120,12 +120,13 @@ impl Checker<'_> {
         })
     }
 
-    /// `[rule.github_app]`.
+    /// `[rule.github_app]` of a rule whose url is a `wildcard` or not.
     pub(super) fn github_app(
         &mut self,
         value: Option<&Value<'_>>,
         sources: &[SourceKind],
         sources_span: &Range<usize>,
+        wildcard: bool,
     ) -> Option<GitHubAppConfig> {
         let (v, t) = self.minted_table(
             value,
@@ -227,6 +228,15 @@ impl Checker<'_> {
                 }
             }
         });
+        // The app's JWT mints tokens for every installation: it goes to one API, never to
+        // whichever host under a wildcard git happens to ask about.
+        if wildcard && t.get("api_url").is_none() {
+            self.error(
+                v.span(),
+                "a `github-app` rule for a wildcard url would send the app's JWT to every host \
+                 under it: use the GitHub host's exact url, or set `api_url`",
+            );
+        }
         let repositories = t.get("repositories").and_then(|r| {
             let names = self.strings(r, "repositories")?;
             let mut ok = Vec::new();

@@ -166,6 +166,12 @@ fn machine_policy_problems_are_reported_with_lines() {
     for line in [":2:", ":3:", ":4:", ":5:"] {
         assert!(report.contains(line), "{report}");
     }
+    let e = parse(
+        Path::new("/etc/gocred/policy.toml"),
+        "[machine]\n\n[ci]\njob_token = true\n",
+    )
+    .unwrap_err();
+    assert!(e.report().contains("policy.toml:3:"), "{}", e.report());
     // The user's policy may not say what only the machine policy may.
     let e = load_str(Path::new("/c.toml"), "[machine]\nuser_rules = \"allow\"\n").unwrap_err();
     assert!(
@@ -217,4 +223,203 @@ fn machine_deny_of_a_path_withholds_answers_for_the_whole_prefix() {
     // Go would use the host-wide rule's answer for /secret/ too; the /open/ one's never.
     assert!(m.denies_prefix(host_wide, &target));
     assert!(!m.denies_prefix(open, &target));
+}
+
+/// Every pattern of a small universe: exact and wildcard hosts nested in each other, the
+/// default port and another, no path and nested paths.
+fn universe() -> Vec<String> {
+    let mut out = Vec::new();
+    for host in [
+        "a.corp.example",
+        "b.x.corp.example",
+        "corp.example",
+        "other.example",
+        "*.corp.example",
+        "*.x.corp.example",
+    ] {
+        for port in ["", ":8443"] {
+            for path in ["", "/team/", "/team/secret/", "/open/"] {
+                out.push(format!("https://{host}{port}{path}"));
+            }
+        }
+    }
+    out
+}
+
+fn targets() -> Vec<Target> {
+    let mut out = Vec::new();
+    for host in [
+        "a.corp.example",
+        "b.x.corp.example",
+        "corp.example",
+        "other.example",
+    ] {
+        for port in ["", ":8443"] {
+            for path in ["", "/team/x", "/team/secret/x", "/open/x", "/teamx"] {
+                out.push(normalize(Input::Url(&format!("https://{host}{port}{path}"))).unwrap());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn machine_restrictions_bind_every_user_rule_that_can_serve_a_url_they_cover() {
+    let targets = targets();
+    let patterns = universe();
+    let (mut restricted, mut prefixes) = (0, 0);
+    for (scope, deny) in patterns.iter().flat_map(|s| [(s, true), (s, false)]) {
+        let m = machine(&if deny {
+            format!("[machine]\ndeny = [\"{scope}\"]\n")
+        } else {
+            format!(
+                "[machine]\n[[machine.restrict]]\nurl = \"{scope}\"\nsources = [\"keychain\"]\n"
+            )
+        });
+        let restrict = m.restrictions.first().map(|r| &r.scope);
+        for url in &patterns {
+            let user = load_str(
+                Path::new("/u.toml"),
+                &format!("[[rule]]\nurl = \"{url}\"\nsources = [\"keychain\", \"file\"]\n"),
+            )
+            .unwrap();
+            let p = apply(user, &m);
+            let applied = p.machine.as_ref().unwrap();
+            for t in &targets {
+                let Decision::Managed { rule, .. } = p.decide(t.clone()) else {
+                    continue;
+                };
+                // Denied: never served by the user's rule.
+                assert!(!applied.denies(t), "{url} served {t:?} under deny {scope}");
+                // Restricted: served only as the restriction allows.
+                if let Some(restrict) = restrict
+                    && restrict.covers(t)
+                {
+                    assert_eq!(
+                        rule.sources,
+                        [SourceKind::Keychain],
+                        "{url} / {scope} / {t:?}"
+                    );
+                    restricted += 1;
+                }
+                // An answer for the rule's whole prefix (GOAUTH) reaches no denied URL unless
+                // denies_prefix says so.
+                if deny && !applied.denies_prefix(rule, t) {
+                    prefixes += 1;
+                    for t2 in targets.iter().filter(|t2| {
+                        t2.host == t.host
+                            && t2.port == t.port
+                            && rule.pattern.path.as_deref().is_none_or(|prefix| {
+                                t2.path.as_deref().is_some_and(|p| path_under(p, prefix))
+                            })
+                    }) {
+                        assert!(!applied.denies(t2), "{url} / {scope}: {t:?} reaches {t2:?}");
+                    }
+                }
+            }
+        }
+    }
+    // The universe exercises each property (the counts only show it is not empty).
+    assert!(
+        restricted > 500 && prefixes > 1000,
+        "{restricted} {prefixes}"
+    );
+}
+
+#[test]
+fn machine_restrict_names_every_source_kind() {
+    // A new source kind does not compile here until ALL_SOURCES lists it.
+    let index = |k: SourceKind| match k {
+        SourceKind::Keychain => 0,
+        SourceKind::File => 1,
+        SourceKind::Env => 2,
+        SourceKind::OAuth => 3,
+        SourceKind::Command => 4,
+        SourceKind::Ci => 5,
+        SourceKind::GitHubApp => 6,
+        SourceKind::Sts => 7,
+    };
+    for (i, k) in ALL_SOURCES.iter().enumerate() {
+        assert_eq!(index(*k), i);
+    }
+}
+
+#[test]
+fn machine_restrict_without_keychain_keeps_a_command_from_caching_there() {
+    let p = effective(
+        "[machine]\n[[machine.restrict]]\nurl = \"https://vault.example\"\nsources = [\"command\"]\n",
+        "[[rule]]\nurl = \"https://vault.example\"\nsources = [\"command\"]\n\
+         command = [\"/usr/bin/pass\", \"show\", \"git\"]\ncache = \"until-expiry\"\n",
+    );
+    let rule = served_by(&p, "https://vault.example/").unwrap();
+    assert_eq!(
+        rule.command.as_ref().unwrap().cache,
+        crate::source::command::Cache::None
+    );
+}
+
+#[test]
+fn machine_dropped_source_takes_its_settings_with_it() {
+    let p = effective(
+        "[machine]\n[[machine.restrict]]\nurl = \"https://git.example\"\nsources = [\"env\"]\n",
+        "[[rule]]\nurl = \"https://git.example\"\nsources = [\"env\", \"oauth\"]\n\
+         token_env = \"T\"\nusername = \"u\"\n[rule.oauth]\nprovider = \"gitlab\"\nclient_id = \"x\"\n",
+    );
+    let rule = served_by(&p, "https://git.example/").unwrap();
+    assert_eq!(rule.sources, [SourceKind::Env]);
+    assert!(
+        rule.oauth.is_none(),
+        "login must not find an oauth table here"
+    );
+    assert_eq!(rule.token_env.as_deref(), Some("T"));
+}
+
+#[test]
+fn machine_oauth_alone_allows_its_tokens_in_the_keychain_not_in_a_file() {
+    let m =
+        "[machine]\n[[machine.restrict]]\nurl = \"https://gl.example\"\nsources = [\"oauth\"]\n";
+    let rule = |store: &str| {
+        format!(
+            "[[rule]]\nurl = \"https://gl.example\"\nsources = [\"oauth\"]\n{store}[rule.oauth]\nprovider = \"gitlab\"\nclient_id = \"x\"\n"
+        )
+    };
+    let p = effective(m, &rule(""));
+    assert!(served_by(&p, "https://gl.example/").is_some());
+    let p = effective(m, &rule("store = \"file\"\n"));
+    assert!(served_by(&p, "https://gl.example/").is_none());
+}
+
+#[test]
+fn machine_restrict_keeps_minted_tokens_out_of_a_store_it_does_not_allow() {
+    let p = effective(
+        "[machine]\n[[machine.restrict]]\nurl = \"https://github.com\"\nsources = [\"sts\"]\n",
+        "[[rule]]\nurl = \"https://github.com/acme/\"\nsources = [\"sts\"]\n\n[rule.sts]\n\
+         token_endpoint = \"https://octo-sts.corp.example/token\"\naudience = \"octo-sts.corp.example\"\n",
+    );
+    let rule = served_by(&p, "https://github.com/acme/tools").unwrap();
+    assert_eq!(
+        rule.sts.as_ref().unwrap().cache,
+        crate::policy::MintCache::None
+    );
+}
+
+#[test]
+fn machine_sts_pin_refuses_an_id_token_sent_elsewhere() {
+    let m = "[machine]\n[[machine.restrict]]\nurl = \"https://github.com\"\n\
+             [machine.restrict.sts]\ntoken_endpoint = \"https://octo-sts.corp.example/token\"\n";
+    let rule = |endpoint: &str| {
+        format!(
+            "[[rule]]\nurl = \"https://github.com/acme/\"\nsources = [\"sts\"]\n\n[rule.sts]\n\
+             token_endpoint = \"{endpoint}\"\naudience = \"a\"\n"
+        )
+    };
+    let p = effective(m, &rule("https://collector.evil.example/token"));
+    assert!(served_by(&p, "https://github.com/acme/x").is_none());
+    assert!(
+        p.machine.as_ref().unwrap().refused[0]
+            .why
+            .contains("token_endpoint")
+    );
+    let p = effective(m, &rule("https://octo-sts.corp.example/token"));
+    assert!(served_by(&p, "https://github.com/acme/x").is_some());
 }
