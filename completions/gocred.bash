@@ -19,6 +19,9 @@ _gocred() {
             gocred,__complete)
                 cmd="gocred__subcmd____complete"
                 ;;
+            gocred,agent)
+                cmd="gocred__subcmd__agent"
+                ;;
             gocred,completions)
                 cmd="gocred__subcmd__completions"
                 ;;
@@ -57,6 +60,9 @@ _gocred() {
                 ;;
             gocred,setup)
                 cmd="gocred__subcmd__setup"
+                ;;
+            gocred,ssh)
+                cmd="gocred__subcmd__ssh"
                 ;;
             gocred,status)
                 cmd="gocred__subcmd__status"
@@ -103,6 +109,9 @@ _gocred() {
             gocred__subcmd__help,__complete)
                 cmd="gocred__subcmd__help__subcmd____complete"
                 ;;
+            gocred__subcmd__help,agent)
+                cmd="gocred__subcmd__help__subcmd__agent"
+                ;;
             gocred__subcmd__help,completions)
                 cmd="gocred__subcmd__help__subcmd__completions"
                 ;;
@@ -141,6 +150,9 @@ _gocred() {
                 ;;
             gocred__subcmd__help,setup)
                 cmd="gocred__subcmd__help__subcmd__setup"
+                ;;
+            gocred__subcmd__help,ssh)
+                cmd="gocred__subcmd__help__subcmd__ssh"
                 ;;
             gocred__subcmd__help,status)
                 cmd="gocred__subcmd__help__subcmd__status"
@@ -200,7 +212,7 @@ _gocred() {
 
     case "${cmd}" in
         gocred)
-            opts="-q -h -V --quiet --ci-job-token --help --version get store erase status config netrc exec login logout goauth setup import-netrc doctor completions help"
+            opts="-q -h -V --quiet --ci-job-token --help --version get store erase status config netrc exec login logout goauth setup import-netrc doctor agent ssh completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -276,6 +288,28 @@ _gocred() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gocred__subcmd__agent)
+            opts="-q -h --allow --socket --read-only --read-write --allow-erase --confirm --print-devcontainer --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --allow)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -522,7 +556,7 @@ _gocred() {
             return 0
             ;;
         gocred__subcmd__help)
-            opts="get store erase status config netrc exec login logout goauth setup import-netrc doctor completions help"
+            opts="get store erase status config netrc exec login logout goauth setup import-netrc doctor agent ssh completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -552,6 +586,20 @@ _gocred() {
         gocred__subcmd__help__subcmd____complete__subcmd__hosts)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gocred__subcmd__help__subcmd__agent)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -829,6 +877,20 @@ _gocred() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        gocred__subcmd__help__subcmd__ssh)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         gocred__subcmd__help__subcmd__status)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1068,6 +1130,24 @@ _gocred() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gocred__subcmd__ssh)
+            opts="-q -h --socket --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

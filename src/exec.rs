@@ -73,13 +73,30 @@ pub fn prepare(
 ) -> Result<Prepared, Error> {
     signals::install();
     let policy = sources.policy();
-    let base = base_dir()?;
-    sweep(&base);
+    base_dir()?;
     let built = crate::netrc::build(sources, hosts);
     notes.extend(built.notes.iter().cloned());
-    let first = gitconfig::env_config_count(git_config_count).map_err(Error::new)?;
-    let helper = setup::own_helper_value().map_err(|e| Error::new(e.0))?;
+    let helper = own_helper()?;
     let git_config = git_helper_config(policy, hosts, &helper);
+    prepare_with(built, &git_config, git_config_count)
+}
+
+/// How git runs this gocred (its absolute path, quoted for git when it must be).
+pub fn own_helper() -> Result<String, Error> {
+    setup::own_helper_value().map_err(|e| Error::new(e.0))
+}
+
+/// [`prepare`] with a netrc and git config made elsewhere: a gocred agent's, on a remote
+/// (src/agent). The same private directory, netrc file and environment.
+pub fn prepare_with(
+    built: crate::netrc::Built,
+    git_config: &[(String, String)],
+    git_config_count: Option<&str>,
+) -> Result<Prepared, Error> {
+    signals::install();
+    let base = base_dir()?;
+    sweep(&base);
+    let first = gitconfig::env_config_count(git_config_count).map_err(Error::new)?;
 
     let dir = create_run_dir(&base)?;
     let netrc = dir.path.join("netrc");
@@ -92,7 +109,7 @@ pub fn prepare(
 
     let mut env: Vec<(String, OsString)> = vec![("NETRC".into(), netrc.into_os_string())];
     env.extend(
-        gitconfig::env_config(first, &git_config)
+        gitconfig::env_config(first, git_config)
             .into_iter()
             .map(|(k, v)| (k, v.into())),
     );

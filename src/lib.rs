@@ -3,6 +3,7 @@
 //!
 //! Data flows one way: stdin → [`protocol`] → [`policy`] → [`source`] → stdout.
 
+pub mod agent;
 pub mod ci;
 pub mod cli;
 pub mod doctor;

@@ -25,15 +25,23 @@ pub fn cmd_exec(ctx: &mut Context, args: ExecArgs) -> Result<(), CommandError> {
         .iter()
         .map(|h| normalize_host_arg(h))
         .collect::<Result<Vec<_>, _>>()?;
-    let policy = ctx.load_policy()?;
     let count = (ctx.env)("GIT_CONFIG_COUNT");
     let mut notes = Vec::new();
-    let prepared = exec::prepare(
-        &mut ctx.sources(&policy),
-        &hosts,
-        count.as_deref(),
-        &mut notes,
-    );
+    // On a remote with a gocred agent: its netrc, and git asking gocred (which forwards).
+    let prepared = match super::agent::agent_socket(ctx)? {
+        Some((socket, _)) => {
+            super::agent::exec_prepare(ctx, socket, &hosts, count.as_deref(), &mut notes)?
+        }
+        None => {
+            let policy = ctx.load_policy()?;
+            exec::prepare(
+                &mut ctx.sources(&policy),
+                &hosts,
+                count.as_deref(),
+                &mut notes,
+            )
+        }
+    };
     for note in &notes {
         ctx.note(Some("exec"), note);
     }
@@ -52,7 +60,7 @@ pub fn cmd_exec(ctx: &mut Context, args: ExecArgs) -> Result<(), CommandError> {
     }
 }
 
-fn command_error(e: exec::Error) -> CommandError {
+pub(super) fn command_error(e: exec::Error) -> CommandError {
     let mut error = CommandError::user(e.message.clone());
     if let Some(cause) = &e.cause {
         error = error.caused_by(cause);

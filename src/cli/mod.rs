@@ -1,5 +1,6 @@
 //! The command line: one clap definition, one dispatch `match`, one file per subcommand.
 
+mod agent;
 mod completions;
 mod config;
 mod context;
@@ -18,6 +19,7 @@ mod login_token;
 mod logout;
 mod netrc;
 mod setup;
+mod ssh;
 mod status;
 mod store;
 mod version;
@@ -85,6 +87,11 @@ pub enum Command {
     /// Check network, Go routing and auth for a private module, with the fix for each failure
     #[command(long_about = doctor::LONG_ABOUT)]
     Doctor(doctor::DoctorArgs),
+    /// Serve credentials to SSH hosts and dev containers, scoped by policy and --allow
+    #[command(long_about = agent::LONG_ABOUT)]
+    Agent(agent::AgentArgs),
+    /// ssh to HOST with the agent's socket forwarded and GOCRED_AGENT set there
+    Ssh(ssh::SshArgs),
     /// Print the completion script for a shell (bash, zsh, fish, elvish, powershell)
     Completions(completions::CompletionsArgs),
     /// What the completion scripts ask for (the policy's hosts)
@@ -105,6 +112,8 @@ impl Command {
             | Command::Exec(_)
             | Command::Goauth(_)
             | Command::Setup(_)
+            | Command::Agent(_)
+            | Command::Ssh(_)
             | Command::Completions(_)
             | Command::Complete(_) => false,
             Command::Status(_)
@@ -176,7 +185,12 @@ pub fn main() -> ExitCode {
         // git never gives a helper a terminal: a person typed `gocred get`. It still works.
         let _ = writeln!(ctx.stderr, "{GET_AT_A_TERMINAL}");
     }
-    match run(cli.command, &mut ctx) {
+    // On a remote with a gocred agent, these commands are the agent's to answer.
+    let result = match agent::forward(&mut ctx, &cli.command) {
+        Some(result) => result,
+        None => run(cli.command, &mut ctx),
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             let _ = ctx.stdout.flush();
@@ -216,6 +230,8 @@ pub fn run(command: Command, ctx: &mut Context) -> Result<(), CommandError> {
         Command::Setup(c) => setup::cmd_setup(ctx, c),
         Command::ImportNetrc(args) => import_netrc::cmd_import_netrc(ctx, args),
         Command::Doctor(args) => doctor::cmd_doctor(ctx, args),
+        Command::Agent(args) => agent::cmd_agent(ctx, args),
+        Command::Ssh(args) => ssh::cmd_ssh(ctx, args),
         Command::Completions(a) => completions::cmd_completions(ctx, a),
         Command::Complete(c) => completions::cmd_complete(ctx, c),
     }

@@ -158,7 +158,8 @@ pub struct Reply {
     pub status: u16,
     /// The `Content-Type` media type, lower case, without parameters (`application/json`).
     pub content_type: String,
-    /// `Retry-After` in seconds, when the server sent one (rate limits).
+    /// When to retry, in seconds, when the server said (rate limits): `Retry-After`, or
+    /// GitHub's `x-ratelimit-reset` once `x-ratelimit-remaining` is 0.
     pub retry_after: Option<u64>,
     pub body: SecretBytes,
 }
@@ -265,11 +266,21 @@ impl<'e> Net<'e> {
                     .to_ascii_lowercase()
             })
             .unwrap_or_default();
-        let retry_after = response
-            .headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse().ok());
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+        };
+        // `Retry-After` seconds; else GitHub's primary rate limit (`x-ratelimit-remaining: 0`
+        // with the epoch second of `x-ratelimit-reset`), as the seconds until then.
+        let retry_after = header("retry-after").or_else(|| {
+            (header("x-ratelimit-remaining") == Some(0))
+                .then(|| header("x-ratelimit-reset"))
+                .flatten()
+                .map(|reset| reset.saturating_sub(crate::source::now()))
+        });
         let body = response
             .body_mut()
             .with_config()

@@ -496,7 +496,7 @@ impl Checker<'_> {
         let known: &[&str] = if self.machine {
             &["rule", "keychain", "file", "ci", "machine"]
         } else {
-            &["rule", "keychain", "file", "ci"]
+            &["rule", "keychain", "file", "ci", "agent"]
         };
         self.unknown_keys(root, known, "the top level");
         if let Some(v) = root.get("ci")
@@ -540,6 +540,19 @@ impl Checker<'_> {
                 match expand_home(s) {
                     Some(path) => policy.file_path = Some(path),
                     None => self.error(p.span(), "`path` must be absolute or start with ~/"),
+                }
+            }
+        }
+        if let Some(v) = root.get("agent")
+            && let Some(t) = self.table(v, "agent")
+        {
+            self.unknown_keys(t, &["socket"], "[agent]");
+            if let Some(p) = t.get("socket")
+                && let Some(s) = self.string(p, "socket")
+            {
+                match expand_home(s) {
+                    Some(path) => policy.agent_socket = Some(path),
+                    None => self.error(p.span(), "`socket` must be absolute or start with ~/"),
                 }
             }
         }

@@ -177,6 +177,8 @@ pub struct Policy {
     pub machine: Option<machine::Applied>,
     /// `[ci] job_token = true`: the line of `[ci]`, when set ([`crate::ci`]).
     pub ci_job_token: Option<usize>,
+    /// `[agent] socket`: forward requests to the gocred agent there (src/agent).
+    pub agent_socket: Option<PathBuf>,
 }
 
 /// The key every store files a credential under: `scheme://host[:port]`, plus `/path` when the

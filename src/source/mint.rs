@@ -94,9 +94,9 @@ impl Stores<'_> {
         };
         let hint = "set `cache = \"file\"` or `cache = \"none\"` in the rule's table";
         let due = |c: &Credential| !is_fresh(c, super::now(), margin);
-        match Self::cached(&*store, rule, slot) {
+        let seen = match Self::cached(&*store, rule, slot) {
             Ok(Some(cred)) if !due(&cred) => return Ok(cred),
-            Ok(_) => {}
+            Ok(seen) => seen,
             Err(e) => {
                 note(&format!(
                     "{source}: cannot read the cache ({e}); minting a token for this request \
@@ -104,14 +104,22 @@ impl Stores<'_> {
                 ));
                 return mint().map(|(cred, _)| cred);
             }
-        }
-        let _lock = lock_for(
+        };
+        let _lock = match lock_for(
             self.lock_dir.as_deref(),
             &slot.key,
             self.env,
             source,
             "minting",
-        )?;
+        ) {
+            Ok(lock) => lock,
+            // Another process holds the mint too long: the token git has still works.
+            Err(SourceError::Unavailable(why)) if seen.is_some() => {
+                note(&format!("{why}; using the cached token until it expires"));
+                return Ok(seen.expect("BUG: checked above"));
+            }
+            Err(e) => return Err(e),
+        };
         // Another process may have minted while we waited.
         let current = Self::cached(&*store, rule, slot).ok().flatten();
         if let Some(cred) = current.as_ref().filter(|c| !due(c)) {

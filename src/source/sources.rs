@@ -317,6 +317,67 @@ impl Source for FileSnapshot {
 
 #[cfg(test)]
 mod tests {
+    use super::Sources;
+    use crate::policy::{Decision, SourceKind, Target, load_str};
+    use std::path::Path;
+
+    const TWO_HOSTS: &str = r#"
+[[rule]]
+url = "https://a.example"
+sources = ["env"]
+token_env = "CI_TOKEN"
+username = "ci"
+
+[[rule]]
+url = "https://b.example"
+sources = ["env"]
+token_env = "CI_TOKEN"
+username = "ci"
+"#;
+
+    #[test]
+    fn sources_an_unset_env_variable_is_a_miss_named_once_for_every_rule_it_leaves_out() {
+        let policy = load_str(Path::new("/c.toml"), TWO_HOSTS).unwrap();
+        let env = |_: &str| None;
+        let mut sources = Sources::new(&policy, &env, 0);
+        for host in ["a.example", "b.example"] {
+            let Decision::Managed { rule, scope, .. } =
+                policy.decide(Target::new("https", host, None).unwrap())
+            else {
+                panic!("{host} not managed");
+            };
+            assert!(sources.resolve(rule, &scope, None).unwrap().is_none());
+            assert!(sources.missing_for(rule));
+        }
+        assert_eq!(
+            sources.missing_notes("git"),
+            [
+                "CI_TOKEN is not set: rules https://a.example (/c.toml line 2), \
+              https://b.example (/c.toml line 8) have no token for git"
+            ]
+        );
+    }
+
+    #[test]
+    fn sources_a_set_env_variable_answers_and_says_which_source() {
+        let policy = load_str(Path::new("/c.toml"), TWO_HOSTS).unwrap();
+        let env = |name: &str| (name == "CI_TOKEN").then(|| "glpat-FAKE-1".to_owned());
+        let mut sources = Sources::new(&policy, &env, 0);
+        let Decision::Managed { rule, scope, .. } =
+            policy.decide(Target::new("https", "a.example", None).unwrap())
+        else {
+            panic!("not managed");
+        };
+        let (kind, cred) = sources
+            .resolve_for(rule, &scope, None, None)
+            .unwrap()
+            .unwrap();
+        assert_eq!(kind, SourceKind::Env);
+        assert_eq!(cred.username, "ci");
+        assert_eq!(cred.password.expose(), "glpat-FAKE-1");
+        assert!(sources.missing_notes("git").is_empty());
+    }
+
     #[test]
     fn some_of_names_five_and_counts_the_rest() {
         let names: Vec<String> = (1..=7).map(|i| format!("r{i}")).collect();

@@ -269,6 +269,29 @@ fn rate_limits_say_when_to_retry_and_mint_nothing() {
 }
 
 #[test]
+fn githubs_primary_rate_limit_says_when_it_resets() {
+    let (env, fake) = setup("installation_id = 7\n");
+    fake.script(|s| s.primary_limit_resets_in = Some(600));
+    let out = get(&env, &fake, None);
+    assert_refused(
+        &out,
+        &[
+            "rate-limits the app",
+            "API rate limit exceeded",
+            "retry after",
+        ],
+    );
+    let secs: u64 = out
+        .stderr
+        .split("retry after ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!((590..=600).contains(&secs), "{out}");
+}
+
+#[test]
 fn a_private_key_others_can_read_is_refused_before_any_request() {
     let (env, fake) = setup("installation_id = 7\n");
     crate::common::set_mode(&fake.keys.private_pem, 0o644);

@@ -676,3 +676,42 @@ fn machine_policy_judges_the_ci_job_token_like_a_user_rule() {
     let out = run(&w, "git.corp.example");
     assert_eq!(out.stdout, "", "{out:?}");
 }
+
+#[test]
+fn machine_policy_user_rules_narrow_lets_the_user_narrow_but_not_add() {
+    let machine = format!(
+        "{}[machine]\nuser_rules = \"narrow\"\n",
+        env_rule("https://*.corp.example")
+    );
+    let Some(w) = world(Machine::Root(machine)) else {
+        return;
+    };
+    // The user's own token variable for one team's repositories, and a host of their own.
+    w.user_config(
+        "[[rule]]\nurl = \"https://git.corp.example/team/\"\nsources = [\"env\"]\n\
+         token_env = \"TEAM_TOKEN\"\nusername = \"t\"\n\n\
+         [[rule]]\nurl = \"https://github.com\"\nsources = [\"env\"]\n\
+         token_env = \"GOCRED_TOKEN\"\nusername = \"u\"\n",
+    );
+    let env = [TOKEN, ("TEAM_TOKEN", "tok-FAKE-team-1")];
+    let out = w.gocred(
+        &["get"],
+        "protocol=https\nhost=git.corp.example\npath=team/app.git\n\n",
+        &env,
+    );
+    assert!(out.stdout.contains("password=tok-FAKE-team-1"), "{out:?}");
+    let out = w.get("git.corp.example", &env);
+    assert!(
+        out.stdout.contains("password=tok-FAKE-machine-1"),
+        "{out:?}"
+    );
+    let out = w.get("github.com", &env);
+    assert_eq!(out.stdout, "", "{out:?}");
+    let out = w.gocred(&["config", "check"], "", &[]);
+    assert!(
+        out.stderr
+            .contains("config.toml:7: rule for \"https://github.com\" is not used")
+            && out.stderr.contains("(user_rules = \"narrow\")"),
+        "{out:?}"
+    );
+}

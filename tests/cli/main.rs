@@ -3,6 +3,7 @@
 
 mod common;
 
+mod agent;
 mod bad_input;
 mod ci;
 mod ci_job;

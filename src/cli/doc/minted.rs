@@ -158,7 +158,7 @@ pub(crate) const SECTION: Section = Section {
              `username`). The token is cached until five minutes before its `expires_at`; \
              parallel gits wait for one mint. GitHub's refusals come back as one line: a bad \
              JWT (401: wrong `app_id` or key), an app not installed there (404), a rate limit \
-             (403 or 429, with its `Retry-After`), repositories or permissions beyond the \
+             (403 or 429, with when to retry: `Retry-After` or `x-ratelimit-reset`), repositories or permissions beyond the \
              installation's (422).",
         ),
         Block::Keys(GITHUB_APP_KEYS),

@@ -193,6 +193,13 @@ pub(crate) const OTHER_KEYS: &[(&str, &str)] = &[
         "`[ci] job_token`",
         "`true`: in a GitLab CI or GitHub Actions job, the job's own token goes to the CI server's origin, with no rule (see [CI job tokens](#ci-job-tokens)). Default `false`.",
     ),
+    (
+        "`[agent] socket`",
+        "On a remote machine or in a container: the socket of a gocred agent on the \
+         workstation (an absolute path, or one that starts with `~/`; `GOCRED_AGENT` overrides \
+         it). `get`, `store`, `erase`, `netrc`, `exec`, `goauth` and `status` then ask that \
+         agent, and this file's rules are not used for them. See gocred-agent(1).",
+    ),
 ];
 
 /// The example policies, as README.md shows them.
@@ -377,7 +384,7 @@ pub(crate) const CONFIG_5: &[Section] = &[
         in_readme: false,
         blocks: &[Block::Para(
             "The policy is one TOML file that says which source serves which URL: any number of \
-             `[[rule]]` tables, and optional `[keychain]` and `[file]` tables. Anything the \
+             `[[rule]]` tables, and optional `[keychain]`, `[file]` and `[agent]` tables. Anything the \
              policy does not name is denied: git gets no answer from gocred(1) and asks its next \
              helper or prompts. A missing file is a policy with no rules.",
         )],
@@ -927,6 +934,12 @@ pub(crate) const GOCRED_1: &[Section] = &[
                 "Seconds that an OAuth request may take, both to connect and in all (by \
                  default 10 to connect and 30 in all): a positive number up to 86400, such as \
                  `30` or `2.5`. Any other value is an error for every command, not ignored.",
+            ),
+            (
+                "`GOCRED_AGENT`, `GOCRED_AGENT_LABEL`, `GOCRED_AGENT_TIMEOUT`",
+                "On a remote machine or in a container: the socket of a gocred agent to ask \
+                 instead of this machine's policy, the label sent with each request, and the \
+                 seconds one request may take (see gocred-agent(1)).",
             ),
             (
                 "`GOCRED_OAUTH_REFRESH_MARGIN`",

@@ -360,6 +360,95 @@ pub(crate) const SUBCOMMAND_PAGES: &[SubPage] = &[
         examples: "gocred doctor gitlab.corp.example/group/module\ngocred doctor --json https://gitlab.corp.example/group/module.git\n",
     },
     SubPage {
+        name: "gocred-agent",
+        description: &[
+            Block::Para(
+                "A remote (an SSH host, a dev container) asks the agent over the socket; its \
+                 gocred needs `GOCRED_AGENT=PATH` (or `[agent] socket` in its config) and \
+                 nothing else: no policy, no token, no keychain. The agent decides every \
+                 request with this machine's policy AND its --allow list, and prints one line \
+                 per request on its stderr: the remote's label, what was asked, what happened \
+                 (never a secret).",
+            ),
+            Block::Para(
+                "What a remote can get: the credential of a URL that an --allow entry covers \
+                 (same scheme, host and port; under its path for a URL prefix) and that the \
+                 policy maps to one; a netrc entry only for a host allowed whole; a GOAUTH \
+                 answer only when its URL prefixes are allowed whole. What it cannot get: any \
+                 other host, the policy, the stores, an OAuth refresh token, or anything after \
+                 the agent stops. Whoever can connect to the socket on the remote (its user, and \
+                 root there) can ask for what the list allows while it is forwarded: give each \
+                 remote the shortest --allow list that works, and --confirm where root there is \
+                 not yours.",
+            ),
+            Block::Para(
+                "The wire protocol is versioned (`gocred-agent/1`): one length-prefixed frame of \
+                 at most 64 KiB each way per connection, refused by its version's name when it \
+                 is another. The agent gives a peer 10 s to send its request and to take the \
+                 answer and a source 20 s to answer, serves 64 requests at once, and keeps serving whatever a peer sends; \
+                 the remote gives the whole exchange 30 s (GOCRED_AGENT_TIMEOUT). An agent that \
+                 cannot be reached is one line on the remote's stderr naming the socket, and a \
+                 miss: git prompts, go gets no credential.",
+            ),
+        ],
+        exit_status: "The agent runs until it is stopped (SIGINT, SIGTERM, SIGHUP: it removes \
+                      its socket, exit 128 + the signal). 1 when it cannot start: \
+                      an --allow entry that is no host or URL, a broken policy, a policy with \
+                      an `[agent]` table, another agent on the socket, a directory that is not \
+                      private, --confirm without a terminal. 2 for a bad command line. On the \
+                      remote, forwarded commands exit as they do locally, and an unreachable \
+                      agent is a miss (0).",
+        environment: &[
+            (
+                "`GOCRED_AGENT`",
+                "On the remote: the forwarded socket; set, gocred asks the agent for `get`, \
+                 `store`, `erase`, `netrc`, `exec`, `goauth` and `status`.",
+            ),
+            (
+                "`GOCRED_AGENT_LABEL`",
+                "On the remote: the label sent with each request (default: the host name, a \
+                 container's id).",
+            ),
+            (
+                "`GOCRED_AGENT_TIMEOUT`",
+                "On the remote: seconds one request may take, connect to answer (1 to 600, \
+                 default 30).",
+            ),
+        ],
+        files: &[(
+            "`$XDG_RUNTIME_DIR/gocred/agent/socket`",
+            "The default socket (mode 0600) in its directory (mode 0700); under gocred's cache \
+             directory when the variable is unset.",
+        )],
+        examples: "gocred agent --allow gitlab.corp.example --allow https://github.corp.example/team/ &\n\
+                   gocred ssh devbox\n\
+                   gocred agent --print-devcontainer\n\
+                   GOCRED_AGENT=/run/gocred-agent/socket gocred status\n",
+    },
+    SubPage {
+        name: "gocred-ssh",
+        description: &[Block::Para(
+            "Runs `ssh -R /tmp/gocred-agent-RANDOM.sock:SOCKET -o ExitOnForwardFailure=yes \
+             [SSH_OPTION...] HOST 'env GOCRED_AGENT=/tmp/gocred-agent-RANDOM.sock sh -c ...'`: the \
+             agent's socket forwarded to a fresh path of 128 random bits on the remote, and \
+             `GOCRED_AGENT` set there by the remote command itself (no `AcceptEnv` needed). \
+             Without a COMMAND after `--` the remote runs your login shell; the remote socket \
+             is removed when it ends. sshd creates the socket with its `StreamLocalBindMask` \
+             (0177: mode 0600). The server must allow the forward: `AllowStreamLocalForwarding` \
+             `yes` or `remote` (the default), and `AllowTcpForwarding` not `no` or `local` \
+             (OpenSSH then refuses every remote forward).",
+        )],
+        exit_status: "ssh's own exit status (255 when ssh or the forward failed). 1 when no \
+                      agent listens on the socket, with the command that starts one. 2 for a \
+                      bad command line.",
+        environment: &[],
+        files: &[(
+            "`$XDG_RUNTIME_DIR/gocred/agent/socket`",
+            "The agent's socket forwarded by default (`--socket` names another).",
+        )],
+        examples: "gocred ssh devbox\ngocred ssh me@devbox -p 2222 -- git clone https://gitlab.corp.example/group/repo.git\n",
+    },
+    SubPage {
         name: "gocred-completions",
         description: &[Block::Para(
             "Prints the completion script for SHELL on stdout. The scripts complete \

@@ -324,8 +324,11 @@ fn the_reference_documents_exactly_the_keys_the_loader_accepts() {
         )),
         "[rule.sts] keys: STS_KEYS in src/cli/doc/minted.rs and README.md's table"
     );
-    assert_eq!(accepted_keys("x = 1\n"), ["ci", "file", "keychain", "rule"]);
-    let mut other: Vec<String> = ["keychain", "file", "ci"]
+    assert_eq!(
+        accepted_keys("x = 1\n"),
+        ["agent", "ci", "file", "keychain", "rule"]
+    );
+    let mut other: Vec<String> = ["keychain", "file", "ci", "agent"]
         .iter()
         .flat_map(|table| {
             accepted_keys(&format!("[{table}]\nx = 1\n"))

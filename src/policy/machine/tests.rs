@@ -423,3 +423,26 @@ fn machine_sts_pin_refuses_an_id_token_sent_elsewhere() {
     let p = effective(m, &rule("https://octo-sts.corp.example/token"));
     assert!(served_by(&p, "https://github.com/acme/x").is_some());
 }
+
+#[test]
+fn machine_keychain_and_file_settings_win_over_the_users() {
+    let user = format!(
+        "[keychain]\nbackend = \"keyutils\"\n[file]\npath = \"/tmp/mine\"\n\n[[rule]]\nurl = \"https://git.example\"\n{KEYCHAIN}"
+    );
+    let p = effective(
+        "[keychain]\nbackend = \"secret-service\"\n[file]\npath = \"/var/lib/gocred/creds\"\n",
+        &user,
+    );
+    assert_eq!(
+        p.keychain_backend,
+        crate::policy::KeychainBackend::SecretService
+    );
+    assert_eq!(
+        p.file_path.as_deref(),
+        Some(Path::new("/var/lib/gocred/creds"))
+    );
+    // Unset in the machine policy: the user's stand.
+    let p = effective("[machine]\n", &user);
+    assert_eq!(p.keychain_backend, crate::policy::KeychainBackend::Keyutils);
+    assert_eq!(p.file_path.as_deref(), Some(Path::new("/tmp/mine")));
+}

@@ -79,6 +79,9 @@ pub struct Script {
     pub token_ttl: Option<u64>,
     /// Answer every API request with this rate limit: `(status, retry_after)`.
     pub rate_limited: Option<(u16, u64)>,
+    /// GitHub's primary rate limit: `403` with `x-ratelimit-remaining: 0` and
+    /// `x-ratelimit-reset` this many seconds from now (no `Retry-After`).
+    pub primary_limit_resets_in: Option<u64>,
     /// Delay before answering a token request (to make parallel gits overlap).
     pub mint_delay_ms: u64,
 }
@@ -252,6 +255,20 @@ fn api_answer(
         );
         r.headers.push(("Retry-After".into(), retry.to_string()));
         r.headers.push(("X-RateLimit-Remaining".into(), "0".into()));
+        return r;
+    }
+    if let Some(secs) = script.primary_limit_resets_in {
+        let mut r = json(
+            403,
+            serde_json::json!({
+                "message": "API rate limit exceeded for app ID 31337.",
+                "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api",
+            }),
+        );
+        r.headers.push(("X-RateLimit-Limit".into(), "5000".into()));
+        r.headers.push(("X-RateLimit-Remaining".into(), "0".into()));
+        r.headers
+            .push(("X-RateLimit-Reset".into(), (now() + secs).to_string()));
         return r;
     }
     if !jwt_ok {
