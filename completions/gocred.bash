@@ -22,6 +22,9 @@ _gocred() {
             gocred,agent)
                 cmd="gocred__subcmd__agent"
                 ;;
+            gocred,audit)
+                cmd="gocred__subcmd__audit"
+                ;;
             gocred,completions)
                 cmd="gocred__subcmd__completions"
                 ;;
@@ -70,6 +73,9 @@ _gocred() {
             gocred,store)
                 cmd="gocred__subcmd__store"
                 ;;
+            gocred,why)
+                cmd="gocred__subcmd__why"
+                ;;
             gocred__subcmd____complete,help)
                 cmd="gocred__subcmd____complete__subcmd__help"
                 ;;
@@ -111,6 +117,9 @@ _gocred() {
                 ;;
             gocred__subcmd__help,agent)
                 cmd="gocred__subcmd__help__subcmd__agent"
+                ;;
+            gocred__subcmd__help,audit)
+                cmd="gocred__subcmd__help__subcmd__audit"
                 ;;
             gocred__subcmd__help,completions)
                 cmd="gocred__subcmd__help__subcmd__completions"
@@ -159,6 +168,9 @@ _gocred() {
                 ;;
             gocred__subcmd__help,store)
                 cmd="gocred__subcmd__help__subcmd__store"
+                ;;
+            gocred__subcmd__help,why)
+                cmd="gocred__subcmd__help__subcmd__why"
                 ;;
             gocred__subcmd__help__subcmd____complete,hosts)
                 cmd="gocred__subcmd__help__subcmd____complete__subcmd__hosts"
@@ -212,7 +224,7 @@ _gocred() {
 
     case "${cmd}" in
         gocred)
-            opts="-q -h -V --quiet --ci-job-token --help --version get store erase status config netrc exec login logout goauth setup import-netrc doctor agent ssh completions help"
+            opts="-q -h -V --quiet --ci-job-token --help --version get store erase status config netrc exec login logout goauth setup import-netrc doctor agent ssh why audit completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -307,6 +319,36 @@ _gocred() {
                     return 0
                     ;;
                 --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gocred__subcmd__audit)
+            opts="-q -h --host --since --until --json --file --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --until)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -556,7 +598,7 @@ _gocred() {
             return 0
             ;;
         gocred__subcmd__help)
-            opts="get store erase status config netrc exec login logout goauth setup import-netrc doctor agent ssh completions help"
+            opts="get store erase status config netrc exec login logout goauth setup import-netrc doctor agent ssh why audit completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -598,6 +640,20 @@ _gocred() {
             return 0
             ;;
         gocred__subcmd__help__subcmd__agent)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gocred__subcmd__help__subcmd__audit)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -919,6 +975,20 @@ _gocred() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        gocred__subcmd__help__subcmd__why)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         gocred__subcmd__import__subcmd__netrc)
             opts="-q -h --save --remove --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -1171,6 +1241,20 @@ _gocred() {
             ;;
         gocred__subcmd__store)
             opts="-q -h --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gocred__subcmd__why)
+            opts="-q -h --json --probe --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

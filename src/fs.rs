@@ -350,6 +350,41 @@ pub fn lock_exclusive(path: &Path) -> io::Result<File> {
     Ok(file)
 }
 
+/// Opens `path` for appending (the audit log), creating it mode 0600 in a 0700 directory where
+/// it does not exist; never through a symlink (`O_NOFOLLOW`), and only as a regular file: a
+/// FIFO, device or directory planted there is refused. With `O_APPEND` every `write` lands at
+/// the end, whole, however many processes append at once.
+pub fn open_append_private(path: &Path) -> io::Result<File> {
+    if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty())
+        && !dir.exists()
+    {
+        create_private_dir(dir)?;
+    }
+    let mut options = OpenOptions::new();
+    options.append(true).create(true);
+    #[cfg(unix)]
+    options.mode(0o600).custom_flags(NOFOLLOW | libc::O_CLOEXEC);
+    let file = match options.open(path) {
+        Ok(f) => f,
+        #[cfg(unix)]
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+            return Err(refused(
+                "is a symbolic link; gocred appends only to a regular file: replace it with one"
+                    .to_owned(),
+            ));
+        }
+        Err(e) => return Err(e),
+    };
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(refused(format!(
+            "is {}; gocred appends only to a regular file: replace it with one",
+            kind_of(&meta)
+        )));
+    }
+    Ok(file)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,9 +4,11 @@
 //! Data flows one way: stdin → [`protocol`] → [`policy`] → [`source`] → stdout.
 
 pub mod agent;
+pub mod audit;
 pub mod ci;
 pub mod cli;
 pub mod doctor;
+pub mod entry;
 pub mod exec;
 pub mod fs;
 pub mod gitconfig;
@@ -26,3 +28,4 @@ pub mod setup;
 pub mod source;
 pub mod status;
 pub mod time;
+pub mod why;

@@ -2,9 +2,89 @@
 
 /// `2026-11-25 13:05 UTC` for seconds since the epoch.
 pub fn format_utc(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
+    let (year, month, day) = civil_from_days((secs / 86_400) as i64);
     let rem = secs % 86_400;
-    // Howard Hinnant's civil_from_days.
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
+        rem / 3600,
+        rem % 3600 / 60
+    )
+}
+
+/// RFC 3339 in UTC with milliseconds (`2026-11-25T09:46:40.123Z`), for `millis` since the epoch.
+pub fn rfc3339_millis(millis: u64) -> String {
+    let secs = millis / 1000;
+    let (year, month, day) = civil_from_days((secs / 86_400) as i64);
+    let rem = secs % 86_400;
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        millis % 1000
+    )
+}
+
+/// Seconds since the epoch of an RFC 3339 time (`2026-11-25T09:46:40Z`, fractions and a
+/// `+01:00` offset allowed, `t` or a space between date and time) or of a date alone
+/// (`2026-11-25`, midnight UTC). `None` for anything else.
+pub fn parse_rfc3339(text: &str) -> Option<u64> {
+    let b = text.as_bytes();
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let s = text.get(r)?;
+        s.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| s.parse().ok())
+            .flatten()
+    };
+    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+        return None;
+    }
+    let days = days_from_civil(year, month, day);
+    let mut secs = days * 86_400;
+    if b.len() > 10 {
+        if !matches!(b[10], b'T' | b't' | b' ') || b.len() < 19 || b[13] != b':' || b[16] != b':' {
+            return None;
+        }
+        let (h, m, s) = (num(11..13)?, num(14..16)?, num(17..19)?);
+        if h > 23 || m > 59 || s > 60 {
+            return None;
+        }
+        secs += h * 3600 + m * 60 + s;
+        let mut rest = &text[19..];
+        if let Some(frac) = rest.strip_prefix('.') {
+            let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
+            if digits == 0 {
+                return None;
+            }
+            rest = &frac[digits..];
+        }
+        match rest {
+            "Z" | "z" => {}
+            offset if offset.len() == 6 && matches!(offset.as_bytes()[0], b'+' | b'-') => {
+                if offset.as_bytes()[3] != b':' {
+                    return None;
+                }
+                let (oh, om) = (num(20..22)?, num(23..25)?);
+                let delta = oh * 3600 + om * 60;
+                secs += if offset.starts_with('+') {
+                    -delta
+                } else {
+                    delta
+                };
+            }
+            _ => return None,
+        }
+    }
+    u64::try_from(secs).ok()
+}
+
+/// (year, month, day) of a day count since 1970-01-01 (Howard Hinnant's `civil_from_days`).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;
@@ -13,12 +93,18 @@ pub fn format_utc(secs: u64) -> String {
     let mp = (5 * doy + 2) / 153;
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
-        rem / 3600,
-        rem % 3600 / 60
-    )
+    (yoe + era * 400 + i64::from(month <= 2), month, day)
+}
+
+/// The day count since 1970-01-01 of a date (Howard Hinnant's `days_from_civil`).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
 }
 
 /// "in 1h 5m", "3d ago", relative to `now`.
@@ -52,6 +138,33 @@ mod tests {
         assert_eq!(format_utc(1_795_600_000), "2026-11-25 09:46 UTC");
         assert_eq!(relative(3_900, 0), "in 1h 5m");
         assert_eq!(relative(0, 90_000), "1d 1h ago");
+    }
+
+    #[test]
+    fn rfc3339_round_trips_and_reads_offsets() {
+        assert_eq!(
+            rfc3339_millis(1_795_600_000_123),
+            "2026-11-25T09:46:40.123Z"
+        );
+        assert_eq!(
+            parse_rfc3339("2026-11-25T09:46:40.123Z"),
+            Some(1_795_600_000)
+        );
+        assert_eq!(
+            parse_rfc3339("2026-11-25T10:46:40+01:00"),
+            Some(1_795_600_000)
+        );
+        assert_eq!(parse_rfc3339("2000-02-29"), Some(951_782_400));
+        assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(0));
+        for bad in [
+            "",
+            "2026-13-01",
+            "2026-11-25T9:46:40Z",
+            "2026-11-25T09:46:40",
+            "yesterday",
+        ] {
+            assert_eq!(parse_rfc3339(bad), None, "{bad}");
+        }
     }
 }
 

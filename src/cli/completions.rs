@@ -193,10 +193,10 @@ fn zsh(text: &str) -> String {
             out += line;
         }
     }
-    // login, logout, doctor, and --host of netrc and exec (help's copies have no arguments).
+    // login, logout, doctor, and --host of netrc, exec and audit (help's copies have no arguments).
     assert_eq!(
         (hosts, command),
-        (5, 1),
+        (6, 1),
         "clap_complete's zsh script changed shape"
     );
     assert!(

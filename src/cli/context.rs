@@ -87,11 +87,10 @@ impl Context<'_> {
     /// The policy as the file is now (read and checked whole on every call: there is no cache).
     /// A missing file is an empty policy; see [`Context::missing_named_config`].
     pub fn load_policy(&self) -> Result<Policy, CommandError> {
-        Ok(policy::load_extended(
-            self.config_path()?,
-            None,
-            &mut |p| self.add_ci_job_rule(p),
-        )?)
+        let policy =
+            policy::load_extended(self.config_path()?, None, &mut |p| self.add_ci_job_rule(p))?;
+        crate::audit::current(|a| a.configure(policy.audit.as_ref()));
+        Ok(policy)
     }
 
     /// The CI job token's implicit rule ([`crate::ci::add_job_rule`]), or the note that says
@@ -108,11 +107,11 @@ impl Context<'_> {
     /// [`Context::load_policy`] for a request to `host` only (`get`): the file read and checked
     /// whole, keeping only the rules that could match `host` ([`policy::load_for_host`]).
     pub fn load_policy_for_host(&self, host: Option<&str>) -> Result<Policy, CommandError> {
-        Ok(policy::load_extended(
-            self.config_path()?,
-            Some(host),
-            &mut |p| self.add_ci_job_rule(p),
-        )?)
+        let policy = policy::load_extended(self.config_path()?, Some(host), &mut |p| {
+            self.add_ci_job_rule(p)
+        })?;
+        crate::audit::current(|a| a.configure(policy.audit.as_ref()));
+        Ok(policy)
     }
 
     /// When `$GOCRED_CONFIG` names a file that `policy` found missing: the one line that says
@@ -170,7 +169,14 @@ impl Context<'_> {
 pub fn decide<'p>(policy: &'p Policy, request: &Request) -> Decision<'p> {
     // No protocol or host (read_request let it through), or one no rule names: not managed.
     match Target::from_request(request) {
-        Some(target) => policy.decide(target),
+        Some(target) => {
+            let shown = crate::audit::current(|a| a.enabled()).then(|| target.url());
+            let decision = policy.decide(target);
+            if let Some(shown) = shown {
+                crate::audit::record_decision(&shown, &decision, policy);
+            }
+            decision
+        }
         None => Decision::NotManaged,
     }
 }

@@ -41,11 +41,12 @@ pub fn cmd_erase(ctx: &mut Context) -> Result<(), CommandError> {
         return Ok(());
     };
     let store = ctx.store(&policy, kind)?;
-    store.erase_matching(&Want {
+    let erased = store.erase_matching(&Want {
         scope: &scope,
         path: entry_path(rule, &target),
         username: request.username.as_deref(),
         password: request.password.as_ref(),
     })?;
+    crate::audit::current(|a| a.outcome(None, &format!("erased {erased} from {}", kind.name())));
     Ok(())
 }

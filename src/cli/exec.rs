@@ -50,6 +50,10 @@ pub fn cmd_exec(ctx: &mut Context, args: ExecArgs) -> Result<(), CommandError> {
         // `gocred --quiet exec`: the gocred that git and go run under CMD is quiet too.
         prepared.set_env(super::context::QUIET_VAR, "1");
     }
+    // The netrc's decisions go to the audit log now: this process ends with CMD's exit.
+    if let Some(failed) = crate::audit::current(|a| a.finish(None)) {
+        let _ = writeln!(ctx.stderr, "{failed}");
+    }
     let _ = ctx.stdout.flush();
     match prepared.run(&args.command).map_err(command_error)? {
         Ended::Exited(code) => std::process::exit(code),

@@ -24,11 +24,16 @@ pub fn cmd_get(ctx: &mut Context) -> Result<(), CommandError> {
     let Some(target) = target else {
         return Ok(()); // a protocol or host no rule could ever name
     };
+    let shown = crate::audit::current(|a| a.enabled()).then(|| target.url());
+    let decision = policy.decide(target);
+    if let Some(shown) = shown {
+        crate::audit::record_decision(&shown, &decision, &policy);
+    }
     let Decision::Managed {
         rule,
         scope,
         target,
-    } = policy.decide(target)
+    } = decision
     else {
         return Ok(());
     };

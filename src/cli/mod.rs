@@ -1,6 +1,7 @@
 //! The command line: one clap definition, one dispatch `match`, one file per subcommand.
 
 mod agent;
+mod audit;
 mod completions;
 mod config;
 mod context;
@@ -23,6 +24,7 @@ mod ssh;
 mod status;
 mod store;
 mod version;
+mod why;
 
 pub use context::Context;
 pub use error::{CommandError, Kind};
@@ -92,6 +94,12 @@ pub enum Command {
     Agent(agent::AgentArgs),
     /// ssh to HOST with the agent's socket forwarded and GOCRED_AGENT set there
     Ssh(ssh::SshArgs),
+    /// Explain what gocred, git and go do for a URL, module path or git remote, and why
+    #[command(long_about = why::LONG_ABOUT)]
+    Why(why::WhyArgs),
+    /// Print the audit log, filtered by host or time (never a secret)
+    #[command(long_about = audit::LONG_ABOUT)]
+    Audit(audit::AuditArgs),
     /// Print the completion script for a shell (bash, zsh, fish, elvish, powershell)
     Completions(completions::CompletionsArgs),
     /// What the completion scripts ask for (the policy's hosts)
@@ -121,7 +129,9 @@ impl Command {
             | Command::Login(_)
             | Command::Logout(_)
             | Command::ImportNetrc(_)
-            | Command::Doctor(_) => true,
+            | Command::Doctor(_)
+            | Command::Audit(_)
+            | Command::Why(_) => true,
         }
     }
 }
@@ -151,7 +161,7 @@ pub fn main() -> ExitCode {
     {
         return ExitCode::SUCCESS; // an action this helper does not know: silently ignored
     }
-    let cli = match Cli::try_parse_from(&args) {
+    let cli = match helper_call(&args).map_or_else(|| Cli::try_parse_from(&args), Ok) {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
@@ -202,6 +212,33 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// What clap would parse from `args` when they are one helper action, at most one
+/// `--quiet`/`-q` and at most one `--ci-job-token` before the action (how git runs a helper),
+/// without building clap's definition of every
+/// subcommand: git runs `get` on every fetch, and building it was a measurable part of a call
+/// (issue 14). Anything else is `None`, for clap.
+fn helper_call(args: &[std::ffi::OsString]) -> Option<Cli> {
+    let mut quiet = false;
+    let mut ci_job_token = false;
+    let mut command = None;
+    for arg in args.get(1..)? {
+        match arg.to_str()? {
+            "get" if command.is_none() => command = Some(Command::Get),
+            "store" if command.is_none() => command = Some(Command::Store),
+            "erase" if command.is_none() => command = Some(Command::Erase),
+            "--quiet" | "-q" if !quiet => quiet = true,
+            // Not a global flag: only before the action.
+            "--ci-job-token" if !ci_job_token && command.is_none() => ci_job_token = true,
+            _ => return None,
+        }
+    }
+    Some(Cli {
+        quiet,
+        ci_job_token,
+        command: command?,
+    })
+}
+
 /// The hint `gocred get` prints when a person starts it at a terminal.
 const GET_AT_A_TERMINAL: &str = "gocred: `gocred get` reads git's credential request on stdin \
     (lines such as protocol=https and host=HOST, then an empty line; Ctrl-D ends it); git runs it as a \
@@ -216,7 +253,10 @@ pub fn run(command: Command, ctx: &mut Context) -> Result<(), CommandError> {
         // typo must not silently leave the default in place.
         crate::net::timeout_from_env(&*ctx.env).map_err(|e| CommandError::config(e.to_string()))?;
     }
-    match command {
+    // The audit trail (src/audit.rs): the command's decisions, written once, at the end.
+    crate::audit::current(|a| a.begin(audit::command_name(&command)));
+    let whole = audit::whole_command(&command);
+    let result = match command {
         Command::Get => get::cmd_get(ctx),
         Command::Store => store::cmd_store(ctx),
         Command::Erase => erase::cmd_erase(ctx),
@@ -233,8 +273,16 @@ pub fn run(command: Command, ctx: &mut Context) -> Result<(), CommandError> {
         Command::Agent(args) => agent::cmd_agent(ctx, args),
         Command::Ssh(args) => ssh::cmd_ssh(ctx, args),
         Command::Completions(a) => completions::cmd_completions(ctx, a),
+        Command::Audit(args) => audit::cmd_audit(ctx, args),
+        Command::Why(args) => why::cmd_why(ctx, args),
         Command::Complete(c) => completions::cmd_complete(ctx, c),
+    };
+    audit::record_command(whole, result.is_ok());
+    let error = result.as_ref().err().map(|e| e.message.as_str());
+    if let Some(failed) = crate::audit::current(|a| a.finish(error)) {
+        let _ = writeln!(ctx.stderr, "{failed}");
     }
+    result
 }
 
 #[cfg(test)]
@@ -246,5 +294,52 @@ mod shape {
     fn the_command_line_definition_is_consistent() {
         // clap's own checks: no two flags share a name or a short letter (`-q` is global).
         <super::Cli as clap::CommandFactory>::command().debug_assert();
+    }
+
+    #[test]
+    fn the_helper_fast_path_parses_what_clap_parses_and_leaves_the_rest_to_it() {
+        use clap::Parser;
+        let argv = |words: &[&str]| -> Vec<std::ffi::OsString> {
+            std::iter::once("git-credential-gocred")
+                .chain(words.iter().copied())
+                .map(Into::into)
+                .collect()
+        };
+        for words in [
+            &["get"][..],
+            &["store"],
+            &["erase"],
+            &["--quiet", "get"],
+            &["-q", "store"],
+            &["erase", "--quiet"],
+            &["get", "-q"],
+            &["--ci-job-token", "get"],
+            &["--ci-job-token", "-q", "erase"],
+            &["-q", "--ci-job-token", "store"],
+        ] {
+            let fast = super::helper_call(&argv(words)).expect("a helper call");
+            let clap = super::Cli::try_parse_from(argv(words)).expect("clap parses it");
+            assert_eq!(format!("{fast:?}"), format!("{clap:?}"), "{words:?}");
+        }
+        // Everything else is clap's: other commands, help, version, typos, repeats, extras.
+        for words in [
+            &[][..],
+            &["status"],
+            &["--help"],
+            &["get", "--help"],
+            &["--version"],
+            &["gett"],
+            &["get", "store"],
+            &["get", "get"],
+            &["-q", "-q", "get"],
+            &["--quiet", "--quiet", "get"],
+            &["get", "extra"],
+            &["--quiet"],
+            &["-qq", "get"],
+            &["get", "--ci-job-token"],
+            &["--ci-job-token", "--ci-job-token", "get"],
+        ] {
+            assert!(super::helper_call(&argv(words)).is_none(), "{words:?}");
+        }
     }
 }

@@ -59,5 +59,6 @@ pub fn cmd_store(ctx: &mut Context) -> Result<(), CommandError> {
     // The store writes nothing when this is what it already holds.
     ctx.store(&policy, kind)?
         .store_record(Record::new(scope, path, cred))?;
+    crate::audit::current(|a| a.outcome(None, &format!("stored in {}", kind.name())));
     Ok(())
 }

@@ -494,9 +494,9 @@ impl Checker<'_> {
     /// Everything but the rules: the top-level keys, `[keychain]` and `[file]`.
     pub(super) fn top(&mut self, root: &DeTable<'_>, policy: &mut Policy) {
         let known: &[&str] = if self.machine {
-            &["rule", "keychain", "file", "ci", "machine"]
+            &["rule", "keychain", "file", "ci", "audit", "machine"]
         } else {
-            &["rule", "keychain", "file", "ci", "agent"]
+            &["rule", "keychain", "file", "ci", "agent", "audit"]
         };
         self.unknown_keys(root, known, "the top level");
         if let Some(v) = root.get("ci")
@@ -555,6 +555,65 @@ impl Checker<'_> {
                     None => self.error(p.span(), "`socket` must be absolute or start with ~/"),
                 }
             }
+        }
+        if let Some(v) = root.get("audit")
+            && let Some(t) = self.table(v, "audit")
+        {
+            self.audit(v.span(), t, policy);
+        }
+    }
+
+    /// `[audit]`: `path` (absolute or `~/`, required) and `max_size_mib` (a whole number of
+    /// MiB, at least 1; default 10) (src/audit.rs).
+    fn audit(&mut self, span: Range<usize>, t: &DeTable<'_>, policy: &mut Policy) {
+        let known: &[&str] = if self.machine {
+            &["path", "max_size_mib", "required"]
+        } else {
+            &["path", "max_size_mib"]
+        };
+        self.unknown_keys(t, known, "[audit]");
+        let mut required = false;
+        if let Some(r) = t.get("required").filter(|_| self.machine) {
+            match r.get_ref().as_bool() {
+                Some(b) => required = b,
+                None => self.error(r.span(), "`required` must be true or false"),
+            }
+        }
+        let path = match t.get("path") {
+            None => {
+                self.error(span.clone(), "[audit] needs `path`: where the log goes");
+                None
+            }
+            Some(p) => self.string(p, "path").and_then(|s| {
+                let path = expand_home(s);
+                if path.is_none() {
+                    self.error(p.span(), "`path` must be absolute or start with ~/");
+                }
+                path
+            }),
+        };
+        let mut max_bytes = crate::audit::DEFAULT_MAX_BYTES;
+        if let Some(m) = t.get("max_size_mib") {
+            match m
+                .get_ref()
+                .as_integer()
+                .and_then(|i| u64::from_str_radix(i.as_str(), i.radix()).ok())
+            {
+                Some(n @ 1..=4096) => max_bytes = n << 20,
+                _ => self.error(
+                    m.span(),
+                    "`max_size_mib` must be a whole number of MiB from 1 to 4096",
+                ),
+            }
+        }
+        if let Some(path) = path {
+            policy.audit = Some(crate::audit::Config {
+                path,
+                max_bytes,
+                required,
+                declared_in: policy.path.clone(),
+                line: self.position(span.start).0,
+            });
         }
     }
 

@@ -335,6 +335,8 @@ pub fn apply(mut user: Policy, machine: &Machine) -> Policy {
     if machine.policy.file_path.is_some() {
         user.file_path = machine.policy.file_path.clone();
     }
+    // The audit log: the machine's when it is `required`, else the user's (src/audit.rs).
+    user.audit = crate::audit::effective(machine.policy.audit.as_ref(), user.audit.as_ref());
     user.machine = Some(applied);
     user
 }

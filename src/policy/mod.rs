@@ -179,6 +179,8 @@ pub struct Policy {
     pub ci_job_token: Option<usize>,
     /// `[agent] socket`: forward requests to the gocred agent there (src/agent).
     pub agent_socket: Option<PathBuf>,
+    /// `[audit]`: where decisions are logged (src/audit.rs); `None`: not logged.
+    pub audit: Option<crate::audit::Config>,
 }
 
 /// The key every store files a credential under: `scheme://host[:port]`, plus `/path` when the

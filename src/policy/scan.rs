@@ -2,7 +2,7 @@
 //! check a policy of thousands of rules on every call instead of trusting a cached copy.
 //!
 //! It accepts a strict subset of TOML: comments, the headers `[[rule]]`, `[rule.oauth]`,
-//! `[keychain]`, `[file]` and `[ci]`, and `key = value` lines with a bare key and a value that is a
+//! `[keychain]`, `[file]`, `[ci]` and `[audit]`, and `key = value` lines with a bare key and a value that is a
 //! string without escapes (`"..."` or `'...'`), `true`, `false`, a plain decimal integer
 //! (`123456`: digits only, no sign, underscore or leading zero; a GitHub App's `app_id`), or an
 //! array of such strings (over several lines too). It hands each rule's keys to the same checker that checks what
@@ -26,6 +26,7 @@ enum Section {
     Keychain,
     File,
     Ci,
+    Audit,
     Rule,
     /// `[rule.NAME]`: the open rule's sub-table of that name.
     RuleTable,
@@ -56,6 +57,7 @@ pub(super) fn parse<'i>(
     let mut keychain: Option<(DeTable<'_>, usize)> = None;
     let mut file: Option<(DeTable<'_>, usize)> = None;
     let mut ci: Option<(DeTable<'_>, usize)> = None;
+    let mut audit: Option<(DeTable<'_>, usize)> = None;
     let mut rule: Option<OpenRule<'_>> = None;
     let mut entries: Vec<Entry<'i>> = Vec::new();
     let mut section = Section::Root;
@@ -106,6 +108,12 @@ pub(super) fn parse<'i>(
                     }
                     ci = Some((DeTable::new(), start));
                     Section::Ci
+                } else if s.eat("[audit]") {
+                    if audit.is_some() {
+                        return None;
+                    }
+                    audit = Some((DeTable::new(), start));
+                    Section::Audit
                 } else {
                     return None;
                 };
@@ -123,6 +131,7 @@ pub(super) fn parse<'i>(
                     Section::Keychain => &mut keychain.as_mut()?.0,
                     Section::File => &mut file.as_mut()?.0,
                     Section::Ci => &mut ci.as_mut()?.0,
+                    Section::Audit => &mut audit.as_mut()?.0,
                     Section::RuleTable => &mut rule.as_mut()?.tables.last_mut()?.1,
                 };
                 if table.contains_key(key.get_ref().as_ref()) {
@@ -137,7 +146,12 @@ pub(super) fn parse<'i>(
     if let Some(done) = rule.take() {
         close_rule(done, &mut entries, end, &mut each_rule)?;
     }
-    for (name, table) in [("keychain", keychain), ("file", file), ("ci", ci)] {
+    for (name, table) in [
+        ("keychain", keychain),
+        ("file", file),
+        ("ci", ci),
+        ("audit", audit),
+    ] {
         if let Some((table, start)) = table {
             root.insert(
                 Spanned::new(start + 1..start + 1 + name.len(), name.into()),
@@ -404,6 +418,11 @@ mod tests {
             "# fleet\n\n[ci]\njob_token = true\n\n[[rule]]\nurl = \"https://vault.corp.example\"\n\
              sources = [\"command\", \"ci\"]\ncommand = [\"pass\", \"show\", 'git/x']\n\
              command_timeout = \"30\"\ncache = \"until-expiry\"\nusername = \"oauth2\"\n",
+        );
+        // The audit table, after the rules.
+        same_as_toml(
+            "[[rule]]\nurl = \"https://a.example\"\nsources = [\"file\"]\n\n\
+             [audit]\npath = \"~/.local/state/gocred/audit.log\"\n",
         );
         // The minting sources' tables, with the App ID and installation as integers.
         same_as_toml(

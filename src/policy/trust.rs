@@ -50,9 +50,9 @@ fn read_owned(path: &Path, root_only: bool) -> Result<Option<String>, ConfigErro
     let meta = file.metadata().map_err(io)?;
     regular(path, &meta)?;
     #[cfg(unix)]
-    owner_only(path, &meta, path, "it", root_only)?;
+    owner_only(path, &meta, path, || "it".to_owned(), root_only)?;
     #[cfg(unix)]
-    directories(path, root_only)?;
+    directories(path, &file, root_only)?;
     let mut bytes = Vec::with_capacity(meta.len().min(MAX_CONFIG_BYTES) as usize + 1);
     file.take(MAX_CONFIG_BYTES + 1)
         .read_to_end(&mut bytes)
@@ -138,7 +138,7 @@ fn owner_only(
     config: &Path,
     meta: &std::fs::Metadata,
     what: &Path,
-    name: &str,
+    name: impl Fn() -> String,
     root_only: bool,
 ) -> Result<(), ConfigError> {
     use std::os::unix::fs::MetadataExt;
@@ -152,7 +152,8 @@ fn owner_only(
     if root_only && meta.uid() != 0 {
         return Err(untrusted(
             format!(
-                "{name} is owned by uid {}, not by root (a machine policy is root's alone)",
+                "{} is owned by uid {}, not by root (a machine policy is root's alone)",
+                name(),
                 meta.uid()
             ),
             format!("sudo chown root {}", what.display()),
@@ -161,7 +162,8 @@ fn owner_only(
     if meta.uid() != me && meta.uid() != 0 {
         return Err(untrusted(
             format!(
-                "{name} is owned by uid {}, not by you (uid {me}) or root",
+                "{} is owned by uid {}, not by you (uid {me}) or root",
+                name(),
                 meta.uid()
             ),
             format!("chown {me} {}", what.display()),
@@ -175,7 +177,7 @@ fn owner_only(
             _ => "its group and anyone",
         };
         return Err(untrusted(
-            format!("{who} can write {name}"),
+            format!("{who} can write {}", name()),
             format!(
                 "{}chmod go-w {}",
                 if root_only { "sudo " } else { "" },
@@ -188,21 +190,45 @@ fn owner_only(
 
 /// Every directory above `config`, on the path as given and on the path it resolves to.
 #[cfg(unix)]
-fn directories(config: &Path, root_only: bool) -> Result<(), ConfigError> {
+fn directories(config: &Path, file: &std::fs::File, root_only: bool) -> Result<(), ConfigError> {
     let io = |source: std::io::Error| ConfigError::Io {
         path: config.to_owned(),
         source,
     };
-    let real = std::fs::canonicalize(config).map_err(io)?;
+    let real = real_path(config, file).map_err(io)?;
     let mut seen: Vec<PathBuf> = Vec::new();
     for dir in config.ancestors().skip(1).chain(real.ancestors().skip(1)) {
         if dir.as_os_str().is_empty() || seen.iter().any(|d| d == dir) {
             continue;
         }
         let meta = std::fs::metadata(dir).map_err(io)?;
-        let name = format!("the directory {} above it", dir.display());
-        owner_only(config, &meta, dir, &name, root_only)?;
+        // The name is only needed for a refusal: not formatted for every directory that passes.
+        let name = || format!("the directory {} above it", dir.display());
+        owner_only(config, &meta, dir, name, root_only)?;
         seen.push(dir.to_owned());
     }
     Ok(())
+}
+
+/// Where `file` (opened at `path`) really is, every symlink resolved: on Linux the kernel's own
+/// record of the open file (`/proc/self/fd/N`: one call, and the file that was opened rather
+/// than whatever the path names now), else `realpath` (a `readlink` per path component).
+#[cfg(unix)]
+fn real_path(path: &Path, file: &std::fs::File) -> std::io::Result<PathBuf> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        use std::os::unix::ffi::OsStrExt;
+        if let Ok(real) = std::fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd()))
+            // Not a path when the file was removed since ("... (deleted)"), or /proc is not
+            // the usual one: then ask realpath.
+            && real.is_absolute()
+            && !real.as_os_str().as_bytes().ends_with(b" (deleted)")
+        {
+            return Ok(real);
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = file;
+    std::fs::canonicalize(path)
 }

@@ -154,8 +154,15 @@ impl<'a> Sources<'a> {
             now: self.now,
         };
         let mut unavailable: Option<Error> = None;
+        // The audit trail (src/audit.rs): each source's answer, never the credential.
+        if crate::audit::current(|a| a.enabled()) {
+            let file = crate::audit::rule_file(self.policy, rule);
+            crate::audit::current(|a| a.resolving(scope.as_str(), rule, &file));
+        }
         for &kind in &rule.sources {
-            match self.source(kind)?.get(&query) {
+            let answer = self.source(kind)?.get(&query);
+            crate::audit::record_source(kind, &answer, rule, self.env);
+            match answer {
                 Ok(Some(cred)) => return Ok(Some((kind, cred))),
                 Ok(None) => {}
                 Err(error @ SourceError::Unavailable(_)) => {
@@ -164,6 +171,7 @@ impl<'a> Sources<'a> {
                 Err(error @ SourceError::Fatal(_)) => return Err(Error::Source { kind, error }),
             }
         }
+        crate::audit::current(|a| a.answered(None));
         self.note_missing(rule);
         unavailable.map_or(Ok(None), Err)
     }

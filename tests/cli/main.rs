@@ -4,6 +4,7 @@
 mod common;
 
 mod agent;
+mod audit;
 mod bad_input;
 mod ci;
 mod ci_job;
@@ -56,3 +57,4 @@ mod setup_quoting;
 mod status;
 mod sts;
 mod test_env;
+mod why;

@@ -200,6 +200,19 @@ pub(crate) const OTHER_KEYS: &[(&str, &str)] = &[
          it). `get`, `store`, `erase`, `netrc`, `exec`, `goauth` and `status` then ask that \
          agent, and this file's rules are not used for them. See gocred-agent(1).",
     ),
+    (
+        "`[audit] path`",
+        "Turns the audit trail on: one JSON line per decision of `get`, `store`, `erase`, \
+         `netrc`, `exec`, `goauth`, `login` and `logout` is appended to this file (absolute, or \
+         starting with `~/`; created mode 0600), never a secret. `gocred audit` prints it; \
+         gocred-audit(1) has the line format. In the machine policy, `required = true` makes \
+         it the log every user's commands write, whatever their own policy says.",
+    ),
+    (
+        "`[audit] max_size_mib`",
+        "Past this size (MiB, 1 to 4096; default 10) the log is renamed to `PATH.1`, replacing \
+         the one before.",
+    ),
 ];
 
 /// The example policies, as README.md shows them.
@@ -537,7 +550,8 @@ pub(crate) const CONFIG_5: &[Section] = &[
             item(
                 "**Default is deny.** A request that no rule matches gets no output and exit \
                  status 0, so git asks its next helper or prompts. gocred does this without \
-                 touching D-Bus or any file other than the config.",
+                 touching D-Bus or any file other than the config (and the audit log, which \
+                 records the refusal, when `[audit]` turns it on).",
             ),
         ])],
     },

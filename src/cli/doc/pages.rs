@@ -449,6 +449,109 @@ pub(crate) const SUBCOMMAND_PAGES: &[SubPage] = &[
         examples: "gocred ssh devbox\ngocred ssh me@devbox -p 2222 -- git clone https://gitlab.corp.example/group/repo.git\n",
     },
     SubPage {
+        name: "gocred-why",
+        description: &[
+            Block::Para(
+                "The argument is a URL (`https://gitlab.corp.example/group/repo.git`), a module \
+                 path (`gitlab.corp.example/group/mod`, taken as https), or the name of a git \
+                 remote of the repository in the current directory (`origin`; an ssh remote is \
+                 refused: git asks no credential helper over ssh). It is normalized as every \
+                 host argument. Without `--probe` nothing leaves the machine: the keychain and \
+                 the file store are read, an `oauth` token is judged from its store (an expired \
+                 one is reported, not refreshed), and no server is contacted. With `--probe` \
+                 the sources are asked exactly as `get` asks them (an `oauth` token near its \
+                 expiry is refreshed).",
+            ),
+            Block::Para(
+                "It says: every rule that matches and the one that wins (the most specific: an \
+                 exact host beats a wildcard, a longer wildcard a shorter one, then the longer \
+                 path prefix), or why none does (no rule for the host, or a rule for it that \
+                 wants another scheme, port or path); what the machine policy allows; each \
+                 source of the winning rule in order with its state (`present`, `expired`, \
+                 `missing variable`, `not found`, `locked`, `unavailable`, `error`, or \
+                 `not asked` after one answered), its user name and expiry, never a secret; \
+                 what `get`, `store`, `erase`, `netrc` and `goauth` would do; which credential \
+                 helpers git runs for the URL, in order, and whether gocred answers first (as \
+                 `gocred status` and `doctor` read git's config); and what go does with the \
+                 module (GOPROXY/GONOPROXY routing, the GONOSUMDB checksum lookup, GOAUTH).",
+            ),
+            Block::Para(
+                "`--json` (schema 1): `{\"schema\": 1, \"input\", \"as\": {\"kind\": \
+                 \"url\"|\"module\"|\"remote\", \"remote\"?}, \"url\", \"module\", \"policy\", \
+                 \"rules\": [{\"url\", \"file\", \"line\", \"specificity\", \"wins\"}], \
+                 \"decision\": {\"managed\": true, \"rule\": {\"url\", \"file\", \"line\"}, \
+                 \"scope\"} or {\"managed\": false, \"why\"}, \"machine_policy\", \"sources\": \
+                 [{\"source\", \"state\", \"detail\", \"username\", \"expires\"}], \
+                 \"commands\": {\"get\", \"store\", \"erase\", \"netrc\", \"goauth\"}, \
+                 \"git\": {\"url\", \"helpers\": [{\"value\", \"from\", \"program\", \"gocred\"}], \
+                 \"use_http_path\", \"asks_gocred\", \"problems\": [{\"code\", \"message\", \
+                 \"fix\"}], \"error\"}, \"go\": {\"module\", \"routing\", \"checksum\", \
+                 \"goauth\", \"error\"} or null}`. `expires` is RFC 3339 UTC or null.",
+            ),
+        ],
+        exit_status: "0 when explained, whatever the explanation says. 1 when the policy is \
+                      broken or the argument is no URL, module path or https remote. 2 for a \
+                      bad command line.",
+        environment: &[
+            (
+                "the variable a rule's `token_env` names",
+                "Whether it is set decides the `env` source's state; its value is never shown.",
+            ),
+            (
+                "`GOPROXY`, `GOPRIVATE`, `GONOPROXY`, `GONOSUMDB`, `GOAUTH`",
+                "What the go part reads, as `go env` reports them.",
+            ),
+        ],
+        files: STORE_FILES,
+        examples: "gocred why https://gitlab.corp.example/group/repo.git\n\
+                   gocred why gitlab.corp.example/group/mod --json\n\
+                   gocred why origin\n",
+    },
+    SubPage {
+        name: "gocred-audit",
+        description: &[
+            Block::Para(
+                "The policy's `[audit]` table (`path`, `max_size_mib`) turns the log on. Each \
+                 decision is one JSON line, appended with `O_APPEND` in one `write()` (lines of \
+                 concurrent gits never interleave) to a regular file opened without following \
+                 symlinks, mode 0600. Past `max_size_mib` the file becomes `PATH.1` (under \
+                 `PATH.lock`); `gocred audit` reads `PATH.1` and then `PATH`. A log that cannot \
+                 be written (full disk, read-only, not a regular file) never changes an answer: \
+                 the command does what it would have done, and prints one line on stderr \
+                 (`gocred: cannot write the audit log PATH: ...`).",
+            ),
+            Block::Para(
+                "Line format (schema 1): `v` (1); `time` (UTC, RFC 3339 with milliseconds); \
+                 `command` (`get`, `store`, `erase`, `netrc`, `exec`, `goauth`, `login`, \
+                 `logout`); `target` (the normalized URL, or `scheme://host[:port]` of a netrc \
+                 entry); `rule` (`{\"url\", \"file\", \"line\"}` of the rule that decided, or \
+                 `null`: no rule, the request is not managed); `sources` (each source asked, in \
+                 order: `{\"source\", \"result\", \"detail\"}` with result `found`, \
+                 `not found`, `missing variable`, `unavailable` or `error`, and detail the \
+                 reason, never a secret); `answered_by` and `username` (when a source \
+                 answered); `outcome` (`answered`, `no credential`, `not managed`, \
+                 `stored in STORE`, `erased N from STORE`, `ignored`, `logged in`, \
+                 `logged out`, or `error: MESSAGE`); `pid`; `ppid` and `parent` (the parent's \
+                 command name); `caller` (`git`, `go`, `go via git` or `unknown`, from the \
+                 process names above gocred, looking through the `sh` git runs a helper with); \
+                 `ancestry` (up to four `{\"pid\", \"comm\"}`, parent first). Never a \
+                 password, token, part of one, or anything of the request but its target.",
+            ),
+        ],
+        exit_status: "0 on success, also when nothing matches. 1 when the policy has no \
+                      `[audit]` table or the log cannot be read. 2 for a bad command line \
+                      (an unreadable `--since`, `--until` or `--host`).",
+        environment: &[],
+        files: &[(
+            "the `[audit] path` of the policy, and `PATH.1`",
+            "The log, and the one it rotated to.",
+        )],
+        examples: "gocred audit --host gitlab.corp.example --since 1d
+\
+                   gocred audit --since 2026-12-01 --until 2026-12-02 --json | jq .outcome
+",
+    },
+    SubPage {
         name: "gocred-completions",
         description: &[Block::Para(
             "Prints the completion script for SHELL on stdout. The scripts complete \

@@ -326,9 +326,9 @@ fn the_reference_documents_exactly_the_keys_the_loader_accepts() {
     );
     assert_eq!(
         accepted_keys("x = 1\n"),
-        ["agent", "ci", "file", "keychain", "rule"]
+        ["agent", "audit", "ci", "file", "keychain", "rule"]
     );
-    let mut other: Vec<String> = ["keychain", "file", "ci", "agent"]
+    let mut other: Vec<String> = ["keychain", "file", "ci", "agent", "audit"]
         .iter()
         .flat_map(|table| {
             accepted_keys(&format!("[{table}]\nx = 1\n"))

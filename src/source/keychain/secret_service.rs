@@ -185,9 +185,10 @@ pub(super) fn lookup(
         return Lookup::Unusable(Problem::NoBus(why));
     }
     let started = Instant::now();
-    // Our half of the key agreement, here and now: about 0.1 ms of CPU, less than a thread
-    // costs to start and be scheduled on a busy machine (measured: a keypair thread sometimes
-    // held `OpenSession` back by 3 ms).
+    // Our half of the key agreement, here and now: an exponentiation, less than a thread costs
+    // to start and be scheduled on a busy machine (measured: a keypair thread sometimes held
+    // `OpenSession` back by 3 ms). (Computing it while the connection waits gains nothing: the
+    // connection's first wait is for the socket to be writable, which it is at once.)
     let Ok(keypair) = super::dh::Keypair::generate() else {
         return Lookup::Undecided;
     };
@@ -331,16 +332,21 @@ async fn converse(
         let Ok(theirs) = Vec::<u8>::try_from(output) else {
             return Lookup::Undecided;
         };
-        let Ok(key) = keypair.agree(&theirs) else {
-            return Lookup::Undecided;
-        };
         type Secrets = HashMap<OwnedObjectPath, (OwnedObjectPath, Vec<u8>, Vec<u8>, String)>;
         let get_args = (vec![&item], &session);
         let get = call::<Secrets>(&proxy, start_if_needed, "GetSecrets", &get_args);
-        let secrets = match within(CALL_DEADLINE, get).await {
+        // `GetSecrets` needs the session, not the key: it is sent first (the first poll writes
+        // it), and the key is agreed (the second exponentiation) while the keyring answers.
+        let (got, key) =
+            futures_lite::future::zip(within(CALL_DEADLINE, get), async { keypair.agree(&theirs) })
+                .await;
+        let secrets = match got {
             None => return Lookup::Stalled(Problem::Timeout(CALL_DEADLINE)),
             Some(Ok(secrets)) => secrets,
             Some(Err(_)) => return Lookup::Undecided,
+        };
+        let Ok(key) = key else {
+            return Lookup::Undecided;
         };
         let Some((_, iv, value, _)) = secrets.get(&item) else {
             return Lookup::Undecided;
