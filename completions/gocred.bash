@@ -524,7 +524,7 @@ _gocred() {
             return 0
             ;;
         gocred__subcmd__doctor)
-            opts="-q -h --json --quiet --help"
+            opts="-v -q -h --json --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

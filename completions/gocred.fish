@@ -140,6 +140,7 @@ complete -c gocred -n "__fish_gocred_using_subcommand import-netrc" -l remove -d
 complete -c gocred -n "__fish_gocred_using_subcommand import-netrc" -s q -l quiet -d 'Print no notes (why a host got nothing, what was left out): only errors. Same as GOCRED_QUIET=1, which `gocred exec` then hands to its command'
 complete -c gocred -n "__fish_gocred_using_subcommand import-netrc" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c gocred -n "__fish_gocred_using_subcommand doctor" -l json -d 'Print the checks as JSON'
+complete -c gocred -n "__fish_gocred_using_subcommand doctor" -s v -l verbose -d 'List every check, also when all passed'
 complete -c gocred -n "__fish_gocred_using_subcommand doctor" -s q -l quiet -d 'Print no notes (why a host got nothing, what was left out): only errors. Same as GOCRED_QUIET=1, which `gocred exec` then hands to its command'
 complete -c gocred -n "__fish_gocred_using_subcommand doctor" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c gocred -n "__fish_gocred_using_subcommand agent" -l allow -d 'A host (`gitlab.corp.example`, `host:port`: https) or URL prefix (`https://github.corp.example/team/`) remotes may ask for; may be given several times' -r

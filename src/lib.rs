@@ -7,6 +7,7 @@ pub mod agent;
 pub mod audit;
 pub mod ci;
 pub mod cli;
+pub mod doctor;
 pub mod entry;
 pub mod exec;
 pub mod fs;

@@ -40,6 +40,23 @@ impl super::Net<'_> {
     }
 }
 
+/// The certificates (DER) of a PEM file, or why it cannot be used.
+pub fn pem_file(path: &std::path::Path) -> Result<Vec<Vec<u8>>, String> {
+    super::read_pem(path).map(|cs| cs.iter().map(|c| c.der().to_vec()).collect())
+}
+
+/// `http.proxy` and `http.sslCAInfo` as git resolves them for `url` (`None`: not set; an
+/// empty proxy: "no proxy"), without `GIT_SSL_CAINFO` or the proxy variables.
+pub fn git_http(url: &str, env: super::Env<'_>) -> (Option<String>, Option<String>) {
+    let c = super::git_http_config(url, env);
+    (c.proxy, c.ca_info)
+}
+
+/// Whether a `no_proxy` list exempts `host` (curl's reading; go's agrees for host names).
+pub fn no_proxy(list: &str, host: &str) -> bool {
+    super::no_proxy_matches(list, host)
+}
+
 /// `host:port` resolved, within `timeout` (getaddrinfo has none of its own).
 pub fn resolve(host: &str, port: u16, timeout: Duration) -> Result<Vec<SocketAddr>, String> {
     let (tx, rx) = std::sync::mpsc::channel();

@@ -1,4 +1,4 @@
-//! `gocred doctor`: the three layers against real loopback peers (the https test server with a
+//! `gocred doctor`: the layers against real loopback peers (the https test server with a
 //! test CA, real git config, real `go env`), each failure named with its fix, the exit status
 //! saying whether all passed, and `--json` the same.
 
@@ -58,6 +58,8 @@ impl World {
             env.set_env(k, v);
         }
         env.set_env("GOTOOLCHAIN", "local");
+        // go trusts the test CA; git only once a test says so (`trust_in_git`).
+        env.set_env("SSL_CERT_FILE", &ca.pem);
         env.set_env("GOCRED_HTTP_TIMEOUT", "2");
         World {
             module: format!("{host}/group/mod"),
@@ -120,6 +122,7 @@ fn line(out: &Output, name: &str) -> String {
             let t = l.trim_start();
             t.strip_prefix("✓ ")
                 .or_else(|| t.strip_prefix("✗ "))
+                .or_else(|| t.strip_prefix("- "))
                 .is_some_and(|r| r.starts_with(&format!("{name}:")))
         })
         .unwrap_or_else(|| panic!("no {name} line: {out}"));
@@ -148,33 +151,66 @@ fn all_checks_pass_and_the_server_sees_the_credential_once() {
     w.trust_in_git();
     let host = w.host();
     w.go_private(&host);
+    // Healthy: one line.
     let out = w.doctor(&[]);
     out.assert_success();
-    assert!(!out.stdout.contains('✗'), "{out}");
-    assert!(line(&out, "trust").contains("Corp Internal CA"), "{out}");
-    assert!(line(&out, "trust").contains("re-signing proxy"), "{out}");
-    assert!(line(&out, "checksum").contains("not looked up"), "{out}");
+    assert_eq!(out.stdout.lines().count(), 1, "{out}");
     assert!(
-        line(&out, "credential").contains("from file: user alice"),
+        out.stdout.starts_with("✓ ") && out.stdout.contains("healthy"),
         "{out}"
     );
-    assert!(line(&out, "server").contains("HTTP 200"), "{out}");
-    assert!(line(&out, "git").contains("git asks gocred"), "{out}");
-    let seen = w.server.log();
+    w.server.clear_log();
+    let out = w.doctor(&["--verbose"]);
+    out.assert_success();
+    assert!(!out.stdout.contains('✗'), "{out}");
+    assert!(
+        line(&out, "network.git.trust").contains("Corp Internal CA"),
+        "{out}"
+    );
+    assert!(
+        line(&out, "network.go.trust").contains("SSL_CERT_FILE"),
+        "{out}"
+    );
+    assert!(
+        line(&out, "routing.checksum").contains("not looked up"),
+        "{out}"
+    );
+    assert!(
+        line(&out, "auth.credential").contains("from file: user alice"),
+        "{out}"
+    );
+    assert!(line(&out, "auth.server").contains("HTTP 200"), "{out}");
+    assert!(
+        line(&out, "git.helper").contains("git asks gocred"),
+        "{out}"
+    );
+    let seen: Vec<_> = w
+        .server
+        .log()
+        .into_iter()
+        .filter(|l| l.authorization.is_some())
+        .collect();
     assert_eq!(seen.len(), 1, "one authenticated request: {seen:?}");
     assert_eq!(seen[0].basic(), Some((USER.into(), TOKEN.into())));
+    assert!(
+        seen[0]
+            .target
+            .ends_with("/info/refs?service=git-upload-pack")
+    );
     // --json says the same.
     let out = w.doctor(&["--json"]);
     out.assert_success();
     let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
-    assert_eq!(v["schema"], 1);
-    assert_eq!(v["ok"], true);
+    assert_eq!(v["schema"], 2);
+    assert_eq!(v["healthy"], true);
+    assert_eq!(v["first_failure"], serde_json::Value::Null);
     assert!(
         v["checks"]
             .as_array()
             .unwrap()
             .iter()
-            .all(|c| c["ok"] == true)
+            .all(|c| c["status"] == "pass" && c["fix"].is_null()),
+        "{v:#}"
     );
 }
 
@@ -186,17 +222,22 @@ fn a_resigning_ca_git_does_not_trust_is_named_with_the_sslcainfo_fix() {
     w.go_private(&host);
     let out = w.doctor(&[]);
     out.assert_code(1);
-    let trust = line(&out, "trust");
+    let trust = line(&out, "network.git.trust");
     assert!(
         trust.contains('✗') && trust.contains("Corp Egress Re-signing CA"),
         "{out}"
     );
     assert!(trust.contains("re-signing proxy"), "{out}");
+    // go trusts it through SSL_CERT_FILE: git is told to trust that same file.
     assert!(
-        trust.contains(&format!("http.https://{host}/.sslCAInfo")),
+        trust.contains(&format!(
+            "`git config --global http.https://{host}/.sslCAInfo {}`",
+            w.ca.pem.display()
+        )),
         "{out}"
     );
-    assert!(line(&out, "server").contains("not asked"), "{out}");
+    assert!(line(&out, "network.go.trust").contains('✓'), "{out}");
+    assert!(line(&out, "auth.server").contains("not asked"), "{out}");
     assert!(
         w.server.authorizations().is_empty(),
         "no credential to an untrusted server"
@@ -204,14 +245,16 @@ fn a_resigning_ca_git_does_not_trust_is_named_with_the_sslcainfo_fix() {
     let out = w.doctor(&["--json"]);
     out.assert_code(1);
     let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
-    assert_eq!(v["ok"], false);
+    assert_eq!(v["healthy"], false);
+    assert_eq!(v["first_failure"]["check"], "network.git.trust");
+    assert_eq!(v["first_failure"]["layer"], "network");
     let trust = v["checks"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|c| c["check"] == "trust")
+        .find(|c| c["check"] == "network.git.trust")
         .unwrap();
-    assert_eq!(trust["ok"], false);
+    assert_eq!(trust["status"], "fail");
     assert!(trust["fix"].as_str().unwrap().contains("sslCAInfo"));
 }
 
@@ -223,17 +266,20 @@ fn a_goprivate_that_misses_the_module_names_the_sum_db_leak_and_the_fix() {
     w.go_private("other.corp.example");
     let out = w.doctor(&[]);
     out.assert_code(1);
-    let sum = line(&out, "checksum");
+    let sum = line(&out, "routing.checksum");
     assert!(sum.contains('✗') && sum.contains("sum.golang.org"), "{out}");
     assert!(sum.contains("leaks the module's name"), "{out}");
     let host = w.host();
     assert!(
-        sum.contains(&format!("go env -w GOPRIVATE=other.corp.example,{host}")),
+        sum.contains(&format!("`export GOPRIVATE=other.corp.example,{host}`")),
         "{out}"
     );
-    assert!(line(&out, "routing").contains("proxy.golang.org"), "{out}");
     assert!(
-        line(&out, "server").contains('✓'),
+        line(&out, "routing.proxy").contains("proxy.golang.org"),
+        "{out}"
+    );
+    assert!(
+        line(&out, "auth.server").contains('✓'),
         "the other layers still pass: {out}"
     );
 }
@@ -248,7 +294,7 @@ fn an_expired_token_is_named_with_when_and_the_fix() {
     std::thread::sleep(Duration::from_millis(2500));
     let out = w.doctor(&[]);
     out.assert_code(1);
-    let cred = line(&out, "credential");
+    let cred = line(&out, "auth.credential");
     assert!(cred.contains('✗') && cred.contains("expired"), "{out}");
     assert!(cred.contains("gocred store"), "{out}");
     assert!(w.server.authorizations().is_empty(), "{:?}", w.server.log());
@@ -271,9 +317,10 @@ fn a_host_that_does_not_answer_times_out_quickly() {
     let took = start.elapsed();
     out.assert_code(1);
     assert!(took < Duration::from_secs(8), "took {took:?}: {out}");
-    let tls = line(&out, "tls");
+    let tls = line(&out, "network.go.tls");
     assert!(tls.contains('✗') && tls.contains("in time"), "{out}");
     assert!(tls.contains("GOCRED_HTTP_TIMEOUT"), "{out}");
+    assert!(tls.contains("doctor does not know a fix"), "{out}");
     drop(silent);
 }
 
@@ -290,13 +337,19 @@ fn through_gits_http_proxy_every_step_goes_through_the_tunnel() {
         .args(["config", "--global", "http.proxy"])
         .arg(proxy.url())
         .success();
-    let out = w.doctor(&[]);
+    let out = w.doctor(&["--verbose"]);
     out.assert_success();
-    assert!(line(&out, "proxy").contains(&proxy.url()), "{out}");
-    assert!(line(&out, "tcp").contains("the proxy"), "{out}");
-    // The TLS probe and the authenticated request, both tunnelled to the git server.
-    assert_eq!(proxy.tunnels(), vec![host.clone(), host], "{out}");
-    assert_eq!(w.server.log().len(), 1);
+    assert!(
+        line(&out, "network.git.proxy").contains(&proxy.url()),
+        "{out}"
+    );
+    assert!(line(&out, "network.go.proxy").contains("directly"), "{out}");
+    // git's TLS probe and gocred's requests (which go where git goes) are tunnelled.
+    let tunnels = proxy.tunnels();
+    assert!(
+        tunnels.len() >= 2 && tunnels.iter().all(|t| *t == host),
+        "{tunnels:?} {out}"
+    );
 }
 
 #[test]
@@ -320,8 +373,11 @@ fn doctor_says_whether_git_asks_gocred_for_the_module_and_names_the_fix() {
     );
     let out = w.doctor(&[]);
     out.assert_code(1);
-    let git = line(&out, "git");
-    assert!(git.starts_with("  ✗ git: git runs the helper"), "{out}");
+    let git = line(&out, "git.helper");
+    assert!(
+        git.starts_with("  ✗ git.helper: git runs the helper"),
+        "{out}"
+    );
     assert!(git.contains("before gocred"), "{out}");
     assert!(git.contains("fix: `gocred setup git`"), "{out}");
     // What git really does: the other helper answers.
@@ -338,11 +394,11 @@ fn doctor_says_whether_git_asks_gocred_for_the_module_and_names_the_fix() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|c| c["check"] == "git")
+        .find(|c| c["check"] == "git.helper")
         .unwrap()
         .clone();
-    assert_eq!(check["ok"], true, "{v:#}");
-    assert_eq!(check["layer"], "auth");
+    assert_eq!(check["status"], "pass", "{v:#}");
+    assert_eq!(check["layer"], "git");
     let filled = w.env.credential_fill(&format!("https://{}.git", w.module));
     assert_eq!(
         crate::common::value_of(&filled.stdout, "password"),
@@ -361,13 +417,18 @@ fn doctor_names_the_fix_for_a_keychain_that_cannot_be_used() {
     ));
     let out = w.doctor(&[]);
     out.assert_code(1);
-    let credential = line(&out, "credential");
+    let credential = line(&out, "auth.credential");
     assert!(
-        credential.contains("✗ credential: the keychain source: "),
+        credential.contains("✗ auth.credential: the keychain source: "),
         "{out}"
     );
     assert!(
-        credential.contains("fix: make the keychain usable for gocred"),
+        credential.contains("make the keychain usable for gocred"),
+        "{out}"
+    );
+    // Not a fix doctor can vouch for: it says so.
+    assert!(
+        credential.contains("fix: doctor does not know a fix that it can check"),
         "{out}"
     );
     assert!(credential.contains("line 4 of"), "{out}");

@@ -16,6 +16,7 @@ mod deadlines;
 mod deny;
 mod docs;
 mod doctor;
+mod doctor_corpus;
 mod exec;
 mod files;
 mod fleet_command;

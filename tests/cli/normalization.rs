@@ -177,7 +177,8 @@ fn encoded_dot_segments_never_match_a_path_rule() {
         .run();
     out.assert_code(1); // nothing listens there
     assert!(
-        doctor_line(&out, "rule").starts_with(&format!("✓ rule: https://127.0.0.1:{port}/group/")),
+        doctor_line(&out, "auth.rule")
+            .starts_with(&format!("✓ auth.rule: https://127.0.0.1:{port}/group/")),
         "{out}"
     );
 }

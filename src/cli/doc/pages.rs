@@ -327,11 +327,36 @@ pub(crate) const SUBCOMMAND_PAGES: &[SubPage] = &[
         description: &[],
         exit_status: "0 when every check passed. 1 when one failed; each failure is printed \
                       with its fix. 2 for a bad command line.",
-        environment: &[(
-            "`GOPROXY`, `GOPRIVATE`, `GONOPROXY`, `GONOSUMDB`, `GOFLAGS`, `GOAUTH`, `https_proxy`",
-            "What the routing and network checks read, as `go env` and git report them.",
+        environment: &[
+            (
+                "`GOPROXY`, `GOPRIVATE`, `GONOPROXY`, `GONOSUMDB`, `GOSUMDB`, `GOFLAGS`, `GOINSECURE`, `GOAUTH`",
+                "What the routing checks read, as `go env` reports them (an `export` fix for one the \
+                 environment sets, `go env -w` otherwise).",
+            ),
+            (
+                "`HTTPS_PROXY`, `https_proxy`, `NO_PROXY`, `no_proxy`, `all_proxy`",
+                "The proxy go uses (`HTTPS_PROXY`, else `https_proxy`) and git uses (`http.proxy`, \
+                 else `https_proxy`, `HTTPS_PROXY`, `all_proxy`), and the hosts exempt from it.",
+            ),
+            (
+                "`SSL_CERT_FILE`, `SSL_CERT_DIR`, `GIT_SSL_CAINFO`",
+                "go's trust (else the system pool) and git's (else `http.sslCAInfo`, and its default \
+                 bundle), judged separately.",
+            ),
+            (
+                "`NETRC`",
+                "The netrc go reads (else `~/.netrc`), checked for drift and exposure.",
+            ),
+            (
+                "`GOCRED_HTTP_TIMEOUT`",
+                "Seconds each network step may take (3 by default).",
+            ),
+        ],
+        files: &[(
+            "`~/.netrc`",
+            "Read by go and by git's libcurl: a token that differs from gocred's is named by line, \
+             a file group or others can read is a hazard.",
         )],
-        files: &[],
         examples: "gocred doctor gitlab.corp.example/group/module\ngocred doctor --json https://gitlab.corp.example/group/module.git\n",
     },
     SubPage {

@@ -20,6 +20,7 @@
 
 pub mod ci_identity;
 pub mod connect_proxy;
+pub mod doctor_world;
 pub mod git_server;
 pub mod github_app_fake;
 pub mod go;
