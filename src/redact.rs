@@ -454,7 +454,7 @@ mod tests {
         );
         assert_eq!(redact("git@h.example:g/x.git"), "git@h.example:g/x.git");
         assert_eq!(
-            redact("url = \"https://ghp_abc@github.com\""),
+            redact("url = \"https://ghp_FAKE_abc@github.com\""),
             "url = \"https://REDACTED@github.com\""
         );
         // No user-info: nothing changes, and the text is borrowed.

@@ -99,7 +99,7 @@ fn with_token_github_enterprise_checks_api_v3_user_with_bearer_and_stores_the_lo
 fn with_token_a_rejected_token_is_one_line_with_host_and_status_and_nothing_is_stored() {
     for vendor in [Vendor::GitLab, Vendor::GitHub] {
         let (env, fake) = setup(vendor, "");
-        let wrong = "glpat-not-one-the-server-issued";
+        let wrong = "glpat-FAKE-not-issued";
         let out = env
             .gocred(&[
                 "login",
@@ -126,7 +126,7 @@ fn with_token_the_rules_username_wins_and_no_verify_skips_the_check() {
     let (env, fake) = setup(Vendor::GitLab, "username = \"ci-bot\"\n");
     let out = env
         .gocred(&["login", &fake.origin(), "--with-token", "--no-verify"])
-        .stdin("glpat-anything\n")
+        .stdin("glpat-FAKE-anything\n")
         .success();
     assert!(out.stdout.contains("git gets user ci-bot"), "{out}");
     assert!(out.stdout.contains("not checked (--no-verify)"), "{out}");
@@ -145,7 +145,7 @@ fn with_token_the_rules_username_wins_and_no_verify_skips_the_check() {
             "--user",
             "bob",
         ])
-        .stdin("glpat-other\n")
+        .stdin("glpat-FAKE-other\n")
         .run();
     out.assert_code(1);
     assert!(out.stderr.contains("disagrees with the rule"), "{out}");
@@ -157,14 +157,14 @@ fn with_token_a_host_of_no_known_vendor_needs_provider_or_no_verify_and_a_user_n
     let origin = fake.origin();
     let out = env
         .gocred(&["login", &origin, "--with-token"])
-        .stdin("glpat-x\n")
+        .stdin("glpat-FAKE-x\n")
         .run();
     out.assert_code(1);
     assert!(out.stderr.contains("--provider gitlab"), "{out}");
     assert!(out.stderr.contains("--no-verify"), "{out}");
     let out = env
         .gocred(&["login", &origin, "--with-token", "--no-verify"])
-        .stdin("glpat-x\n")
+        .stdin("glpat-FAKE-x\n")
         .run();
     out.assert_code(1);
     assert!(out.stderr.contains("--user NAME"), "{out}");
@@ -178,7 +178,7 @@ fn with_token_a_host_of_no_known_vendor_needs_provider_or_no_verify_and_a_user_n
         "--user",
         "me",
     ])
-    .stdin("glpat-x\n")
+    .stdin("glpat-FAKE-x\n")
     .success();
     assert_eq!(value_of(&env.file_store().unwrap(), "username"), Some("me"));
 }
@@ -188,13 +188,13 @@ fn with_token_never_from_argv_and_bad_stdin_is_refused_with_nothing_stored() {
     let (env, fake) = setup(Vendor::GitLab, "");
     let origin = fake.origin();
     // A token as an argument is a usage error (clap: unexpected argument).
-    env.gocred(&["login", &origin, "--with-token", "glpat-on-argv"])
+    env.gocred(&["login", &origin, "--with-token", "glpat-FAKE-on-argv"])
         .run()
         .assert_code(2);
     for (stdin, says) in [
         ("", "no token on stdin"),
         ("\n  \n", "no token on stdin"),
-        ("glpat-a\nglpat-b\n", "more than one token"),
+        ("glpat-FAKE-a\nglpat-FAKE-b\n", "more than one token"),
         ("glpat a\n", "more than one token"),
     ] {
         let out = env

@@ -31,7 +31,7 @@ fn logout_forgets_file_store_entries_per_user_then_all_and_says_whose_never_what
         "--user",
         "alice",
     ])
-    .stdin("glpat-alice-secret\n")
+    .stdin("glpat-FAKE-alice-secret\n")
     .success();
     approve(&env, "bob", "bob-secret");
     let store = env.file_store_path();
@@ -47,7 +47,7 @@ fn logout_forgets_file_store_entries_per_user_then_all_and_says_whose_never_what
         )
     );
     let left = env.file_store().unwrap();
-    assert!(!left.contains("glpat-alice-secret") && left.contains("bob-secret"));
+    assert!(!left.contains("glpat-FAKE-alice-secret") && left.contains("bob-secret"));
 
     let out = env
         .gocred(&["logout", &format!("{ORIGIN}/group/repo.git")])
@@ -92,13 +92,13 @@ fn logout_forgets_a_with_token_login_in_the_secret_service() {
          sources = [\"keychain\"]\nstore = \"keychain\"\nusername = \"oauth2\"\n"
     ));
     env.gocred(&["login", "git.corp.example", "--with-token", "--no-verify"])
-        .stdin("glpat-in-the-keychain")
+        .stdin("glpat-FAKE-in-the-keychain")
         .success();
     assert!(
         service
             .lookup(&env, ORIGIN)
             .unwrap()
-            .contains("glpat-in-the-keychain")
+            .contains("glpat-FAKE-in-the-keychain")
     );
     let out = env.gocred(&["logout", "git.corp.example"]).success();
     assert!(

@@ -13,11 +13,11 @@ fn unknown_key_with_a_forbidden_char_is_named_by_line_not_echoed() {
     let env = TestEnv::new();
     for (request, said) in [
         (
-            "protocol=https\nhost=h.example\nglpat-REGRESSION42=\r\n",
+            "protocol=https\nhost=h.example\nglpat-FAKE-REGRESSION42=\r\n",
             "input line 3 contains a carriage return (CR)",
         ),
         (
-            "protocol=https\nglpat-REGRESSION42=a\0b\nhost=h.example\n",
+            "protocol=https\nglpat-FAKE-REGRESSION42=a\0b\nhost=h.example\n",
             "input line 2 contains a NUL byte",
         ),
         (
@@ -42,7 +42,7 @@ fn rule_url_with_credentials_or_query_is_not_echoed_in_config_errors() {
     let env = TestEnv::new();
     for (url, reason) in [
         (
-            "https://alice:glpat-REGRESSION42@git.example",
+            "https://alice:glpat-FAKE-REGRESSION42@git.example",
             "cannot carry a user name or password",
         ),
         (

@@ -438,8 +438,8 @@ impl VendorFake {
         let mut st = self.state.lock().unwrap();
         st.next += 1;
         let prefix = match self.vendor {
-            Vendor::GitHub => "ghp_fakepat",
-            Vendor::GitLab => "glpat-fakepat",
+            Vendor::GitHub => "ghp_FAKE_pat",
+            Vendor::GitLab => "glpat-FAKE-pat",
         };
         let token = format!("{prefix}{}x{}", st.next, std::process::id());
         let issued_at = st.server_now();
