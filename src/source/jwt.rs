@@ -24,6 +24,22 @@ pub enum KeyError {
     Rejected(String),
 }
 
+/// What is wrong with a PEM text, in words of our own: the parser's own messages quote the
+/// offending line (a key squashed onto one line is the key itself, as a list of bytes).
+fn pem_problem(e: &rustls::pki_types::pem::Error) -> String {
+    use rustls::pki_types::pem::Error;
+    match e {
+        Error::NoItemsFound => "no PEM private key block in it",
+        Error::MissingSectionEnd { .. } => "a PEM block has no END line",
+        Error::IllegalSectionStart { .. } | Error::Base64Decode(_) => {
+            "not a well-formed PEM block (are its line breaks intact?)"
+        }
+        Error::SectionTooLarge => "a PEM block is too large",
+        _ => "not a PEM private key",
+    }
+    .to_owned()
+}
+
 /// The app's private key, parsed once.
 pub struct AppKey(RsaKeyPair);
 
@@ -37,7 +53,7 @@ impl AppKey {
     /// From the PEM text of the key.
     pub fn from_pem(pem: &SecretBytes) -> Result<AppKey, KeyError> {
         let der =
-            PrivateKeyDer::from_pem_slice(&pem.0).map_err(|e| KeyError::Pem(e.to_string()))?;
+            PrivateKeyDer::from_pem_slice(&pem.0).map_err(|e| KeyError::Pem(pem_problem(&e)))?;
         let pair = match &der {
             PrivateKeyDer::Pkcs1(k) => RsaKeyPair::from_der(k.secret_pkcs1_der()),
             PrivateKeyDer::Pkcs8(k) => RsaKeyPair::from_pkcs8(k.secret_pkcs8_der()),
@@ -86,6 +102,33 @@ pub fn unverified_exp(token: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Regression: a key whose line breaks were lost (a vault or variable that keeps one line)
+    /// made the PEM parser's error quote the key's bytes, and that error reached stderr.
+    #[test]
+    fn a_broken_pem_key_is_never_quoted_in_its_error() {
+        let key = throwaway_key();
+        let text = String::from_utf8(key).unwrap();
+        let body: String = text.lines().filter(|l| !l.starts_with("-----")).collect();
+        for squashed in [
+            text.replace('\n', " "),
+            text.replace('\n', "\\n"),
+            format!("-----BEGIN RSA PRIVATE KEY-----\n{body}"),
+            format!(
+                "-----BEGIN RSA PRIVATE KEY-----\n{}!\n-----END RSA PRIVATE KEY-----\n",
+                &body[..64]
+            ),
+        ] {
+            let err = AppKey::from_pem(&SecretBytes(squashed.into_bytes())).unwrap_err();
+            let said = err.to_string();
+            assert!(
+                !said.contains(&body[..16]) && !said.contains(", "),
+                "{said}"
+            );
+            let first: Vec<String> = body.bytes().take(4).map(|b| b.to_string()).collect();
+            assert!(!said.contains(&first.join(", ")), "{said}");
+        }
+    }
 
     /// A throwaway 2048-bit key in GitHub's format (PKCS#1), made by openssl for this test.
     fn throwaway_key() -> Vec<u8> {
