@@ -69,7 +69,9 @@ pub fn parse_rfc3339(text: &str) -> Option<u64> {
                 if offset.as_bytes()[3] != b':' {
                     return None;
                 }
-                let (oh, om) = (num(20..22)?, num(23..25)?);
+                // After the seconds and any fraction: not at a fixed column.
+                let at = text.len() - 6;
+                let (oh, om) = (num(at + 1..at + 3)?, num(at + 4..at + 6)?);
                 let delta = oh * 3600 + om * 60;
                 secs += if offset.starts_with('+') {
                     -delta
@@ -154,6 +156,11 @@ mod tests {
             parse_rfc3339("2026-11-25T10:46:40+01:00"),
             Some(1_795_600_000)
         );
+        // Regression: the offset after a fraction was read from fixed columns.
+        assert_eq!(
+            parse_rfc3339("2026-11-25T08:16:40.5-01:30"),
+            Some(1_795_600_000)
+        );
         assert_eq!(parse_rfc3339("2000-02-29"), Some(951_782_400));
         assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(0));
         for bad in [
@@ -171,46 +178,10 @@ mod tests {
 /// Seconds since the epoch of an RFC 3339 UTC time as GitHub writes `expires_at`
 /// (`2016-07-11T22:14:10Z`, fractional seconds allowed); `None` for anything else.
 pub fn parse_utc(text: &str) -> Option<u64> {
-    let b = text.as_bytes();
-    let num = |r: std::ops::Range<usize>| -> Option<i64> {
-        let s = text.get(r)?;
-        s.bytes()
-            .all(|c| c.is_ascii_digit())
-            .then(|| s.parse().ok())?
-    };
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
-        return None;
-    }
-    if b[13] != b':' || b[16] != b':' {
-        return None;
-    }
-    let rest = &text[19..];
-    let rest = match rest.strip_prefix('.') {
-        Some(frac) => frac.trim_start_matches(|c: char| c.is_ascii_digit()),
-        None => rest,
-    };
-    if !matches!(rest, "Z" | "z" | "+00:00") {
-        return None;
-    }
-    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&month)
-        || !(1..=31).contains(&day)
-        || hour > 23
-        || minute > 59
-        || second > 60
-    {
-        return None;
-    }
-    // Howard Hinnant's days_from_civil.
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    u64::try_from(days * 86_400 + hour * 3600 + minute * 60 + second).ok()
+    let utc = text.ends_with(['Z', 'z']) || text.ends_with("+00:00");
+    (utc && text.len() >= 20)
+        .then(|| parse_rfc3339(text))
+        .flatten()
 }
 
 #[cfg(test)]

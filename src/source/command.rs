@@ -399,58 +399,12 @@ fn wipe(value: &mut serde_json::Value) {
     }
 }
 
-/// `2026-12-05T14:00:00Z`, `2026-12-05T15:00:00.123+01:00`: Unix seconds.
+/// `2026-12-05T14:00:00Z`, `2026-12-05T15:00:00.123+01:00`: Unix seconds
+/// ([`crate::time::parse_rfc3339`], without its date-only form: an expiry names a time).
 pub fn rfc3339(s: &str) -> Option<u64> {
-    let b = s.as_bytes();
-    let num = |r: Range<usize>| -> Option<i64> {
-        let part = s.get(r)?;
-        part.bytes()
-            .all(|c| c.is_ascii_digit())
-            .then(|| part.parse().ok())?
-    };
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
-        return None;
-    }
-    if b[13] != b':' || b[16] != b':' {
-        return None;
-    }
-    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (hh, mm, ss) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || hh > 23 || mm > 59 || ss > 60 {
-        return None;
-    }
-    let mut rest = &s[19..];
-    if let Some(frac) = rest.strip_prefix('.') {
-        let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
-            return None;
-        }
-        rest = &frac[digits..];
-    }
-    let offset = match rest {
-        "Z" | "z" => 0,
-        _ if rest.len() == 6 && rest.as_bytes()[3] == b':' => {
-            let sign = match rest.as_bytes()[0] {
-                b'+' => 1,
-                b'-' => -1,
-                _ => return None,
-            };
-            let h: i64 = rest[1..3].parse().ok()?;
-            let mi: i64 = rest[4..6].parse().ok()?;
-            sign * (h * 3600 + mi * 60)
-        }
-        _ => return None,
-    };
-    // Days from the civil date (Howard Hinnant's algorithm).
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    let secs = days * 86_400 + hh * 3600 + mm * 60 + ss - offset;
-    u64::try_from(secs).ok()
+    (s.len() > 10)
+        .then(|| crate::time::parse_rfc3339(s))
+        .flatten()
 }
 
 /// Runs `argv` with `vars` set (and `unset` removed), as this module's header says: stdin
