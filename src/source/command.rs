@@ -442,7 +442,8 @@ pub fn run(
     let reader = std::thread::Builder::new()
         .name("gocred-command-output".into())
         .spawn(move || {
-            let mut buf = Zeroizing::new(Vec::with_capacity(4096));
+            // Never grown (at most MAX_OUTPUT is kept): a reallocation would leave a copy unwiped.
+            let mut buf = Zeroizing::new(Vec::with_capacity(MAX_OUTPUT));
             let mut chunk = Zeroizing::new([0u8; 8192]);
             let result = loop {
                 match stdout.read(&mut chunk[..]) {

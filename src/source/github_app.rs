@@ -22,7 +22,7 @@ use super::oauth::{origin, token_scope};
 use super::{Credential, Query, Source, SourceError};
 use crate::net::{Net, Options, Reply};
 use crate::policy::{GitHubAppConfig, KeyRef, Rule};
-use crate::secret::SecretBytes;
+use crate::secret::{Secret, SecretBytes};
 
 /// Mint again when the cached token has less than this left (GitHub's tokens live an hour).
 pub const MARGIN: u64 = 300;
@@ -210,9 +210,9 @@ impl GitHubAppSource<'_> {
     ) -> Result<Credential, SourceError> {
         let key = self.key(config)?;
         let jwt = key.jwt(config.app_id, super::now());
-        let bearer = format!("Bearer {}", jwt.expose());
+        let bearer = Secret::new(format!("Bearer {}", jwt.expose()));
         let headers = [
-            ("Authorization", bearer.as_str()),
+            ("Authorization", bearer.expose()),
             ("Accept", "application/vnd.github+json"),
             ("X-GitHub-Api-Version", "2022-11-28"),
         ];

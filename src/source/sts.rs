@@ -88,11 +88,14 @@ impl StsSource<'_> {
         })?;
         let sep = if url.contains('?') { '&' } else { '?' };
         let url = format!("{url}{sep}audience={}", form_encode(audience));
-        let auth = format!("Bearer {}", bearer.expose());
+        let auth = Secret::new(format!("Bearer {}", bearer.expose()));
         let reply = net
             .get(
                 &url,
-                &[("Authorization", &auth), ("Accept", "application/json")],
+                &[
+                    ("Authorization", auth.expose()),
+                    ("Accept", "application/json"),
+                ],
             )
             .map_err(|e| unavailable(format!("the GitHub Actions ID token request failed: {e}")))?;
         if reply.status != 200 {
