@@ -18,6 +18,7 @@
 
 use crate::policy::{Input, Policy, Rule, SourceKind, Target, UrlPattern, normalize};
 use crate::secret::Secret;
+use crate::setup::shell_quote as sh_quote;
 
 /// The variable that turns the job token on without a policy (`gocred setup ci` puts it in the
 /// helper's command line as `--ci-job-token`, which sets it for that process).
@@ -311,31 +312,6 @@ pub fn describe(env: &dyn Fn(&str) -> Option<String>) -> String {
 pub struct SetupReport {
     pub commands: Vec<String>,
     pub exports: String,
-}
-
-/// The helper value git should run for gocred: `gocred` when `git-credential-gocred` is on
-/// PATH, else this binary's absolute path (as `gocred setup git` writes it).
-pub fn helper_value(env: &dyn Fn(&str) -> Option<String>) -> Result<String, crate::setup::Error> {
-    let on_path = env("PATH").is_some_and(|path| {
-        std::env::split_paths(&path).any(|dir| dir.join("git-credential-gocred").is_file())
-    });
-    if on_path {
-        return Ok("gocred".into());
-    }
-    crate::setup::own_helper_value()
-}
-
-/// `VALUE` as one sh word.
-fn sh_quote(value: &str) -> String {
-    if !value.is_empty()
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"/._-,:=@%+".contains(&b))
-    {
-        value.to_owned()
-    } else {
-        format!("'{}'", value.replace('\'', "'\\''"))
-    }
 }
 
 /// `a,b` + `c` → `a,b,c`, `c` once.

@@ -94,7 +94,8 @@ pub struct SetupGoArgs {
 pub fn cmd_setup(ctx: &mut Context, command: SetupCommand) -> Result<(), CommandError> {
     if let SetupCommand::Ci(args) = &command {
         // No policy needed: the CI job's variables say everything ([`crate::ci::setup`]).
-        let helper = crate::ci::helper_value(&*ctx.env).map_err(|e| CommandError::user(e.0))?;
+        let helper =
+            crate::setup::git::helper_value(&*ctx.env).map_err(|e| CommandError::user(e.0))?;
         let report =
             crate::ci::setup(&*ctx.env, &helper, args.dry_run).map_err(CommandError::user)?;
         let verb = if args.dry_run { "would run" } else { "ran" };

@@ -320,17 +320,8 @@ pub(crate) fn ms(d: Duration) -> String {
     format!("{} ms", d.as_millis())
 }
 
-/// Shell quoting for a value shown inside a fix (`'...'` unless it is plain).
-pub(crate) fn sh_quote(v: &str) -> String {
-    if !v.is_empty()
-        && v.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"/._+-,:=@".contains(&b))
-    {
-        v.to_owned()
-    } else {
-        format!("'{}'", v.replace('\'', "'\\''"))
-    }
-}
+/// `v` as one sh word (bare when nothing in it is special).
+pub(crate) use crate::setup::shell_quote as sh_quote;
 
 #[cfg(test)]
 mod tests {

@@ -27,7 +27,7 @@ pub struct Options {
 
 /// The helper value git should run: `gocred` when `git-credential-gocred` is on PATH (what
 /// `cargo install` gives), else this binary's absolute path.
-fn helper_value(env: &dyn Fn(&str) -> Option<String>) -> Result<String, Error> {
+pub fn helper_value(env: &dyn Fn(&str) -> Option<String>) -> Result<String, Error> {
     let on_path = env("PATH").is_some_and(|path| {
         std::env::split_paths(&path).any(|dir| dir.join("git-credential-gocred").is_file())
     });
