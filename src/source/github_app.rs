@@ -104,12 +104,12 @@ fn request_path<'q>(query: &'q Query<'_>) -> Option<&'q str> {
 }
 
 /// Why GitHub said no, in one line that names what to fix. Never the body's secrets: only
-/// GitHub's `message`, sanitized by the caller's redaction.
+/// GitHub's `message`, sanitized and redacted (a server may echo what it was sent).
 fn refusal(reply: &Reply, what: &str, app_id: u64) -> SourceError {
     let message = serde_json::from_slice::<serde_json::Value>(&reply.body.0)
         .ok()
         .and_then(|v| v.get("message")?.as_str().map(str::to_owned))
-        .map(|m| format!(" (\"{}\")", crate::redact::sanitize(&m)))
+        .map(|m| format!(" (\"{}\")", crate::redact::shown(&m)))
         .unwrap_or_default();
     let retry = reply
         .retry_after

@@ -151,9 +151,9 @@ impl StsSource<'_> {
             let error = field("error")
                 .map(|e| {
                     let detail = field("error_description")
-                        .map(|d| format!(": {}", crate::redact::sanitize(&d)))
+                        .map(|d| format!(": {}", crate::redact::shown(&d)))
                         .unwrap_or_default();
-                    format!(" ({}{detail})", crate::redact::sanitize(&e))
+                    format!(" ({}{detail})", crate::redact::shown(&e))
                 })
                 .unwrap_or_default();
             let retry = reply
