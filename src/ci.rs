@@ -383,27 +383,43 @@ pub fn setup(
         }
         report.commands.push(line);
     }
-    let get = |name: &str| env(name).unwrap_or_default();
-    let goprivate = merge(&get("GOPRIVATE"), &plan.go_pattern, ',');
-    // GONOSUMDB defaults to GOPRIVATE: when unset, it starts from GOPRIVATE's entries.
-    let nosumdb_base = env("GONOSUMDB").unwrap_or_else(|| get("GOPRIVATE"));
-    let gonosumdb = merge(&nosumdb_base, &plan.go_pattern, ',');
-    let home = get("HOME");
+    // What go uses now: the job's environment over go's env file (`go env -w`), so that what
+    // the job (or its image) already keeps private stays private once our exports override it.
+    let go = crate::goenv::GoEnv::read(env, &["GOPRIVATE", "GONOSUMDB", "GOAUTH"])
+        .map_err(|e| format!("setup ci: {e}"))?;
+    report.exports = go_exports(&go, &plan.go_pattern, &env("HOME").unwrap_or_default());
+    Ok(report)
+}
+
+/// The `export` lines of `setup ci`: GOPRIVATE and GONOSUMDB with the CI server's `pattern`
+/// merged into the values go uses now, and GOAUTH with `git HOME` after what go uses now
+/// (`netrc`, go's default, when nothing is set); `off` is replaced (go refuses `off` combined
+/// with anything, and the job asked for go to authenticate to its server). No GOAUTH line for a
+/// HOME go could not parse back (empty, or with the `;` that separates GOAUTH's commands).
+fn go_exports(go: &crate::goenv::GoEnv, pattern: &str, home: &str) -> String {
+    let goprivate = merge(go.get("GOPRIVATE"), pattern, ',');
+    // GONOSUMDB defaults to GOPRIVATE (`go env` reports it so; without go, the environment
+    // holds only what was set).
+    let nosumdb_base = match go.get("GONOSUMDB") {
+        "" => go.get("GOPRIVATE"),
+        set => set,
+    };
+    let gonosumdb = merge(nosumdb_base, pattern, ',');
     let mut exports = format!(
         "export GOPRIVATE={}\nexport GONOSUMDB={}\n",
         sh_quote(&goprivate),
         sh_quote(&gonosumdb)
     );
     if !home.is_empty() && !home.contains(';') {
-        let goauth = merge(
-            env("GOAUTH").as_deref().unwrap_or("netrc"),
-            &format!("git {home}"),
-            ';',
-        );
+        let ours = format!("git {home}");
+        let goauth = match go.get("GOAUTH").trim() {
+            "" => merge("netrc", &ours, ';'),
+            "off" => ours,
+            set => merge(set, &ours, ';'),
+        };
         exports += &format!("export GOAUTH={}\n", sh_quote(&goauth));
     }
-    report.exports = exports;
-    Ok(report)
+    exports
 }
 
 #[cfg(test)]
@@ -511,6 +527,35 @@ mod tests {
         assert_eq!(policy.ci_job_token, Some(2));
         let off = crate::policy::load_str(path, "[ci]\njob_token = false\n").unwrap();
         assert_eq!(off.ci_job_token, None);
+    }
+
+    #[test]
+    fn setup_keeps_what_go_env_w_made_private_and_adds_the_ci_host() {
+        use crate::goenv::GoEnv;
+        // `go env -w GOPRIVATE=...` (go's env file), nothing in the job's environment.
+        let go = GoEnv::simulated(&[], &[("GOPRIVATE", "old.example/*")]);
+        assert_eq!(
+            go_exports(&go, "git.corp.example", "/home/ci"),
+            "export GOPRIVATE='old.example/*,git.corp.example'\n\
+             export GONOSUMDB='old.example/*,git.corp.example'\n\
+             export GOAUTH='netrc;git /home/ci'\n"
+        );
+        // The environment over the file, an explicit GONOSUMDB and GOAUTH kept, in order.
+        let go = GoEnv::simulated(
+            &[("GOPRIVATE", "env.example"), ("GOAUTH", "netrc;git /repo")],
+            &[("GOPRIVATE", "file.example"), ("GONOSUMDB", "sum.example")],
+        );
+        assert_eq!(
+            go_exports(&go, "git.corp.example", "/h"),
+            "export GOPRIVATE=env.example,git.corp.example\n\
+             export GONOSUMDB=sum.example,git.corp.example\n\
+             export GOAUTH='netrc;git /repo;git /h'\n"
+        );
+        // go refuses `off` combined with anything: ours replaces it.
+        let off = GoEnv::simulated(&[("GOAUTH", "off")], &[]);
+        assert!(go_exports(&off, "h.example", "/h").ends_with("export GOAUTH='git /h'\n"));
+        // A HOME go would split: no GOAUTH line.
+        assert!(!go_exports(&GoEnv::default(), "h.example", "/a;b").contains("GOAUTH"));
     }
 
     #[test]

@@ -404,3 +404,39 @@ fn ci_setup_lets_real_go_fetch_the_ci_servers_private_module_with_the_job_token(
     assert!(w.other.authorizations().is_empty());
     assert!(w.proxy.authorizations().is_empty());
 }
+
+#[test]
+fn ci_setup_keeps_what_go_env_w_made_private_regression() {
+    // A job image that ran `go env -w GOPRIVATE=...`: setup ci's exports override go's env file,
+    // so they must carry its entries along, as go itself reports them.
+    let mut env = TestEnv::new();
+    gitlab_job(&mut env, "https://gitlab.corp.example");
+    let (go, goroot) = crate::common::go::go_toolchain();
+    env.prepend_path(go.parent().unwrap());
+    env.set_env("GOROOT", goroot);
+    env.set_env("GOENV", env.root().join("goenv"));
+    env.set_env("GOTOOLCHAIN", "local");
+    env.command(go)
+        .args(["env", "-w", "GOPRIVATE=old.corp.example/*", "GOAUTH=netrc"])
+        .run()
+        .assert_success();
+    let out = env.gocred(&["setup", "ci", "--dry-run"]).run();
+    out.assert_success();
+    let vars = exports(&out.stdout);
+    let home = env.home().display().to_string();
+    assert_eq!(
+        vars,
+        [
+            (
+                "GOPRIVATE".into(),
+                "old.corp.example/*,gitlab.corp.example".into()
+            ),
+            (
+                "GONOSUMDB".into(),
+                "old.corp.example/*,gitlab.corp.example".into()
+            ),
+            ("GOAUTH".into(), format!("netrc;git {home}")),
+        ],
+        "{out}"
+    );
+}
