@@ -17,7 +17,7 @@ handshake, and whether each client's own trust accepts the certificate (go: SSL_
 SSL_CERT_DIR, the system pool; git: GIT_SSL_CAINFO, http.sslCAInfo, its default bundle). \
 routing: from `go env`: GOFLAGS remnants (-mod=vendor, -insecure), proxy or direct (GOPROXY, \
 GONOPROXY, GOPRIVATE, GOPROXY=off), the public checksum database (GONOSUMDB, GOSUMDB), GOINSECURE, \
-GOAUTH. auth: the rule, the credential and its expiry, one authenticated `GET \
+GOAUTH. auth: the rule (under a machine policy, with the layer that decided it), the credential and its expiry, one authenticated `GET \
 <repo>/info/refs?service=git-upload-pack` sent only to the host the rule matched (a 404 there \
 with a 401 without the credential: the token cannot read the project), go's `?go-get=1` \
 discovery request (a GitLab subgroup answers it with its parent's path unless the credential \

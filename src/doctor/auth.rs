@@ -319,11 +319,16 @@ fn module_host(
         return false;
     };
     let names: Vec<&str> = rule.sources.iter().map(|s| s.name()).collect();
+    // Under a machine policy: which layer decided the rule (issue 11).
+    let layer: String = crate::policy::machine::decided_by_lines(policy, rule)
+        .iter()
+        .map(|l| format!("; {l}"))
+        .collect();
     report.pass(
         L,
         "auth.rule",
         format!(
-            "{} (line {} of {}): sources {}{}",
+            "{} (line {} of {}): sources {}{}{layer}",
             rule.url,
             rule.line,
             policy.file_of(rule).display(),

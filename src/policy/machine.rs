@@ -613,17 +613,26 @@ pub fn refusal_from(policy: &Policy, from: usize) -> Option<String> {
     ))
 }
 
-/// Which layer decided `rule` of the effective `policy`, for `status`: one indented line, or
+/// Which layer decided `rule` of the effective `policy`, for `status`: indented lines, or
 /// nothing when there is no machine policy (every rule is then the user's).
 pub fn decided_by(policy: &Policy, rule: &Rule) -> String {
+    decided_by_lines(policy, rule)
+        .iter()
+        .map(|l| format!("  {l}\n"))
+        .collect()
+}
+
+/// [`decided_by`]'s lines, unindented (`decided by: your policy F:3, narrowed by machine policy
+/// M:2`, then `secret files: forbidden ...` when so): for `doctor`'s rule check too.
+pub fn decided_by_lines(policy: &Policy, rule: &Rule) -> Vec<String> {
     let Some(m) = &policy.machine else {
-        return String::new();
+        return Vec::new();
     };
-    let mut out = match rule.machine.own_line {
-        Some(line) => format!("  decided by: machine policy {}:{line}\n", m.path.display()),
+    let mut out = vec![match rule.machine.own_line {
+        Some(line) => format!("decided by: machine policy {}:{line}", m.path.display()),
         None => {
             let mut s = format!(
-                "  decided by: your policy {}:{}",
+                "decided by: your policy {}:{}",
                 policy.path.display(),
                 rule.line
             );
@@ -640,13 +649,13 @@ pub fn decided_by(policy: &Policy, rule: &Rule) -> String {
                     lines.join(",")
                 );
             }
-            s + "\n"
+            s
         }
-    };
+    }];
     if let Some(line) = rule.machine.no_secret_files {
-        out += &format!(
-            "  secret files: forbidden (machine policy line {line}): netrc and exec leave it out\n"
-        );
+        out.push(format!(
+            "secret files: forbidden (machine policy line {line}): netrc and exec leave it out"
+        ));
     }
     out
 }

@@ -474,6 +474,20 @@ fn machine_policy_restrict_narrows_file_stores_netrc_and_exec() {
         !file.exists(),
         "the file store was written for a keychain-only host"
     );
+    // doctor's rule check says which layer decided the rule (every check is in --json).
+    let out = w.gocred(
+        &["doctor", "--json", "a.corp.example/group/mod"],
+        "",
+        &[TOKEN],
+    );
+    assert!(
+        out.stdout.contains(&format!(
+            "decided by: your policy {}:1, narrowed by machine policy {MACHINE}:2; \
+             secret files: forbidden (machine policy line 2)",
+            w.home.join(".config/gocred/config.toml").display()
+        )),
+        "{out:?}"
+    );
     // The control: a host the machine policy leaves alone gets its file.
     let out = store("c.example", "pw-FAKE-c-1");
     assert_eq!(out.code, 0, "{out:?}");
