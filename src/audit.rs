@@ -51,6 +51,10 @@ pub struct Config {
     /// Set only by the machine policy: a user's policy can then neither turn the log off nor
     /// move it.
     pub required: bool,
+    /// Set only by the machine policy: the group that may read the log (the security team's).
+    /// The log is then mode 0640 and belongs to that group, and the directories gocred creates
+    /// for it are 0750 and belong to it too; without it, 0600 and 0700.
+    pub group: Option<String>,
     /// The policy file and line of the `[audit]` table, for messages.
     pub declared_in: PathBuf,
     pub line: usize,
@@ -305,13 +309,18 @@ impl Recorder {
             let _ = serde_json::to_writer(&mut text, &line);
             text.push(b'\n');
         }
-        append(config, &text).err().map(|e| {
-            format!(
+        match append(config, &text) {
+            Ok(Shared::Yes) => None,
+            Ok(Shared::Not(e)) => Some(format!(
+                "gocred: the audit log {} was written but its group cannot read it: {e}",
+                config.path.display()
+            )),
+            Err(e) => Some(format!(
                 "gocred: cannot write the audit log {}: {e}; the {command} went ahead without \
                  its log line",
                 config.path.display()
-            )
-        })
+            )),
+        }
     }
 }
 
@@ -440,11 +449,33 @@ fn render(command: &str, time: &str, d: &Decision, who: &Caller) -> Value {
     Value::Object(line)
 }
 
+/// Whether the log is as `[audit] group` wants it, once the line is written.
+enum Shared {
+    /// Mode and group are right (or no group is asked for).
+    Yes,
+    /// The line is written, but the group could not be given the log: why.
+    Not(String),
+}
+
 /// Appends `text` (whole lines) with one `write()`, then rotates when the file grew past the
 /// threshold.
-fn append(config: &Config, text: &[u8]) -> std::io::Result<()> {
+fn append(config: &Config, text: &[u8]) -> std::io::Result<Shared> {
+    let gid = config.group.as_deref().map(|name| {
+        crate::paths::group_id(name)
+            .ok_or_else(|| format!("there is no group {name} (the machine policy's [audit] group)"))
+    });
+    if let (Some(Ok(gid)), Some(dir)) = (&gid, config.path.parent()) {
+        create_shared_dir(dir, *gid)?;
+    }
     let mut file = crate::fs::open_append_private(&config.path)?;
-    tighten(&file);
+    let shared = match gid {
+        None => tighten(&file, None).map_or(Shared::Yes, Shared::Not),
+        Some(Ok(gid)) => tighten(&file, Some(gid)).map_or(Shared::Yes, Shared::Not),
+        Some(Err(e)) => {
+            let _ = tighten(&file, None);
+            Shared::Not(e)
+        }
+    };
     let written = file.write(text)?;
     if written != text.len() {
         // A short write (the disk filled up mid-line): the partial line is there, say so.
@@ -456,24 +487,63 @@ fn append(config: &Config, text: &[u8]) -> std::io::Result<()> {
     if file.metadata()?.len() > config.max_bytes {
         rotate(config)?;
     }
-    Ok(())
+    Ok(shared)
 }
 
-/// Group and others lose any access to a log of ours that has some (created 0600, but it may
-/// predate gocred).
-fn tighten(file: &std::fs::File) {
+/// A log of ours gets exactly owner read/write, plus group read and group `gid` when a group is
+/// asked for: group and others lose any other access (created 0600, but it may predate gocred
+/// or the group). A log someone else owns is left as it is. `Some(why)` when the group could
+/// not be given the log.
+fn tighten(file: &std::fs::File, gid: Option<u32>) -> Option<String> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::{MetadataExt, PermissionsExt};
-        if let Ok(meta) = file.metadata()
-            && meta.mode() & 0o077 != 0
-            && crate::fs::foreign_owner(&meta).is_none()
+        let meta = file.metadata().ok()?;
+        crate::fs::foreign_owner(&meta).is_none().then_some(())?;
+        if let Some(gid) = gid
+            && meta.gid() != gid
+            && let Err(e) = std::os::unix::fs::fchown(file, None, Some(gid))
         {
             let _ = file.set_permissions(std::fs::Permissions::from_mode(meta.mode() & 0o700));
+            return Some(format!("cannot give it to group {gid}: {e}"));
         }
+        let want = (meta.mode() & 0o700) | if gid.is_some() { 0o040 } else { 0 };
+        if meta.mode() & 0o777 != want {
+            let _ = file.set_permissions(std::fs::Permissions::from_mode(want));
+        }
+        None
     }
     #[cfg(not(unix))]
-    let _ = file;
+    {
+        let _ = (file, gid);
+        None
+    }
+}
+
+/// Creates `dir` and the parents it lacks with mode 0750, each given to group `gid`, so the
+/// group can reach the log (the directories above that already exist must let it through).
+fn create_shared_dir(dir: &Path, gid: u32) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        let missing: Vec<&Path> = dir
+            .ancestors()
+            .take_while(|d| !d.as_os_str().is_empty() && std::fs::symlink_metadata(d).is_err())
+            .collect();
+        for d in missing.into_iter().rev() {
+            match std::fs::DirBuilder::new().mode(0o750).create(d) {
+                Ok(()) => std::os::unix::fs::chown(d, None, Some(gid))?,
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = gid;
+        crate::fs::create_private_dir(dir)
+    }
 }
 
 /// `PATH` becomes `PATH.1` under `PATH.lock`, if it is still too large once the lock is held
@@ -606,6 +676,7 @@ mod tests {
     #[test]
     fn the_machine_policy_wins_only_when_it_requires_the_log() {
         let c = |p: &str, required| Config {
+            group: None,
             path: p.into(),
             max_bytes: 1,
             required,

@@ -166,6 +166,39 @@ fn check_parent(dir: &std::path::Path, uid: u32) -> Result<(), String> {
     Ok(())
 }
 
+/// The id of group `name` in the group database (`getgrnam_r`); `None` when there is none.
+#[cfg(unix)]
+pub fn group_id(name: &str) -> Option<u32> {
+    let name = std::ffi::CString::new(name).ok()?;
+    let mut buf = vec![0 as libc::c_char; 16 * 1024];
+    loop {
+        // SAFETY: an all-zero group is a valid value to be filled in.
+        let mut grp: libc::group = unsafe { std::mem::zeroed() };
+        let mut found: *mut libc::group = std::ptr::null_mut();
+        // SAFETY: every pointer is valid for the call and buf's length is passed.
+        let rc = unsafe {
+            libc::getgrnam_r(
+                name.as_ptr(),
+                &mut grp,
+                buf.as_mut_ptr(),
+                buf.len(),
+                &mut found,
+            )
+        };
+        if rc == libc::ERANGE && buf.len() < 1024 * 1024 {
+            buf.resize(buf.len() * 4, 0);
+            continue;
+        }
+        return (rc == 0 && !found.is_null()).then_some(grp.gr_gid);
+    }
+}
+
+/// No group database here: no group is known.
+#[cfg(not(unix))]
+pub fn group_id(_name: &str) -> Option<u32> {
+    None
+}
+
 /// The home directory of `uid` in the passwd database (`getpwuid_r`), not `$HOME`.
 #[cfg(unix)]
 fn passwd_home(uid: u32) -> Option<PathBuf> {

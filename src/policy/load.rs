@@ -567,7 +567,7 @@ impl Checker<'_> {
     /// MiB, at least 1; default 10) (src/audit.rs).
     fn audit(&mut self, span: Range<usize>, t: &DeTable<'_>, policy: &mut Policy) {
         let known: &[&str] = if self.machine {
-            &["path", "max_size_mib", "required"]
+            &["path", "max_size_mib", "required", "group"]
         } else {
             &["path", "max_size_mib"]
         };
@@ -578,6 +578,25 @@ impl Checker<'_> {
                 Some(b) => required = b,
                 None => self.error(r.span(), "`required` must be true or false"),
             }
+        }
+        let mut group = None;
+        if let Some(g) = t.get("group").filter(|_| self.machine) {
+            group = self.string(g, "group").and_then(|name| {
+                // What useradd/groupadd accept (portable names), at most 32 bytes.
+                let portable = !name.is_empty()
+                    && name.len() <= 32
+                    && !name.starts_with('-')
+                    && name
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+                if !portable {
+                    self.error(
+                        g.span(),
+                        "`group` must be a group name (letters, digits, `.`, `_`, `-`)",
+                    );
+                }
+                portable.then(|| name.to_owned())
+            });
         }
         let path = match t.get("path") {
             None => {
@@ -611,6 +630,7 @@ impl Checker<'_> {
                 path,
                 max_bytes,
                 required,
+                group,
                 declared_in: policy.path.clone(),
                 line: self.position(span.start).0,
             });

@@ -544,6 +544,9 @@ fn get_under_machine_policy(env: &TestEnv, machine: &str) -> Option<crate::commo
     )
 }
 
+/// The group the security team reads the log with, created inside the namespace only.
+const AUDIT_GROUP: (&str, u32) = ("gocredaudit", 59124);
+
 /// `gocred ARGS` with `machine` as `/etc/gocred/policy.toml` (see [`get_under_machine_policy`]).
 pub fn under_machine_policy(
     env: &TestEnv,
@@ -565,6 +568,7 @@ pub fn under_machine_policy(
          mkdir -p -m 755 /etc/gocred\n\
          cp \"$MSRC\" /etc/gocred/policy.toml\n\
          chmod 644 /etc/gocred/policy.toml\n\
+         groupadd -g \"$AGID\" \"$AGROUP\"\n\
          exec \"$@\"\n";
     Some(
         env.command("unshare")
@@ -581,6 +585,8 @@ pub fn under_machine_policy(
             .args(args)
             .env("OV", &ov)
             .env("MSRC", &source)
+            .env("AGROUP", AUDIT_GROUP.0)
+            .env("AGID", AUDIT_GROUP.1.to_string())
             .stdin(stdin)
             .run(),
     )
@@ -626,4 +632,64 @@ fn a_machine_policy_that_requires_the_log_wins_over_the_users_own() {
     let out = env.gocred(&["config", "check"]).run();
     out.assert_failure();
     assert!(out.stderr.contains("`required`"), "{}", out.stderr);
+}
+
+#[test]
+fn a_machine_policy_group_reads_the_log_and_the_directories_gocred_made_for_it() {
+    use std::os::unix::fs::MetadataExt;
+    let env = TestEnv::new();
+    plant(&env, 1);
+    let log = env.root().join("logs/team/audit.log");
+    env.policy("[[rule]]\nurl = \"https://*.audit.example\"\nsources = [\"file\"]\n");
+    let machine = |group: &str| {
+        format!(
+            "[audit]\npath = \"{}\"\nrequired = true\ngroup = \"{group}\"\n",
+            log.display()
+        )
+    };
+    let Some(out) = get_under_machine_policy(&env, &machine(AUDIT_GROUP.0)) else {
+        return;
+    };
+    out.assert_success();
+    assert_eq!(out.stderr, "", "{out:?}");
+    assert_eq!(lines(&log).len(), 1);
+    let mode_and_group = |p: &Path| {
+        let meta = std::fs::metadata(p).unwrap();
+        (meta.mode() & 0o7777, meta.gid())
+    };
+    assert_eq!(mode_and_group(&log), (0o640, AUDIT_GROUP.1));
+    for dir in ["logs", "logs/team"] {
+        assert_eq!(
+            mode_and_group(&env.root().join(dir)),
+            (0o750, AUDIT_GROUP.1),
+            "{dir}"
+        );
+    }
+    // A log that predates the group (0600, the user's group) is handed over on the next line.
+    std::fs::set_permissions(&log, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    std::os::unix::fs::chown(&log, None, Some(0)).unwrap();
+    get_under_machine_policy(&env, &machine(AUDIT_GROUP.0))
+        .unwrap()
+        .assert_success();
+    assert_eq!(mode_and_group(&log), (0o640, AUDIT_GROUP.1));
+    // A group the machine does not have: git still gets its answer and the line is written, the
+    // log stays private, and one stderr line names the group.
+    let out = get_under_machine_policy(&env, &machine("nosuchgroupx")).unwrap();
+    out.assert_success();
+    assert_eq!(
+        crate::common::value_of(&out.stdout, "password"),
+        Some(password(0).as_str())
+    );
+    assert_eq!(lines(&log).len(), 3);
+    assert_eq!(mode_and_group(&log).0, 0o600);
+    assert_eq!(out.stderr.lines().count(), 1, "{out:?}");
+    assert!(
+        out.stderr.contains("there is no group nosuchgroupx"),
+        "{out:?}"
+    );
+    // `group` is the machine policy's word alone.
+    env.policy(&policy(&log, "group = \"gocredaudit\"\n"));
+    let out = env.gocred(&["config", "check"]).run();
+    out.assert_failure();
+    assert!(out.stderr.contains("`group`"), "{}", out.stderr);
 }

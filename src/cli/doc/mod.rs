@@ -206,7 +206,12 @@ pub(crate) const OTHER_KEYS: &[(&str, &str)] = &[
          `netrc`, `exec`, `goauth`, `login` and `logout` is appended to this file (absolute, or \
          starting with `~/`; created mode 0600), never a secret. `gocred audit` prints it; \
          gocred-audit(1) has the line format. In the machine policy, `required = true` makes \
-         it the log every user's commands write, whatever their own policy says.",
+         it the log every user's commands write, whatever their own policy says, and `group = \
+         \"NAME\"` lets that group (the security team's) read it: the log is then mode 0640 and \
+         belongs to the group, and the directories gocred creates for it are 0750 and belong to \
+         it too (the ones above must let the group through, e.g. a home directory of mode \
+         0751). A user who is not a member cannot give the log to the group: the line is still \
+         written, the log stays 0600, and one stderr line says so.",
     ),
     (
         "`[audit] max_size_mib`",
