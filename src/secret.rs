@@ -59,6 +59,43 @@ impl Drop for SecretBytes {
     }
 }
 
+/// A parsed JSON answer that holds a secret (a token endpoint's, a command's): every string in
+/// it is zeroed when it is dropped. Read it as a [`serde_json::Value`] (`Deref`).
+pub struct SecretJson(serde_json::Value);
+
+impl SecretJson {
+    pub fn parse(bytes: &[u8]) -> Result<Self, serde_json::Error> {
+        serde_json::from_slice(bytes).map(SecretJson)
+    }
+}
+
+impl std::ops::Deref for SecretJson {
+    type Target = serde_json::Value;
+    fn deref(&self) -> &serde_json::Value {
+        &self.0
+    }
+}
+
+impl Drop for SecretJson {
+    fn drop(&mut self) {
+        fn wipe(value: &mut serde_json::Value) {
+            match value {
+                serde_json::Value::String(s) => s.zeroize(),
+                serde_json::Value::Array(items) => items.iter_mut().for_each(wipe),
+                serde_json::Value::Object(map) => map.values_mut().for_each(wipe),
+                _ => {}
+            }
+        }
+        wipe(&mut self.0);
+    }
+}
+
+impl fmt::Debug for SecretJson {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("REDACTED")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -29,7 +29,7 @@ use std::io::Read;
 use std::ops::Range;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
-use zeroize::{Zeroize, Zeroizing};
+use zeroize::Zeroizing;
 
 /// The most a program may print: a token is a few hundred bytes, a JSON answer a few KiB.
 pub const MAX_OUTPUT: usize = 64 * 1024;
@@ -347,11 +347,9 @@ fn parse_key_values(lines: &[&str]) -> Result<Answer, Refusal> {
 }
 
 fn parse_json(text: &str) -> Result<Answer, Refusal> {
-    let mut value: serde_json::Value = serde_json::from_str(text)
+    let value = crate::secret::SecretJson::parse(text.as_bytes())
         .map_err(|_| Refusal::Unknown("it starts with { but is not JSON"))?;
-    let answer = json_answer(&value);
-    wipe(&mut value);
-    answer
+    json_answer(&value)
 }
 
 fn json_answer(value: &serde_json::Value) -> Result<Answer, Refusal> {
@@ -387,16 +385,6 @@ fn json_answer(value: &serde_json::Value) -> Result<Answer, Refusal> {
         username,
         expires_at,
     })
-}
-
-/// Zeroes every string of a parsed JSON value before it is dropped.
-fn wipe(value: &mut serde_json::Value) {
-    match value {
-        serde_json::Value::String(s) => s.zeroize(),
-        serde_json::Value::Array(items) => items.iter_mut().for_each(wipe),
-        serde_json::Value::Object(map) => map.values_mut().for_each(wipe),
-        _ => {}
-    }
 }
 
 /// `2026-12-05T14:00:00Z`, `2026-12-05T15:00:00.123+01:00`: Unix seconds

@@ -269,7 +269,7 @@ impl GitHubAppSource<'_> {
         if reply.status != 201 && reply.status != 200 {
             return Err(refusal(&reply, &what, config.app_id));
         }
-        let answer: serde_json::Value = serde_json::from_slice(&reply.body.0).map_err(|_| {
+        let answer = crate::secret::SecretJson::parse(&reply.body.0).map_err(|_| {
             SourceError::Unavailable(format!("github-app: {url} did not answer JSON"))
         })?;
         let token = answer

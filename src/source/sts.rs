@@ -141,7 +141,7 @@ impl StsSource<'_> {
         let reply = net
             .post_form(endpoint, &[("Accept", "application/json")], &form)
             .map_err(|e| SourceError::Unavailable(format!("sts: {e}")))?;
-        let answer: Option<serde_json::Value> = serde_json::from_slice(&reply.body.0).ok();
+        let answer = crate::secret::SecretJson::parse(&reply.body.0).ok();
         let field = |k: &str| {
             answer
                 .as_ref()
