@@ -561,10 +561,12 @@ fn first_day_at_a_terminal_config_init_login_with_token_setup_git_clone_status_l
 
     term.type_line("gocred setup git; echo \"[setup $?]\"");
     term.wait_for("[setup 0]", 1);
+    // The README is waited for too: the screen may show "[clone 0]" before `cat` printed.
     term.type_line(&format!(
-        "git clone -q {origin}/group/repo.git first; echo \"[clone $?]\"; cat first/README"
+        "git clone -q {origin}/group/repo.git first; echo \"[clone $?]\"; cat first/README; echo \"[cat $?]\""
     ));
-    let screen = term.wait_for("[clone 0]", 1);
+    let screen = term.wait_for("[cat 0]", 1);
+    assert!(screen.contains("[clone 0]"), "{screen}");
     assert!(screen.contains("group/repo.git\n"), "{screen}");
 
     term.type_line("gocred status; echo \"[status $?]\"");
