@@ -27,11 +27,13 @@ fn refused(message: String) -> io::Error {
     io::Error::new(io::ErrorKind::PermissionDenied, message)
 }
 
-/// The effective user id (what owns the files gocred creates).
+/// The effective user id (what owns the files gocred creates), asked once: gocred never
+/// changes it, and the trust checks ask for every directory above a file.
 #[cfg(unix)]
-fn euid() -> u32 {
+pub fn euid() -> u32 {
+    static EUID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
     // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() }
+    *EUID.get_or_init(|| unsafe { libc::geteuid() })
 }
 
 /// Refuses `dir` when it, or a directory above it, is owned by another user (root excepted) or
@@ -155,7 +157,9 @@ pub fn read_regular(path: &Path, max: u64) -> io::Result<Option<(SecretBytes, fs
     if meta.len() > max {
         return Err(too_large());
     }
-    let mut bytes = SecretBytes::default();
+    // Sized once from the file's length (+1 to see the end): two reads instead of a ladder of
+    // growing ones, and no reallocation that would leave an unwiped copy of a secret behind.
+    let mut bytes = SecretBytes(Vec::with_capacity(meta.len() as usize + 1));
     file.take(max + 1).read_to_end(&mut bytes.0)?;
     if bytes.0.len() as u64 > max {
         return Err(too_large());

@@ -142,8 +142,7 @@ fn owner_only(
     root_only: bool,
 ) -> Result<(), ConfigError> {
     use std::os::unix::fs::MetadataExt;
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    let me = unsafe { libc::geteuid() };
+    let me = crate::fs::euid();
     let untrusted = |why: String, fix: String| ConfigError::Untrusted {
         path: config.to_owned(),
         why,
