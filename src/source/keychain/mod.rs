@@ -12,6 +12,15 @@
 //! ([`crate::paths::lock_dir`], the same whatever the caller's environment), so two gocred
 //! processes never lose each other's update; a get takes no lock.
 //!
+//! A store takes that lock before it even opens the keychain, so concurrent stores talk to the
+//! keyring one process at a time. gnome-keyring 42 aborts (SIGTRAP after "assertion 'client'
+//! failed" in `gkd_secret_service_get_pkcs11_session`) when, now and then, it answers a session
+//! request before it has registered the client asking; a dozen concurrent approves, each
+//! opening a probe connection and a session while the others write, made it happen about once
+//! in ten runs of the test below. A crashed keyring restarts locked: worth one `flock` per
+//! approve. (Erase keeps its lock-free read: after a failed fill there is usually nothing to
+//! erase.)
+//!
 //! keyring-core errors are matched, never formatted: `BadEncoding` and `BadDataFormat` carry the
 //! secret's bytes.
 
@@ -79,21 +88,19 @@ impl Keychain {
         }
     }
 
-    fn lock(&self, opened: &Opened) -> Result<std::fs::File, SourceError> {
+    /// The store/erase lock. Taken before the keychain may be opened, so its messages name the
+    /// configured backend (`keychain (auto)`), not the one it resolved to.
+    fn lock(&self) -> Result<std::fs::File, SourceError> {
+        let who = format!("keychain ({})", self.backend.name());
         let path = match &self.lock_path {
             Some(p) => p.clone(),
             // One per user whatever the caller's environment (XDG_RUNTIME_DIR, HOME).
             None => crate::paths::lock_dir()
-                .map_err(|e| SourceError::Fatal(format!("{}: {e}", self.who(opened))))?
+                .map_err(|e| SourceError::Fatal(format!("{who}: {e}")))?
                 .join(LOCK_FILE),
         };
-        crate::fs::lock_exclusive(&path).map_err(|e| {
-            SourceError::Fatal(format!(
-                "{}: cannot lock {}: {e}",
-                self.who(opened),
-                path.display()
-            ))
-        })
+        crate::fs::lock_exclusive(&path)
+            .map_err(|e| SourceError::Fatal(format!("{who}: cannot lock {}: {e}", path.display())))
     }
 
     fn entry(&self, opened: &Opened, user: &str) -> Result<Entry, SourceError> {
@@ -375,15 +382,13 @@ impl Source for Keychain {
 
 impl Store for Keychain {
     fn store_record(&self, record: Record) -> Result<(), SourceError> {
+        // Before opening: one storing process at a time talks to the keyring (module doc).
+        let _lock = self.lock()?;
         let opened = self.opened()?;
         let scope = record.scope.clone();
         let entry = self.entry(opened, scope.as_str())?;
-        // git stores after every successful request: don't lock or write to change nothing.
-        if !upsert(&mut self.records(opened, &entry, &scope)?, record.clone()) {
-            return Ok(());
-        }
-        let _lock = self.lock(opened)?;
         let mut records = self.records(opened, &entry, &scope)?;
+        // git stores after every successful request: don't write to change nothing.
         if !upsert(&mut records, record) {
             return Ok(());
         }
@@ -408,7 +413,7 @@ impl Store for Keychain {
         if !matches(&self.records(opened, &entry, scope)?) {
             return Ok(0);
         }
-        let _lock = self.lock(opened)?;
+        let _lock = self.lock()?;
         let mut records = self.records(opened, &entry, scope)?;
         let before = records.len();
         records.retain(|r| !erase_matches(r, want));

@@ -59,6 +59,9 @@ pub enum Login {
 pub struct SecretService {
     bus: Child,
     keyring: Option<Child>,
+    /// gnome-keyring-daemon's stderr, kept in the test's directory: when the daemon dies during
+    /// a test (it aborts on its own assertions), the test's output says so and shows why.
+    keyring_log: Option<PathBuf>,
     address: String,
 }
 
@@ -116,6 +119,7 @@ impl SecretService {
         let mut service = SecretService {
             bus,
             keyring: None,
+            keyring_log: None,
             address,
         };
         let deadline = Instant::now() + STARTUP;
@@ -138,6 +142,8 @@ impl SecretService {
     #[track_caller]
     fn start_keyring(mut self, env: &TestEnv, login: Login) -> SecretService {
         let daemon = require_program("gnome-keyring-daemon");
+        let log_path = env.root().join("gnome-keyring.log");
+        let log = std::fs::File::create(&log_path).expect("create gnome-keyring.log");
         let mut command = Command::new(daemon);
         command.args(["--foreground", "--components=secrets"]);
         if login == Login::Unlocked {
@@ -149,9 +155,10 @@ impl SecretService {
             .env("DBUS_SESSION_BUS_ADDRESS", &self.address)
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(log)
             .spawn()
             .expect("start gnome-keyring-daemon");
+        self.keyring_log = Some(log_path);
         {
             use std::io::Write;
             let mut stdin = child.stdin.take().unwrap();
@@ -274,6 +281,15 @@ impl SecretService {
 
 impl Drop for SecretService {
     fn drop(&mut self) {
+        // A daemon that is gone before the test ends died during it: say so, with its last
+        // words, next to whatever the test reported (a NoReply, a missing item).
+        if let (Some(Ok(Some(status))), Some(log)) = (
+            self.keyring.as_mut().map(Child::try_wait),
+            self.keyring_log.as_ref(),
+        ) {
+            let said = std::fs::read_to_string(log).unwrap_or_default();
+            eprintln!("gnome-keyring-daemon died during the test ({status}); its stderr:\n{said}");
+        }
         for child in self
             .keyring
             .iter_mut()
