@@ -13,12 +13,11 @@
 
 use super::TestEnv;
 use super::https::{HttpsServer, Request, Response, TestCa, git_http_backend};
-use super::oidc::{TestCa as IssuerCa, support_dir};
+use super::oidc::{TestCa as IssuerCa, start_node};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -45,44 +44,16 @@ pub struct CiIssuer {
 impl CiIssuer {
     /// Starts the issuer with ID tokens living `ttl` seconds.
     pub fn start(env: &TestEnv, ttl: u64) -> CiIssuer {
-        let dir = support_dir();
-        assert!(
-            dir.join("node_modules/oidc-provider").is_dir(),
-            "oidc-provider is not installed: run `npm ci` in {} (scripts/test does)",
-            dir.display()
-        );
         let ca = IssuerCa::new(&env.root().join("ci-issuer-tls"));
         let log = env.root().join("ci-issuer.log");
-        let mut child = Command::new("node")
-            .arg(dir.join("ci-issuer.mjs"))
-            .env_clear()
-            .env("PATH", env.path_var())
-            .env("HOME", env.home())
-            .env("TLS_CERT", &ca.cert_pem)
-            .env("TLS_KEY", &ca.key_pem)
-            .env("ID_TOKEN_TTL", ttl.to_string())
-            .current_dir(&dir)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .expect("start node (is Node.js installed? scripts/test installs it)");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut reader = BufReader::new(stdout);
-            let mut line = String::new();
-            let _ = reader.read_line(&mut line);
-            let _ = tx.send(line);
-            let _ = std::io::copy(&mut reader, &mut std::io::sink());
-        });
-        let line = rx.recv_timeout(Duration::from_secs(30)).unwrap_or_default();
-        let info: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|_| {
-            panic!(
-                "the CI issuer did not start: {line:?}\n{}",
-                std::fs::read_to_string(&log).unwrap_or_default()
-            )
-        });
+        let (child, info) = start_node(
+            env,
+            "ci-issuer.mjs",
+            &ca,
+            &[("ID_TOKEN_TTL", ttl.to_string())],
+            &log,
+            "the CI issuer",
+        );
         CiIssuer {
             child,
             issuer: info["issuer"].as_str().unwrap().to_owned(),

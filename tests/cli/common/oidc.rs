@@ -24,6 +24,57 @@ pub fn support_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/support/oidc")
 }
 
+/// Starts `script` (in [`support_dir`]) under node with `ca`'s server key pair and `vars`, its
+/// stderr in `log`, and waits (30 s at most) for the JSON line it prints once it listens; what
+/// it prints after that is read and dropped (the provider logs notices on stdout too: unread, it
+/// dies of EPIPE). Panics with the log when it does not start; `what` names it there.
+pub fn start_node(
+    env: &TestEnv,
+    script: &str,
+    ca: &TestCa,
+    vars: &[(&str, String)],
+    log: &std::path::Path,
+    what: &str,
+) -> (Child, serde_json::Value) {
+    let dir = support_dir();
+    assert!(
+        dir.join("node_modules/oidc-provider").is_dir(),
+        "oidc-provider is not installed: run `npm ci` in {} (scripts/test does)",
+        dir.display()
+    );
+    let mut child = Command::new("node")
+        .arg(dir.join(script))
+        .env_clear()
+        .env("PATH", env.path_var())
+        .env("HOME", env.home())
+        .env("TLS_CERT", &ca.cert_pem)
+        .env("TLS_KEY", &ca.key_pem)
+        .envs(vars.iter().map(|(k, v)| (k, v)))
+        .current_dir(&dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .expect("start node (is Node.js installed? scripts/test installs it)");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut reader = BufReader::new(stdout);
+        let mut line = String::new();
+        let _ = reader.read_line(&mut line);
+        let _ = tx.send(line);
+        let _ = std::io::copy(&mut reader, &mut std::io::sink());
+    });
+    let line = rx.recv_timeout(Duration::from_secs(30)).unwrap_or_default();
+    let info = serde_json::from_str(&line).unwrap_or_else(|_| {
+        panic!(
+            "{what} did not start: {line:?}\n{}",
+            std::fs::read_to_string(log).unwrap_or_default()
+        )
+    });
+    (child, info)
+}
+
 /// A test CA and a server certificate for `localhost` and 127.0.0.1, as PEM files.
 pub struct TestCa {
     pub ca_pem: PathBuf,
@@ -78,46 +129,16 @@ pub const CLIENT_ID: &str = "gocred-test";
 impl OidcServer {
     /// Starts the server with access tokens living `access_ttl` seconds.
     pub fn start(env: &TestEnv, access_ttl: u64) -> OidcServer {
-        let dir = support_dir();
-        assert!(
-            dir.join("node_modules/oidc-provider").is_dir(),
-            "oidc-provider is not installed: run `npm ci` in {} (scripts/test does)",
-            dir.display()
-        );
         let ca = TestCa::new(&env.root().join("oidc-tls"));
         let log = env.root().join("oidc-server.log");
-        let mut child = Command::new("node")
-            .arg(dir.join("server.mjs"))
-            .env_clear()
-            .env("PATH", env.path_var())
-            .env("HOME", env.home())
-            .env("TLS_CERT", &ca.cert_pem)
-            .env("TLS_KEY", &ca.key_pem)
-            .env("ACCESS_TOKEN_TTL", access_ttl.to_string())
-            .current_dir(&dir)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .expect("start node (is Node.js installed? scripts/test installs it)");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut reader = BufReader::new(stdout);
-            let mut line = String::new();
-            let _ = reader.read_line(&mut line);
-            let _ = tx.send(line);
-            // The provider logs notices on stdout too: keep reading, or it dies of EPIPE.
-            let _ = std::io::copy(&mut reader, &mut std::io::sink());
-        });
-        let line = rx.recv_timeout(Duration::from_secs(30)).unwrap_or_default();
-        let info: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|_| {
-            panic!(
-                "the OAuth server did not start: {:?}\n{}",
-                line,
-                std::fs::read_to_string(&log).unwrap_or_default()
-            )
-        });
+        let (child, info) = start_node(
+            env,
+            "server.mjs",
+            &ca,
+            &[("ACCESS_TOKEN_TTL", access_ttl.to_string())],
+            &log,
+            "the OAuth server",
+        );
         OidcServer {
             child,
             issuer: info["issuer"].as_str().unwrap().to_owned(),
