@@ -439,19 +439,6 @@ impl StsFake {
 
     /// Creates the bare repository `name` with one commit on `main`.
     pub fn create_repo(&self, env: &TestEnv, name: &str) {
-        let bare = self.repo_root.join(name);
-        let seed = env.root().join(format!("seed-{}", name.replace('/', "_")));
-        env.git(&["init", "-q", "--bare"]).arg(&bare).success();
-        env.git(&["init", "-q"]).arg(&seed).success();
-        std::fs::write(seed.join("README"), format!("{name}\n")).unwrap();
-        env.git(&["add", "README"]).current_dir(&seed).success();
-        env.git(&["commit", "-q", "-m", "first"])
-            .current_dir(&seed)
-            .success();
-        env.git(&["push", "-q"])
-            .arg(&bare)
-            .arg("main")
-            .current_dir(&seed)
-            .success();
+        super::git_server::create_bare_repo(env, &self.repo_root, name, "");
     }
 }

@@ -150,22 +150,30 @@ impl GitServer {
     /// Creates the bare repository `name` (e.g. `group/repo.git`) holding one commit with
     /// `README` on `main`.
     pub fn create_repo(&self, env: &TestEnv, name: &str) -> PathBuf {
-        let bare = self.root.join(name);
-        let seed = env
-            .root()
-            .join(format!("seed-{}-{}", self.port(), name.replace('/', "_")));
-        env.git(&["init", "-q", "--bare"]).arg(&bare).success();
-        env.git(&["init", "-q"]).arg(&seed).success();
-        std::fs::write(seed.join("README"), format!("{name}\n")).unwrap();
-        env.git(&["add", "README"]).current_dir(&seed).success();
-        env.git(&["commit", "-q", "-m", "first"])
-            .current_dir(&seed)
-            .success();
-        env.git(&["push", "-q"])
-            .arg(&bare)
-            .arg("main")
-            .current_dir(&seed)
-            .success();
-        bare
+        create_bare_repo(env, &self.root, name, &format!("{}-", self.port()))
     }
+}
+
+/// Creates the bare repository `root/name` (e.g. `group/repo.git`) holding one commit with
+/// `README` (its text: `name`) on `main`, pushed from a seed clone in the test's directory
+/// (`seed-TAGname`; a tag keeps two servers of one test apart). Every fake git host's
+/// `create_repo`.
+pub fn create_bare_repo(env: &TestEnv, root: &Path, name: &str, tag: &str) -> PathBuf {
+    let bare = root.join(name);
+    let seed = env
+        .root()
+        .join(format!("seed-{tag}{}", name.replace('/', "_")));
+    env.git(&["init", "-q", "--bare"]).arg(&bare).success();
+    env.git(&["init", "-q"]).arg(&seed).success();
+    std::fs::write(seed.join("README"), format!("{name}\n")).unwrap();
+    env.git(&["add", "README"]).current_dir(&seed).success();
+    env.git(&["commit", "-q", "-m", "first"])
+        .current_dir(&seed)
+        .success();
+    env.git(&["push", "-q"])
+        .arg(&bare)
+        .arg("main")
+        .current_dir(&seed)
+        .success();
+    bare
 }
