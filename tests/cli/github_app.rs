@@ -160,34 +160,7 @@ fn a_token_due_within_five_minutes_is_minted_again_and_a_fixed_installation_skip
 fn parallel_gits_share_one_mint() {
     let (env, fake) = setup("installation_id = 7\n");
     fake.script(|s| s.mint_delay_ms = 500);
-    let children: Vec<_> = (0..8)
-        .map(|_| {
-            let env = &env;
-            let fake = &fake;
-            let stdin = format!("protocol=https\nhost=127.0.0.1:{}\n\n", fake.port());
-            let mut cmd = env.std_command(crate::common::GOCRED);
-            cmd.arg("get")
-                .stdin(std::process::Stdio::piped())
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped());
-            let mut child = cmd.spawn().unwrap();
-            use std::io::Write;
-            child
-                .stdin
-                .take()
-                .unwrap()
-                .write_all(stdin.as_bytes())
-                .unwrap();
-            child
-        })
-        .collect();
-    let mut passwords = Vec::new();
-    for child in children {
-        let out = child.wait_with_output().unwrap();
-        assert!(out.status.success(), "{out:?}");
-        let stdout = String::from_utf8(out.stdout).unwrap();
-        passwords.push(value_of(&stdout, "password").unwrap().to_owned());
-    }
+    let passwords = crate::common::parallel_gets(&env, &format!("127.0.0.1:{}", fake.port()), 8);
     assert_eq!(fake.mints().len(), 1, "{:?}", fake.seen());
     assert!(passwords.iter().all(|p| *p == passwords[0]));
 }

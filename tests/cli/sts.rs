@@ -242,35 +242,7 @@ fn parallel_gits_share_one_exchange() {
     let token = w.issuer.id_token(AUDIENCE);
     w.env.set_env("STS_ID_TOKEN", &token);
     w.sts.script(|s| s.delay_ms = 500);
-    let children: Vec<_> = (0..8)
-        .map(|_| {
-            use std::io::Write;
-            let mut child = w
-                .env
-                .std_command(crate::common::GOCRED)
-                .arg("get")
-                .stdin(std::process::Stdio::piped())
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap();
-            let stdin = format!("protocol=https\nhost=127.0.0.1:{}\n\n", w.sts.port());
-            child
-                .stdin
-                .take()
-                .unwrap()
-                .write_all(stdin.as_bytes())
-                .unwrap();
-            child
-        })
-        .collect();
-    let mut passwords = Vec::new();
-    for child in children {
-        let out = child.wait_with_output().unwrap();
-        assert!(out.status.success(), "{out:?}");
-        let stdout = String::from_utf8(out.stdout).unwrap();
-        passwords.push(value_of(&stdout, "password").unwrap().to_owned());
-    }
+    let passwords = crate::common::parallel_gets(&w.env, &format!("127.0.0.1:{}", w.sts.port()), 8);
     assert_eq!(w.sts.exchanges().len(), 1);
     assert!(passwords.iter().all(|p| *p == passwords[0]));
 }

@@ -520,3 +520,39 @@ pub fn value_of<'t>(text: &'t str, key: &str) -> Option<&'t str> {
     text.lines()
         .find_map(|l| l.strip_prefix(key).and_then(|r| r.strip_prefix('=')))
 }
+
+/// `n` `gocred get`s for `host` started at once, as parallel gits start them (each is running
+/// before the first is waited for), each asserted to succeed: the passwords they printed.
+pub fn parallel_gets(env: &TestEnv, host: &str, n: usize) -> Vec<String> {
+    use std::io::Write;
+    let children: Vec<_> = (0..n)
+        .map(|_| {
+            let mut child = env
+                .std_command(GOCRED)
+                .arg("get")
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(format!("protocol=https\nhost={host}\n\n").as_bytes())
+                .unwrap();
+            child
+        })
+        .collect();
+    children
+        .into_iter()
+        .map(|child| {
+            let out = child.wait_with_output().unwrap();
+            assert!(out.status.success(), "{out:?}");
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            value_of(&stdout, "password")
+                .unwrap_or_else(|| panic!("no password: {out:?}"))
+                .to_owned()
+        })
+        .collect()
+}
