@@ -589,29 +589,41 @@ fn the_keychain_is_not_contacted_for_a_host_the_policy_denies() {
 
 #[test]
 fn concurrent_stores_lose_no_user_and_no_index_line() {
-    let mut env = TestEnv::new();
-    let keyring = SecretService::start(&mut env, Login::Unlocked);
     let hosts = ["one.corp.example", "two.corp.example"];
-    env.policy(&format!(
-        "{}\n{}",
-        policy(Some("secret-service"), &format!("https://{}", hosts[0])),
-        policy(None, &format!("https://{}", hosts[1]))
-    ));
     let users: Vec<String> = (0..6).map(|i| format!("user{i}")).collect();
-    std::thread::scope(|s| {
-        for host in hosts {
-            for user in &users {
-                let env = &env;
-                s.spawn(move || {
-                    env.gocred(&["store"])
-                        .stdin(format!(
-                            "protocol=https\nhost={host}\nusername={user}\npassword=p-{user}\n\n"
-                        ))
-                        .success();
-                });
-            }
-        }
-    });
+    let (env, keyring, outputs) = crate::common::keyring::with_a_keyring_that_survives(
+        Login::Unlocked,
+        |env, _| {
+            env.policy(&format!(
+                "{}\n{}",
+                policy(Some("secret-service"), &format!("https://{}", hosts[0])),
+                policy(None, &format!("https://{}", hosts[1]))
+            ));
+            let env = &*env;
+            std::thread::scope(|s| {
+                let stores: Vec<_> = hosts
+                    .iter()
+                    .flat_map(|host| users.iter().map(move |user| (host, user)))
+                    .map(|(host, user)| {
+                        s.spawn(move || {
+                            env.gocred(&["store"])
+                                .stdin(format!(
+                                    "protocol=https\nhost={host}\nusername={user}\npassword=p-{user}\n\n"
+                                ))
+                                .run()
+                        })
+                    })
+                    .collect();
+                stores
+                    .into_iter()
+                    .map(|t| t.join().unwrap())
+                    .collect::<Vec<_>>()
+            })
+        },
+    );
+    for out in &outputs {
+        out.assert_success();
+    }
     for host in hosts {
         let raw = keyring.lookup(&env, &format!("https://{host}")).unwrap();
         for user in &users {

@@ -91,6 +91,13 @@ fn policy(shared: &str, own: &str, backend: &str, source: &str) -> String {
 
 /// Stores `creds` through gocred itself: one thread per host, that host's users in turn.
 fn store_all(env: &TestEnv, creds: &[(String, String, String)]) {
+    for out in try_store_all(env, creds) {
+        out.assert_success();
+    }
+}
+
+/// [`store_all`] without asserting: what each `gocred store` did.
+fn try_store_all(env: &TestEnv, creds: &[(String, String, String)]) -> Vec<crate::common::Output> {
     let mut by_host: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
     for (host, user, password) in creds {
         by_host.entry(host).or_default().push(format!(
@@ -98,14 +105,22 @@ fn store_all(env: &TestEnv, creds: &[(String, String, String)]) {
         ));
     }
     std::thread::scope(|s| {
-        for requests in by_host.values() {
-            s.spawn(move || {
-                for request in requests {
-                    env.gocred(&["store"]).stdin(request).success();
-                }
-            });
-        }
-    });
+        let threads: Vec<_> = by_host
+            .values()
+            .map(|requests| {
+                s.spawn(move || {
+                    requests
+                        .iter()
+                        .map(|request| env.gocred(&["store"]).stdin(request).run())
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        threads
+            .into_iter()
+            .flat_map(|t| t.join().unwrap())
+            .collect()
+    })
 }
 
 #[test]
@@ -234,14 +249,7 @@ fn two_hundred_concurrent_fills_from_keyutils_each_get_their_own() {
 
 #[test]
 fn two_hundred_concurrent_fills_from_the_secret_service_each_get_their_own() {
-    let mut env = TestEnv::new();
-    let _keyring = crate::common::keyring::SecretService::start(
-        &mut env,
-        crate::common::keyring::Login::Unlocked,
-    );
     let (shared, own) = ("shared.load.example", "load.example");
-    env.policy(&policy(shared, own, "secret-service", "keychain"));
-    env.use_gocred_by_path();
     let creds: Vec<(String, String, String)> = credentials(200, shared, own)
         .into_iter()
         .enumerate()
@@ -254,7 +262,18 @@ fn two_hundred_concurrent_fills_from_the_secret_service_each_get_their_own() {
             (host, user, password)
         })
         .collect();
-    store_all(&env, &creds);
-    let outputs = all_at_once(&env, "fill", &fill_requests(&creds));
+    let (_env, _keyring, (stores, outputs)) = crate::common::keyring::with_a_keyring_that_survives(
+        crate::common::keyring::Login::Unlocked,
+        |env, _| {
+            env.policy(&policy(shared, own, "secret-service", "keychain"));
+            env.use_gocred_by_path();
+            let stores = try_store_all(env, &creds);
+            let outputs = all_at_once(env, "fill", &fill_requests(&creds));
+            (stores, outputs)
+        },
+    );
+    for out in stores {
+        out.assert_success();
+    }
     assert_each_got_its_own(&outputs, &creds);
 }

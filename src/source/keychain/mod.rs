@@ -13,13 +13,14 @@
 //! processes never lose each other's update; a get takes no lock.
 //!
 //! A store takes that lock before it even opens the keychain, so concurrent stores talk to the
-//! keyring one process at a time. gnome-keyring 42 aborts (SIGTRAP after "assertion 'client'
-//! failed" in `gkd_secret_service_get_pkcs11_session`) when, now and then, it answers a session
-//! request before it has registered the client asking; a dozen concurrent approves, each
-//! opening a probe connection and a session while the others write, made it happen about once
-//! in ten runs of the test below. A crashed keyring restarts locked: worth one `flock` per
-//! approve. (Erase keeps its lock-free read: after a failed fill there is usually nothing to
-//! erase.)
+//! keyring one process at a time. gnome-keyring 42 to 50 aborts now and then (SIGTRAP after
+//! "assertion 'client' failed" in `gkd_secret_service_get_pkcs11_session`; upstream issue 190)
+//! when clients connect and disconnect in bursts; a dozen concurrent approves, each with a
+//! probe connection and a session while the others wrote, did it about once in ten runs of the
+//! test below, and no more in fourteen once stores took turns. A crashed keyring restarts
+//! locked. Bursts of gets (two hundred parallel fills) can still trigger it, about once in
+//! forty runs here, as reported against other clients: it is gnome-keyring's to fix. (Erase keeps its
+//! lock-free read: after a failed fill there is usually nothing to erase.)
 //!
 //! keyring-core errors are matched, never formatted: `BadEncoding` and `BadDataFormat` carry the
 //! secret's bytes.

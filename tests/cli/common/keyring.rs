@@ -197,6 +197,24 @@ impl SecretService {
         &self.address
     }
 
+    /// Whether gnome-keyring aborted on its own race: the daemon is gone and its last words are
+    /// "assertion 'client' failed" (`gkd_secret_service_get_pkcs11_session`, then `g_variant_new`
+    /// of a NULL value and SIGTRAP). gnome-keyring 42 to 50 does this now and then when clients
+    /// connect and disconnect in bursts (upstream issue 190, reported against go-keyring and
+    /// other clients too; unfixed in Debian's 42.1): seen here about once in forty runs of two
+    /// hundred parallel fills.
+    pub fn aborted_on_its_client_race(&mut self) -> bool {
+        let gone = matches!(
+            self.keyring.as_mut().map(Child::try_wait),
+            Some(Ok(Some(_)))
+        );
+        gone && self.keyring_log.as_ref().is_some_and(|log| {
+            std::fs::read_to_string(log).is_ok_and(|said| {
+                said.contains("gkd_secret_service_get_pkcs11_session: assertion 'client' failed")
+            })
+        })
+    }
+
     /// `dbus-send --print-reply` on this bus, asserting success.
     #[track_caller]
     pub fn dbus_send(&self, env: &TestEnv, args: &[&str]) -> Output {
@@ -496,4 +514,30 @@ fn keyutils_tests_keep_to_a_keyring_of_their_own() {
         !Path::new(&format!("/proc/{holder}")).exists(),
         "the namespace's holder {holder} outlived the test env"
     );
+}
+
+/// Runs `scenario` in a new env with a new keyring (`login`), and, when gnome-keyring aborted on
+/// its own client race during it ([`SecretService::aborted_on_its_client_race`]), once more
+/// from scratch, saying so on stderr: a burst test's assertions are about gocred, and a daemon
+/// that crashed in gnome-keyring's code cannot tell us anything about it. A second abort, or any
+/// other failure, is the test's to report. `scenario` returns what the test then asserts on.
+pub fn with_a_keyring_that_survives<T>(
+    login: Login,
+    scenario: impl Fn(&mut TestEnv, &SecretService) -> T,
+) -> (TestEnv, SecretService, T) {
+    let mut attempt = 1;
+    loop {
+        let mut env = TestEnv::new();
+        let mut keyring = SecretService::start(&mut env, login);
+        let result = scenario(&mut env, &keyring);
+        if attempt == 1 && keyring.aborted_on_its_client_race() {
+            eprintln!(
+                "gnome-keyring-daemon aborted on its own client race (upstream issue 190); \
+                 running the scenario once more with a new keyring"
+            );
+            attempt += 1;
+            continue;
+        }
+        return (env, keyring, result);
+    }
 }
