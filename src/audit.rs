@@ -464,16 +464,17 @@ fn append(config: &Config, text: &[u8]) -> std::io::Result<Shared> {
         crate::paths::group_id(name)
             .ok_or_else(|| format!("there is no group {name} (the machine policy's [audit] group)"))
     });
+    let mut dir_problem = None;
     if let (Some(Ok(gid)), Some(dir)) = (&gid, config.path.parent()) {
-        create_shared_dir(dir, *gid)?;
+        dir_problem = create_shared_dir(dir, *gid)?;
     }
     let mut file = crate::fs::open_append_private(&config.path)?;
-    let shared = match gid {
-        None => tighten(&file, None).map_or(Shared::Yes, Shared::Not),
-        Some(Ok(gid)) => tighten(&file, Some(gid)).map_or(Shared::Yes, Shared::Not),
-        Some(Err(e)) => {
+    let shared = match (gid, dir_problem) {
+        (None, _) => tighten(&file, None).map_or(Shared::Yes, Shared::Not),
+        (Some(Ok(gid)), None) => tighten(&file, Some(gid)).map_or(Shared::Yes, Shared::Not),
+        (Some(Err(why)), _) | (Some(Ok(_)), Some(why)) => {
             let _ = tighten(&file, None);
-            Shared::Not(e)
+            Shared::Not(why)
         }
     };
     let written = file.write(text)?;
@@ -522,27 +523,37 @@ fn tighten(file: &std::fs::File, gid: Option<u32>) -> Option<String> {
 
 /// Creates `dir` and the parents it lacks with mode 0750, each given to group `gid`, so the
 /// group can reach the log (the directories above that already exist must let it through).
-fn create_shared_dir(dir: &Path, gid: u32) -> std::io::Result<()> {
+/// `Some(why)` when a directory could not be given to the group: it is then left 0700 (and the
+/// log 0600).
+fn create_shared_dir(dir: &Path, gid: u32) -> std::io::Result<Option<String>> {
     #[cfg(unix)]
     {
-        use std::os::unix::fs::DirBuilderExt;
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
         let missing: Vec<&Path> = dir
             .ancestors()
             .take_while(|d| !d.as_os_str().is_empty() && std::fs::symlink_metadata(d).is_err())
             .collect();
+        let mut problem = None;
         for d in missing.into_iter().rev() {
-            match std::fs::DirBuilder::new().mode(0o750).create(d) {
-                Ok(()) => std::os::unix::fs::chown(d, None, Some(gid))?,
+            match std::fs::DirBuilder::new().mode(0o700).create(d) {
+                Ok(()) if problem.is_none() => match std::os::unix::fs::chown(d, None, Some(gid)) {
+                    // Opened to the group only once it is the group's (the umask aside).
+                    Ok(()) => std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o750))?,
+                    Err(e) => {
+                        problem = Some(format!("cannot give {} to group {gid}: {e}", d.display()))
+                    }
+                },
+                Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
                 Err(e) => return Err(e),
             }
         }
-        Ok(())
+        Ok(problem)
     }
     #[cfg(not(unix))]
     {
         let _ = gid;
-        crate::fs::create_private_dir(dir)
+        crate::fs::create_private_dir(dir).map(|()| None)
     }
 }
 
