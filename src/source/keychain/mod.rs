@@ -19,8 +19,8 @@
 //! probe connection and a session while the others wrote, did it about once in ten runs of the
 //! test below, and no more in fourteen once stores took turns. A crashed keyring restarts
 //! locked. Bursts of gets (two hundred parallel fills) can still trigger it, about once in
-//! forty runs here, as reported against other clients: it is gnome-keyring's to fix. (Erase keeps its
-//! lock-free read: after a failed fill there is usually nothing to erase.)
+//! forty runs here, as reported against other clients: it is gnome-keyring's to fix. (Erase
+//! keeps its lock-free read: after a failed fill there is usually nothing to erase.)
 //!
 //! keyring-core errors are matched, never formatted: `BadEncoding` and `BadDataFormat` carry the
 //! secret's bytes.
