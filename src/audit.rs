@@ -70,6 +70,39 @@ pub fn effective(machine: Option<&Config>, user: Option<&Config>) -> Option<Conf
     }
 }
 
+/// The audit log in `status`: one line saying where it goes and which policy decided that
+/// (`required` by the machine policy, or a policy's `[audit]` table); nothing when it is off.
+pub fn summary(config: Option<&Config>) -> String {
+    let Some(c) = config else {
+        return String::new();
+    };
+    let by = format!("{}:{}", c.declared_in.display(), c.line);
+    let decided = if c.required {
+        format!("required by the machine policy {by}")
+    } else {
+        format!("from {by}")
+    };
+    let group = c
+        .group
+        .as_deref()
+        .map(|g| format!("; group {g} may read it"))
+        .unwrap_or_default();
+    format!("audit log: {} ({decided}{group})\n", c.path.display())
+}
+
+/// [`summary`] in `status --json`: `null` when off, else `path`, `declared_in` (file and
+/// line), `required` and `group` (null when none).
+pub fn summary_json(config: Option<&Config>) -> Value {
+    config.map_or(Value::Null, |c| {
+        json!({
+            "path": c.path.display().to_string(),
+            "declared_in": {"path": c.declared_in.display().to_string(), "line": c.line},
+            "required": c.required,
+            "group": c.group,
+        })
+    })
+}
+
 /// What one source said, in the line's `sources` list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SourceResult {

@@ -27,6 +27,7 @@ pub fn fresh(policy: &Policy) -> (String, Value) {
     };
     let mut out = format!("gocred policy: {} ({what})\n", path.display());
     out += &machine::summary(policy);
+    out += &crate::audit::summary(policy.audit.as_ref());
     out += "\n";
     out += "Every host is denied until a rule allows it. To start, let gocred write one \
             (commented, for your host):\n\n    gocred config init gitlab.corp.example\n\n\
@@ -38,6 +39,7 @@ pub fn fresh(policy: &Policy) -> (String, Value) {
         "schema": 1,
         "policy": {"path": path.display().to_string(), "exists": policy.exists},
         "machine": machine::summary_json(policy),
+        "audit": crate::audit::summary_json(policy.audit.as_ref()),
         "git": {"error": null},
         "rules": [],
         "orphans": [],
@@ -148,6 +150,7 @@ impl<'p> Status<'p> {
             plural(users)
         );
         out += &machine::summary(policy);
+        out += &crate::audit::summary(policy.audit.as_ref());
         // A store that cannot work here fails the same way for every rule: said once, up top.
         for listing in &self.stores {
             if let Err(e) = &listing.entries {
@@ -258,6 +261,7 @@ impl<'p> Status<'p> {
             "schema": 1,
             "policy": {"path": path.display().to_string(), "exists": policy.exists},
             "machine": machine::summary_json(policy),
+            "audit": crate::audit::summary_json(policy.audit.as_ref()),
             "git": {"error": self.git.as_ref().err().map(|e| &e.0)},
             "rules": rules_json,
             "orphans": orphans_json,

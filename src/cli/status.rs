@@ -51,7 +51,9 @@ machine policy (null when there is none): `path`, `user_rules`, `deny`, `refused
 forbids: `url`, `line`, `machine_line`, `why`) and `narrowed` (`url`, `line`, `machine_line`, \
 `what`); each rule's `decided_by` says which layer decided it: `layer` (`machine` or `user`), \
 `path` and `line` of that file, `narrowed_by` (machine policy lines), `secret_files` (false: \
-netrc and exec leave it out).";
+netrc and exec leave it out). `audit` is the audit log (null when it is off): `path`, \
+`declared_in` (`path` and `line` of the `[audit]` table that decided it), `required` (the \
+machine policy's) and `group` (who else may read it, or null).";
 
 pub fn cmd_status(ctx: &mut Context, args: StatusArgs) -> Result<(), CommandError> {
     let policy = ctx.load_policy()?;

@@ -613,6 +613,19 @@ fn a_machine_policy_that_requires_the_log_wins_over_the_users_own() {
     );
     assert_eq!(lines(&machine_log).len(), 1, "{out:?}");
     assert!(!user_log.exists(), "the user's log replaced the machine's");
+    // status says which log it is and which layer decided it.
+    let out = under_machine_policy(&env, &machine, &["status"], "").unwrap();
+    assert!(
+        out.stdout.contains(&format!(
+            "audit log: {} (required by the machine policy /etc/gocred/policy.toml:1)\n",
+            machine_log.display()
+        )),
+        "{out:?}"
+    );
+    let out = under_machine_policy(&env, &machine, &["status", "--json"], "").unwrap();
+    let json: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(json["audit"]["required"], true, "{json}");
+    assert_eq!(json["audit"]["declared_in"]["line"], 1, "{json}");
     // A user policy without [audit] cannot turn it off either.
     env.policy("[[rule]]\nurl = \"https://*.audit.example\"\nsources = [\"file\"]\n");
     get_under_machine_policy(&env, &machine)
