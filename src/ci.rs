@@ -350,6 +350,12 @@ pub fn setup(
         }
     };
     let plan = plan(&server);
+    // What go uses now: the job's environment over go's env file (`go env -w`), so that what
+    // the job (or its image) already keeps private stays private once our exports override it.
+    // Asked before git's config is touched: a go that cannot tell changes nothing.
+    let go = crate::goenv::GoEnv::read(env, &["GOPRIVATE", "GONOSUMDB", "GOAUTH"])
+        .map_err(|e| format!("setup ci: {e}"))?;
+    let exports = go_exports(&go, &plan.go_pattern, &env("HOME").unwrap_or_default());
     let key = format!("credential.{}.helper", plan.origin);
     let value = format!("{helper} --ci-job-token");
     let mut report = SetupReport::default();
@@ -383,11 +389,7 @@ pub fn setup(
         }
         report.commands.push(line);
     }
-    // What go uses now: the job's environment over go's env file (`go env -w`), so that what
-    // the job (or its image) already keeps private stays private once our exports override it.
-    let go = crate::goenv::GoEnv::read(env, &["GOPRIVATE", "GONOSUMDB", "GOAUTH"])
-        .map_err(|e| format!("setup ci: {e}"))?;
-    report.exports = go_exports(&go, &plan.go_pattern, &env("HOME").unwrap_or_default());
+    report.exports = exports;
     Ok(report)
 }
 
