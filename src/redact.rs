@@ -484,8 +484,8 @@ mod tests {
     #[test]
     fn token_looking_words_are_hidden() {
         for secret in [
-            "glpat-FAKE-test-value-not-a-token",
-            "ghp_FAKE_test_value_not_a_token",
+            "glpat-FAKE-not-a-token",
+            "ghp_FAKE_not_a_token",
             "github_pat_FAKE_test_value_not_a_token",
             "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl",
             "FAKE9random8Looking7Word6x",

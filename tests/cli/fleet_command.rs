@@ -9,7 +9,7 @@ use crate::common::{Output, TestEnv};
 use std::time::{Duration, Instant};
 
 /// A value no message may ever repeat.
-const SENTINEL: &str = "glpat-FAKE-SENTINEL-0xC0FFEE";
+const SENTINEL: &str = "glpat-FAKE-SENTINEL-C0FE";
 
 fn command_rule(origin: &str, command: &str, extra: &str) -> String {
     format!(

@@ -455,7 +455,7 @@ fn setup_git_replaced_helper_holding_a_token_is_named_redacted_and_restored_exac
     let mut env = TestEnv::new();
     env.policy(POLICY);
     env.put_helper_on_path();
-    let token = "glpat-FAKE-test-value-not-a-token";
+    let token = "glpat-FAKE-not-a-token";
     let helper = format!("!f() {{ echo username=ci; echo password={token}; }}; f");
     env.git_config("credential.https://git.corp.example.helper", &helper);
     let key = "credential.https://git.corp.example.helper";

@@ -92,13 +92,13 @@ fn logout_forgets_a_with_token_login_in_the_secret_service() {
          sources = [\"keychain\"]\nstore = \"keychain\"\nusername = \"oauth2\"\n"
     ));
     env.gocred(&["login", "git.corp.example", "--with-token", "--no-verify"])
-        .stdin("glpat-FAKE-in-the-keychain")
+        .stdin("glpat-FAKE-in-keychain")
         .success();
     assert!(
         service
             .lookup(&env, ORIGIN)
             .unwrap()
-            .contains("glpat-FAKE-in-the-keychain")
+            .contains("glpat-FAKE-in-keychain")
     );
     let out = env.gocred(&["logout", "git.corp.example"]).success();
     assert!(

@@ -11,7 +11,7 @@ const USERINFO_SECRET: &str = "hunter2sentinel";
 /// A token in a query parameter.
 const QUERY_SECRET: &str = "qsentinel77";
 /// A GitLab token pasted where a variable name belongs.
-const PASTED_TOKEN: &str = "glpat-FAKE-pasted-sentinel";
+const PASTED_TOKEN: &str = "glpat-FAKE-pasted-1";
 
 const POLICY: &str =
     "[[rule]]\nurl = \"https://git.red.example\"\nsources = [\"file\"]\nstore = \"file\"\n";
