@@ -58,6 +58,27 @@ impl Drop for ConnectProxy {
 }
 
 fn tunnel(client: TcpStream, tunnels: &Mutex<Vec<String>>) -> std::io::Result<()> {
+    let (reader, target) = read_connect(&client)?;
+    let Some(target) = target else {
+        let mut c = client;
+        c.write_all(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n")?;
+        return Ok(());
+    };
+    let upstream = match TcpStream::connect(&target) {
+        Ok(u) => u,
+        Err(_) => {
+            let mut c = client;
+            c.write_all(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")?;
+            return Ok(());
+        }
+    };
+    tunnels.lock().unwrap().push(target);
+    splice(reader, client, upstream)
+}
+
+/// Reads a proxy request's head from `client`: the reader (holding whatever the client sent
+/// after the head) and the `CONNECT` target, `None` for any other method.
+pub fn read_connect(client: &TcpStream) -> std::io::Result<(BufReader<TcpStream>, Option<String>)> {
     let mut reader = BufReader::new(client.try_clone()?);
     let mut line = String::new();
     reader.read_line(&mut line)?;
@@ -68,32 +89,28 @@ fn tunnel(client: TcpStream, tunnels: &Mutex<Vec<String>>) -> std::io::Result<()
         }
     }
     let mut parts = line.split_whitespace();
-    let (Some("CONNECT"), Some(target)) = (parts.next(), parts.next()) else {
-        let mut c = client;
-        c.write_all(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n")?;
-        return Ok(());
+    let target = match (parts.next(), parts.next()) {
+        (Some("CONNECT"), Some(target)) => Some(target.to_owned()),
+        _ => None,
     };
-    let target = target.to_owned();
-    let upstream = match TcpStream::connect(&target) {
-        Ok(u) => u,
-        Err(_) => {
-            let mut c = client;
-            c.write_all(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")?;
-            return Ok(());
-        }
-    };
-    tunnels.lock().unwrap().push(target);
-    let mut c = client.try_clone()?;
+    Ok((reader, target))
+}
+
+/// Answers `200 Connection established` and copies bytes both ways between `client` (read
+/// through `reader`, which may hold bytes already) and `upstream` until both sides close.
+pub fn splice(
+    reader: BufReader<TcpStream>,
+    client: TcpStream,
+    upstream: TcpStream,
+) -> std::io::Result<()> {
+    let mut c = client;
     c.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")?;
-    // Anything the client sent after the head is still in `reader`'s buffer.
-    let buffered = reader.buffer().to_vec();
     let mut up_writer = upstream.try_clone()?;
-    up_writer.write_all(&buffered)?;
-    let mut up_reader = upstream.try_clone()?;
-    let mut client_writer = client.try_clone()?;
+    up_writer.write_all(reader.buffer())?;
+    let mut up_reader = upstream;
     let down = std::thread::spawn(move || {
-        let _ = std::io::copy(&mut up_reader, &mut client_writer);
-        let _ = client_writer.shutdown(Shutdown::Write);
+        let _ = std::io::copy(&mut up_reader, &mut c);
+        let _ = c.shutdown(Shutdown::Write);
     });
     let mut client_reader = reader.into_inner();
     let _ = std::io::copy(&mut client_reader, &mut up_writer);

@@ -17,8 +17,8 @@
 use super::go::{enter_private_network, go_toolchain, zip};
 use super::http::{HttpServer, Request, Response, TestCa, decode_basic, git_http_backend};
 use super::{Output, TestEnv};
-use std::io::{BufRead, BufReader, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
+use std::io::Write;
+use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -110,22 +110,13 @@ fn connect_proxy(addr: &str, to: Option<&'static str>) {
 }
 
 fn tunnel(client: TcpStream, to: Option<&str>) -> std::io::Result<()> {
-    let mut reader = BufReader::new(client.try_clone()?);
-    let mut line = String::new();
-    reader.read_line(&mut line)?;
-    loop {
-        let mut header = String::new();
-        if reader.read_line(&mut header)? == 0 || header.trim().is_empty() {
-            break;
-        }
-    }
+    let (reader, target) = super::connect_proxy::read_connect(&client)?;
     let mut c = client.try_clone()?;
-    let mut parts = line.split_whitespace();
-    let (Some("CONNECT"), Some(target)) = (parts.next(), parts.next()) else {
+    let Some(target) = target else {
         c.write_all(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n")?;
         return Ok(());
     };
-    let host = target.rsplit_once(':').map_or(target, |(h, _)| h);
+    let host = target.rsplit_once(':').map_or(target.as_str(), |(h, _)| h);
     let upstream = match to {
         None if host.ends_with(".corp.example") => {
             c.write_all(
@@ -133,27 +124,14 @@ fn tunnel(client: TcpStream, to: Option<&str>) -> std::io::Result<()> {
             )?;
             return Ok(());
         }
-        None => TcpStream::connect(target),
+        None => TcpStream::connect(&target),
         Some(to) => TcpStream::connect(to),
     };
     let Ok(upstream) = upstream else {
         c.write_all(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")?;
         return Ok(());
     };
-    c.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")?;
-    let buffered = reader.buffer().to_vec();
-    let mut up_writer = upstream.try_clone()?;
-    up_writer.write_all(&buffered)?;
-    let mut up_reader = upstream.try_clone()?;
-    let down = std::thread::spawn(move || {
-        let _ = std::io::copy(&mut up_reader, &mut c);
-        let _ = c.shutdown(Shutdown::Write);
-    });
-    let mut client_reader = reader.into_inner();
-    let _ = std::io::copy(&mut client_reader, &mut up_writer);
-    let _ = up_writer.shutdown(Shutdown::Write);
-    let _ = down.join();
-    Ok(())
+    super::connect_proxy::splice(reader, client, upstream)
 }
 
 impl DoctorWorld {
