@@ -53,6 +53,20 @@ fn lines(log: &Path) -> Vec<Value> {
         .collect()
 }
 
+/// Each line's (command, target, outcome).
+fn decisions(entries: &[Value]) -> Vec<(String, String, String)> {
+    entries
+        .iter()
+        .map(|e| {
+            (
+                e["command"].as_str().unwrap().to_owned(),
+                e["target"].as_str().unwrap().to_owned(),
+                e["outcome"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
 fn spawn_git(env: &TestEnv, args: &[&str]) -> Child {
     env.std_command("git")
         .args(args)
@@ -162,16 +176,7 @@ fn store_erase_env_and_denied_requests_are_logged_without_their_secrets() {
         .stdin("protocol=https\nhost=evil.example\npassword=request-SECRET-pw\n\n")
         .success();
     let entries = lines(&log);
-    let summary: Vec<(String, String, String)> = entries
-        .iter()
-        .map(|e| {
-            (
-                e["command"].as_str().unwrap().to_owned(),
-                e["target"].as_str().unwrap().to_owned(),
-                e["outcome"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
+    let summary = decisions(&entries);
     let s = |a: &str, b: &str, c: &str| (a.to_owned(), b.to_owned(), c.to_owned());
     assert_eq!(
         summary,
@@ -469,16 +474,7 @@ fn netrc_exec_and_goauth_log_one_line_per_host_they_decide() {
         .success();
     assert!(out.stdout.contains("b.example"));
     let entries = lines(&log);
-    let got: Vec<(String, String, String)> = entries
-        .iter()
-        .map(|e| {
-            (
-                e["command"].as_str().unwrap().to_owned(),
-                e["target"].as_str().unwrap().to_owned(),
-                e["outcome"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
+    let got = decisions(&entries);
     let s = |a: &str, b: &str| (a.to_owned(), b.to_owned(), "answered".to_owned());
     assert_eq!(
         got,
